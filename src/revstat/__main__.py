@@ -1,0 +1,3 @@
+from revstat.cli import main
+
+main()

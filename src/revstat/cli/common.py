@@ -1,0 +1,105 @@
+"""What every command shares: language, error presentation, exit codes, consoles.
+
+Exit codes: 0 ok; 1 the data failed checks; 2 unusable input or configuration (a
+RevstatError); 70 an internal bug (short message; the traceback with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from revstat.errors import ErrorGroup, RevstatError
+from revstat.i18n import get_lang, set_lang, t
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 70
+
+
+class _State:
+    debug = False
+
+
+state = _State()
+
+
+def configure(lang: str, debug: bool) -> None:
+    if lang not in ("zh", "en"):
+        err_console().print("错误: --lang 只能是 zh 或 en / --lang must be zh or en")
+        raise typer.Exit(EXIT_INPUT)
+    set_lang(lang)
+    state.debug = debug or os.environ.get("REVSTAT_DEBUG") == "1"
+
+
+def out_console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def en() -> bool:
+    return get_lang() == "en"
+
+
+def show_error(err: RevstatError) -> None:
+    console = err_console()
+    errors = err.errors if isinstance(err, ErrorGroup) else [err]
+    for i, e in enumerate(errors):
+        if i:
+            console.print()
+        console.print(e.render(), markup=False)
+    if len(errors) > 1:
+        console.print(t("\n共 {n} 个错误。", "\n{n} errors in all.", n=len(errors)).render(), markup=False)
+
+
+def fail(err: RevstatError) -> NoReturn:
+    show_error(err)
+    if state.debug:
+        traceback.print_exception(err, file=sys.stderr)
+    raise typer.Exit(EXIT_INPUT)
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn user errors into exit 2 with a message, and anything else into exit 70."""
+    try:
+        yield
+    except RevstatError as err:
+        fail(err)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # an internal bug: never look like "findings found"
+        if state.debug:
+            traceback.print_exc()
+        err_console().print(
+            t("内部错误（这是 revstat 的缺陷，不是您的数据问题）：{e}\n  加 --debug 查看详情并报告此问题。",
+              "internal error (a bug in revstat, not in your data): {e}\n  rerun with --debug and report it.",
+              e=f"{type(exc).__name__}: {exc}").render(), markup=False)
+        raise typer.Exit(EXIT_BUG) from None
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for command bodies: runs them under :func:`guarded`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with guarded():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def run_app(app: typer.Typer) -> None:
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise

@@ -1,0 +1,143 @@
+"""Typed configuration: revstat.yaml and sources/*.yaml, validated by pydantic.
+
+Unknown keys are rejected; every validation error is mapped back to the YAML line it came
+from (pydantic's errors carry a path, :func:`revstat.yamlload.line_of` turns it into a line).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from revstat.errors import DefinitionError, ErrorGroup, RevstatError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.yamlload import line_of, load_yaml
+
+Level = Literal["province", "city", "county", "township", "village"]
+LEVELS: tuple[str, ...] = ("province", "city", "county", "township", "village")
+LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村"}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkspaceConfig(Strict):
+    """revstat.yaml."""
+
+    name: str = Field(description="报告名称 / name of the compilation")
+    region: str = Field(description="本报告的地区代码（12位）/ code of the report's region")
+    locale: Literal["zh", "en"] = "zh"
+    rounding: Literal["half_up", "half_even"] = "half_up"
+    periods: Literal["quarterly", "monthly", "yearly"] = "quarterly"
+    hidden: Literal["include", "exclude", "error"] = Field(
+        "include", description="隐藏的行和工作表：计入、跳过或报错 / hidden rows and sheets policy")
+    engine: Literal["auto", "duckdb", "pandas", "spark"] = "auto"
+    spark_master: str | None = None
+    standard_indicators: bool = Field(True, description="使用软件自带的标准指标集")
+    standard_checks: bool = Field(True, description="使用软件自带的标准审核规则")
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class HeaderSpec(Strict):
+    rows: list[int] = Field(description="表头所在行（从1开始）/ 1-based header rows")
+
+
+class RegionSpec(Strict):
+    column: str = Field(description="地区所在列的表头 / header of the region column")
+    by: Literal["name", "code", "auto"] = "auto"
+    level: Level = "township"
+
+
+class FieldDef(Strict):
+    """A field a source provides: one column of a sheet (or one aggregation of records)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    name_en: str | None = None
+    column: str | None = Field(None, description="表头文字，多行表头用 / 连接，如 监测对象/户数")
+    unit: str = Field(description="单位：户、人、元、万元、个、公里、% …")
+    agg: Literal["sum", "last", "wmean", "none"] = Field(
+        "sum", description="如何向上级汇总 / how it rolls up the hierarchy")
+    weight: str | None = Field(None, description="加权平均的权重字段 / weight field for wmean")
+    temporal: Literal["stock", "cumulative", "period"] = Field(
+        "stock", description="stock 时点数；cumulative 1—N月累计数；period 当期数")
+    required: bool = True
+    # records sources (household-level): how rows aggregate to a region
+    measure: Literal["count", "sum", "count_distinct"] | None = None
+    of: str | None = Field(None, description="records: 汇总的列 / the column summed or counted")
+    where: str | None = Field(None, description="records: 条件（公式语言）/ filter in the formula language")
+
+    @model_validator(mode="after")
+    def _weight_for_wmean(self) -> FieldDef:
+        if self.agg == "wmean" and not self.weight:
+            raise ValueError("agg: wmean needs weight: <field id> / 加权平均需要指定 weight")
+        return self
+
+
+class SourceDef(Strict):
+    """sources/*.yaml: how to read one kind of sheet (or record file) into fields."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    kind: Literal["sheet", "csv", "records"] = "sheet"
+    files: str = Field(description="相对工作区的文件模式，可含 {period}，如 data/{period}/*.xlsx")
+    sheet: str | None = Field(None, description="工作表名称或通配模式，如 1-防返贫*")
+    header: Literal["auto"] | HeaderSpec = "auto"
+    region: RegionSpec
+    unit: str | None = Field(None, description="表中金额的默认单位 / default money unit of the sheet")
+    hidden: Literal["include", "exclude", "error"] | None = None
+    fields: list[FieldDef]
+
+    @field_validator("files")
+    @classmethod
+    def _inside_workspace(cls, v: str) -> str:
+        if v.startswith(("/", "\\")) or ".." in Path(v).parts or (len(v) > 1 and v[1] == ":"):
+            raise ValueError("files must be a relative path inside the workspace / 文件模式必须是工作区内的相对路径")
+        return v
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_model(model: type[M], data: Any, file: str) -> M:
+    """Validate YAML data against a model; errors name the file and line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: list[RevstatError] = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            where = ".".join(str(p) for p in loc) or "(top)"
+            errors.append(DefinitionError(
+                t("{where}: {msg}", "{where}: {msg}", where=where, msg=_zh_msg(err)),
+                Location(file, line=line_of(data, loc)),
+                t("对照 docs/ 中的说明改正；`revstat schema` 输出完整的格式",
+                  "see docs/; `revstat schema` prints the full format"),
+            ))
+        if len(errors) == 1:
+            raise errors[0] from None
+        raise ErrorGroup(errors) from None
+
+
+def _zh_msg(err: Any) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "未知的键（拼写错误？）/ unknown key"
+    if kind == "missing":
+        return "缺少必填的键 / missing required key"
+    return str(err.get("msg", ""))
+
+
+def load_model(model: type[M], path: Path, display: str) -> M:
+    data = load_yaml(path, display)
+    if data is None:
+        raise DefinitionError(t("文件是空的", "the file is empty"), Location(display))
+    return validate_model(model, data, display)

@@ -1,0 +1,51 @@
+"""Bilingual user-facing text: Chinese first, English with ``--lang en``.
+
+Every message a user can see is built with :func:`t`, which keeps both languages side by
+side in the code that raises it, so the two never drift apart::
+
+    t("单元格不是数字 {value!r}", "cell is not a number {value!r}", value="12,3O4")
+
+The CLI picks the language once (``set_lang``); core code never reads it except through
+``Text.__str__``.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGS = ("zh", "en")
+_lang: ContextVar[str] = ContextVar("revstat_lang", default="zh")
+
+
+def set_lang(lang: str) -> None:
+    """Choose the language of messages (``zh`` or ``en``)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {LANGS}")
+    _lang.set(lang)
+
+
+def get_lang() -> str:
+    return _lang.get()
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message in both languages; ``str()`` gives the current language."""
+
+    zh: str
+    en: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str | None = None) -> str:
+        template = self.en if (lang or get_lang()) == "en" else self.zh
+        return template.format(**self.params) if self.params else template
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def t(zh: str, en: str, **params: Any) -> Text:
+    """Build a bilingual message; ``params`` fill ``{name}`` slots in both texts."""
+    return Text(zh, en, params)

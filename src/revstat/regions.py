@@ -1,0 +1,233 @@
+"""The region hierarchy (统计用区划代码) from regions.csv, and matching names to codes.
+
+The tree comes from the file, never from slicing codes: cities without counties, 直辖市 and
+省直辖县级 units and renamed codes all break slicing. A workbook names its townships as people
+type them; names are matched after normalising full-width characters, spaces and invisible
+characters, within the county the workbook belongs to when that is known.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revstat.config import LEVELS
+from revstat.errors import ConfigError, SourceError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.numbers import clean_text
+
+_CODE = re.compile(r"^\d{12}$")
+_SUFFIXES = ("街道办事处", "街道", "镇", "乡", "县", "区", "市", "村委会", "居委会", "社区", "村")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+
+
+def normalize_name(name: str) -> str:
+    """Full-width → half-width, no spaces or invisible characters: ' 城关　镇\u200b' → '城关镇'."""
+    return clean_text(name).replace(" ", "")
+
+
+def _short(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass
+class RegionTree:
+    regions: dict[str, Region]
+    children: dict[str, list[str]] = field(default_factory=dict)
+    _by_name: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.children = {code: [] for code in self.regions}
+        for region in self.regions.values():
+            if region.parent is not None:
+                self.children[region.parent].append(region.code)
+        for code_list in self.children.values():
+            code_list.sort()
+        self._by_name = {}
+        for region in self.regions.values():
+            norm = normalize_name(region.name)
+            keys = {norm, _short(norm)}
+            for key in keys:
+                self._by_name.setdefault(key, []).append(region.code)
+
+    # ---- structure -------------------------------------------------------------------
+    def __contains__(self, code: object) -> bool:
+        return code in self.regions
+
+    def __getitem__(self, code: str) -> Region:
+        return self.regions[code]
+
+    def name(self, code: str) -> str:
+        return self.regions[code].name
+
+    def level(self, code: str) -> str:
+        return self.regions[code].level
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parent, grandparent, … up to the root."""
+        out = []
+        parent = self.regions[code].parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.regions[parent].parent
+        return out
+
+    def descendants(self, code: str) -> list[str]:
+        out: list[str] = []
+        stack = list(self.children.get(code, []))
+        while stack:
+            c = stack.pop()
+            out.append(c)
+            stack.extend(self.children.get(c, []))
+        return out
+
+    def subtree(self, root: str) -> list[str]:
+        return [root, *self.descendants(root)]
+
+    def depth_order(self) -> list[str]:
+        """Codes ordered deepest first (children before parents), for rolling up."""
+        depth: dict[str, int] = {}
+        for code in self.regions:
+            depth[code] = len(self.ancestors(code))
+        return sorted(self.regions, key=lambda c: (-depth[c], c))
+
+    def is_within(self, code: str, scope: str) -> bool:
+        return code == scope or scope in self.ancestors(code)
+
+    # ---- matching names --------------------------------------------------------------
+    def match(self, text: str, *, within: str | None = None, level: str | None = None,
+              where: Location | None = None) -> str:
+        """The code of a region given as a 12-digit code or a name; raise with close names."""
+        raw = clean_text(str(text))
+        if _CODE.match(raw):
+            if raw in self.regions:
+                return raw
+            raise SourceError(
+                t("未知的地区代码 {code}", "unknown region code {code}", code=raw), where,
+                t("在 regions.csv 中加入该代码，或改正单元格", "add the code to regions.csv or correct the cell"),
+            )
+        norm = normalize_name(raw)
+        candidates = self._by_name.get(norm) or self._by_name.get(_short(norm)) or []
+        if within is not None:
+            candidates = [c for c in candidates if self.is_within(c, within)]
+        if level is not None and len(candidates) > 1:
+            at_level = [c for c in candidates if self.regions[c].level == level]
+            candidates = at_level or candidates
+        candidates = sorted(set(candidates))
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            pool = self.descendants(within) if within else list(self.regions)
+            if level is not None:
+                pool = [c for c in pool if self.regions[c].level == level] or pool
+            names = [self.regions[c].name for c in pool]
+            close = difflib.get_close_matches(norm, names, n=3, cutoff=0.3)
+            hint = "、".join(close) if close else "、".join(names[:5])
+            raise SourceError(
+                t("未知的地区名称 {name!r}", "unknown region name {name!r}", name=raw), where,
+                t("最接近的已知名称：{hint}；改正名称或在 regions.csv 中加入该地区",
+                  "closest known names: {hint}; correct the name or add the region to regions.csv",
+                  hint=hint),
+            )
+        listed = "、".join(f"{self.regions[c].name}({c})" for c in candidates[:5])
+        raise SourceError(
+            t("地区名称 {name!r} 有歧义", "region name {name!r} is ambiguous", name=raw), where,
+            t("可能是：{listed}；请改用12位区划代码", "it could be: {listed}; use the 12-digit code", listed=listed),
+        )
+
+    def find_in_text(self, text: str, level: str = "county") -> str | None:
+        """The one region of ``level`` whose name appears in ``text`` (a file name or title)."""
+        norm = normalize_name(text)
+        hits = {c for c, r in self.regions.items()
+                if r.level == level and (normalize_name(r.name) in norm)}
+        if len(hits) != 1:
+            shorts = {c for c, r in self.regions.items()
+                      if r.level == level and len(_short(normalize_name(r.name))) >= 2
+                      and _short(normalize_name(r.name)) in norm}
+            hits = hits or shorts
+        return next(iter(hits)) if len(hits) == 1 else None
+
+
+def parse_regions(text: str, file: str) -> RegionTree:
+    """Parse regions.csv text: columns code, name, level, parent (codes as text)."""
+    reader = csv.DictReader(io.StringIO(text))
+    need = {"code", "name", "level", "parent"}
+    if not reader.fieldnames or not need <= {h.strip() for h in reader.fieldnames}:
+        raise ConfigError(
+            t("regions.csv 缺少列：需要 code,name,level,parent", "regions.csv needs columns code,name,level,parent"),
+            Location(file, line=1),
+            t("第一行写列名 code,name,level,parent", "put code,name,level,parent on the first line"),
+        )
+    regions: dict[str, Region] = {}
+    for lineno, row in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        code, name, level, parent = row["code"], row["name"], row["level"], row["parent"]
+        where = Location(file, line=lineno)
+        if not _CODE.match(code):
+            raise ConfigError(t("地区代码应为12位数字：{code!r}", "a region code must have 12 digits: {code!r}", code=code),
+                              where, t("按统计用区划代码填写12位代码（以文本保存，勿用科学计数法）",
+                                       "write the 12-digit code as text (not in scientific notation)"))
+        if level not in LEVELS:
+            raise ConfigError(t("未知的层级 {level!r}", "unknown level {level!r}", level=level), where,
+                              t("层级为 {levels} 之一", "level is one of {levels}", levels=", ".join(LEVELS)))
+        if code in regions:
+            raise ConfigError(t("重复的地区代码 {code}", "duplicate region code {code}", code=code), where,
+                              t("每个代码只写一行", "list each code once"))
+        regions[code] = Region(code, name, level, parent or None)
+    for code, region in regions.items():
+        if region.parent is not None and region.parent not in regions:
+            raise ConfigError(
+                t("{name}({code}) 的上级 {parent} 不在 regions.csv 中", "parent {parent} of {name} ({code}) is not in regions.csv",
+                  name=region.name, code=code, parent=region.parent),
+                Location(file), t("加入上级地区或改正 parent 列", "add the parent or correct the parent column"))
+    _check_no_cycles(regions, file)
+    return RegionTree(regions)
+
+
+def _check_no_cycles(regions: dict[str, Region], file: str) -> None:
+    for code in regions:
+        seen = {code}
+        parent = regions[code].parent
+        while parent is not None:
+            if parent in seen:
+                raise ConfigError(t("地区上下级关系成环：{code}", "the region hierarchy has a cycle at {code}", code=code),
+                                  Location(file), t("改正 parent 列", "correct the parent column"))
+            seen.add(parent)
+            parent = regions[parent].parent
+
+
+def load_regions(path: Path, display: str = "regions.csv") -> RegionTree:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(t("找不到 regions.csv", "regions.csv not found"), Location(display),
+                          t("在工作区放入 regions.csv（revstat init 会生成一个）",
+                            "put regions.csv in the workspace (revstat init writes one)")) from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return parse_regions(raw.decode(encoding), display)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigError(t("regions.csv 的编码无法识别", "cannot decode regions.csv"), Location(display),
+                      t("另存为 UTF-8 编码", "save it as UTF-8"))
+
+
+def make_tree(rows: Iterable[tuple[str, str, str, str | None]]) -> RegionTree:
+    """Build a tree from (code, name, level, parent) tuples (tests, generators)."""
+    return RegionTree({c: Region(c, n, lv, p) for c, n, lv, p in rows})

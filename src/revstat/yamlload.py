@@ -1,0 +1,153 @@
+"""Load YAML safely, keeping the line of every key, refusing duplicate keys.
+
+* Only ``yaml.SafeLoader`` underneath: ``!!python/object`` and friends are refused.
+* Duplicate keys are errors (PyYAML silently keeps the last one).
+* ``yes``/``no``/``on``/``off`` stay strings (YAML 1.1 would make them booleans), and numbers
+  with a leading zero (``010``, region codes) stay strings instead of becoming octal.
+* Mappings load as :class:`LineDict` and sequences as :class:`LineList`, which remember the
+  line of each key/item, so a validation error can name ``file, line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from revstat.errors import DefinitionError
+from revstat.i18n import t
+from revstat.model import Location
+
+
+class LineDict(dict[str, Any]):
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise _located(loader, key_node, t("键必须是文字", "a key must be text"))
+        if key in result:
+            raise _located(
+                loader, key_node,
+                t("重复的键 {key!r}（第{first}行已出现）", "duplicate key {key!r} (first on line {first})",
+                  key=key, first=result.key_lines[key]),
+                t("删除或合并重复的键", "remove or merge the duplicate key"),
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int | str:
+    text = str(node.value)
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits.startswith("0") and not digits.startswith(("0x", "0o", "0b")):
+        return text  # 010, 110101001001: a code, not a number
+    return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+
+
+def _construct_bool(loader: _Loader, node: yaml.ScalarNode) -> bool | str:
+    text = str(node.value)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text  # yes/no/on/off stay text
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+
+_current_file: list[str] = []
+
+
+def _located(loader: _Loader, node: yaml.Node, what: Any, fix: Any = None) -> DefinitionError:
+    name = _current_file[-1] if _current_file else "<yaml>"
+    return DefinitionError(what, Location(name, line=node.start_mark.line + 1), fix)
+
+
+def load_yaml_text(text: str, name: str) -> Any:
+    """Parse YAML text; ``name`` is how errors refer to the file."""
+    _current_file.append(name)
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except DefinitionError:
+        raise
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise DefinitionError(
+            t("YAML 中有不允许的标签：{p}", "YAML uses a tag that is not allowed: {p}", p=exc.problem),
+            Location(name, line=mark.line + 1 if mark else None),
+            t("revstat 只读取普通的 YAML（不支持 !!python/... 等标签）",
+              "revstat reads plain YAML only (no !!python/... tags)"),
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DefinitionError(
+            t("YAML 格式错误：{p}", "malformed YAML: {p}", p=problem),
+            Location(name, line=mark.line + 1 if mark else None,
+                     column=mark.column + 1 if mark else None),
+            t("检查该行的缩进、冒号和引号", "check indentation, colons and quotes on that line"),
+        ) from None
+    finally:
+        _current_file.pop()
+
+
+def load_yaml(path: Path, display_name: str | None = None) -> Any:
+    """Read and parse a YAML file (UTF-8, BOM tolerated)."""
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DefinitionError(t("找不到文件", "file not found"), Location(name)) from None
+    except UnicodeDecodeError:
+        raise DefinitionError(
+            t("文件不是 UTF-8 编码", "file is not UTF-8"), Location(name),
+            t("用 UTF-8 编码另存该文件", "save the file as UTF-8"),
+        ) from None
+    return load_yaml_text(text, name)
+
+
+def line_of(data: Any, path: Sequence[int | str]) -> int | None:
+    """The line of the node at ``path`` (a pydantic error ``loc``), or of its nearest parent."""
+    line: int | None = getattr(data, "line", None)
+    node = data
+    for part in path:
+        if isinstance(node, LineDict) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+        inner = getattr(node, "line", None)
+        if inner is not None and not isinstance(node, LineDict | LineList):
+            line = inner
+    return line
