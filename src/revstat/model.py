@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from revstat.i18n import Text, get_lang
@@ -41,7 +41,7 @@ class Location:
                                   ("line", self.line), ("column", self.column)) if v is not None}
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"  # 强制性
     WARNING = "warning"  # 提示性/核实性
     INFO = "info"

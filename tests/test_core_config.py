@@ -1,0 +1,104 @@
+"""YAML loading, configuration models, periods and the region tree."""
+
+from decimal import Decimal
+
+import pytest
+
+from revstat.config import SourceDef, WorkspaceConfig, validate_model
+from revstat.errors import ConfigError, DefinitionError, ErrorGroup, SourceError
+from revstat.periods import Period
+from revstat.regions import make_tree, parse_regions
+from revstat.yamlload import load_yaml_text
+
+
+def test_duplicate_keys_are_errors_with_the_line():
+    with pytest.raises(DefinitionError) as info:
+        load_yaml_text("name: a\nregion: '1'\nname: b\n", "revstat.yaml")
+    assert info.value.where.line == 3
+    assert "重复的键" in str(info.value)
+
+
+def test_python_tags_are_refused():
+    with pytest.raises(DefinitionError, match="不允许的标签"):
+        load_yaml_text("x: !!python/object/apply:os.system ['echo hi']\n", "a.yaml")
+
+
+def test_codes_and_yes_no_stay_text():
+    data = load_yaml_text("code: 010\nflag: no\nn: 12\nok: true\n", "a.yaml")
+    assert data == {"code": "010", "flag": "no", "n": 12, "ok": True}
+
+
+def test_malformed_yaml_names_line_and_column():
+    with pytest.raises(DefinitionError) as info:
+        load_yaml_text("a: [1, 2\nb: 3\n", "x.yaml")
+    assert info.value.where.file == "x.yaml" and info.value.where.line is not None
+
+
+def test_unknown_key_is_reported_at_its_line():
+    text = "name: 示范市\nregion: '990100000000'\nrounding: half_up\nroundnig: x\n"
+    with pytest.raises(DefinitionError) as info:
+        validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
+    assert info.value.where.line == 4
+    assert "未知的键" in str(info.value)
+
+
+def test_several_errors_are_collected():
+    text = ("id: s\nname: x\nfiles: '../outside/*.xlsx'\nregion: {column: 乡镇}\n"
+            "fields:\n  - {id: a, name: A, unit: 户, agg: wmean}\n")
+    with pytest.raises(ErrorGroup) as info:
+        validate_model(SourceDef, load_yaml_text(text, "sources/s.yaml"), "sources/s.yaml")
+    lines = sorted(e.where.line for e in info.value.errors)
+    assert lines == [3, 6]
+
+
+def test_periods():
+    p = Period.parse("2024q3")
+    assert str(p) == "2024Q3"
+    assert str(p.prev_year()) == "2023Q3"
+    assert str(Period.parse("2024Q1").prev_period()) == "2023Q4"
+    assert p.elapsed() == Decimal(75)
+    assert p.label_zh() == "2024年1—9月"
+    assert [str(x) for x in p.year_to_date()] == ["2024Q1", "2024Q2", "2024Q3"]
+    with pytest.raises(ConfigError, match="无法识别的报告期"):
+        Period.parse("2024-3")
+
+
+TREE_ROWS = [
+    ("990100000000", "示范市", "city", None),
+    ("990121000000", "东山县", "county", "990100000000"),
+    ("990122000000", "西河县", "county", "990100000000"),
+    ("990121100000", "城关镇", "township", "990121000000"),
+    ("990121200000", "柳树乡", "township", "990121000000"),
+    ("990122100000", "城关镇", "township", "990122000000"),
+]
+
+
+def test_names_match_after_normalising_within_the_county():
+    tree = make_tree(TREE_ROWS)
+    assert tree.match(" 柳树　乡\u200b") == "990121200000"
+    assert tree.match("城关镇", within="990122000000") == "990122100000"
+    assert tree.match("990121100000") == "990121100000"
+
+
+def test_ambiguous_and_unknown_names_list_candidates():
+    tree = make_tree(TREE_ROWS)
+    with pytest.raises(SourceError, match="有歧义"):
+        tree.match("城关镇")
+    with pytest.raises(SourceError) as info:
+        tree.match("柳村乡", within="990121000000")
+    assert "柳树乡" in info.value.fix.render()
+
+
+def test_county_found_in_a_file_name():
+    tree = make_tree(TREE_ROWS)
+    assert tree.find_in_text("东山县_2024Q4.xlsx") == "990121000000"
+    assert tree.find_in_text("汇总.xlsx") is None
+
+
+def test_regions_csv_errors_name_the_line():
+    with pytest.raises(ConfigError) as info:
+        parse_regions("code,name,level,parent\n990100000000,示范市,city,\n9.9E+11,东山县,county,990100000000\n",
+                      "regions.csv")
+    assert info.value.where.line == 3
+    with pytest.raises(ConfigError, match="重复的地区代码"):
+        parse_regions("code,name,level,parent\n990100000000,a,city,\n990100000000,b,city,\n", "regions.csv")
