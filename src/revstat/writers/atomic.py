@@ -4,6 +4,13 @@
 the previous ``target`` is swapped out and the new one moved into place (``os.replace`` of
 folders on the same file system); on an error the temporary folder is removed and the previous
 outputs stay as they were. ``atomic_file`` does the same for one file.
+
+A process killed outright (``kill -9``, power loss) cannot clean up: its temporary folder
+(``.P.tmp-<pid>-…``) stays beside the target, hidden, and the target itself is untouched. The
+next run removes such leftovers of dead processes, and if the kill came between the two
+renames of the swap it puts the previous outputs (``.P.old-<pid>``) back first. An Excel/WPS
+lock file (``~$name.xlsx``) in the target folder means an output is open: that is refused
+with a clear message before anything is written.
 """
 
 from __future__ import annotations
@@ -20,11 +27,79 @@ from revstat.i18n import t
 from revstat.model import Location
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours (EPERM), or not supported: leave it alone
+        return True
+    return True
+
+
+def _leftover_pid(name: str, prefix: str) -> int | None:
+    rest = name[len(prefix):] if name.startswith(prefix) else ""
+    digits = rest.split("-", 1)[0].split(".", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def clean_leftovers(target: Path) -> None:
+    """Remove temporary files/folders that dead processes left beside ``target``; restore the
+    previous ``target`` if a process died between the two renames of a swap."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return
+    for kind in ("old", "tmp"):
+        prefix = f".{target.name}.{kind}-"
+        for item in sorted(target.parent.glob(f"{glob_escape(prefix)}*")):
+            pid = _leftover_pid(item.name, prefix)
+            if pid is None or _pid_alive(pid):
+                continue
+            if kind == "old" and not target.exists():
+                os.replace(item, target)
+            elif item.is_dir():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _refuse_open_outputs(target: Path) -> None:
+    if not target.is_dir():
+        return
+    locks = sorted(p.name for p in target.glob("~$*"))
+    if locks:
+        name = locks[0][2:]
+        raise OutputError(
+            t("输出文件 {name} 正在 Excel/WPS 中打开（有锁文件 {lock}）", "output {name} is open in Excel/WPS (lock file {lock})",
+              name=name, lock=locks[0]),
+            Location(str(target / locks[0])),
+            t("关闭该文件后重试；若它并未打开，删除锁文件 {lock}", "close it and retry; if it is not open, delete the lock file {lock}",
+              lock=locks[0]),
+        )
+
+
+def _output_error(exc: OSError, target: Path) -> OutputError:
+    return OutputError(
+        t("无法写入输出：{e}", "cannot write the outputs: {e}", e=exc.strerror or str(exc)),
+        Location(str(exc.filename or target)),
+        t("关闭在 Excel/WPS 中打开的输出文件，检查磁盘空间和写入权限后重试",
+          "close output files open in Excel/WPS, check disk space and permissions, and retry"),
+    )
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    clean_leftovers(target)
+    _refuse_open_outputs(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         if target.is_dir():  # keep outputs other commands wrote (e.g. reports) unless replaced
             for item in target.iterdir():
@@ -44,13 +119,9 @@ def atomic_dir(target: Path) -> Iterator[Path]:
                 os.replace(old, target)
             raise
         shutil.rmtree(old, ignore_errors=True)
-    except PermissionError as exc:
+    except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(
-            t("无法写入输出：{e}", "cannot write the outputs: {e}", e=exc.strerror or str(exc)),
-            Location(str(exc.filename or target)),
-            t("关闭在 Excel/WPS 中打开的输出文件后重试", "close output files open in Excel/WPS and retry"),
-        ) from None
+        raise _output_error(exc, target) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -61,14 +132,15 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    clean_leftovers(target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         try:
             os.replace(tmp, target)
-        except PermissionError as exc:
+        except OSError as exc:
             raise OutputError(
                 t("无法替换 {name}：文件可能正在 Excel/WPS 中打开", "cannot replace {name}: it may be open in Excel/WPS",
                   name=target.name),

@@ -1,0 +1,177 @@
+"""Nothing lost (issue 7 §5): an interrupted write leaves the previous outputs intact."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from revstat.errors import OutputError
+from revstat.writers.atomic import atomic_dir, atomic_file, clean_leftovers
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _siblings(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name)
+
+
+@pytest.fixture
+def previous(tmp_path: Path) -> Path:
+    """out/2024Q4 as a previous successful compile left it."""
+    target = tmp_path / "out" / "2024Q4"
+    target.mkdir(parents=True)
+    (target / "indicators.csv").write_text("indicator,value\nx,1\n", encoding="utf-8-sig")
+    (target / "report.md").write_text("# 旧报告\n", encoding="utf-8")
+    return target
+
+
+def test_successful_write_replaces_and_keeps_other_outputs(previous: Path) -> None:
+    with atomic_dir(previous) as tmp:
+        (tmp / "indicators.csv").write_text("indicator,value\nx,2\n", encoding="utf-8-sig")
+    assert (previous / "indicators.csv").read_text(encoding="utf-8-sig") == "indicator,value\nx,2\n"
+    assert (previous / "report.md").read_text(encoding="utf-8") == "# 旧报告\n"  # kept
+    assert _siblings(previous) == []
+
+
+def test_writer_raising_midway_leaves_previous_outputs(previous: Path) -> None:
+    before = _snapshot(previous)
+    with pytest.raises(RuntimeError, match="boom"), atomic_dir(previous) as tmp:
+        (tmp / "indicators.csv").write_text("partial", encoding="utf-8")
+        (tmp / "indicators.json").write_text("{", encoding="utf-8")
+        raise RuntimeError("boom")
+    assert _snapshot(previous) == before
+    assert _siblings(previous) == []  # no temporary folder left behind
+
+
+def test_full_disk_gives_a_clear_output_error(previous: Path) -> None:
+    before = _snapshot(previous)
+    with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
+        (tmp / "indicators.csv").write_text("partial", encoding="utf-8")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp / "indicators.xlsx"))
+    text = info.value.render("zh")
+    assert "无法写入输出" in text and "磁盘空间" in text and "indicators.xlsx" in text
+    assert _snapshot(previous) == before
+    assert _siblings(previous) == []
+
+
+def test_excel_lock_file_is_refused_before_writing(previous: Path) -> None:
+    (previous / "~$indicators.xlsx").write_bytes(b"\x00" * 165)
+    before = _snapshot(previous)
+    with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
+        (tmp / "never.csv").write_text("x", encoding="utf-8")
+    text = info.value.render("zh")
+    assert "indicators.xlsx" in text and "Excel/WPS" in text and "~$indicators.xlsx" in text
+    assert _snapshot(previous) == before
+    assert _siblings(previous) == []
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True)
+    return done.returncode == 0
+
+
+def test_target_that_cannot_be_replaced_gives_a_clear_message(previous: Path) -> None:
+    """An immutable folder cannot be renamed (like a file open in Excel on Windows)."""
+    if not _chattr("+i", previous):
+        pytest.skip("chattr +i is not available on this file system (needs root and ext4/xfs)")
+    try:
+        before = _snapshot(previous)
+        with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
+            (tmp / "indicators.csv").write_text("new", encoding="utf-8")
+        assert "无法写入输出" in info.value.render("zh")
+        assert "Excel/WPS" in info.value.render("zh")
+        assert _snapshot(previous) == before
+        assert _siblings(previous) == []
+    finally:
+        _chattr("-i", previous)
+
+
+def test_file_target_that_cannot_be_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "indicators.xlsx"
+    target.mkdir()  # a folder where the file should go: os.replace cannot overwrite it
+    with pytest.raises(OutputError) as info, atomic_file(target) as tmp:
+        tmp.write_bytes(b"PK")
+    assert "indicators.xlsx" in info.value.render("zh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["indicators.xlsx"]
+
+
+def test_atomic_file_failure_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "indicators.json"
+    target.write_text('{"old": 1}', encoding="utf-8")
+    with pytest.raises(ValueError), atomic_file(target) as tmp:
+        tmp.write_text('{"new": ', encoding="utf-8")
+        raise ValueError("serialiser failed")
+    assert target.read_text(encoding="utf-8") == '{"old": 1}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["indicators.json"]
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from revstat.writers.atomic import atomic_dir
+
+    with atomic_dir(Path(sys.argv[1])) as tmp:
+        (tmp / "indicators.csv").write_text("indicator,value\\nx,HALF", encoding="utf-8")
+        print("written", flush=True)
+        time.sleep(600)  # killed here, mid-compile
+        (tmp / "indicators.json").write_text("{}", encoding="utf-8")
+""")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_kill_9_midway_leaves_previous_outputs(previous: Path) -> None:
+    before = _snapshot(previous)
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(previous)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "written"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _snapshot(previous) == before  # nothing partial inside out/2024Q4
+    leftovers = _siblings(previous)
+    assert len(leftovers) == 1 and leftovers[0].startswith(f".2024Q4.tmp-{proc.pid}-")
+    # the next run cleans up what the killed process could not
+    with atomic_dir(previous) as tmp:
+        (tmp / "indicators.csv").write_text("indicator,value\nx,3\n", encoding="utf-8")
+    assert _siblings(previous) == []
+    assert (previous / "indicators.csv").read_text(encoding="utf-8") == "indicator,value\nx,3\n"
+
+
+def test_kill_between_the_two_renames_restores_previous_outputs(previous: Path) -> None:
+    """Killed after the old folder was moved aside but before the new one moved in."""
+    before = _snapshot(previous)
+    pid = _dead_pid()
+    previous.rename(previous.parent / f".2024Q4.old-{pid}")
+    half = previous.parent / f".2024Q4.tmp-{pid}-abc"
+    half.mkdir()
+    (half / "indicators.csv").write_text("HALF", encoding="utf-8")
+    clean_leftovers(previous)
+    assert _snapshot(previous) == before
+    assert _siblings(previous) == []
+
+
+def test_leftovers_of_live_processes_are_not_touched(previous: Path) -> None:
+    mine = previous.parent / f".2024Q4.tmp-{os.getpid()}-busy"
+    mine.mkdir()
+    clean_leftovers(previous)
+    assert mine.is_dir()
