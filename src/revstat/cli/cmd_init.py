@@ -1,0 +1,84 @@
+"""`revstat init DIR`: create a workspace from the standard one shipped with the package."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+
+from revstat.cli import common
+from revstat.errors import ConfigError, OutputError
+from revstat.i18n import t
+from revstat.model import Location
+
+#: What `revstat init` writes (relative paths), in the order it lists them.
+LAYOUT = ("revstat.yaml", "regions.csv", "sources/", "indicators/", "checks/", "templates/", "data/")
+_SKIP = shutil.ignore_patterns("__pycache__", "__init__.py", "*.pyc")
+
+
+def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
+    """Copy the standard workspace into ``target``; return the files written.
+
+    Refuses a folder that exists and is not empty unless ``force`` (then the standard files
+    overwrite theirs; other files in the folder are left alone).
+    """
+    from revstat.workspace import std_dir
+
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise ConfigError(t("{dir} 已存在且不是文件夹", "{dir} exists and is not a folder", dir=str(target)),
+                          Location(str(target)), t("换一个文件夹名", "choose another folder name"))
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ConfigError(
+            t("文件夹 {dir} 不是空的，未写入任何文件", "folder {dir} is not empty; nothing was written", dir=str(target)),
+            Location(str(target)),
+            t("换一个新文件夹，或加 --force 覆盖其中的标准文件（其他文件保留）",
+              "choose a new folder, or add --force to overwrite the standard files in it (other files are kept)"),
+        )
+    source = std_dir("workspace")
+    if not (source / "revstat.yaml").is_file():  # pragma: no cover - a broken installation
+        raise ConfigError(t("安装包中缺少标准工作区文件", "the standard workspace is missing from the installation"),
+                          Location(str(source)), t("重新安装 revstat", "reinstall revstat"))
+    try:
+        shutil.copytree(source, target, ignore=_SKIP, dirs_exist_ok=True)
+    except OSError as exc:
+        raise OutputError(t("无法写入 {dir}：{e}", "cannot write {dir}: {e}", dir=str(target), e=exc.strerror or str(exc)),
+                          Location(str(exc.filename or target)),
+                          t("检查该位置的写入权限", "check that you may write there")) from None
+    return sorted(p for p in target.rglob("*") if p.is_file() and (source / p.relative_to(target)).is_file())
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        directory: Path = typer.Argument(..., help="新工作区的文件夹 / folder of the new workspace"),
+        force: bool = typer.Option(False, "--force", help="文件夹不为空时也写入（覆盖标准文件）/ write into a non-empty folder"),
+    ) -> None:
+        """新建一个工作区：revstat.yaml、regions.csv、sources/、indicators/、checks/、templates/、data/。
+
+        Create a workspace with a commented revstat.yaml, an example regions.csv and the standard sources.
+
+        Example: revstat init 示范市2024
+        """
+        with common.guarded():
+            init_workspace(directory, force=force)
+            console = common.out_console()
+            console.print(t("已在 {dir} 新建工作区：", "created a workspace in {dir}:", dir=str(directory)).render(),
+                          markup=False)
+            for item in LAYOUT:
+                console.print(f"  {item}", markup=False)
+            console.print(t(
+                "\n下一步：\n"
+                "  1. 在 revstat.yaml 中填写报告名称和本地区的12位区划代码（region）\n"
+                "  2. 用本地的统计用区划代码替换 regions.csv（code,name,level,parent）\n"
+                "  3. 把各县报送的工作簿放入 data/<报告期>/，如 data/2024Q4/\n"
+                "  4. revstat inspect <工作簿> 查看表头与字段的对应；按需修改 sources/*.yaml\n"
+                "  5. revstat extract {dir} --period 2024Q4 读取数据；revstat compile {dir} --period 2024Q4 汇总",
+                "\nnext steps:\n"
+                "  1. put the report's name and your region's 12-digit code (region) in revstat.yaml\n"
+                "  2. replace regions.csv with your region codes (code,name,level,parent)\n"
+                "  3. put the counties' workbooks in data/<period>/, e.g. data/2024Q4/\n"
+                "  4. revstat inspect <workbook> shows how headers map to fields; adapt sources/*.yaml\n"
+                "  5. revstat extract {dir} --period 2024Q4 reads the data; revstat compile {dir} --period 2024Q4 compiles it",
+                dir=str(directory)).render(), markup=False)
