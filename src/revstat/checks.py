@@ -1,0 +1,328 @@
+"""Consistency checks (审核): run rules over the compiled values and collect findings.
+
+Pure: :func:`run_checks` takes a :class:`CheckData` (values of fields and indicators by region
+and period, the observations with their cells, the region tree) and a list of
+:class:`revstat.rules.RuleDef`, and returns every finding as a :class:`revstat.model.Issue`.
+A rule kind is a function registered in :data:`RULE_KINDS`; one failing region never stops the
+others, and one broken rule never stops the other rules.
+
+Values are compared unrounded (Decimal), with the rule's tolerance. A finding carries the
+cells (file › sheet › cell) of every input value involved: for a rolled-up value, the cells
+of the reported values below it.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from revstat.i18n import Text, t
+from revstat.model import Issue, Location, Severity
+from revstat.numbers import CONTEXT, format_fixed, to_decimal
+from revstat.regions import RegionTree
+from revstat.rules import RuleDef
+
+#: observation origins that are values someone reported (their cells are the inputs).
+REPORTED = ("source", "records")
+
+Values = dict[str, Decimal | None]  # region code → value
+
+
+@dataclass
+class CheckData:
+    """Everything the rules look at. Build it with :func:`make_check_data`."""
+
+    period: str
+    tree: RegionTree
+    values: dict[tuple[str, str], Values]  # (name, period) → region → value
+    observations: Any = None  # DataFrame of tidy.OBSERVATION_COLUMNS (all periods read)
+    results: Any = None  # DataFrame of tidy.RESULT_COLUMNS
+    fields: Mapping[str, Any] = field(default_factory=dict)  # field id → FieldDef
+    indicator_inputs: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    indicator_units: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # id → Chinese label
+    field_levels: Mapping[str, str] = field(default_factory=dict)  # field → level its source reports
+    field_sources: Mapping[str, str] = field(default_factory=dict)  # field → source id
+    targets: Mapping[str, tuple[str, Decimal]] = field(default_factory=dict)  # indicator → (op, value)
+    scope: str | None = None  # the report region; checks look inside it only
+    small: set[tuple[str, str, str]] = field(default_factory=set)  # (indicator, region, period)
+    _cells: dict[tuple[str, str], dict[str, list[Location]]] = field(default_factory=dict)
+    _cell_cache: dict[tuple[str, str, str], tuple[Location, ...]] = field(default_factory=dict)
+
+    # ---- values ------------------------------------------------------------------------
+    def get(self, name: str, region: str, period: str | None = None) -> Decimal | None:
+        return self.values.get((name, period or self.period), {}).get(region)
+
+    def series(self, name: str, period: str | None = None) -> Values:
+        return self.values.get((name, period or self.period), {})
+
+    def has(self, name: str) -> bool:
+        return any(key[0] == name for key in self.values)
+
+    def regions(self, levels: Iterable[str]) -> list[str]:
+        """Codes at the given levels inside the report region, in code order."""
+        wanted = set(levels)
+        pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
+        return sorted(c for c in pool if self.tree.level(c) in wanted)
+
+    def label(self, name: str) -> str:
+        return self.names.get(name, name)
+
+    # ---- provenance --------------------------------------------------------------------
+    def cells(self, names: Iterable[str], region: str, period: str | None = None) -> tuple[Location, ...]:
+        """Cells of every reported value behind ``names`` at ``region`` (or below it)."""
+        period = period or self.period
+        out: list[Location] = []
+        for name in names:
+            for fid in sorted(self.indicator_inputs.get(name, frozenset({name}))):
+                out.extend(self._field_cells(fid, region, period))
+        return tuple(dict.fromkeys(out))
+
+    def _field_cells(self, fid: str, region: str, period: str) -> tuple[Location, ...]:
+        key = (fid, region, period)
+        if key in self._cell_cache:
+            return self._cell_cache[key]
+        by_region = self._index(fid, period)
+        if region in by_region:
+            found = tuple(by_region[region])
+        else:
+            found = tuple(loc for code in self.tree.descendants(region) if region in self.tree
+                          for loc in by_region.get(code, ()))
+        self._cell_cache[key] = found
+        return found
+
+    def _index(self, fid: str, period: str) -> dict[str, list[Location]]:
+        if not self._cells and self.observations is not None and len(self.observations):
+            obs = self.observations
+            obs = obs[obs["origin"].isin(REPORTED)]
+            for row in obs.itertuples(index=False):
+                loc = _location(row.file, row.sheet, row.cell)
+                if loc is not None:
+                    self._cells.setdefault((row.field, str(row.period)), {}).setdefault(
+                        row.region_code, []).append(loc)
+        return self._cells.get((fid, period), {})
+
+
+def _location(file: Any, sheet: Any, cell: Any) -> Location | None:
+    if _blank(file):
+        return None
+    return Location(str(file), None if _blank(sheet) else str(sheet), None if _blank(cell) else str(cell))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value == "" or str(value) in ("nan", "<NA>")
+
+
+# ---- building CheckData ------------------------------------------------------------------
+
+def values_from_frame(df: Any, name_col: str, value_col: str = "value") -> dict[tuple[str, str], Values]:
+    """Long table (name, region_code, period, value) → {(name, period): {region: value}}."""
+    out: dict[tuple[str, str], Values] = {}
+    if df is None or not len(df):
+        return out
+    for name, region, period, value in zip(df[name_col], df["region_code"], df["period"], df[value_col], strict=True):
+        out.setdefault((str(name), str(period)), {})[str(region)] = _dec(value)
+    return out
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return to_decimal(value)
+    except TypeError:
+        try:
+            if value != value:  # pandas.NA, NaN
+                return None
+        except (TypeError, ValueError):
+            return None
+        return to_decimal(Decimal(str(value)))
+
+
+def make_check_data(period: str, tree: RegionTree, *, values: Any = None, results: Any = None,
+                    observations: Any = None, fields: Mapping[str, Any] | None = None,
+                    indicator_inputs: Mapping[str, frozenset[str]] | None = None,
+                    indicator_units: Mapping[str, str] | None = None,
+                    names: Mapping[str, str] | None = None, scope: str | None = None,
+                    field_levels: Mapping[str, str] | None = None,
+                    field_sources: Mapping[str, str] | None = None,
+                    targets: Mapping[str, tuple[str, Decimal]] | None = None) -> CheckData:
+    """Assemble :class:`CheckData` from long tables.
+
+    ``values``: field values by region and period (columns field, region_code, period, value;
+    rolled up to every level). ``results``: indicator rows (indicator, region_code, period,
+    value, numerator, denominator). ``observations``: the tidy observations (their cells are
+    the provenance of every finding; origin ``total`` rows feed the ``totals`` kind).
+    """
+    table = values_from_frame(values, "field") if values is not None else {}
+    if results is not None and len(results):
+        table.update(values_from_frame(results, "indicator"))
+        for col in ("numerator", "denominator"):
+            if col in results.columns:
+                for (name, per), vals in values_from_frame(results, "indicator", col).items():
+                    table[(f"{name}.{col}", per)] = vals
+    labels = dict(names or {})
+    for fid, fdef in (fields or {}).items():
+        labels.setdefault(fid, getattr(fdef, "name", fid))
+    return CheckData(period=str(period), tree=tree, values=table, observations=observations,
+                     results=results, fields=dict(fields or {}),
+                     indicator_inputs=dict(indicator_inputs or {}),
+                     indicator_units=dict(indicator_units or {}), names=labels, scope=scope,
+                     field_levels=dict(field_levels or {}), field_sources=dict(field_sources or {}),
+                     targets=dict(targets or {}))
+
+
+# ---- messages ----------------------------------------------------------------------------
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fmt(value: Any) -> str:
+    """A value for a message: integers as is, others to at most 2 decimals (never 1E+3)."""
+    dec = to_decimal(value) if not isinstance(value, str) else None
+    if dec is None:
+        return "—" if value is None else str(value)
+    if dec == dec.to_integral_value():
+        return format_fixed(dec, 0)
+    text = format(dec.normalize(CONTEXT), "f")
+    return text if len(text.split(".")[1]) <= 2 else format_fixed(dec, 2)
+
+
+def render_message(rule: RuleDef, default: Text, params: dict[str, Any]) -> Text:
+    """The rule's own templates (zh, en) or the kind's default, with placeholders filled."""
+    zh = rule.message or default.zh
+    en = rule.message_en or (default.en if rule.message is None else rule.message)
+    shown = _Blank({k: fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
+                    for k, v in params.items()})
+    form = string.Formatter()
+    return Text(form.vformat(zh, (), shown), form.vformat(en, (), shown))
+
+
+def _issue(rule: RuleDef, data: CheckData, region: str | None, period: str, default: Text, *,
+           expected: Any = None, actual: Any = None, difference: Any = None,
+           locations: Iterable[Location] = (), **params: Any) -> Issue:
+    region_name = data.tree.name(region) if region is not None and region in data.tree else region
+    params = {"region": region_name or "", "region_code": region or "", "period": period,
+              "rule": rule.id, "name": rule.name, "left": actual, "right": expected,
+              "difference": difference, **params}
+    return Issue(rule=rule.id, severity=rule.severity, message=render_message(rule, default, params),
+                 region_code=region, region_name=region_name, period=period, expected=expected,
+                 actual=actual, difference=difference, locations=tuple(dict.fromkeys(locations)))
+
+
+# ---- comparisons -------------------------------------------------------------------------
+
+_OPS_ZH = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "=", "!=": "≠"}
+
+
+def holds(left: Decimal, op: str, right: Decimal, rule: RuleDef) -> bool:
+    """``left op right`` with the rule's absolute/relative tolerance (unrounded values)."""
+    diff = left - right
+    tol = rule.tolerance
+    if rule.tolerance_relative is not None:
+        tol = max(tol, rule.tolerance_relative * max(abs(left), abs(right)))
+    if op == "==":
+        return abs(diff) <= tol
+    if op == "!=":
+        return abs(diff) > tol
+    if op == "<=":
+        return diff <= tol
+    if op == ">=":
+        return -diff <= tol
+    if op == "<":
+        return diff < tol if tol else diff < 0
+    if op == ">":
+        return -diff < tol if tol else diff > 0
+    raise ValueError(op)
+
+
+def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right: Values,
+                   names: Iterable[str], left_text: str, right_text: str,
+                   regions: Iterable[str] | None = None) -> list[Issue]:
+    """One finding per region where ``left op right`` fails; missing on either side is skipped."""
+    names = list(names)
+    out = []
+    for region in regions if regions is not None else data.regions(rule.levels):
+        lv, rv = left.get(region), right.get(region)
+        if lv is None or rv is None or holds(lv, op, rv, rule):
+            continue
+        diff = lv - rv
+        default = t("{region}{period}：{lt}（{left}）应{opzh}{rt}（{right}），相差{difference}",
+                    "{region} {period}: {lt} ({left}) should be {op} {rt} ({right}); difference {difference}",
+                    )
+        out.append(_issue(rule, data, region, data.period,
+                          Text(default.zh, default.en), expected=rv, actual=lv, difference=diff,
+                          locations=data.cells(names, region), lt=left_text, rt=right_text,
+                          op=op, opzh=_OPS_ZH[op]))
+    return out
+
+
+# ---- the registry ------------------------------------------------------------------------
+
+KindFn = Callable[[RuleDef, CheckData], list[Issue]]
+RULE_KINDS: dict[str, KindFn] = {}
+
+
+def rule_kind(name: str) -> Callable[[KindFn], KindFn]:
+    def register(fn: KindFn) -> KindFn:
+        RULE_KINDS[name] = fn
+        return fn
+    return register
+
+
+def run_checks(rules: Iterable[RuleDef], data: CheckData) -> list[Issue]:
+    """Run every rule; collect all findings. A rule that cannot run (a bug, or inputs the
+    workspace does not have) becomes an ``info`` finding of its own instead of stopping."""
+    rules = list(rules)
+    for rule in rules:  # small denominators first: outlier tests leave them out
+        if rule.kind == "small_denominator":
+            for ind in rule.indicators:
+                for region, den in data.series(f"{ind}.denominator").items():
+                    if den is not None and rule.min_denominator is not None and den < rule.min_denominator:
+                        data.small.add((ind, region, data.period))
+    issues: list[Issue] = []
+    for rule in rules:
+        fn = RULE_KINDS.get(rule.kind)
+        if fn is None:
+            continue
+        try:
+            issues.extend(fn(rule, data))
+        except (ArithmeticError, KeyError, ValueError, TypeError) as exc:
+            issues.append(Issue(
+                rule=rule.id, severity=Severity.INFO, period=data.period,
+                message=t("规则 {id} 未能运行：{e}", "rule {id} could not run: {e}", id=rule.id,
+                          e=f"{type(exc).__name__}: {exc}"),
+                locations=(rule.location,) if rule.location else ()))
+    return sorted(issues, key=_order)
+
+
+_SEV_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def _order(issue: Issue) -> tuple[Any, ...]:
+    return (_SEV_ORDER[issue.severity], issue.region_code or "", issue.rule, issue.period or "")
+
+
+def excluded_from_rankings(data: CheckData) -> set[tuple[str, str, str]]:
+    """(indicator, region, period) whose denominator is below a small_denominator rule's
+    minimum: leave them out of rankings and outlier tests."""
+    return set(data.small)
+
+
+def group_by(issues: Iterable[Issue], key: Callable[[Issue], Any]) -> dict[Any, list[Issue]]:
+    out: dict[Any, list[Issue]] = defaultdict(list)
+    for issue in issues:
+        out[key(issue)].append(issue)
+    return dict(out)
+
+
+from revstat import check_kinds as _kinds  # noqa: E402,F401  (registers the kinds)
+
+__all__ = ["RULE_KINDS", "CheckData", "compare_series", "excluded_from_rankings", "fmt", "holds",
+           "make_check_data", "render_message", "rule_kind", "run_checks"]

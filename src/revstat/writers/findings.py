@@ -1,0 +1,182 @@
+"""Findings for machines: JSON, JUnit XML, GitHub Actions annotations, SARIF 2.1.0.
+
+Each function returns text; the CLI writes it (atomically) or prints it. Paths in GitHub
+annotations and SARIF are the workbook paths as findings carry them (relative to the
+workspace), with an optional ``prefix`` (the workspace folder relative to the repository).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from revstat.model import Issue, Location, Severity
+from revstat.writers.safe import json_dumps
+
+TOOL_URI = "https://github.com/revstat/revstat"
+
+
+def summary(issues: Iterable[Issue]) -> dict[str, int]:
+    issues = list(issues)
+    live = [i for i in issues if i.waived is None]
+    return {"errors": sum(i.severity is Severity.ERROR for i in live),
+            "warnings": sum(i.severity is Severity.WARNING for i in live),
+            "info": sum(i.severity is Severity.INFO for i in live),
+            "waived": sum(i.waived is not None for i in issues),
+            "total": len(issues)}
+
+
+def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None = None,
+            rules: Mapping[str, Any] | None = None) -> str:
+    """``{"period", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals)."""
+    findings = []
+    for issue in issues:
+        row = issue.to_dict(lang)
+        rule = (rules or {}).get(issue.rule)
+        if rule is not None:
+            row["rule_name"] = rule.name
+        findings.append(row)
+    return json_dumps({"period": period, "summary": summary(issues), "findings": findings}, indent=2) + "\n"
+
+
+def _where(loc: Location) -> str:
+    return " › ".join(p for p in (loc.file, loc.sheet, loc.cell) if p) + (f", line {loc.line}" if loc.line else "")
+
+
+def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = None,
+             lang: str | None = None) -> str:
+    """One <testsuite> per rule, one <testcase> per finding (a rule with none passes as one
+    testcase). Errors are <failure>s, waived findings <skipped>, warnings/info pass with the
+    message in <system-out>."""
+    by_rule: dict[str, list[Issue]] = {}
+    for issue in issues:
+        by_rule.setdefault(issue.rule, []).append(issue)
+    names = {r.id: r.name for r in rules}
+    order = list(names) + [r for r in by_rule if r not in names]
+    root = ET.Element("testsuites", name="revstat check" + (f" {period}" if period else ""))
+    total = failures = skipped = 0
+    for rule_id in order:
+        found = by_rule.get(rule_id, [])
+        suite = ET.SubElement(root, "testsuite", name=rule_id)
+        s_fail = s_skip = 0
+        if not found:
+            ET.SubElement(suite, "testcase", classname=rule_id, name=names.get(rule_id, rule_id))
+        for issue in found:
+            case = ET.SubElement(suite, "testcase", classname=rule_id,
+                                 name=f"{issue.region_name or issue.region_code or '-'} {issue.period or ''}".strip())
+            message = issue.message.render(lang)
+            detail = "\n".join(_where(loc) for loc in issue.locations)
+            if issue.waived is not None:
+                ET.SubElement(case, "skipped", message=f"waived: {issue.waived}")
+                s_skip += 1
+            elif issue.severity is Severity.ERROR:
+                fail = ET.SubElement(case, "failure", message=message, type=issue.severity.value)
+                fail.text = detail
+                s_fail += 1
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"{issue.severity.value}: {message}\n{detail}".strip()
+        cases = max(len(found), 1)
+        suite.set("tests", str(cases))
+        suite.set("failures", str(s_fail))
+        suite.set("errors", "0")
+        suite.set("skipped", str(s_skip))
+        total, failures, skipped = total + cases, failures + s_fail, skipped + s_skip
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", "0")
+    root.set("skipped", str(skipped))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _path(prefix: str, file: str) -> str:
+    if not prefix:
+        return file
+    return prefix.rstrip("/") + "/" + file
+
+
+def to_github(issues: list[Issue], *, prefix: str = "", lang: str | None = None) -> str:
+    """GitHub Actions workflow commands: ``::error file=data/…xlsx,title=rule::message``."""
+    lines = []
+    for issue in issues:
+        if issue.waived is not None:
+            continue
+        command = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[issue.severity]
+        props = []
+        first = next((loc for loc in issue.locations if loc.file), None)
+        if first is not None:
+            props.append(f"file={_gh_prop(_path(prefix, first.file))}")
+            if first.line:
+                props.append(f"line={first.line}")
+        where = f" [{first.sheet} {first.cell}]" if first is not None and first.sheet and first.cell else ""
+        props.append(f"title={_gh_prop(issue.rule)}")
+        lines.append(f"::{command} {','.join(props)}::{_gh_data(issue.message.render(lang) + where)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def to_sarif(issues: list[Issue], rules: Iterable[Any], *, prefix: str = "", version: str = "0",
+             lang: str | None = None) -> str:
+    """A SARIF 2.1.0 log: one run, the rules as reportingDescriptors, findings as results
+    (cells as logical locations ``sheet!cell``; waived findings carry a suppression)."""
+    rules = list(rules)
+    index = {r.id: i for i, r in enumerate(rules)}
+    descriptors = [{
+        "id": r.id, "name": r.id,
+        "shortDescription": {"text": r.name},
+        "fullDescription": {"text": r.description or r.name_en or r.name},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[Severity(r.severity)]},
+        "properties": {"kind": r.kind},
+    } for r in rules]
+    results = []
+    for issue in issues:
+        result: dict[str, Any] = {
+            "ruleId": issue.rule,
+            "level": _SARIF_LEVEL[issue.severity],
+            "message": {"text": issue.message.render(lang)},
+            "locations": [_sarif_location(loc, prefix) for loc in issue.locations if loc.file][:50],
+            "properties": {k: v for k, v in issue.to_dict(lang).items()
+                           if k in ("region_code", "region_name", "period", "expected", "actual", "difference")},
+        }
+        if issue.rule in index:
+            result["ruleIndex"] = index[issue.rule]
+        if issue.waived is not None:
+            result["suppressions"] = [{"kind": "external", "justification": issue.waived}]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "revstat", "version": version, "informationUri": TOOL_URI,
+                                "rules": descriptors}},
+            "results": results,
+        }],
+    }
+    return json.dumps(json.loads(json_dumps(log)), ensure_ascii=False, indent=2) + "\n"
+
+
+def _sarif_location(loc: Location, prefix: str) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _path(prefix, loc.file)}}
+    if loc.line:
+        physical["region"] = {"startLine": loc.line}
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if loc.sheet or loc.cell:
+        name = f"{loc.sheet or ''}!{loc.cell or ''}"
+        out["logicalLocations"] = [{"name": name, "fullyQualifiedName": f"{loc.file}#{name}", "kind": "element"}]
+    return out
+
+
+__all__ = ["summary", "to_github", "to_json", "to_junit", "to_sarif"]
