@@ -1,0 +1,289 @@
+"""Rule kinds: one passing and one failing case each, on small tables built in code."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from revstat.checks import RULE_KINDS, make_check_data, run_checks
+from revstat.model import Location, Severity
+from revstat.regions import make_tree
+from revstat.rules import RuleDef
+from revstat.tidy import OBSERVATION_COLUMNS
+
+CITY, A, B = "990100000000", "990121000000", "990122000000"
+A_TOWNS = [f"990121{100 + i:03d}000" for i in range(1, 6)]
+B_TOWNS = [f"990122{100 + i:03d}000" for i in range(1, 6)]
+TREE = make_tree(
+    [(CITY, "示范市", "city", None), (A, "东山县", "county", CITY), (B, "西河县", "county", CITY)]
+    + [(c, f"东{i}镇", "township", A) for i, c in enumerate(A_TOWNS)]
+    + [(c, f"西{i}镇", "township", B) for i, c in enumerate(B_TOWNS)])
+FILE = "data/2024Q4/东山县_2024Q4.xlsx"
+
+
+def fdef(agg: str = "sum", temporal: str = "stock", required: bool = True, name: str = "") -> SimpleNamespace:
+    return SimpleNamespace(agg=agg, temporal=temporal, required=required, name=name)
+
+
+def obs_rows(field: str, values: dict[str, object], period: str = "2024Q4", origin: str = "source",
+             col: str = "B", sheet: str = "表1", file: str = FILE) -> list[dict]:
+    rows = []
+    for i, (region, value) in enumerate(values.items()):
+        rows.append({"field": field, "region_code": region, "region_name": TREE.name(region) if region in TREE else None,
+                     "level": TREE.level(region) if region in TREE else None, "period": period,
+                     "value": None if value is None else D(str(value)), "unit": "户", "file": file,
+                     "sheet": sheet, "cell": f"{col}{10 + i}", "origin": origin})
+    return rows
+
+
+def data_for(values: dict[tuple[str, str, str], object], *, obs: list[dict] | None = None, results=None,
+             fields=None, period: str = "2024Q4", **kw):
+    """values: (field, region, period) → value, at any level (as rolled up)."""
+    df = pd.DataFrame([{"field": f, "region_code": r, "period": p, "value": None if v is None else D(str(v))}
+                       for (f, r, p), v in values.items()], columns=["field", "region_code", "period", "value"])
+    observations = pd.DataFrame(obs or [], columns=OBSERVATION_COLUMNS)
+    return make_check_data(period, TREE, values=df, results=results, observations=observations,
+                           fields=fields or {}, scope=CITY, **kw)
+
+
+def rule(**kw) -> RuleDef:
+    kw.setdefault("id", "r")
+    kw.setdefault("name", "测试规则")
+    return RuleDef.model_validate(kw)
+
+
+def run(r: RuleDef, data) -> list:
+    return RULE_KINDS[r.kind](r, data)
+
+
+def test_every_kind_is_registered():
+    from revstat.rules import KINDS
+
+    assert set(KINDS) == set(RULE_KINDS)
+
+
+# ---- range -------------------------------------------------------------------------------
+
+def test_range_passes_inside_and_fails_outside():
+    r = rule(kind="range", fields=["rate"], min=0, max=100, levels=["township"])
+    ok = data_for({("rate", A_TOWNS[0], "2024Q4"): "100", ("rate", A_TOWNS[1], "2024Q4"): "0"})
+    assert run(r, ok) == []
+    bad = data_for({("rate", A_TOWNS[0], "2024Q4"): "100.01", ("rate", A_TOWNS[1], "2024Q4"): "-1"})
+    found = run(r, bad)
+    assert [(i.region_code, i.actual, i.expected) for i in found] == [
+        (A_TOWNS[1], D("-1"), D(0)), (A_TOWNS[0], D("100.01"), D(100))]
+    assert found[1].difference == D("0.01")
+
+
+# ---- balance -----------------------------------------------------------------------------
+
+def test_balance_identity_with_cells_of_every_input():
+    obs = obs_rows("m", {A_TOWNS[0]: 10}, col="B") + obs_rows("e", {A_TOWNS[0]: 6}, col="C") \
+        + obs_rows("u", {A_TOWNS[0]: 3}, col="D")
+    vals = {("m", A_TOWNS[0], "2024Q4"): 10, ("e", A_TOWNS[0], "2024Q4"): 6, ("u", A_TOWNS[0], "2024Q4"): 3}
+    r = rule(kind="balance", total="m", parts=["e", "u"], levels=["township"])
+    [issue] = run(r, data_for(vals, obs=obs))
+    assert (issue.actual, issue.expected, issue.difference) == (D(10), D(9), D(1))
+    assert [loc.cell for loc in issue.locations] == ["B10", "C10", "D10"]
+    assert issue.severity is Severity.ERROR
+    vals[("u", A_TOWNS[0], "2024Q4")] = 4
+    assert run(r, data_for(vals, obs=obs)) == []
+
+
+def test_balance_tolerance_absolute_and_relative():
+    vals = {("m", A_TOWNS[0], "2024Q4"): 1000, ("e", A_TOWNS[0], "2024Q4"): 600, ("u", A_TOWNS[0], "2024Q4"): 399}
+    assert run(rule(kind="balance", total="m", parts=["e", "u"], tolerance=1), data_for(vals)) == []
+    assert run(rule(kind="balance", total="m", parts=["e", "u"], tolerance_relative="0.001"), data_for(vals)) == []
+    assert len(run(rule(kind="balance", total="m", parts=["e", "u"], tolerance_relative="0.0009"), data_for(vals))) == 1
+
+
+def test_rolled_up_value_points_at_the_cells_of_its_children():
+    obs = obs_rows("m", {A_TOWNS[0]: 5, A_TOWNS[1]: 5}, col="B") + obs_rows("e", {A_TOWNS[0]: 5, A_TOWNS[1]: 4}, col="C")
+    vals = {("m", A, "2024Q4"): 10, ("e", A, "2024Q4"): 9}
+    r = rule(kind="balance", total="m", parts=["e"], levels=["county"])
+    [issue] = run(r, data_for(vals, obs=obs))
+    assert issue.region_code == A
+    assert sorted(loc.cell for loc in issue.locations) == ["B10", "B11", "C10", "C11"]
+
+
+# ---- totals ------------------------------------------------------------------------------
+
+def test_total_row_equals_sum_of_rows():
+    parts = obs_rows("m", {A_TOWNS[0]: 3, A_TOWNS[1]: 4, A_TOWNS[2]: "0.5"})
+    total = obs_rows("m", {A: "7.5"}, origin="total")
+    total[0]["cell"] = "B20"
+    r = rule(kind="totals", fields=["m"], levels=["county"])
+    assert run(r, data_for({}, obs=parts + total)) == []
+    total[0]["value"] = D("8")
+    [issue] = run(r, data_for({}, obs=parts + total))
+    assert (issue.actual, issue.expected, issue.difference) == (D(8), D("7.5"), D("0.5"))
+    assert issue.locations[0] == Location(FILE, "表1", "B20")
+    assert len(issue.locations) == 4
+
+
+def test_totals_star_means_additive_fields_only():
+    parts = obs_rows("income", {A_TOWNS[0]: 100, A_TOWNS[1]: 200})
+    total = obs_rows("income", {A: 150}, origin="total")  # a mean, not a sum
+    data = data_for({}, obs=parts + total, fields={"income": fdef(agg="wmean")})
+    assert run(rule(kind="totals", fields="*"), data) == []
+    data = data_for({}, obs=parts + total, fields={"income": fdef(agg="sum")})
+    assert len(run(rule(kind="totals", fields="*"), data)) == 1
+
+
+# ---- hierarchy ---------------------------------------------------------------------------
+
+def test_parent_reported_equals_sum_of_children():
+    kids = dict.fromkeys(A_TOWNS, 2)
+    obs = obs_rows("m", kids) + obs_rows("m", {A: 10}, col="F")
+    vals = {("m", c, "2024Q4"): 2 for c in A_TOWNS} | {("m", A, "2024Q4"): 10}
+    r = rule(kind="hierarchy_sum", fields=["m"], levels=["county"])
+    assert run(r, data_for(vals, obs=obs)) == []
+    obs[-1]["value"] = D(11)
+    [issue] = run(r, data_for(vals, obs=obs))
+    assert (issue.region_code, issue.actual, issue.expected) == (A, D(11), D(10))
+    assert len(issue.locations) == 6
+
+
+# ---- across periods ----------------------------------------------------------------------
+
+def test_cumulative_flow_never_falls_within_a_year():
+    fields = {"flow": fdef(temporal="cumulative")}
+    r = rule(kind="cumulative", fields=["flow"], levels=["township"])
+    ok = {("flow", A_TOWNS[0], "2024Q3"): 10, ("flow", A_TOWNS[0], "2024Q4"): 10}
+    assert run(r, data_for(ok, fields=fields)) == []
+    bad = {("flow", A_TOWNS[0], "2024Q3"): 10, ("flow", A_TOWNS[0], "2024Q4"): 9}
+    [issue] = run(r, data_for(bad, fields=fields))
+    assert issue.difference == D(-1)
+    restart = {("flow", A_TOWNS[0], "2023Q4"): 40, ("flow", A_TOWNS[0], "2024Q1"): 9}
+    assert run(r, data_for(restart, fields=fields, period="2024Q1")) == []
+
+
+def test_stock_that_only_grows_is_checked_across_years():
+    fields = {"stock": fdef(temporal="stock")}
+    r = rule(kind="cumulative", fields=["stock"], levels=["township"])
+    vals = {("stock", A_TOWNS[0], "2023Q4"): 40, ("stock", A_TOWNS[0], "2024Q1"): 39}
+    assert len(run(r, data_for(vals, fields=fields, period="2024Q1"))) == 1
+
+
+def test_growth_bound_against_same_period_last_year():
+    r = rule(kind="growth_bound", fields=["funds"], bound=50, levels=["county"], severity="warning")
+    ok = {("funds", A, "2023Q4"): 100, ("funds", A, "2024Q4"): 150}
+    assert run(r, data_for(ok)) == []
+    bad = {("funds", A, "2023Q4"): 100, ("funds", A, "2024Q4"): "150.01"}
+    [issue] = run(r, data_for(bad))
+    assert issue.severity is Severity.WARNING and "50.01" in issue.message.zh
+    fell = {("funds", A, "2023Q4"): 100, ("funds", A, "2024Q4"): 40}
+    assert "下降60%" in run(r, data_for(fell))[0].message.zh
+
+
+# ---- across regions ----------------------------------------------------------------------
+
+def test_outlier_robust_z_flags_the_one_far_township():
+    rates = [50, 52, 51, 49, 53]
+    vals = {("rate", c, "2024Q4"): v for c, v in zip(A_TOWNS, rates, strict=True)}
+    r = rule(kind="outlier", indicators=["rate"], levels=["township"], severity="warning")
+    assert run(r, data_for(vals)) == []
+    vals[("rate", A_TOWNS[4], "2024Q4")] = 90
+    [issue] = run(r, data_for(vals))
+    assert issue.region_code == A_TOWNS[4] and issue.expected == D(51)
+
+
+def test_outlier_iqr_and_small_denominators_left_out():
+    rates = [50, 52, 51, 49, 90]
+    vals = {("rate", c, "2024Q4"): v for c, v in zip(A_TOWNS, rates, strict=True)}
+    r = rule(kind="outlier", indicators=["rate"], levels=["township"], method="iqr")
+    assert [i.region_code for i in run(r, data_for(vals))] == [A_TOWNS[4]]
+    results = pd.DataFrame({"indicator": ["rate"] * 5, "region_code": A_TOWNS, "period": ["2024Q4"] * 5,
+                            "value": [D(v) for v in rates], "numerator": [D(1)] * 5,
+                            "denominator": [D(100)] * 4 + [D(2)]})
+    small = rule(id="small", kind="small_denominator", indicators=["rate"], min_denominator=3,
+                 levels=["township"], severity="info")
+    issues = run_checks([small, r], data_for({}, results=results))
+    assert [(i.rule, i.region_code) for i in issues] == [("small", A_TOWNS[4])]
+
+
+def test_small_denominator_flagged():
+    results = pd.DataFrame({"indicator": ["rate", "rate"], "region_code": A_TOWNS[:2], "period": ["2024Q4"] * 2,
+                            "value": [D(50), D(100)], "numerator": [D(5), D(2)], "denominator": [D(10), D(2)]})
+    r = rule(kind="small_denominator", indicators=["rate"], min_denominator=3, levels=["township"])
+    [issue] = run(r, data_for({}, results=results))
+    assert (issue.region_code, issue.actual) == (A_TOWNS[1], D(2))
+    assert run(rule(kind="small_denominator", indicators=["rate"], min_denominator=2, levels=["township"]),
+               data_for({}, results=results)) == []
+
+
+def test_cross_level_county_within_townships_min_max():
+    vals = {("rate", c, "2024Q4"): v for c, v in zip(A_TOWNS, [60, 70, 80, 65, 75], strict=True)}
+    vals[("rate", A, "2024Q4")] = 72
+    r = rule(kind="cross_level", indicators=["rate"], levels=["county"])
+    assert run(r, data_for(vals)) == []
+    vals[("rate", A, "2024Q4")] = "80.5"
+    [issue] = run(r, data_for(vals))
+    assert (issue.expected, issue.difference) == (D(80), D("0.5"))
+
+
+def test_target_from_rule_and_from_indicator():
+    vals = {("toilet_rate", A, "2024Q4"): "64.99", ("toilet_rate", B, "2024Q4"): 65}
+    r = rule(kind="target", indicators=["toilet_rate"], op=">=", value=65, levels=["county"], severity="warning")
+    [issue] = run(r, data_for(vals))
+    assert issue.region_code == A and issue.difference == D("-0.01")
+    r2 = rule(kind="target", indicators=["toilet_rate"], levels=["county"])
+    assert len(run(r2, data_for(vals, targets={"toilet_rate": (">=", D(65))}))) == 1
+    assert run(r2, data_for(vals, targets={"toilet_rate": (">=", D(60))})) == []
+
+
+# ---- completeness, duplicates ------------------------------------------------------------
+
+def test_completeness_missing_region_and_missing_field():
+    fields = {"m": fdef(), "e": fdef(), "opt": fdef(required=False)}
+    levels = {"m": "township", "e": "township", "opt": "township"}
+    obs = obs_rows("m", dict.fromkeys(A_TOWNS + B_TOWNS, 1)) + obs_rows("e", dict.fromkeys(A_TOWNS + B_TOWNS, 1), col="C")
+    r = rule(kind="completeness", levels=["township"])
+    assert run(r, data_for({}, obs=obs, fields=fields, field_levels=levels)) == []
+    gone = [o for o in obs if o["region_code"] != B_TOWNS[2]]
+    gone[0]["value"] = None  # a blank cell of a required field
+    issues = run(r, data_for({}, obs=gone, fields=fields, field_levels=levels))
+    assert sorted((i.region_code, bool(i.locations and i.locations[0].cell)) for i in issues) == [
+        (A_TOWNS[0], True), (B_TOWNS[2], False)]
+
+
+def test_duplicate_rows_found_once_per_region():
+    obs = obs_rows("m", dict.fromkeys(A_TOWNS, 1)) + obs_rows("e", dict.fromkeys(A_TOWNS, 1), col="C")
+    r = rule(kind="duplicates", levels=["township"])
+    assert run(r, data_for({}, obs=obs)) == []
+    again = obs_rows("m", {A_TOWNS[1]: 1}) + obs_rows("e", {A_TOWNS[1]: 1}, col="C")
+    for row in again:
+        row["cell"] = row["cell"][0] + "30"
+    [issue] = run(r, data_for({}, obs=obs + again))
+    assert issue.region_code == A_TOWNS[1] and len(issue.locations) == 4
+
+
+# ---- the runner --------------------------------------------------------------------------
+
+def test_all_findings_collected_errors_first_and_messages_bilingual():
+    vals = {("rate", A_TOWNS[0], "2024Q4"): 120, ("rate", A_TOWNS[1], "2024Q4"): -5}
+    rules = [rule(id="warn", kind="range", fields=["rate"], max=100, severity="warning", levels=["township"]),
+             rule(id="err", kind="range", fields=["rate"], min=0, levels=["township"],
+                  message="{region}比率为{left}", message_en="{region} rate is {left}")]
+    issues = run_checks(rules, data_for(vals))
+    assert [i.rule for i in issues] == ["err", "warn"]
+    assert issues[0].message.zh == "东1镇比率为-5"
+    assert issues[0].message.en == "东1镇 rate is -5"
+
+
+def test_message_with_unknown_placeholder_is_left_as_is():
+    vals = {("rate", A_TOWNS[0], "2024Q4"): 120}
+    r = rule(kind="range", fields=["rate"], max=100, message="{region}{nope}", levels=["township"])
+    assert run(r, data_for(vals))[0].message.zh == "东0镇{nope}"
+
+
+@pytest.mark.parametrize("op,left,right,ok", [
+    ("<=", 5, 5, True), ("<=", 6, 5, False), (">=", 5, 6, False), ("==", 5, 5, True),
+    ("<", 5, 5, False), (">", 6, 5, True), ("!=", 5, 5, False)])
+def test_holds(op, left, right, ok):
+    from revstat.checks import holds
+
+    assert holds(D(left), op, D(right), rule(kind="range", fields=["x"], min=0)) is ok
