@@ -1,0 +1,365 @@
+"""The only module that opens workbooks: a file → :class:`Book` of :class:`Grid` s.
+
+* python-calamine gives the cell grid, with true A1 coordinates (``skip_empty_area=False``)
+  and merged ranges; every sheet is read at most once per :class:`Book`.
+* What calamine cannot tell is found cheaply in the sheet XML inside the zip (no per-cell
+  openpyxl): error cells (``t="e"``: #DIV/0!, #REF! — calamine reads them as blank), formulas
+  without a cached value (a ``<f>`` with no ``<v>``: files written by scripts and never opened
+  in Excel), hidden rows (``<row hidden="1">``).
+* Before any parsing, the first bytes tell what the file really is (zip, OLE2, HTML, text);
+  zips are checked for size and compression ratio (:data:`MAX_UNCOMPRESSED`,
+  :data:`MAX_RATIO`) so a "zip bomb" is refused before it is inflated.
+* CSV files decode strictly as ``utf-8-sig``, then ``gb18030``; the encoding is recorded.
+  HTML saved under an .xlsx name is read with lxml when it is installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from revstat.errors import SourceError
+from revstat.i18n import t
+from revstat.model import Location
+
+# ---- limits (documented in docs/sources.md) -------------------------------------------------
+#: Refuse a workbook whose zip members inflate to more than this many bytes in all.
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+#: Refuse a zip member larger than :data:`RATIO_MIN_SIZE` compressed more than this many times.
+MAX_RATIO = 100
+#: Members smaller than this are not ratio-checked (tiny XML compresses very well).
+RATIO_MIN_SIZE = 1024 * 1024
+#: Encodings tried, in order, for CSV files (strict decoding, no guessing).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+
+_ERROR_CELL = re.compile(rb'<c\b([^>]*?\bt="e"[^>]*)>(?:\s*<f\b[^>]*?(?:/>|>[^<]*</f>))?\s*<v>([^<]*)</v>')
+_FORMULA_CELL = re.compile(
+    rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>|(<v\s*/>))?')
+_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_TYPE_STR = re.compile(rb'\bt="(?:str|inlineStr)"')
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"|<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
+
+
+@dataclass
+class Grid:
+    """One sheet as a grid of raw values (row 0 = Excel row 1), plus what calamine misses."""
+
+    name: str
+    rows: list[list[Any]]
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1 (0-based, inclusive)
+    hidden: bool = False
+    hidden_rows: frozenset[int] = frozenset()  # 0-based
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # (r, c) → "#DIV/0!"
+    uncached: frozenset[tuple[int, int]] = frozenset()  # formulas without a cached value
+
+
+@dataclass
+class Book:
+    """An opened input file. ``kind``: xlsx | xls | csv | html. Sheets are read on demand, once."""
+
+    path: Path
+    display: str
+    kind: str
+    sheet_names: list[str]
+    hidden_sheets: set[str] = field(default_factory=set)
+    encoding: str | None = None  # CSV: utf-8-sig | gb18030
+    note: str | None = None  # e.g. "CSV saved under an .xlsx name"
+    _grids: dict[str, Grid] = field(default_factory=dict)
+    _calamine: Any = None
+    _zip: zipfile.ZipFile | None = None
+    _sheet_xml: dict[str, str] = field(default_factory=dict)
+
+    def sheet(self, name: str) -> Grid:
+        if name not in self._grids:
+            self._grids[name] = self._read_sheet(name)
+        return self._grids[name]
+
+    def close(self) -> None:
+        if self._calamine is not None:
+            self._calamine.close()
+            self._calamine = None
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def _read_sheet(self, name: str) -> Grid:
+        sheet = self._calamine.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+        grid = Grid(name, rows, merged, hidden=name in self.hidden_sheets)
+        if self._zip is not None and name in self._sheet_xml:
+            _scan_sheet_xml(self._zip.read(self._sheet_xml[name]), grid)
+        return grid
+
+
+# ---- opening ---------------------------------------------------------------------------------
+def sniff(head: bytes) -> str:
+    """What the first bytes say a file is: zip | ole2 | html | text | empty | binary."""
+    if not head:
+        return "empty"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(OLE2_MAGIC):
+        return "ole2"
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml", b"<meta", b"<head", b"<body")):
+        return "html"
+    if b"\x00" in head[:1024]:
+        return "binary"
+    return "text"
+
+
+def open_book(path: Path, display: str) -> Book:
+    """Open an input file whatever it really is; raise :class:`SourceError` naming the file."""
+    where = Location(display)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+    except FileNotFoundError:
+        raise SourceError(t("找不到文件", "file not found"), where,
+                          t("检查文件名和 sources 中的 files 模式", "check the file name and the source's files pattern")) from None
+    except OSError as exc:
+        raise SourceError(t("无法打开文件：{e}", "cannot open the file: {e}", e=exc.strerror or str(exc)), where,
+                          t("关闭在其他程序中打开的该文件，检查权限", "close it in other programs and check permissions")) from None
+    kind = sniff(head)
+    suffix = path.suffix.lower()
+    if kind == "empty":
+        raise SourceError(t("文件是空的（0 字节）", "the file is empty (0 bytes)"), where,
+                          t("重新索取或重新保存该文件", "ask for the file again or save it again"))
+    if kind == "zip":
+        return _open_xlsx(path, display)
+    if kind == "ole2":
+        data = path.read_bytes()
+        if _ENCRYPTED in data:
+            raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), where,
+                              t("在 Excel/WPS 中打开，取消密码（文件→信息→保护工作簿）后另存为 .xlsx",
+                                "open it in Excel/WPS, remove the password and save it as .xlsx"))
+        return _open_calamine(path, display, "xls", data)
+    if kind == "html":
+        return _open_html(path, display, suffix)
+    if kind == "text":
+        return _open_csv(path, display, suffix)
+    raise SourceError(t("无法识别的文件格式", "unrecognised file format"), where,
+                      t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
+
+
+def _damaged(display: str, detail: str) -> SourceError:
+    return SourceError(
+        t("文件已损坏或不完整，无法读取（{detail}）", "the file is damaged or incomplete ({detail})", detail=detail),
+        Location(display),
+        t("重新索取该文件；若能在 Excel/WPS 中打开，请另存为 .xlsx", "ask for the file again; if Excel/WPS opens it, save it as .xlsx again"))
+
+
+def _check_zip(zf: zipfile.ZipFile, display: str) -> None:
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise SourceError(
+                t("文件中的 {m} 压缩比异常（{r} 倍），拒绝解压", "member {m} is compressed {r} times: refused as a possible zip bomb",
+                  m=info.filename, r=info.file_size // max(info.compress_size, 1)),
+                Location(display), t("确认文件来源；正常的报表不会这样", "check where the file came from; a normal workbook is never like this"))
+    if total > MAX_UNCOMPRESSED:
+        raise SourceError(
+            t("文件解压后过大（{mb} MB，上限 {lim} MB）", "the file inflates to {mb} MB (limit {lim} MB)",
+              mb=total // 2**20, lim=MAX_UNCOMPRESSED // 2**20),
+            Location(display), t("删除无关的工作表或图片后重新保存", "remove unrelated sheets or pictures and save again"))
+
+
+def _open_xlsx(path: Path, display: str) -> Book:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _damaged(display, str(exc)) from None
+    try:
+        _check_zip(zf, display)
+        names = set(zf.namelist())
+        if "xl/workbook.xml" not in names:
+            raise SourceError(t("不是 Excel 工作簿（压缩包中没有 xl/workbook.xml）", "not an Excel workbook (no xl/workbook.xml in the zip)"),
+                              Location(display), t("在 Excel/WPS 中另存为 .xlsx", "save it as .xlsx in Excel/WPS"))
+        sheet_xml, hidden = _workbook_parts(zf)
+        book = _open_calamine(path, display, "xlsx")
+        book._zip = zf
+        book._sheet_xml = {n: p for n, p in sheet_xml.items() if p in names}
+        book.hidden_sheets |= hidden
+        return book
+    except BaseException:
+        zf.close()
+        raise
+
+
+def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
+    """Sheet name → XML member, and the names of hidden sheets (from workbook.xml and its rels)."""
+    from defusedxml import ElementTree
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    targets: dict[str, str] = {}
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        for rel in rels:
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            targets[rel.get("Id", "")] = target
+    except KeyError:
+        pass
+    root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    sheet_xml: dict[str, str] = {}
+    hidden: set[str] = set()
+    for sheet in root.iter(f"{ns_main}sheet"):
+        name = sheet.get("name", "")
+        rid = sheet.get(f"{ns_rel}id", "")
+        if rid in targets:
+            sheet_xml[name] = targets[rid]
+        if sheet.get("state") in ("hidden", "veryHidden"):
+            hidden.add(name)
+    return sheet_xml, hidden
+
+
+def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = None) -> Book:
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data)) if data is not None else pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), Location(display),
+                          t("在 Excel/WPS 中打开，取消密码后另存为 .xlsx", "open it in Excel/WPS, remove the password and save it as .xlsx")) from None
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise _damaged(display, f"{type(exc).__name__}: {exc}") from None
+    hidden = {m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
+    return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
+
+
+def _scan_sheet_xml(xml: bytes, grid: Grid) -> None:
+    """Error cells, uncached formulas and hidden rows from the raw sheet XML (regex, no DOM)."""
+    if b'hidden="' in xml:
+        rows = set()
+        for m in _HIDDEN_ROW.finditer(xml):
+            rows.add(int(m.group(1) or m.group(3)) - 1)
+        grid.hidden_rows = frozenset(rows)
+    if b't="e"' in xml:
+        for m in _ERROR_CELL.finditer(xml):
+            ref = _REF.search(m.group(1))
+            if ref:
+                grid.error_cells[_rc(ref)] = m.group(2).decode("utf-8", "replace")
+    if b"<f" in xml:
+        uncached = set()
+        for m in _FORMULA_CELL.finditer(xml):
+            attrs, value = m.group(1), m.group(2)
+            if value or (value is not None and _TYPE_STR.search(attrs)) or b't="e"' in attrs:
+                continue
+            ref = _REF.search(attrs)
+            if ref:
+                uncached.add(_rc(ref))
+        grid.uncached = frozenset(uncached)
+
+
+def _rc(ref: re.Match[bytes]) -> tuple[int, int]:
+    col = 0
+    for ch in ref.group(1):
+        col = col * 26 + ch - 64
+    return int(ref.group(2)) - 1, col - 1
+
+
+def col_letter(col: int) -> str:
+    """0-based column index → Excel letters (0 → A, 27 → AB)."""
+    out = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) → "B7"."""
+    return f"{col_letter(col)}{row + 1}"
+
+
+# ---- text files ------------------------------------------------------------------------------
+def decode_text(data: bytes, display: str) -> tuple[str, str]:
+    """Decode strictly as utf-8-sig, then gb18030; return (text, encoding)."""
+    for encoding in CSV_ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise SourceError(t("无法识别文件的文字编码（既不是 UTF-8 也不是 GB18030/GBK）",
+                        "cannot decode the file (neither UTF-8 nor GB18030/GBK)"), Location(display),
+                      t("在 Excel/WPS 中另存为 “CSV UTF-8” 或 .xlsx", "save it as \"CSV UTF-8\" or .xlsx"))
+
+
+def _open_csv(path: Path, display: str, suffix: str) -> Book:
+    text, encoding = decode_text(path.read_bytes(), display)
+    sample = text[:4096]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    name = Path(display).stem
+    note = None
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        note = "csv-under-excel-name"
+    book = Book(path, display, "csv", [name], encoding=encoding, note=note)
+    book._grids[name] = Grid(name, rows)
+    return book
+
+
+def _open_html(path: Path, display: str, suffix: str) -> Book:
+    try:
+        import lxml.html
+    except ImportError:
+        raise SourceError(t("这是网页（HTML）文件，只是扩展名为 {ext}", "this is a web page (HTML) saved under an {ext} name", ext=suffix),
+                          Location(display), t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx")) from None
+    text, encoding = decode_text(path.read_bytes(), display)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except Exception as exc:  # lxml raises ParserError/ValueError on garbage
+        raise _damaged(display, str(exc)) from None
+    book = Book(path, display, "html", [], encoding=encoding, note="html-under-excel-name")
+    for i, table in enumerate(doc.iter("table"), start=1):
+        name = f"table{i}"
+        book.sheet_names.append(name)
+        book._grids[name] = _html_grid(table, name)
+    if not book.sheet_names:
+        raise SourceError(t("网页（HTML）文件中没有表格", "the web page (HTML) file holds no table"), Location(display),
+                          t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
+    return book
+
+
+def _html_grid(table: Any, name: str) -> Grid:
+    rows: list[list[Any]] = []
+    merged: list[tuple[int, int, int, int]] = []
+    taken: set[tuple[int, int]] = set()
+    for r, tr in enumerate(table.iter("tr")):
+        row: list[Any] = []
+        c = 0
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            while (r, c) in taken:
+                c += 1
+            span_c = max(int(td.get("colspan", "1") or 1), 1)
+            span_r = max(int(td.get("rowspan", "1") or 1), 1)
+            if span_c > 1 or span_r > 1:
+                merged.append((r, c, r + span_r - 1, c + span_c - 1))
+            for dr in range(span_r):
+                for dc in range(span_c):
+                    taken.add((r + dr, c + dc))
+            while len(row) <= c:
+                row.append("")
+            row[c] = td.text_content().strip()
+            c += span_c
+        rows.append(row)
+    width = max((len(r) for r in rows), default=0)
+    for row in rows:
+        row.extend([""] * (width - len(row)))
+    return Grid(name, rows, merged)

@@ -1,0 +1,448 @@
+"""read_sources: the workspace's sheet and CSV sources for some periods → observations.
+
+Every file is opened once (all sources reading sheets of one workbook share it), every
+problem becomes one :class:`SourceError` naming file, sheet and cell or column, and the other
+files are still read. 合计 rows are kept with origin ``total`` (region = the workbook's county),
+never summed. Household-record sources (``kind: records``) are read by :mod:`revstat.records`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from revstat.config import LEVELS, FieldDef, SourceDef
+from revstat.errors import RevstatError, SourceError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.numbers import NotANumber, parse_number
+from revstat.sources.excel import Book, Grid, a1, open_book
+from revstat.sources.layout import (
+    MONEY_UNITS,
+    Column,
+    Layout,
+    cell_text,
+    classify_label,
+    detect_layout,
+    match_column,
+)
+from revstat.tidy import OBSERVATION_COLUMNS
+from revstat.workspace import Workspace
+
+_CODE_LEN = 12
+
+
+@dataclass
+class ReadSummary:
+    files: int = 0
+    sheets: int = 0
+    rows: int = 0  # data rows read (not 合计 rows)
+    fields: int = 0  # distinct fields with at least one row
+    missing_cells: int = 0  # blank, "—", "/", "…"
+    totals_rows: int = 0  # 合计/总计 rows set aside
+    encodings: dict[str, str] = field(default_factory=dict)  # CSV file → utf-8-sig | gb18030
+    skipped: list[str] = field(default_factory=list)  # lock files (~$…)
+    hidden: list[str] = field(default_factory=list)  # hidden sheets/rows met, and what was done
+    conversions: list[str] = field(default_factory=list)  # "file › sheet › column: 元 → 万元"
+    notes: list[str] = field(default_factory=list)  # e.g. CSV saved under an .xlsx name
+
+
+@dataclass
+class ReadResult:
+    observations: Any  # pandas.DataFrame with exactly tidy.OBSERVATION_COLUMNS
+    errors: list[RevstatError]
+    summary: ReadSummary
+
+
+@dataclass
+class _Ctx:
+    ws: Workspace
+    period: str
+    errors: list[RevstatError]
+    summary: ReadSummary
+    out: list[tuple[Any, ...]]
+    seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+def read_sources(ws: Workspace, periods: Sequence[str], *,
+                 progress: Callable[[str], None] | None = None) -> ReadResult:
+    """Read every ``sheet`` and ``csv`` source of the workspace for the given periods."""
+    import pandas as pd
+
+    summary = ReadSummary()
+    errors: list[RevstatError] = []
+    out: list[tuple[Any, ...]] = []
+    books: dict[Path, Book | None] = {}
+    try:
+        for period in periods:
+            ctx = _Ctx(ws, str(period), errors, summary, out)
+            for source in ws.sources:
+                if source.kind == "records":
+                    continue
+                for path in _files(ws, source, ctx):
+                    book = _book(path, ws, books, ctx, progress)
+                    if book is not None:
+                        _read_book(source, book, ctx)
+    finally:
+        for book in books.values():
+            if book is not None:
+                book.close()
+    df = pd.DataFrame(out, columns=OBSERVATION_COLUMNS).astype({"value": object})
+    _check_duplicates(df, errors)
+    summary.fields = int(df.loc[df["origin"] == "source", "field"].nunique()) if len(df) else 0
+    return ReadResult(df, errors, summary)
+
+
+# ---- files -----------------------------------------------------------------------------------
+def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
+    pattern = source.files.replace("{period}", ctx.period)
+    where = Location(ws.source_files.get(source.id, f"sources/{source.id}.yaml"))
+    root = ws.root.resolve()
+    found = []
+    for path in sorted(ws.root.glob(pattern)):
+        if not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(root):
+            ctx.errors.append(SourceError(
+                t("文件 {f} 指向工作区以外，已拒绝", "{f} points outside the workspace and was refused", f=str(path)), where,
+                t("把数据文件复制到工作区的 data/ 下", "copy the data files into the workspace's data/ folder")))
+            continue
+        if path.name.startswith("~$"):
+            rel = ws.rel(path)
+            if rel not in ctx.summary.skipped:
+                ctx.summary.skipped.append(rel)
+            continue
+        found.append(path)
+    if not found:
+        ctx.errors.append(SourceError(
+            t("来源 {id} 在 {period} 没有找到文件：{pattern}", "source {id} found no file for {period}: {pattern}",
+              id=source.id, period=ctx.period, pattern=pattern), where,
+            t("把该期的文件放到 {pattern}，或改正 files 模式", "put the period's files at {pattern}, or correct `files`",
+              pattern=pattern)))
+    return found
+
+
+def _book(path: Path, ws: Workspace, books: dict[Path, Book | None], ctx: _Ctx,
+          progress: Callable[[str], None] | None) -> Book | None:
+    key = path.resolve()
+    if key in books:
+        return books[key]
+    display = ws.rel(path)
+    if progress is not None:
+        progress(display)
+    try:
+        book: Book | None = open_book(path, display)
+    except SourceError as err:
+        ctx.errors.append(err)
+        book = None
+    books[key] = book
+    if book is not None:
+        ctx.summary.files += 1
+        if book.encoding is not None:
+            ctx.summary.encodings[display] = book.encoding
+        if book.note == "csv-under-excel-name":
+            ctx.summary.notes.append(t("{f} 实际是 CSV 文本文件，已按 CSV 读取（编码 {enc}）",
+                                       "{f} is really a CSV text file; read as CSV ({enc})",
+                                       f=display, enc=book.encoding).render())
+        elif book.note == "html-under-excel-name":
+            ctx.summary.notes.append(t("{f} 实际是网页（HTML）文件，已读取其中的表格",
+                                       "{f} is really a web page (HTML); its tables were read", f=display).render())
+    return book
+
+
+def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
+    if book.kind in ("csv", "html") or not source.sheet:
+        names = [n for n in book.sheet_names if n not in book.hidden_sheets] or book.sheet_names
+        return names if book.kind == "html" else names[:1]
+    pattern = source.sheet.strip()
+    matches = [n for n in book.sheet_names if fnmatch.fnmatchcase(n.strip(), pattern)]
+    if not matches:
+        ctx.errors.append(SourceError(
+            t("找不到工作表 {pattern!r}（来源 {id}）", "no sheet matches {pattern!r} (source {id})", pattern=pattern, id=source.id),
+            Location(book.display),
+            t("该文件的工作表有：{names}；改正工作表名或 sheet 模式", "the file's sheets are: {names}; rename the sheet or fix `sheet`",
+              names="、".join(book.sheet_names))))
+        return []
+    if len(matches) > 1:
+        ctx.errors.append(SourceError(
+            t("有多个工作表符合 {pattern!r}：{names}", "several sheets match {pattern!r}: {names}", pattern=pattern,
+              names="、".join(matches)), Location(book.display),
+            t("删除或改名多余的工作表，或把 sheet 写得更具体", "remove or rename the extra sheets, or make `sheet` more specific")))
+        return []
+    return matches
+
+
+def _policy(source: SourceDef, ws: Workspace) -> str:
+    return source.hidden or ws.config.hidden
+
+
+def _read_book(source: SourceDef, book: Book, ctx: _Ctx) -> None:
+    names = _pick_sheet(source, book, ctx)
+    if book.kind == "html" and len(names) > 1:  # several tables: take the one whose header fits
+        names = [max(names, key=lambda n: _fit(source, book.sheet(n)))]
+    for name in names:
+        grid = book.sheet(name)
+        where = Location(book.display, None if book.kind == "csv" else name)
+        if grid.hidden:
+            policy = _policy(source, ctx.ws)
+            if policy == "error":
+                ctx.errors.append(SourceError(t("工作表 {s} 是隐藏的", "sheet {s} is hidden", s=name), where,
+                                              t("取消隐藏后重新报送，或在配置中设置 hidden: include/exclude",
+                                                "unhide it, or set hidden: include/exclude")))
+                continue
+            ctx.summary.hidden.append(f"{where} ({'skipped' if policy == 'exclude' else 'read'})")
+            if policy == "exclude":
+                continue
+        try:
+            _read_grid(source, book, grid, ctx)
+        except SourceError as err:
+            ctx.errors.append(err)
+
+
+def _fit(source: SourceDef, grid: Grid) -> int:
+    layout = detect_layout(grid.rows, grid.merged, anchor=source.region.column)
+    return sum(1 for f in source.fields if f.column and match_column(layout.columns, f.column)[0] is not None)
+
+
+# ---- one sheet -------------------------------------------------------------------------------
+def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
+    ws = ctx.ws
+    sheet = None if book.kind == "csv" else grid.name
+    header_rows = [r - 1 for r in source.header.rows] if not isinstance(source.header, str) else None
+    layout = detect_layout(grid.rows, grid.merged, header_rows=header_rows, anchor=source.region.column)
+    region_col, close = match_column(layout.columns, source.region.column)
+    if region_col is None:
+        raise _missing_column(book.display, sheet, source.region.column, layout, close)
+    fields: list[tuple[FieldDef, Column, int]] = []
+    for f in source.fields:
+        col, close = match_column(layout.columns, f.column or f.name)
+        if col is None:
+            if f.required:
+                ctx.errors.append(_missing_column(book.display, sheet, f.column or f.name, layout, close))
+            continue
+        try:
+            shift = _unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
+        except SourceError as err:
+            ctx.errors.append(err)
+            continue
+        if shift:
+            ctx.summary.conversions.append(f"{Location(book.display, sheet)} › {col.label}: "
+                                           f"{_unit_from(shift, f.unit)} → {f.unit}")
+        fields.append((f, col, shift))
+    ctx.summary.sheets += 1
+
+    tree = ws.regions
+    level = source.region.level
+    scope_level = LEVELS[LEVELS.index(level) - 1] if LEVELS.index(level) > 0 else None
+    scope = None
+    if scope_level is not None:
+        scope = tree.find_in_text(Path(book.display).stem, scope_level) or (
+            tree.find_in_text(layout.title, scope_level) if layout.title else None)
+    if scope is not None:
+        key = (ctx.period, source.id, scope)
+        other = ctx.seen_county.get(key)
+        if other is not None and other != book.display:
+            raise SourceError(
+                t("{county} {period} 有两个文件：{a} 和 {b}", "two files for {county} in {period}: {a} and {b}",
+                  county=tree.name(scope), period=ctx.period, a=other, b=book.display),
+                Location(book.display, sheet),
+                t("删除或移走重复的文件（只保留最新报送的一份）", "remove the duplicate (keep the latest submission)"))
+        ctx.seen_county[key] = book.display
+
+    policy = _policy(source, ws)
+    seen_regions: dict[str, str] = {}
+    totals: list[tuple[int, int]] = []  # (row, label col) of 合计 rows
+    rows = grid.rows
+    rc = region_col.index
+    data_cols = [c.index for _, c, _ in fields]
+    matched: list[tuple[int, str]] = []
+    for r in range(layout.data_start, len(rows)):
+        row = rows[r]
+        label = cell_text(row[rc]) if rc < len(row) else ""
+        first = next((cell_text(v) for v in row if v is not None and v != ""), "")
+        kind = classify_label(first) if first else "blank"
+        if kind == "footer":
+            break
+        if label:
+            kind = classify_label(label) if kind != "total" else kind
+        elif kind not in ("total", "section", "part"):
+            if any(c < len(row) and row[c] not in ("", None) for c in data_cols):
+                ctx.errors.append(SourceError(
+                    t("第{row}行有数据但没有地区名称", "row {row} has values but no region name", row=r + 1),
+                    Location(book.display, sheet, a1(r, rc)),
+                    t("填写地区名称，或删除该行", "fill in the region name or delete the row")))
+            continue
+        if kind in ("section", "part", "blank"):
+            continue
+        if r in grid.hidden_rows:
+            where = Location(book.display, sheet, f"{r + 1}:{r + 1}")
+            if policy == "error":
+                ctx.errors.append(SourceError(t("第{row}行是隐藏的", "row {row} is hidden", row=r + 1), where,
+                                              t("取消隐藏，或在配置中设置 hidden: include/exclude",
+                                                "unhide it, or set hidden: include/exclude")))
+                continue
+            ctx.summary.hidden.append(f"{where} ({'skipped' if policy == 'exclude' else 'read'})")
+            if policy == "exclude":
+                continue
+        if kind == "total":
+            totals.append((r, rc))
+            continue
+        where = Location(book.display, sheet, a1(r, rc))
+        try:
+            code = _region_code(label, source, tree, scope, where)
+        except SourceError as err:
+            ctx.errors.append(err)
+            continue
+        if code in seen_regions:
+            ctx.errors.append(SourceError(
+                t("地区 {name} 在同一表中出现两次：{a} 和 {b}", "region {name} appears twice in the sheet: {a} and {b}",
+                  name=label, a=seen_regions[code], b=a1(r, rc)), where,
+                t("删除重复的行或改正地区名称", "delete the duplicate row or correct the name")))
+            continue
+        seen_regions[code] = a1(r, rc)
+        matched.append((r, code))
+
+    if scope is None and matched:
+        parents = {tree[c].parent for _, c in matched}
+        scope = parents.pop() if len(parents) == 1 else None
+    for r, code in matched:
+        _emit_row(rows[r], r, code, "source", fields, book, sheet, grid, ctx)
+        ctx.summary.rows += 1
+    for r, c in totals:
+        if scope is None:
+            ctx.errors.append(SourceError(
+                t("无法确定合计行属于哪个地区", "cannot tell which region the total row belongs to"),
+                Location(book.display, sheet, a1(r, c)),
+                t("在文件名或标题中写明县（区）名称", "put the county name in the file name or title")))
+            continue
+        _emit_row(rows[r], r, scope, "total", fields, book, sheet, grid, ctx)
+        ctx.summary.totals_rows += 1
+
+
+def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple[FieldDef, Column, int]],
+              book: Book, sheet: str | None, grid: Grid, ctx: _Ctx) -> None:
+    region = ctx.ws.regions[code]
+    for f, col, shift in fields:
+        c = col.index
+        raw = row[c] if c < len(row) else ""
+        cell = a1(r, c)
+        if grid.error_cells and (r, c) in grid.error_cells:
+            ctx.errors.append(SourceError(
+                t("单元格是错误值 {v}", "the cell holds the error value {v}", v=grid.error_cells[(r, c)]),
+                Location(book.display, sheet, cell),
+                t("改正该单元格的公式或数值；若未上报，请填 “—” 表示缺失",
+                  "correct the formula or value; write \"—\" if the value is not reported")))
+            continue
+        if grid.uncached and (r, c) in grid.uncached:
+            ctx.errors.append(SourceError(
+                t("单元格是公式但没有计算结果", "the cell is a formula without a calculated value"),
+                Location(book.display, sheet, cell),
+                t("在 Excel/WPS 中打开该文件并保存一次（让公式算出结果），再重新运行",
+                  "open the file in Excel/WPS and save it once (so formulas are calculated), then rerun")))
+            continue
+        try:
+            value = to_value(raw)
+        except NotANumber:
+            ctx.errors.append(SourceError(
+                t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field})", v=cell_text(raw) or str(raw), field=f.name),
+                Location(book.display, sheet, cell),
+                t("改正该单元格；若该地区未上报，请填 “—” 表示缺失", "correct the cell; write \"—\" if the value is not reported")))
+            continue
+        if value is None:
+            ctx.summary.missing_cells += 1
+        elif shift:
+            value = value.scaleb(shift)
+        ctx.out.append((f.id, code, region.name, region.level, ctx.period, value, f.unit,
+                        book.display, sheet, cell, origin))
+
+
+def to_value(raw: Any) -> Decimal | None:
+    """A raw cell as an exact Decimal (None when missing); floats as Excel shows them (15 digits)."""
+    if raw is None or raw == "":
+        return None
+    if type(raw) is float:
+        if raw.is_integer() and abs(raw) < 1e15:
+            return Decimal(int(raw))
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise NotANumber(str(raw))
+        return Decimal(format(raw, ".15g"))
+    return parse_number(raw)
+
+
+def _region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location) -> str:
+    text = label.replace(" ", "")
+    is_code = text.isdigit() and len(text) == _CODE_LEN
+    if source.region.by == "code" and not is_code:
+        raise SourceError(t("地区代码应为12位数字：{v!r}", "a region code must have 12 digits: {v!r}", v=label), where,
+                          t("填写12位统计用区划代码（以文本保存）", "write the 12-digit code, stored as text"))
+    if source.region.by == "name" and is_code:
+        raise SourceError(t("此列应为地区名称，而不是代码：{v}", "this column should hold names, not codes: {v}", v=label), where,
+                          t("改为地区名称，或设置 region.by: code/auto", "use names, or set region.by: code or auto"))
+    code: str = tree.match(text if is_code else label, within=scope, level=source.region.level, where=where)
+    return code
+
+
+def _unit_shift(f: FieldDef, col: Column, layout: Layout, source: SourceDef, where: Location) -> int:
+    """Power of ten that turns the sheet's unit into the field's declared unit (0: same unit)."""
+    found = col.unit
+    if found is None and f.unit in MONEY_UNITS:
+        money = layout.money_units
+        if len(money) == 1:
+            found = money[0]
+        elif len(money) > 1 and f.unit not in money:
+            raise SourceError(
+                t("单位行列出多个金额单位（{units}），无法确定列 {col} 的单位", "the 单位 row lists several money units ({units}); "
+                  "cannot tell the unit of column {col}", units="、".join(money), col=col.label), where,
+                t("在表头中注明单位，如 “{col}（万元）”", "put the unit in the header, e.g. \"{col}（万元）\"", col=col.label))
+        elif source.unit in MONEY_UNITS and not money:
+            found = source.unit
+    if found is None or found == f.unit:
+        return 0
+    if found in MONEY_UNITS and f.unit in MONEY_UNITS:
+        return MONEY_UNITS[found] - MONEY_UNITS[f.unit]
+    raise SourceError(
+        t("列 {col} 的单位是 {found}，而配置要求 {want}，无法换算", "column {col} is in {found} but the source says {want}; "
+          "no certain conversion", col=col.label, found=found, want=f.unit), where,
+        t("核对该列的内容与单位；若配置有误，改正字段的 unit", "check the column and its unit; if the source is wrong, fix the field's unit"))
+
+
+def _unit_from(shift: int, unit: str) -> str:
+    target = MONEY_UNITS[unit] + shift
+    return next((u for u, p in MONEY_UNITS.items() if p == target), "?")
+
+
+def _missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str]) -> SourceError:
+    found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
+    hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
+    return SourceError(
+        t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, note=None),
+        t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
+          hint=hint, found=found))
+
+
+def _check_duplicates(df: Any, errors: list[RevstatError]) -> None:
+    """The same field, region and period read from two places (e.g. two workbooks)."""
+    if not len(df):
+        return
+    data = df[df["origin"] == "source"]
+    dup = data[data.duplicated(["field", "region_code", "period"], keep=False)]
+    if not len(dup):
+        return
+    for (_code, period), grp in dup.groupby(["region_code", "period"], sort=True):
+        files = sorted(set(grp["file"]))
+        first = grp.iloc[0]
+        same = grp[grp["field"] == first["field"]]
+        places = "；".join(str(Location(f, s, c)) for f, s, c in zip(same["file"], same["sheet"], same["cell"], strict=True))
+        errors.append(SourceError(
+            t("{name} 在 {period} 的数据出现在多处（{n} 个字段重复，如 {places}）：{files}",
+              "{name} ({period}) is read from several places ({n} fields, e.g. {places}): {files}",
+              name=first["region_name"], period=period, n=int(grp["field"].nunique()), places=places,
+              files="、".join(files)),
+            Location(first["file"], first["sheet"], first["cell"]),
+            t("只保留一处（删除重复的文件或行）", "keep one (remove the duplicate file or row)")))
+        if len(errors) > 500:
+            break
