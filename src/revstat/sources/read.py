@@ -34,6 +34,7 @@ from revstat.tidy import OBSERVATION_COLUMNS
 from revstat.workspace import Workspace
 
 _CODE_LEN = 12
+_ONE = Decimal(1)
 
 
 @dataclass
@@ -229,10 +230,13 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         except SourceError as err:
             ctx.errors.append(err)
             continue
-        if shift:
-            ctx.summary.conversions.append(f"{Location(book.display, sheet)} › {col.label}: "
-                                           f"{_unit_from(shift, f.unit)} → {f.unit}")
         fields.append((f, col, shift))
+    conv: dict[str, list[str]] = {}
+    for f, col, shift in fields:
+        if shift:
+            conv.setdefault(f"{_unit_from(shift, f.unit)} → {f.unit}", []).append(col.label)
+    for change, labels in conv.items():
+        ctx.summary.conversions.append(f"{Location(book.display, sheet)}: {change} ({'、'.join(labels)})")
     ctx.summary.sheets += 1
 
     tree = ws.regions
@@ -356,6 +360,7 @@ def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple
             ctx.summary.missing_cells += 1
         elif shift:
             value = value.scaleb(shift)
+            value = value.quantize(_ONE) if value == value.to_integral_value() else value.normalize()
         ctx.out.append((f.id, code, region.name, region.level, ctx.period, value, f.unit,
                         book.display, sheet, cell, origin))
 

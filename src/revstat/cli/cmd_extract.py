@@ -1,0 +1,122 @@
+"""`revstat extract`: read a period's workbooks into out/<period>/observations.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from revstat.cli import common
+from revstat.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract")(extract)
+
+
+def extract(
+    workspace: Path = typer.Argument(..., help="工作区文件夹 / workspace folder"),
+    period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period, e.g. 2024Q4"),
+) -> None:
+    """读取一期的报表，写出 out/<期>/observations.csv（带出处）。
+
+    Read one period's workbooks into out/<period>/observations.csv, each value with its file,
+    sheet and cell.
+
+    Example: revstat extract sample_data --period 2024Q4
+    """
+    with common.guarded():
+        from revstat.periods import parse_period
+        from revstat.workspace import load_workspace
+
+        period = str(parse_period(period))
+        ws = load_workspace(workspace)
+        result = read_with_progress(ws, [period])
+        target = ws.out_dir(period) / "observations.csv"
+        write_observations(result.observations, target)
+        show_summary(result.summary, target)
+        if result.errors:
+            from revstat.errors import ErrorGroup
+
+            common.err_console().print()
+            common.show_error(ErrorGroup(result.errors) if len(result.errors) > 1 else result.errors[0])
+            common.err_console().print(t(
+                "\n已写出能读取的数据，但有 {n} 个输入错误（退出码 2）。",
+                "\nWhat could be read was written, but there are {n} input errors (exit code 2).",
+                n=len(result.errors)).render(), markup=False)
+            raise typer.Exit(common.EXIT_INPUT)
+
+
+def read_with_progress(ws: object, periods: list[str]) -> object:
+    """read_sources with a rich progress bar on stderr (one step per file)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from revstat.sources import read_sources
+
+    total = _count_files(ws, periods)
+    console = common.err_console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[file]}"), console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task(t("读取", "reading").render(), total=total or None, file="")
+
+        def step(name: str) -> None:
+            progress.update(task, advance=1, file=name)
+
+        return read_sources(ws, periods, progress=step)  # type: ignore[arg-type]
+
+
+def _count_files(ws: object, periods: list[str]) -> int:
+    files = set()
+    for period in periods:
+        for source in ws.sources:  # type: ignore[attr-defined]
+            if source.kind != "records":
+                files |= {p for p in ws.root.glob(source.files.replace("{period}", period))  # type: ignore[attr-defined]
+                          if p.is_file() and not p.name.startswith("~$")}
+    return len(files)
+
+
+def write_observations(df: object, target: Path) -> None:
+    """observations.csv: UTF-8 with BOM (Excel opens it), written atomically."""
+    import csv
+
+    from revstat.tidy import OBSERVATION_COLUMNS
+    from revstat.writers.atomic import atomic_file
+    from revstat.writers.safe import csv_row
+
+    with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(OBSERVATION_COLUMNS)
+        for row in df[OBSERVATION_COLUMNS].itertuples(index=False, name=None):  # type: ignore[index]
+            writer.writerow(csv_row(row))
+
+
+def show_summary(summary: object, target: Path) -> None:
+    from rich.table import Table
+
+    s = summary
+    table = Table(title=t("读取情况", "What was read").render(), show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    for label, value in (
+        (t("文件", "files"), s.files),  # type: ignore[attr-defined]
+        (t("工作表", "sheets"), s.sheets),  # type: ignore[attr-defined]
+        (t("数据行", "data rows"), s.rows),  # type: ignore[attr-defined]
+        (t("字段", "fields"), s.fields),  # type: ignore[attr-defined]
+        (t("缺失单元格", "missing cells"), s.missing_cells),  # type: ignore[attr-defined]
+        (t("合计行（另存待审核，不参与汇总）", "totals rows set aside (checked, never summed)"), s.totals_rows),  # type: ignore[attr-defined]
+    ):
+        table.add_row(label.render(), str(value))
+    console = common.out_console()
+    console.print(table)
+    for line in s.conversions:  # type: ignore[attr-defined]
+        console.print(t("单位换算：{x}", "unit converted: {x}", x=line).render(), markup=False)
+    for file, enc in s.encodings.items():  # type: ignore[attr-defined]
+        console.print(t("编码：{f} 为 {e}", "encoding: {f} is {e}", f=file, e=enc).render(), markup=False)
+    for line in s.notes:  # type: ignore[attr-defined]
+        console.print(t("注意：{x}", "note: {x}", x=line).render(), markup=False)
+    for line in s.hidden:  # type: ignore[attr-defined]
+        console.print(t("隐藏：{x}", "hidden: {x}", x=line).render(), markup=False)
+    for line in s.skipped:  # type: ignore[attr-defined]
+        console.print(t("已跳过：{x}", "skipped: {x}", x=line).render(), markup=False)
+    console.print(t("已写出 {p}", "wrote {p}", p=str(target)).render(), markup=False)
