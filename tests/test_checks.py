@@ -287,3 +287,35 @@ def test_holds(op, left, right, ok):
     from revstat.checks import holds
 
     assert holds(D(left), op, D(right), rule(kind="range", fields=["x"], min=0)) is ok
+
+
+# ---- expressions (formula language) ------------------------------------------------------
+
+def test_expression_rule_splits_at_the_comparison():
+    vals = {("toilets", A_TOWNS[0], "2024Q4"): 90, ("households", A_TOWNS[0], "2024Q4"): 100,
+            ("toilets", A_TOWNS[1], "2024Q4"): 101, ("households", A_TOWNS[1], "2024Q4"): 100,
+            ("toilets", A_TOWNS[2], "2024Q4"): None, ("households", A_TOWNS[2], "2024Q4"): 1}
+    r = rule(rule="toilets <= households", levels=["township"])
+    assert r.kind == "expression"
+    [issue] = run(r, data_for(vals, names={"toilets": "卫生厕所户数", "households": "农村常住户数"}))
+    assert (issue.region_code, issue.actual, issue.expected, issue.difference) == (A_TOWNS[1], D(101), D(100), D(1))
+    assert "卫生厕所户数（101）应≤农村常住户数（100）" in issue.message.zh
+
+
+def test_expression_balance_and_chained_range():
+    vals = {("m", A_TOWNS[0], "2024Q4"): 10, ("e", A_TOWNS[0], "2024Q4"): "6.5", ("u", A_TOWNS[0], "2024Q4"): "3.5"}
+    assert run(rule(rule="m == e + u", levels=["township"]), data_for(vals)) == []
+    vals[("u", A_TOWNS[0], "2024Q4")] = "3.4"
+    [issue] = run(rule(rule="m == e + u", levels=["township"]), data_for(vals))
+    assert issue.difference == D("0.1")
+    both = run(rule(rule="0 <= e - 7 <= 100 and m <= 9", levels=["township"]), data_for(vals))
+    assert sorted(str(i.difference) for i in both) == ["0.5", "1"]  # left − right: 0 − (−0.5), 10 − 9
+
+
+def test_compare_kind_with_formula_sides():
+    vals = {("persons", A_TOWNS[0], "2024Q4"): 5, ("households", A_TOWNS[0], "2024Q4"): 3}
+    r = rule(kind="compare", left="persons", op=">=", right="households * 2", levels=["township"])
+    [issue] = run(r, data_for(vals))
+    assert (issue.actual, issue.expected) == (D(5), D(6))
+    vals[("persons", A_TOWNS[0], "2024Q4")] = 6
+    assert run(r, data_for(vals)) == []

@@ -49,7 +49,7 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     for name in rule.targets:
         series = data.series(name)
-        regions = [r for r in data.regions(rule.levels) if series.get(r) is not None]
+        regions = [r for r in data.regions(data.levels_for(rule)) if series.get(r) is not None]
         if rule.min is not None:
             low = dict.fromkeys(regions, rule.min)
             out += compare_series(rule, data, series, ">=", low, [name], data.label(name),
@@ -144,7 +144,7 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
         value = _val(row.value)
         if value is not None and row.field in fields:
             own[(row.field, str(row.region_code))] = value
-    wanted = set(data.regions(rule.levels))
+    wanted = set(data.regions(data.levels_for(rule)))
     for (fid, region), value in sorted(own.items()):
         children = data.tree.children.get(region, []) if region in data.tree else []
         if region not in wanted or not children:
@@ -181,7 +181,7 @@ def check_cumulative(rule: RuleDef, data: CheckData) -> list[Issue]:
         if temporal == "cumulative" and period.is_first_of_year():
             continue
         now, before = data.series(name), data.series(name, prev)
-        for region in data.regions(rule.levels):
+        for region in data.regions(data.levels_for(rule)):
             cur, old = now.get(region), before.get(region)
             if cur is None or old is None or holds(cur, ">=", old, rule):
                 continue
@@ -204,7 +204,7 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     for name in rule.targets:
         now, before = data.series(name), data.series(name, base_period)
-        for region in data.regions(rule.levels):
+        for region in data.regions(data.levels_for(rule)):
             cur, base = now.get(region), before.get(region)
             if cur is None or base is None or base == 0:
                 continue
@@ -275,7 +275,7 @@ def check_outlier(rule: RuleDef, data: CheckData) -> list[Issue]:
     for name in rule.targets:
         series = data.series(name)
         by_parent: dict[str, dict[str, Decimal]] = {}
-        for region in data.regions(rule.levels):
+        for region in data.regions(data.levels_for(rule)):
             value = series.get(region)
             if value is None or (name, region, data.period) in data.small:
                 continue
@@ -297,7 +297,7 @@ def check_cross_level(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     for name in rule.targets:
         series = data.series(name)
-        for region in data.regions(rule.levels):
+        for region in data.regions(data.levels_for(rule)):
             value = series.get(region)
             if value is None:
                 continue
@@ -329,7 +329,7 @@ def _children_at(data: CheckData, region: str, level: str | None) -> list[str]:
 def check_small_denominator(rule: RuleDef, data: CheckData) -> list[Issue]:
     """A rate over fewer than ``min_denominator`` units: flagged, left out of rankings/outliers."""
     out: list[Issue] = []
-    wanted = set(data.regions(rule.levels))
+    wanted = set(data.regions(data.levels_for(rule)))
     for name in rule.indicators:
         dens = data.series(f"{name}.denominator")
         for region in sorted(wanted):
@@ -359,7 +359,7 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
         else:
             continue
         series = data.series(name)
-        regions = [r for r in data.regions(rule.levels) if series.get(r) is not None]
+        regions = [r for r in data.regions(data.levels_for(rule)) if series.get(r) is not None]
         goals = dict.fromkeys(regions, goal)
         out += compare_series(rule, data, series, op, goals, [name], data.label(name),
                               t("目标值", "the target").zh, regions)
@@ -381,7 +381,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
         by_level.setdefault(data.field_levels.get(fid, "township"), []).append(fid)
     out: list[Issue] = []
     for level, fids in sorted(by_level.items()):
-        if level not in rule.levels:
+        if level not in data.levels_for(rule):
             continue
         for region in data.regions([level]):
             rows = {fid: seen.get((region, fid), []) for fid in fids}
@@ -438,7 +438,7 @@ def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
         cur = cur[cur["field"].isin(rule.fields)]
     counts = cur.groupby(["region_code", "field"]).size()
     dup = counts[counts > 1]
-    wanted = set(data.regions(rule.levels))
+    wanted = set(data.regions(data.levels_for(rule)))
     out: list[Issue] = []
     for region in sorted({str(r) for r, _ in dup.index}):
         if region not in wanted:

@@ -69,6 +69,12 @@ class CheckData:
         pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
         return sorted(c for c in pool if self.tree.level(c) in wanted)
 
+    def levels_for(self, rule: RuleDef) -> list[str]:
+        """The rule's levels, or by default the levels the data is reported at."""
+        if rule.levels:
+            return list(rule.levels)
+        return sorted(set(self.field_levels.values())) or ["township"]
+
     def label(self, name: str) -> str:
         return self.names.get(name, name)
 
@@ -248,7 +254,7 @@ def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right:
     """One finding per region where ``left op right`` fails; missing on either side is skipped."""
     names = list(names)
     out = []
-    for region in regions if regions is not None else data.regions(rule.levels):
+    for region in regions if regions is not None else data.regions(data.levels_for(rule)):
         lv, rv = left.get(region), right.get(region)
         if lv is None or rv is None or holds(lv, op, rv, rule):
             continue

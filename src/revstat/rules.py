@@ -74,8 +74,8 @@ class RuleDef(Strict):
     parts: list[str] = Field(default_factory=list, description="balance: 各分项")
     fields: list[str] = Field(default_factory=list, description="适用的字段 / fields")
     indicators: list[str] = Field(default_factory=list, description="适用的指标 / indicators")
-    levels: list[Level] = Field(default_factory=lambda: ["township", "county", "city"],
-                                description="适用的层级 / levels checked")
+    levels: list[Level] | None = Field(
+        None, description="适用的层级；缺省为数据上报的层级（如乡镇）/ levels checked; default: where values are reported")
     severity: Severity = Severity.ERROR
     message: str | None = Field(None, description="中文消息模板，可用 {region} {period} {left} {right} {difference}")
     message_en: str | None = None
