@@ -1,0 +1,563 @@
+"""The formula language of indicators, checks and record filters: parsed, never ``eval``ed.
+
+A formula is a Python-like expression read with :mod:`ast` and accepted only if every node is on
+a small whitelist::
+
+    sanitary_toilet_households / rural_households * 100
+    growth(rural_income_per_capita)
+    monitored_households == eliminated_households + remaining_households
+    monitor_type == "脱贫不稳定户" and persons >= 3
+
+Allowed: numbers, names (field ids, indicator ids, record columns), string literals, ``+ - * /``,
+unary ``-``, parentheses, comparisons (chained ok), ``and``/``or``/``not`` and calls of the
+functions in :data:`FUNCTIONS`. Everything else (attribute access, subscripts, lambdas,
+comprehensions, ``**``, keyword arguments, unknown functions …) is a :class:`DefinitionError`
+naming file, line and column.
+
+The parsed tree is made of frozen dataclasses (:class:`Num`, :class:`Str`, :class:`Name`,
+:class:`Unary`, :class:`Bin`, :class:`Compare`, :class:`BoolOp`, :class:`Not`, :class:`Call`)
+that other engines translate (e.g. to SQL). :func:`evaluate` computes a formula over pandas
+Series of Decimal objects (missing = ``None``) and returns the values and a Series of reasons
+for the missing ones ("分母为0", "上年同期为0", "缺少2023Q4数据"); never ``inf``.
+"""
+
+from __future__ import annotations
+
+import ast
+import decimal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Union
+
+from revstat.errors import DefinitionError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.numbers import CONTEXT
+from revstat.periods import Period
+
+# ---- the tree ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "-" | "+"
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    op: str  # "+" | "-" | "*" | "/"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    left: Node
+    ops: tuple[str, ...]  # "==" "!=" "<" "<=" ">" ">="
+    comparators: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp:
+    op: str  # "and" | "or"
+    values: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Node, ...]
+
+
+Node = Union[Num, Str, Name, Unary, Bin, Compare, BoolOp, Not, Call]  # noqa: UP007
+
+#: function name → (min args, max args or None for any number), with a short description.
+FUNCTIONS: dict[str, tuple[int, int | None, str]] = {
+    "prev_year": (1, 1, "上年同期值 / same period last year"),
+    "prev_period": (1, 1, "上期值 / previous period"),
+    "ytd": (1, 1, "本年累计（各期之和）/ year to date: sum over the periods of the year so far"),
+    "quarterly": (1, 1, "累计数的当期值 x − prev_period(x)（年初期为 x）/ single-period value of a cumulative figure"),
+    "growth": (1, 1, "同比增速 (x / prev_year(x) − 1) × 100 / growth over last year, %"),
+    "pp": (1, 1, "比上年同期增减的百分点 x − prev_year(x) / change in percentage points"),
+    "elapsed": (0, 1, "序时进度：全年已过的比例 % (Q3 → 75) / share of the year elapsed, %"),
+    "abs": (1, 1, "绝对值 / absolute value"),
+    "min": (2, None, "最小值 / smallest"),
+    "max": (2, None, "最大值 / largest"),
+    "if_missing": (2, 2, "缺失时取默认值 / x, or the default where x is missing"),
+}
+
+_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed formula: its text, tree, the names and functions it uses, and where it is."""
+
+    text: str
+    tree: Node
+    where: Location | None = None
+    names: frozenset[str] = field(default_factory=frozenset)
+    calls: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def ratio(self) -> tuple[Node, Node, Decimal] | None:
+        """``(numerator, denominator, scale)`` when the formula is ``a / b`` or ``a / b * k``."""
+        return ratio_parts(self.tree)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def ratio_parts(node: Node) -> tuple[Node, Node, Decimal] | None:
+    if isinstance(node, Bin) and node.op == "/":
+        return node.left, node.right, Decimal(1)
+    if isinstance(node, Bin) and node.op == "*":
+        for inner, k in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(inner, Bin) and inner.op == "/" and isinstance(k, Num):
+                return inner.left, inner.right, k.value
+    return None
+
+
+# ---- parsing -------------------------------------------------------------------------------
+
+
+def _error(what: Any, where: Location | None, line: int | None, col: int | None, text: str) -> DefinitionError:
+    base = where or Location("<formula>")
+    # formula line 1 is the YAML line of the formula; columns are 1-based within the formula text
+    ln = (base.line or 1) + (line or 1) - 1 if base.line is not None or line is not None else None
+    loc = Location(base.file, base.sheet, base.cell, line=ln, column=col, note=base.note)
+    return DefinitionError(
+        what, loc,
+        t("公式只能用数字、字段/指标名、+ - * /、括号、比较、and/or/not 和函数 {funcs}",
+          "a formula may use numbers, field/indicator names, + - * /, parentheses, comparisons, "
+          "and/or/not and the functions {funcs}", funcs=", ".join(FUNCTIONS)) if text else None,
+    )
+
+
+class _Builder:
+    def __init__(self, text: str, where: Location | None) -> None:
+        self.text = text
+        self.where = where
+        self.names: set[str] = set()
+        self.calls: set[str] = set()
+
+    def fail(self, node: ast.AST, what: Any) -> DefinitionError:
+        return _error(what, self.where, getattr(node, "lineno", None),
+                      getattr(node, "col_offset", 0) + 1, self.text)
+
+    def build(self, node: ast.AST) -> Node:  # noqa: C901 - one branch per node kind
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or node.value is None:
+                raise self.fail(node, t("不支持的常量 {v}", "unsupported constant {v}", v=repr(node.value)))
+            if isinstance(node.value, int | float):
+                raw = ast.get_source_segment(self.text, node) or repr(node.value)
+                try:
+                    return Num(Decimal(raw.replace("_", "")))
+                except decimal.InvalidOperation:
+                    return Num(Decimal(repr(node.value)))
+            if isinstance(node.value, str):
+                return Str(node.value)
+            raise self.fail(node, t("不支持的常量 {v}", "unsupported constant {v}", v=repr(node.value)))
+        if isinstance(node, ast.Name):
+            self.names.add(node.id)
+            return Name(node.id)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            return Bin(_BIN[type(node.op)], self.build(node.left), self.build(node.right))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub | ast.UAdd):
+                operand = self.build(node.operand)
+                if isinstance(operand, Num):  # fold -3 into a number
+                    return Num(-operand.value if isinstance(node.op, ast.USub) else operand.value)
+                return Unary("-" if isinstance(node.op, ast.USub) else "+", operand)
+            if isinstance(node.op, ast.Not):
+                return Not(self.build(node.operand))
+        if isinstance(node, ast.Compare) and all(type(op) in _CMP for op in node.ops):
+            return Compare(self.build(node.left), tuple(_CMP[type(op)] for op in node.ops),
+                           tuple(self.build(c) for c in node.comparators))
+        if isinstance(node, ast.BoolOp):
+            return BoolOp("and" if isinstance(node.op, ast.And) else "or",
+                          tuple(self.build(v) for v in node.values))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        what = _DESCRIBE.get(type(node).__name__, type(node).__name__)
+        raise self.fail(node, t("公式中不允许{w}", "{w_en} is not allowed in a formula", w=what[0], w_en=what[1]))
+
+    def call(self, node: ast.Call) -> Node:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, t("只能调用内置函数（不能调用方法或表达式）",
+                                    "only the built-in functions can be called (no methods)"))
+        name = node.func.id
+        if name not in FUNCTIONS:
+            import difflib
+
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f"（是否想写 {close[0]}？）" if close else ""
+            hint_en = f" (did you mean {close[0]}?)" if close else ""
+            raise self.fail(node, t("未知的函数 {f}{h}", "unknown function {f}{h_en}", f=name, h=hint, h_en=hint_en))
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, t("函数 {f} 不接受关键字参数或 *参数", "{f} takes no keyword or * arguments", f=name))
+        low, high, _ = FUNCTIONS[name]
+        n = len(node.args)
+        if n < low or (high is not None and n > high):
+            want = str(low) if low == high else (f"{low}+" if high is None else f"{low}–{high}")
+            raise self.fail(node, t("函数 {f} 需要 {want} 个参数，写了 {n} 个", "{f} takes {want} arguments, got {n}",
+                                    f=name, want=want, n=n))
+        self.calls.add(name)
+        if name == "elapsed":  # elapsed() or elapsed(period): the argument names the period
+            return Call(name, ())
+        return Call(name, tuple(self.build(a) for a in node.args))
+
+
+_DESCRIBE = {
+    "Attribute": ("属性访问（.）", "attribute access (.)"),
+    "Subscript": ("下标（[]）", "subscripting ([])"),
+    "Lambda": ("lambda", "lambda"),
+    "ListComp": ("推导式", "a comprehension"), "SetComp": ("推导式", "a comprehension"),
+    "DictComp": ("推导式", "a comprehension"), "GeneratorExp": ("推导式", "a comprehension"),
+    "BinOp": ("该运算符（只能用 + - * /）", "this operator (only + - * /)"),
+    "IfExp": ("条件表达式（请用 if_missing 或比较）", "a conditional expression"),
+    "List": ("列表", "a list"), "Tuple": ("元组", "a tuple"), "Dict": ("字典", "a dict"), "Set": ("集合", "a set"),
+    "JoinedStr": ("f-字符串", "an f-string"), "NamedExpr": ("赋值", "assignment"),
+    "Await": ("await", "await"), "Yield": ("yield", "yield"), "Starred": ("*", "*"),
+    "Compare": ("该比较（不能用 in / is）", "this comparison (no in / is)"),
+    "UnaryOp": ("该运算符（~）", "this operator (~)"),
+}
+
+
+def parse_formula(text: str, where: Location | None = None) -> Formula:
+    """Parse formula text; a syntax error or a construct off the whitelist raises
+    :class:`DefinitionError` with file, line and column (``where`` is the formula's YAML line)."""
+    if not isinstance(text, str) or not text.strip():
+        raise _error(t("公式是空的", "the formula is empty"), where, None, None, "")
+    src = " ".join(text.strip().splitlines()) if "\n" in text.strip() else text.strip()
+    src = src.replace("（", "(").replace("）", ")").replace("，", ",")
+    try:
+        tree = ast.parse(src, mode="eval")
+    except SyntaxError as exc:
+        raise _error(t("公式语法错误：{msg}", "formula syntax error: {msg}", msg=exc.msg),
+                     where, exc.lineno, max(1, exc.offset or 1), src) from None
+    builder = _Builder(src, where)
+    node = builder.build(tree.body)
+    return Formula(src, node, where, frozenset(builder.names), frozenset(builder.calls))
+
+
+def walk(node: Node) -> list[Node]:
+    """Every node of a tree, parents before children."""
+    out: list[Node] = [node]
+    if isinstance(node, Unary | Not):
+        out += walk(node.operand)
+    elif isinstance(node, Bin):
+        out += walk(node.left) + walk(node.right)
+    elif isinstance(node, Compare):
+        out += walk(node.left)
+        for c in node.comparators:
+            out += walk(c)
+    elif isinstance(node, BoolOp):
+        for v in node.values:
+            out += walk(v)
+    elif isinstance(node, Call):
+        for a in node.args:
+            out += walk(a)
+    return out
+
+
+def to_text(node: Node) -> str:
+    """The formula text of a (sub)tree, fully parenthesised where needed."""
+    if isinstance(node, Num):
+        return format(node.value, "f")
+    if isinstance(node, Str):
+        return repr(node.value)
+    if isinstance(node, Name):
+        return node.id
+    if isinstance(node, Unary):
+        return f"{node.op}{_paren(node.operand)}"
+    if isinstance(node, Bin):
+        return f"{_paren(node.left)} {node.op} {_paren(node.right)}"
+    if isinstance(node, Compare):
+        parts = [_paren(node.left)]
+        for op, c in zip(node.ops, node.comparators, strict=True):
+            parts += [op, _paren(c)]
+        return " ".join(parts)
+    if isinstance(node, BoolOp):
+        return f" {node.op} ".join(_paren(v) for v in node.values)
+    if isinstance(node, Not):
+        return f"not {_paren(node.operand)}"
+    return f"{node.func}({', '.join(to_text(a) for a in node.args)})"
+
+
+def _paren(node: Node) -> str:
+    text = to_text(node)
+    return f"({text})" if isinstance(node, Bin | Compare | BoolOp | Unary) else text
+
+
+# ---- evaluation ----------------------------------------------------------------------------
+
+#: A period shift: the steps from the period of the computation, e.g. ("prev_year",).
+Shift = tuple[str, ...]
+Lookup = Callable[[str, Shift], Any]  # (name, shift) → Series indexed by region (or None)
+
+
+def shift_period(period: Period, shift: Shift) -> Period:
+    for step in shift:
+        period = period.prev_year() if step == "prev_year" else period.prev_period()
+    return period
+
+
+class _Eval:
+    def __init__(self, lookup: Lookup, period: Period | None, index: Any,
+                 labels: Mapping[str, str] | None) -> None:
+        import pandas as pd
+
+        self.pd = pd
+        self.lookup = lookup
+        self.period = period
+        self.index = index
+        self.labels = labels or {}
+        self.cache: dict[tuple[str, Shift], tuple[Any, Any]] = {}
+
+    # helpers
+    def empty(self, value: Any = None) -> Any:
+        return self.pd.Series([value] * len(self.index), index=self.index, dtype=object)
+
+    def const(self, value: Any) -> tuple[Any, Any]:
+        return self.empty(value), self.empty()
+
+    def period_label(self, shift: Shift) -> str:
+        return str(shift_period(self.period, shift)) if self.period is not None else "?"
+
+    def missing_reason(self, name: str, shift: Shift) -> str:
+        if shift:
+            return t("缺少{p}数据", "no data for {p}", p=self.period_label(shift)).render()
+        label = self.labels.get(name, name)
+        return t("缺少{name}数据", "no data for {name}", name=label).render()
+
+    @staticmethod
+    def first(r1: Any, r2: Any) -> Any:
+        return r1.where(r1.notna(), r2)
+
+    # the walk
+    def run(self, node: Node, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
+        if isinstance(node, Num):
+            return self.const(node.value)
+        if isinstance(node, Str):
+            return self.const(node.value)
+        if isinstance(node, Name):
+            return self.name(node.id, shift)
+        if isinstance(node, Unary):
+            v, r = self.run(node.operand, shift)
+            return (self.apply1(v, lambda x: -x) if node.op == "-" else v), r
+        if isinstance(node, Bin):
+            return self.binary(node, shift)
+        if isinstance(node, Compare):
+            return self.compare(node, shift)
+        if isinstance(node, BoolOp):
+            return self.boolop(node, shift)
+        if isinstance(node, Not):
+            v, r = self.run(node.operand, shift)
+            return self.apply1(v, lambda x: not x), r
+        return self.call(node, shift)
+
+    def name(self, name: str, shift: Shift) -> tuple[Any, Any]:
+        key = (name, shift)
+        if key not in self.cache:
+            series = self.lookup(name, shift)
+            if series is None:
+                values = self.empty()
+            else:
+                values = series.reindex(self.index).astype(object)
+                values = values.where(values.notna(), None)
+            reasons = self.empty().where(values.notna(), self.missing_reason(name, shift))
+            self.cache[key] = (values, reasons)
+        return self.cache[key]
+
+    def apply1(self, v: Any, fn: Callable[[Any], Any]) -> Any:
+        out = self.empty()
+        mask = v.notna()
+        if mask.any():
+            out[mask] = [fn(x) for x in v[mask]] if fn is not None else v[mask]
+        return out
+
+    def binary(self, node: Bin, shift: Shift) -> tuple[Any, Any]:
+        a, ra = self.run(node.left, shift)
+        b, rb = self.run(node.right, shift)
+        return self.arith(node.op, a, ra, b, rb)
+
+    def arith(self, op: str, a: Any, ra: Any, b: Any, rb: Any, zero_reason: str | None = None) -> tuple[Any, Any]:
+        out = self.empty()
+        reason = self.first(ra, rb)
+        mask = a.notna() & b.notna()
+        if op == "/":
+            zero = mask & (b == 0)
+            if zero.any():
+                reason = reason.where(~zero, zero_reason or t("分母为0", "denominator is 0").render())
+            mask = mask & ~zero
+        if mask.any():
+            x, y = a[mask].to_numpy(), b[mask].to_numpy()
+            if op == "+":
+                res = x + y
+            elif op == "-":
+                res = x - y
+            elif op == "*":
+                res = x * y
+            else:
+                res = x / y
+            out[mask] = res
+        bad = out.map(lambda d: isinstance(d, Decimal) and not d.is_finite())
+        if bad.any():
+            out[bad] = None
+            reason = reason.where(~bad, t("结果不是有限数", "result is not finite").render())
+        return out, reason.where(out.isna(), None)
+
+    def compare(self, node: Compare, shift: Shift) -> tuple[Any, Any]:
+        left, rl = self.run(node.left, shift)
+        result = self.empty(True)
+        reason = self.empty()
+        known = self.empty(True).astype(bool)
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right, rr = self.run(comp, shift)
+            mask = left.notna() & right.notna()
+            known &= mask
+            reason = self.first(reason, self.first(rl, rr))
+            part = self.empty(False)
+            if mask.any():
+                x, y = left[mask].to_numpy(), right[mask].to_numpy()
+                part[mask] = _CMP_FN[op](x, y)
+            result = result & part.astype(bool)
+            left, rl = right, rr
+        out = result.astype(object).where(known, None)
+        return out, reason.where(out.isna(), None)
+
+    def boolop(self, node: BoolOp, shift: Shift) -> tuple[Any, Any]:
+        parts = [self.run(v, shift) for v in node.values]
+        stop = node.op == "or"  # a True decides "or"; a False decides "and"
+        decided = self.empty(False).astype(bool)
+        unknown = self.empty(False).astype(bool)
+        reason = self.empty()
+        for v, r in parts:
+            decided |= v.map(lambda x, s=stop: x is not None and bool(x) is s).astype(bool)
+            unknown |= v.isna()
+            reason = self.first(reason, r)
+        out = self.empty(not stop)
+        out[decided] = stop
+        out[~decided & unknown] = None
+        return out, reason.where(out.isna(), None)
+
+    def call(self, node: Call, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
+        f = node.func
+        if f == "prev_year":
+            return self.run(node.args[0], (*shift, "prev_year"))
+        if f == "prev_period":
+            return self.run(node.args[0], (*shift, "prev_period"))
+        if f == "elapsed":
+            return self.const(self.need_period(shift).elapsed())
+        if f == "ytd":
+            n = len(self.need_period(shift).year_to_date())
+            total, reason = self.run(node.args[0], shift)
+            for k in range(1, n):
+                v, r = self.run(node.args[0], (*shift, *(["prev_period"] * k)))
+                total, reason = self.arith("+", total, reason, v, r)
+            return total, reason
+        if f == "quarterly":
+            cur, rc = self.run(node.args[0], shift)
+            if self.need_period(shift).is_first_of_year():
+                return cur, rc
+            prev, rp = self.run(node.args[0], (*shift, "prev_period"))
+            return self.arith("-", cur, rc, prev, rp)
+        if f in ("growth", "pp"):
+            cur, rc = self.run(node.args[0], shift)
+            base, rb = self.run(node.args[0], (*shift, "prev_year"))
+            if f == "pp":
+                return self.arith("-", cur, rc, base, rb)
+            ratio, reason = self.arith("/", cur, rc, base, rb,
+                                       zero_reason=t("上年同期为0", "same period last year is 0").render())
+            one, hundred = self.const(Decimal(1)), self.const(Decimal(100))
+            diff, reason = self.arith("-", ratio, reason, *one)
+            return self.arith("*", diff, reason, *hundred)
+        if f == "abs":
+            v, r = self.run(node.args[0], shift)
+            return self.apply1(v, abs), r
+        if f in ("min", "max"):
+            v, r = self.run(node.args[0], shift)
+            for arg in node.args[1:]:
+                w, rw = self.run(arg, shift)
+                mask = v.notna() & w.notna()
+                out = self.empty()
+                if mask.any():
+                    pick = (w[mask] < v[mask]) if f == "min" else (w[mask] > v[mask])
+                    out[mask] = v[mask].where(~pick.astype(bool), w[mask])
+                r = self.first(r, rw).where(out.isna(), None)
+                v = out
+            return v, r
+        if f == "if_missing":
+            v, r = self.run(node.args[0], shift)
+            d, rd = self.run(node.args[1], shift)
+            miss = v.isna()
+            return v.where(~miss, d), r.where(~miss, rd)
+        raise ValueError(f"unknown function {f}")  # pragma: no cover - the parser refuses it
+
+    def need_period(self, shift: Shift) -> Period:
+        if self.period is None:
+            raise ValueError("this formula needs the period of the computation (period=...)")
+        return shift_period(self.period, shift)
+
+
+def _cmp(op: str) -> Callable[[Any, Any], Any]:
+    import operator
+
+    fn = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+          ">": operator.gt, ">=": operator.ge}[op]
+    return lambda x, y: [bool(fn(a, b)) for a, b in zip(x, y, strict=True)]
+
+
+_CMP_FN = {op: _cmp(op) for op in ("==", "!=", "<", "<=", ">", ">=")}
+
+
+def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None = None,
+             index: Any = None, labels: Mapping[str, str] | None = None) -> tuple[Any, Any]:
+    """Compute a formula for every region at once.
+
+    ``lookup(name, shift)`` returns a Series (indexed by region code, values Decimal or None) of
+    ``name`` at the period ``shift`` steps from ``period`` (``()`` the period itself,
+    ``("prev_year",)`` the same period last year …), or ``None`` when there is no data.
+    Returns ``(values, reasons)``: object Series of Decimal/None (booleans for comparisons) and
+    of the reason (text) where a value is missing. ``index`` defaults to the union of the
+    indexes of the names at the period itself; ``labels`` names fields in reasons.
+    """
+    import pandas as pd
+
+    node = formula.tree if isinstance(formula, Formula) else formula
+    if isinstance(period, str):
+        period = Period.parse(period)
+    if index is None:
+        index = pd.Index([], dtype=object)
+        for n in sorted({x.id for x in walk(node) if isinstance(x, Name)}):
+            s = lookup(n, ())
+            if s is not None:
+                index = index.union(pd.Index(s.index))
+    ev = _Eval(lookup, period, pd.Index(index), labels)
+    with decimal.localcontext(CONTEXT):
+        values, reasons = ev.run(node, ())
+    return values, reasons
