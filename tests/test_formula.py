@@ -161,7 +161,7 @@ def test_comparisons_and_three_valued_logic():
     assert run("a < b and b > 5", data)[0] == {"x": False, "y": False, "z": None}
     assert run("a > b and a < b", data)[0] == {"x": False, "y": False, "z": None}
     assert run("b > 5 and a > 0", data)[0] == {"x": False, "y": False, "z": None}
-    assert run("b < 5 and a > 0", data)[0] == {"x": True, "y": True, "z": None}
+    assert run("b < 5 and a > 0", data)[0] == {"x": True, "y": True, "z": False}
     assert run("b > 5 and a > 0", {("a", ()): {"z": None}, ("b", ()): {"z": 1}})[0] == {"z": False}
     assert run("a < b or b > 5", data)[0] == {"x": True, "y": False, "z": True}
     assert run("not a < b", data)[0] == {"x": False, "y": True, "z": None}
