@@ -18,7 +18,7 @@ from typing import Any
 from revstat.numbers import NotANumber, clean_text, parse_number
 
 #: Rows scanned for the title/header block.
-SCAN_ROWS = 40
+SCAN_ROWS = 100
 MAX_HEADER_ROWS = 3
 
 META_PREFIXES = ("表号", "制表机关", "批准文号", "有效期至", "有效期", "填报单位", "填表单位", "报送单位",
@@ -284,11 +284,13 @@ def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], 
             text = cell_text(value)
             if not text:
                 continue
-            key, found = split_unit(text)
-            unit = found or unit
-            if key and (not parts or parts[-1] != key):
-                parts.append(key)
-                labels.append(text)
+            pieces = _split_outside_brackets(text)
+            for piece in pieces:
+                key, found = split_unit(piece)
+                unit = found or unit
+                if key and (not parts or parts[-1] != key):
+                    parts.append(key)
+                    labels.append(piece.strip())
         if parts:
             columns.append(Column(c, tuple(parts), "/".join(labels), unit))
     return columns
