@@ -8,7 +8,9 @@ never summed. Household-record sources (``kind: records``) are read by :mod:`rev
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +30,7 @@ from revstat.sources.layout import (
     cell_text,
     classify_label,
     detect_layout,
+    header_key,
     match_column,
 )
 from revstat.tidy import OBSERVATION_COLUMNS
@@ -168,6 +171,14 @@ def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
             t("该文件的工作表有：{names}；改正工作表名或 sheet 模式", "the file's sheets are: {names}; rename the sheet or fix `sheet`",
               names="、".join(book.sheet_names))))
         return []
+    if len(matches) > 1 and _policy(source, ctx.ws) != "include":  # hidden copies do not count
+        visible = [n for n in matches if n not in book.hidden_sheets]
+        if len(visible) == 1:
+            hidden = [n for n in matches if n in book.hidden_sheets]
+            if _policy(source, ctx.ws) == "exclude":
+                ctx.summary.hidden.extend(f"{Location(book.display, n)} (skipped)" for n in hidden)
+                return visible
+            return visible + hidden  # _read_book reports each hidden sheet
     if len(matches) > 1:
         ctx.errors.append(SourceError(
             t("有多个工作表符合 {pattern!r}：{names}", "several sheets match {pattern!r}: {names}", pattern=pattern,
@@ -264,6 +275,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     rc = region_col.index
     data_cols = [c.index for _, c, _ in fields]
     matched: list[tuple[int, str]] = []
+    errors_before = len(ctx.errors)
     for r in range(layout.data_start, len(rows)):
         row = rows[r]
         label = cell_text(row[rc]) if rc < len(row) else ""
@@ -310,11 +322,17 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         seen_regions[code] = a1(r, rc)
         matched.append((r, code))
 
+    if not matched and not totals and errors_before == len(ctx.errors):
+        raise SourceError(t("工作表只有表头，没有数据行", "the sheet has a header but no data rows"),
+                          Location(book.display, sheet),
+                          t("填入各地区的数据后重新报送；若本期确无数据，请逐行填 “—”",
+                            "fill in the regions' rows; if there is truly nothing to report, write \"—\" in each row"))
     if scope is None and matched:
         parents = {tree[c].parent for _, c in matched}
         scope = parents.pop() if len(parents) == 1 else None
+    skip = _merged_data_cells(grid, {r for r, _ in matched} | {r for r, _ in totals}, set(data_cols), book, sheet, ctx)
     for r, code in matched:
-        _emit_row(rows[r], r, code, "source", fields, book, sheet, grid, ctx)
+        _emit_row(rows[r], r, code, "source", fields, book, sheet, grid, ctx, skip)
         ctx.summary.rows += 1
     for r, c in totals:
         if scope is None:
@@ -323,15 +341,38 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                 Location(book.display, sheet, a1(r, c)),
                 t("在文件名或标题中写明县（区）名称", "put the county name in the file name or title")))
             continue
-        _emit_row(rows[r], r, scope, "total", fields, book, sheet, grid, ctx)
+        _emit_row(rows[r], r, scope, "total", fields, book, sheet, grid, ctx, skip)
         ctx.summary.totals_rows += 1
 
 
+def _merged_data_cells(grid: Grid, data_rows: set[int], data_cols: set[int], book: Book,
+                       sheet: str | None, ctx: _Ctx) -> frozenset[tuple[int, int]]:
+    """Merged ranges over the value cells of data or 合计 rows: which region a merged value
+    belongs to (and what hides under it) is unknowable, so each is one error."""
+    cells: set[tuple[int, int]] = set()
+    for r0, c0, r1, c1 in grid.merged:
+        if (r0, c0) == (r1, c1) or not any(r in data_rows for r in range(r0, r1 + 1)) \
+                or not any(c in data_cols for c in range(c0, c1 + 1)):
+            continue
+        ref = f"{a1(r0, c0)}:{a1(r1, c1)}"
+        ctx.errors.append(SourceError(
+            t("数据区中的合并单元格 {ref}：数值属于哪一行（列）无法确定，被遮住的单元格也无法核对",
+              "merged cells {ref} in the data: which row (column) the value belongs to is unknown, and cells under it are hidden",
+              ref=ref),
+            Location(book.display, sheet, ref),
+            t("取消合并，在每个单元格中填写各自的数值", "unmerge the cells and fill in each cell's own value")))
+        cells.update((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+    return frozenset(cells)
+
+
 def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple[FieldDef, Column, int]],
-              book: Book, sheet: str | None, grid: Grid, ctx: _Ctx) -> None:
+              book: Book, sheet: str | None, grid: Grid, ctx: _Ctx,
+              skip: frozenset[tuple[int, int]] = frozenset()) -> None:
     region = ctx.ws.regions[code]
     for f, col, shift in fields:
         c = col.index
+        if (r, c) in skip:
+            continue
         raw = row[c] if c < len(row) else ""
         cell = a1(r, c)
         if grid.error_cells and (r, c) in grid.error_cells:
@@ -348,8 +389,24 @@ def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple
                 t("在 Excel/WPS 中打开该文件并保存一次（让公式算出结果），再重新运行",
                   "open the file in Excel/WPS and save it once (so formulas are calculated), then rerun")))
             continue
+        if isinstance(raw, _dt.date | _dt.time | _dt.timedelta):
+            ctx.errors.append(SourceError(
+                t("单元格是日期/时间 {v}，不是数字（{field}）", "the cell holds a date/time {v}, not a number ({field})",
+                  v=str(raw), field=f.name),
+                Location(book.display, sheet, cell),
+                t("把该单元格的格式改为“常规”或“数值”并核对数值", "set the cell's format to General/Number and check the value")))
+            continue
         try:
             value = to_value(raw)
+        except PrecisionLost:
+            ctx.errors.append(SourceError(
+                t("单元格中的数字 {v} 超过15位有效数字，Excel 保存时精度已丢失（{field}）",
+                  "the number {v} has more than 15 significant digits; Excel already lost its precision ({field})",
+                  v=f"{raw:.0f}", field=f.name),
+                Location(book.display, sheet, cell),
+                t("核对原始数据；长数字（如代码、证件号）请以文本格式录入",
+                  "check the source data; enter long numbers (codes, ID numbers) as text")))
+            continue
         except NotANumber:
             ctx.errors.append(SourceError(
                 t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field})", v=cell_text(raw) or str(raw), field=f.name),
@@ -365,21 +422,38 @@ def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple
                         book.display, sheet, cell, origin))
 
 
+class PrecisionLost(NotANumber):
+    """A number stored as a double with more than 15 significant digits (e.g. 18 digits)."""
+
+
 def to_value(raw: Any) -> Decimal | None:
-    """A raw cell as an exact Decimal (None when missing); floats as Excel shows them (15 digits)."""
+    """A raw cell as an exact Decimal (None when missing); floats as Excel shows them (15 digits).
+
+    Raises :class:`PrecisionLost` for whole numbers of 16+ digits stored as numbers: Excel
+    keeps 15 significant digits, so the digits after them are already gone."""
     if raw is None or raw == "":
         return None
     if type(raw) is float:
         if raw.is_integer() and abs(raw) < 1e15:
             return Decimal(int(raw))
+        if raw.is_integer() and abs(raw) < float("inf"):
+            raise PrecisionLost(repr(raw))
         if raw != raw or raw in (float("inf"), float("-inf")):
             raise NotANumber(str(raw))
         return Decimal(format(raw, ".15g"))
     return parse_number(raw)
 
 
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+
+
 def _region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location) -> str:
     text = label.replace(" ", "")
+    if _SCIENTIFIC.match(text):
+        raise SourceError(
+            t("地区代码 {v} 是科学计数法，后几位已丢失", "region code {v} is in scientific notation; its last digits are lost", v=label),
+            where, t("把该列设为文本格式，重新录入12位代码（或改填地区名称）",
+                     "format the column as text and type the 12-digit code again (or use the region name)"))
     is_code = text.isdigit() and len(text) == _CODE_LEN
     if source.region.by == "code" and not is_code:
         raise SourceError(t("地区代码应为12位数字：{v!r}", "a region code must have 12 digits: {v!r}", v=label), where,
@@ -421,6 +495,15 @@ def _unit_from(shift: int, unit: str) -> str:
 
 
 def _missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str]) -> SourceError:
+    key = "/".join(header_key(wanted))
+    twins = [c for c in layout.columns if "/".join(c.parts) == key or c.parts[-len(key.split("/")):] == tuple(key.split("/"))]
+    if len(twins) > 1:
+        cells = "、".join(a1(layout.header_rows[-1], c.index) for c in twins)
+        return SourceError(
+            t("表头 {col!r} 重复出现（{cells}），无法确定读哪一列", "header {col!r} appears more than once ({cells}); "
+              "cannot tell which column to read", col=wanted, cells=cells),
+            Location(file, sheet, a1(layout.header_rows[-1], twins[1].index)),
+            t("删除或改名重复的列", "delete or rename the duplicate column"))
     found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
     hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
     return SourceError(

@@ -1,0 +1,108 @@
+"""The bad-input corpus (issue 7 §1–2): one clear message per bad file, everything else read.
+
+Each case of :mod:`tests.badinputs.make_corpus` is built into its own workspace (a good
+workbook and CSV for 甲县, the bad input for 乙县) and read with ``read_sources``; the test
+asserts the exact error (class, key words of the Chinese message, file, sheet, cell), the
+exact values still read — always all of 甲县's, and 乙县's where the case says so — and the exit
+code of ``revstat extract``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import resource
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from revstat.errors import ErrorGroup, RevstatError
+from tests.badinputs import make_corpus as mc
+
+read_mod = pytest.importorskip("revstat.sources.read")
+
+CODE_NAME = {code: name for code, name, _level, _parent in mc.REGIONS}
+BAD_TOWNS = set(mc.BAD)
+
+
+def _flat(errors: list[RevstatError]) -> list[RevstatError]:
+    out: list[RevstatError] = []
+    for err in errors:
+        out.extend(_flat(err.errors) if isinstance(err, ErrorGroup) else [err])
+    return out
+
+
+def _read(root: Path) -> tuple[dict[tuple[str, str], Decimal | None], object, list[RevstatError], object]:
+    from revstat.workspace import load_workspace
+
+    ws = load_workspace(root)
+    result = read_mod.read_sources(ws, [mc.PERIOD])
+    obs = result.observations
+    source = obs[obs["origin"] == "source"]
+    values = {(f, CODE_NAME[c]): v for f, c, v in zip(source["field"], source["region_code"], source["value"], strict=True)}
+    return values, obs, _flat(result.errors), result.summary
+
+
+def _needs(case: mc.Case) -> None:
+    if case.needs and importlib.util.find_spec(case.needs) is None:
+        pytest.skip(f"generator needs {case.needs} (pip install -e '.[test]')")
+
+
+def _describe(errors: list[RevstatError]) -> str:
+    return "\n\n".join(f"{type(e).__name__}: {e.render('zh')}" for e in errors)
+
+
+@pytest.mark.parametrize("case", mc.CASES, ids=[c.id for c in mc.CASES])
+def test_bad_input(case: mc.Case, tmp_path: Path) -> None:
+    _needs(case)
+    root = tmp_path / "ws"
+    mc.build_workspace(root, case)
+    values, obs, errors, summary = _read(root)
+    expect = case.expect
+
+    # 1. the good county is always read, exactly
+    for key, text in mc.good_values().items():
+        assert values.get(key) == Decimal(text), f"good value {key} not read: {values.get(key)!r}\n{_describe(errors)}"
+
+    # 2. the expected error, and only it
+    if expect.outcome == "read":
+        assert errors == [], _describe(errors)
+    else:
+        assert len(errors) == 1, _describe(errors)
+        [err] = errors
+        assert type(err).__name__ == expect.error
+        text = err.render("zh")
+        for word in expect.words:
+            assert word in text, f"{word!r} not in:\n{text}"
+        assert err.where is not None
+        if expect.file is not None:
+            assert Path(err.where.file).name == expect.file, text
+        if expect.sheet is not None:
+            assert err.where.sheet == expect.sheet, text
+        if expect.cell is not None:
+            assert err.where.cell == expect.cell, text
+        assert "Traceback" not in text
+
+    # 3. the values of the bad county that must (or must not) be read
+    for key, text in expect.values.items():
+        want = None if text is None else Decimal(text)
+        assert key in values, f"{key} not read\n{_describe(errors)}"
+        assert values[key] == want, f"{key}: {values[key]!r} != {want!r}"
+    for town in expect.absent:
+        assert not [k for k in values if k[1] == town], f"{town} should not have been read"
+    for word in expect.notes:
+        assert any(word in note for note in summary.notes), f"{word!r} not in notes {summary.notes}"
+    if expect.totals:
+        totals = obs[(obs["origin"] == "total") & (obs["region_code"] == mc.CODE["乙县"])]
+        got = dict(zip(totals["field"], totals["value"], strict=True))
+        assert got == {f: Decimal(v) for f, v in expect.totals.items()}
+
+
+def test_corpus_has_at_least_30_cases_with_both_outcomes() -> None:
+    assert len(mc.CASES) >= 30
+    assert len({c.id for c in mc.CASES}) == len(mc.CASES)
+    outcomes = {c.expect.outcome for c in mc.CASES}
+    assert outcomes == {"read", "error"}
