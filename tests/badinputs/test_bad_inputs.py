@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import resource
 import subprocess
 import sys
 from decimal import Decimal
@@ -106,3 +105,88 @@ def test_corpus_has_at_least_30_cases_with_both_outcomes() -> None:
     assert len({c.id for c in mc.CASES}) == len(mc.CASES)
     outcomes = {c.expect.outcome for c in mc.CASES}
     assert outcomes == {"read", "error"}
+
+
+@pytest.mark.parametrize("case", mc.CASES, ids=[c.id for c in mc.CASES])
+def test_extract_exit_code_and_message(case: mc.Case, tmp_path: Path) -> None:
+    """`revstat extract` gives the documented exit code, names the bad file, no traceback,
+    and still writes what could be read."""
+    _needs(case)
+    from typer.testing import CliRunner
+
+    from revstat.cli import app
+
+    root = tmp_path / "ws"
+    mc.build_workspace(root, case)
+    result = CliRunner().invoke(app, ["extract", str(root), "--period", mc.PERIOD])
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert result.exit_code == case.expect.exit_code, output
+    assert "Traceback" not in output
+    if case.expect.outcome == "error" and case.expect.file is not None:
+        assert case.expect.file in output
+    written = (root / "out" / mc.PERIOD / "observations.csv").read_text(encoding="utf-8-sig")
+    assert "城关镇" in written and "15000" in written  # 甲县's workbook and CSV were still read
+
+
+def _peak_rss_mb(code: str) -> float:
+    """Run ``code`` in a fresh interpreter and return its peak resident memory in MB."""
+    probe = code + "\nimport resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], env={**os.environ, "PYTHONPATH": "."})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
+    """The bomb inflates to 400 MB; reading the workspace stays far below that."""
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["zip_bomb"])
+    bomb = root / mc.DATA / mc.BAD_FILE
+    assert bomb.stat().st_size < mc.BOMB_EXPANDED / 500  # small on disk
+    code = ("from revstat.workspace import load_workspace\n"
+            "from revstat.sources.read import read_sources\n"
+            f"r = read_sources(load_workspace({str(root)!r}), [{mc.PERIOD!r}])\n"
+            "assert len(r.errors) == 1 and '解压' in r.errors[0].render('zh'), r.errors\n")
+    baseline = _peak_rss_mb("import pandas, python_calamine, openpyxl, revstat.sources.read")
+    peak = _peak_rss_mb(code)
+    assert peak - baseline < 100, f"peak {peak:.0f} MB vs baseline {baseline:.0f} MB"
+
+
+def test_entity_expansion_is_never_performed(tmp_path: Path) -> None:
+    """Billion laughs in sharedStrings: neither calamine nor openpyxl expands it."""
+    import openpyxl
+    import python_calamine
+    from openpyxl.xml import DEFUSEDXML
+
+    assert DEFUSEDXML, "defusedxml must be installed: openpyxl only then refuses entities"
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["billion_laughs"])
+    path = root / mc.DATA / mc.BAD_FILE
+    with pytest.raises(Exception, match="entity|lol9") as calamine_error:
+        python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert "lol" * 100 not in str(calamine_error.value)
+    with pytest.raises(Exception) as openpyxl_error:  # defusedxml: EntitiesForbidden, wrapped
+        openpyxl.load_workbook(path, read_only=True)
+    chain = [openpyxl_error.value, openpyxl_error.value.__cause__, openpyxl_error.value.__context__]
+    assert any(type(e).__name__ == "EntitiesForbidden" for e in chain if e is not None), chain
+
+
+def test_huge_declared_dimension_visits_only_the_data(tmp_path: Path) -> None:
+    """<dimension ref="A1:XFD1048576"/> with 8×4 cells: the grid built is 8×4, not 10^10."""
+    from revstat.sources.excel import open_book
+
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["huge_dimension"])
+    path = root / mc.DATA / mc.BAD_FILE
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        assert b'ref="A1:XFD1048576"' in zf.read("xl/worksheets/sheet1.xml")
+    book = open_book(path, mc.BAD_FILE)
+    try:
+        grid = book.sheet(mc.SHEET)
+    finally:
+        book.close()
+    rows = len(mc.standard_rows(mc.BAD))
+    assert len(grid.rows) == rows
+    assert sum(len(r) for r in grid.rows) == rows * len(mc.HEADERS)
