@@ -58,7 +58,8 @@ class Layout:
     code_row: int | None = None
     data_start: int = 0
     columns: list[Column] = field(default_factory=list)
-    title: str = ""  # text of the rows above the header (to find the county)
+    title: str = ""  # text of the title rows (to find the county)
+    meta: str = ""  # text of the 表号/填报单位/单位 rows
 
     @property
     def money_units(self) -> list[str]:
@@ -236,8 +237,8 @@ def detect_layout(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, i
             break
     if start is None:
         return layout
-    layout.title = " ".join(cell_text(v) for r in (*layout.title_rows, *layout.meta_rows) if r < start
-                            for _, v in cells_of[r])
+    layout.title = " ".join(cell_text(v) for r in layout.title_rows if r < start for _, v in cells_of[r])
+    layout.meta = " ".join(cell_text(v) for r in layout.meta_rows if r < start for _, v in cells_of[r])
 
     if header_rows:
         hdr = list(header_rows)

@@ -255,8 +255,10 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     scope_level = LEVELS[LEVELS.index(level) - 1] if LEVELS.index(level) > 0 else None
     scope = None
     if scope_level is not None:
-        scope = tree.find_in_text(Path(book.display).stem, scope_level) or (
-            tree.find_in_text(layout.title, scope_level) if layout.title else None)
+        for text in (Path(book.display).stem, layout.title, layout.meta):
+            scope = tree.find_in_text(text, scope_level) if text else None
+            if scope is not None:
+                break
     if scope is not None:
         key = (ctx.period, source.id, scope)
         other = ctx.seen_county.get(key)
