@@ -1,0 +1,468 @@
+"""Report templates: a sandboxed Jinja environment and the context it renders.
+
+``build_context(results, indicators, tree, findings, period, ...)`` turns the compiled results
+table into plain lookups (pure: it never computes a figure, only picks display values and ranks
+regions among their siblings). ``render_template(...)`` renders one template with
+:mod:`revstat.textfmt` as filters; any error (syntax, an unknown indicator or region, a filter
+misuse) becomes a :class:`revstat.errors.RenderError` naming the template file and line.
+
+Templates are looked up only in the workspace's ``templates/`` and the package's
+(``Workspace.template_dirs()``); ``..`` and symlinks that leave those folders are refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from revstat import textfmt
+from revstat.errors import RenderError
+from revstat.i18n import t
+from revstat.model import Issue, Location
+from revstat.numbers import to_decimal
+from revstat.periods import Period
+from revstat.textfmt import Fig
+
+SCOPE_WORD = {"province": "全省", "city": "全市", "county": "全县", "township": "全乡镇"}
+CHILD_NOUN = {"province": "个市", "city": "个县（市、区）", "county": "个乡镇", "township": "个村"}
+
+
+# --------------------------------------------------------------------------- lookups
+class Lookup:
+    """Name → item, reachable as ``x.name`` or ``x["中文名"]`` in templates; an unknown name
+    is an error with a did-you-mean (see :class:`ReportEnvironment`)."""
+
+    def __init__(self, kind: str, items: dict[str, Any], aliases: dict[str, str] | None = None) -> None:
+        self._kind = kind
+        self._items = items
+        self._aliases = aliases or {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        key = self._aliases.get(name, name)
+        return self._items.get(key, default)
+
+    def has(self, name: str) -> bool:
+        return self._aliases.get(name, name) in self._items
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.has(name)
+
+    def __getitem__(self, name: str) -> Any:
+        key = self._aliases.get(name, name)
+        return self._items[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def suggest(self, name: str) -> list[str]:
+        return difflib.get_close_matches(str(name), [*self._items, *self._aliases], n=3, cutoff=0.5)
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+
+@dataclass
+class RegionView:
+    """One region with every indicator of the period as a :class:`Fig`."""
+
+    code: str
+    name: str
+    level: str
+    figs: Lookup
+    parent: str | None = None
+    children: list[RegionView] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("figs", "code", "name", "level", "parent", "children"):
+            raise AttributeError(name)
+        figs = self.__dict__.get("figs")
+        if figs is not None and figs.has(name):
+            return figs[name]
+        raise AttributeError(name)
+
+    def __getitem__(self, name: str) -> Fig:
+        return self.figs[name]
+
+    @property
+    def scope(self) -> str:
+        return SCOPE_WORD.get(self.level, "全" + self.name[-1:])
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class RenderResult:
+    text: str  # with figure markers (textfmt.strip_marks for plain text)
+    warnings: list[str]
+    template: str
+    autoescaped: bool = False
+
+    @property
+    def plain(self) -> str:
+        return textfmt.strip_marks(self.text)
+
+
+# --------------------------------------------------------------------------- context
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:
+        return ""
+    try:
+        import pandas as pd
+
+        if value is pd.NA or (not isinstance(value, str | Decimal) and pd.isna(value)):
+            return ""
+    except (TypeError, ValueError, ImportError):
+        pass
+    return str(value)
+
+
+def _dec(value: Any) -> Decimal | None:
+    text = _text(value)
+    if text == "":
+        return None
+    if isinstance(value, Decimal | int | float):
+        return to_decimal(value)
+    try:
+        return to_decimal(Decimal(text))
+    except ArithmeticError:
+        return None
+
+
+def _bool(value: Any) -> bool | None:
+    text = _text(value).strip().lower()
+    if text in ("true", "1", "yes", "是"):
+        return True
+    if text in ("false", "0", "no", "否"):
+        return False
+    return None
+
+
+def _ranks(values: dict[str, Decimal | None], lower_is_better: bool) -> dict[str, int]:
+    """Competition ranks (1, 2, 2, 4) of the regions that have a value."""
+    present = [(v, c) for c, v in values.items() if v is not None]
+    ranks: dict[str, int] = {}
+    for code, v in ((c, v) for v, c in present):
+        better = sum(1 for w, _ in present if (w < v if lower_is_better else w > v))
+        ranks[code] = better + 1
+    return ranks
+
+
+def _indicator_defs(indicators: Any) -> dict[str, Any]:
+    if indicators is None:
+        return {}
+    if isinstance(indicators, dict):
+        return dict(indicators)
+    return {_get(d, "id"): d for d in indicators}
+
+
+def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[Issue] | None,
+                  period: str, *, focus: str | None = None, report_name: str = "",
+                  provenance: dict[str, str] | None = None) -> dict[str, Any]:
+    """The template context: every indicator at every region of ``period``, by id and by name.
+
+    ``results``: a DataFrame with :data:`revstat.tidy.RESULT_COLUMNS`; ``indicators``: definitions
+    (objects or dicts with id, name, unit, decimals, formula, direction, theme); ``tree``: the
+    :class:`revstat.regions.RegionTree`; ``focus``: the report's region code (default: the highest
+    region in the results). Nothing is computed but ranks among siblings.
+    """
+    per = Period.parse(period)
+    defs = _indicator_defs(indicators)
+    rows = [r for r in results.to_dict("records") if str(r.get("period")) == str(per)]
+    by_region: dict[str, dict[str, Fig]] = {}
+    region_meta: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        code = str(r["region_code"])
+        ind = str(r["indicator"])
+        d = defs.get(ind)
+        fig = Fig(
+            indicator=ind, name=_text(r.get("name")) or _text(_get(d, "name")) or ind,
+            unit=_text(r.get("unit")) or _text(_get(d, "unit")), region_code=code,
+            region_name=_text(r.get("region_name")), period=str(per), value=_dec(r.get("value")),
+            display=_text(r.get("display")), change=_dec(r.get("change")),
+            change_display=_text(r.get("change_display")), change_unit=_text(r.get("change_unit")),
+            previous=_dec(r.get("previous")), numerator=_dec(r.get("numerator")),
+            denominator=_dec(r.get("denominator")), target=_text(r.get("target")),
+            target_met=_bool(r.get("target_met")), note=_text(r.get("note")),
+            level=_text(r.get("level")), decimals=int(_get(d, "decimals", 2) or 0),
+            formula=_text(_get(d, "formula")),
+        )
+        by_region.setdefault(code, {})[ind] = fig
+        region_meta[code] = (fig.region_name, fig.level)
+    # ranks among siblings (children of the same parent in the tree)
+    parents: dict[str | None, list[str]] = {}
+    for code in by_region:
+        parent = tree[code].parent if tree is not None and code in tree else None
+        parents.setdefault(parent, []).append(code)
+    for siblings in parents.values():
+        if len(siblings) < 2:
+            continue
+        inds = {i for c in siblings for i in by_region[c]}
+        for ind in inds:
+            lower = str(_get(defs.get(ind), "direction", "") or "") in ("lower", "down", "lower_is_better", "-")
+            now = _ranks({c: by_region[c][ind].value for c in siblings if ind in by_region[c]}, lower)
+            before = _ranks({c: by_region[c][ind].previous for c in siblings if ind in by_region[c]}, lower)
+            for c in siblings:
+                if ind in by_region[c]:
+                    f = by_region[c][ind]
+                    by_region[c][ind] = _replace(f, rank=now.get(c), rank_of=len(now) or None,
+                                                 prev_rank=before.get(c))
+    names = {i: (_text(_get(d, "name")) or i) for i, d in defs.items()}
+    for figs in by_region.values():
+        for f in figs.values():
+            names.setdefault(f.indicator, f.name)
+    aliases = {n: i for i, n in names.items() if n and n != i}
+    views: dict[str, RegionView] = {}
+    for code, figs in by_region.items():
+        name, lvl = region_meta[code]
+        parent = tree[code].parent if tree is not None and code in tree else None
+        if tree is not None and code in tree:
+            name, lvl = name or tree[code].name, lvl or tree[code].level
+        views[code] = RegionView(code, name, lvl, Lookup("indicator", figs, aliases), parent)
+    for view in views.values():
+        if view.parent in views:
+            views[view.parent].children.append(view)
+    for view in views.values():
+        view.children.sort(key=lambda v: v.code)
+    if focus is None:
+        roots = [v for v in views.values() if v.parent not in views]
+        focus = min(roots, key=lambda v: v.code).code if roots else None
+    if focus is not None and focus not in views:
+        raise RenderError(t("结果中没有地区 {code}", "region {code} is not in the results", code=focus),
+                          fix=t("检查 --region，或先运行 revstat compile", "check --region, or run revstat compile first"))
+    region = views[focus] if focus else None
+    region_aliases = {v.name: c for c, v in views.items()}
+    issues = list(findings or [])
+    finding_rows = [_finding(i) for i in issues]
+    info = {i: {"id": i, "name": names.get(i, i), "unit": _text(_get(d, "unit")),
+                "formula": _text(_get(d, "formula")), "theme": _text(_get(d, "theme")),
+                "decimals": _get(d, "decimals")} for i, d in defs.items()}
+    return {
+        "report": {"name": report_name, "region": region, "scope": region.scope if region else "",
+                   "child_noun": CHILD_NOUN.get(region.level, "个地区") if region else ""},
+        "period": {"code": str(per), "label": per.label_zh(), "year": per.year, "annual": per.kind == "Y",
+                   "quarter": per.number if per.kind == "Q" else None,
+                   "compare": textfmt.compare_word(str(per)), "months": per.months,
+                   "last_year": f"{per.year - 1}年"},
+        "region": region,
+        "children": list(region.children) if region else [],
+        "regions": Lookup("region", views, region_aliases),
+        "indicators": Lookup("indicator", info, aliases),
+        "findings": finding_rows,
+        "errors": [f for f in finding_rows if f["severity"] == "error" and not f["waived"]],
+        "warnings": [f for f in finding_rows if f["severity"] == "warning" and not f["waived"]],
+        "provenance": dict(provenance or {}),
+    }
+
+
+def _replace(fig: Fig, **changes: Any) -> Fig:
+    import dataclasses
+
+    return dataclasses.replace(fig, **changes)
+
+
+def _finding(issue: Issue | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(issue, dict):
+        row = dict(issue)
+    else:
+        row = issue.to_dict("zh")
+    row.setdefault("waived", None)
+    row.setdefault("region_name", None)
+    return row
+
+
+# --------------------------------------------------------------------------- helpers for templates
+def figs_of(regions: Iterable[RegionView], indicator: str) -> list[Fig]:
+    """The same indicator at several regions (skips regions without it)."""
+    return [r.figs[indicator] for r in regions if r.figs.has(indicator)]
+
+
+def best_first(figs: Iterable[Fig]) -> list[Fig]:
+    """Figs ordered by rank (best first); unranked last."""
+    return sorted(figs, key=lambda f: (f.rank is None, f.rank or 0, f.region_code))
+
+
+def missed(figs: Iterable[Fig]) -> list[Fig]:
+    return [f for f in figs if f.target_met is False and not f.missing]
+
+
+def has(region: RegionView | None, indicator: str) -> bool:
+    """Whether a region has a non-missing value of an indicator (for optional sentences)."""
+    return region is not None and region.figs.has(indicator) and not region.figs[indicator].missing
+
+
+# --------------------------------------------------------------------------- environment
+def _sandbox() -> Any:
+    from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class ContainedLoader(FileSystemLoader):
+        """FileSystemLoader that refuses files whose real path leaves the search folders."""
+
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = super().get_source(environment, template)
+            real = Path(os.path.realpath(filename))
+            roots = [Path(os.path.realpath(p)) for p in self.searchpath]
+            if not any(real.is_relative_to(r) for r in roots):
+                raise TemplateNotFound(template)
+            return source, filename, uptodate
+
+    class ReportEnvironment(SandboxedEnvironment):
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, Lookup) and not attribute.startswith("_") and not obj.has(attribute) \
+                    and not hasattr(type(obj), attribute):
+                return self._unknown(obj.kind, attribute, obj.suggest(attribute))
+            if isinstance(obj, RegionView) and not attribute.startswith("_") \
+                    and not hasattr(RegionView, attribute) and attribute not in obj.__dict__ \
+                    and not obj.figs.has(attribute):
+                return self._unknown("indicator", attribute, obj.figs.suggest(attribute), obj.name)
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            if isinstance(obj, Lookup) and isinstance(argument, str) and not obj.has(argument):
+                return self._unknown(obj.kind, argument, obj.suggest(argument))
+            if isinstance(obj, RegionView) and isinstance(argument, str) and not obj.figs.has(argument):
+                return self._unknown("indicator", argument, obj.figs.suggest(argument), obj.name)
+            return super().getitem(obj, argument)
+
+        def _unknown(self, kind: str, name: str, close: list[str], where: str = "") -> Any:
+            what = {"indicator": "指标", "region": "地区"}.get(kind, kind)
+            hint = f"未知{what} `{name}`" + (f"（{where}）" if where else "")
+            if close:
+                hint += "；是否应为 " + "、".join(f"`{c}`" for c in close) + "？"
+            return self.undefined(hint=hint, name=name)
+
+    return ContainedLoader, ReportEnvironment, StrictUndefined, select_autoescape
+
+
+def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None = None,
+                     extra_globals: dict[str, Any] | None = None) -> Any:
+    """A sandboxed Jinja environment over ``template_dirs`` with the textfmt filters; filters that
+    meet a missing value append a message to ``warnings``."""
+    loader_cls, env_cls, strict, select_autoescape = _sandbox()
+    env = env_cls(
+        loader=loader_cls([str(d) for d in template_dirs]),
+        undefined=strict,
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "html.j2", "htm.j2", "xml"),
+                                     default_for_string=False, default=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    sink = warnings if warnings is not None else []
+
+    def warn(message: str) -> None:
+        if message not in sink:
+            sink.append(message)
+
+    for name, fn in textfmt.FILTERS.items():
+        env.filters[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_FILTERS else fn
+    for name, fn in textfmt.GLOBALS.items():
+        env.globals[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_GLOBALS else fn
+    env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, has=has)
+    env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed)
+    env.globals.update(extra_globals or {})
+    return env
+
+
+def template_candidates(name: str, fmt: str) -> list[str]:
+    """File names tried for ``--template NAME``: NAME as given, then NAME.<fmt>.j2, NAME.md.j2."""
+    if name.endswith(".j2"):
+        return [name]
+    names = [f"{name}.html.j2"] if fmt == "html" else []
+    return [*names, f"{name}.md.j2", name]
+
+
+def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], context: dict[str, Any]) -> RenderResult:
+    """Render one template; every failure becomes a RenderError naming the file and line."""
+    from jinja2 import TemplateNotFound, TemplatesNotFound, TemplateSyntaxError
+
+    warnings: list[str] = []
+    env = make_environment(template_dirs, warnings)
+    names = [name] if isinstance(name, str) else list(name)
+    try:
+        template = env.select_template(names)
+    except TemplateSyntaxError as exc:
+        raise RenderError(t("模板语法错误：{e}", "template syntax error: {e}", e=exc.message or str(exc)),
+                          Location(_display(exc.filename or exc.name or names[0], template_dirs), line=exc.lineno),
+                          t("改正该行的 Jinja 语法", "fix the Jinja syntax on that line")) from None
+    except (TemplateNotFound, TemplatesNotFound):
+        available = sorted({p.name.split(".")[0] for d in template_dirs if Path(d).is_dir()
+                            for p in Path(d).glob("*.j2")})
+        close = difflib.get_close_matches(names[0].split(".")[0], available, n=3, cutoff=0.4)
+        raise RenderError(
+            t("找不到模板 {name}", "template {name} not found", name=names[0]),
+            Location(", ".join(_display(str(d), template_dirs) for d in template_dirs)),
+            t("可用的模板：{a}{c}", "available templates: {a}{c}", a="、".join(available) or "—",
+              c=f"；是否应为 {'、'.join(close)}？" if close else ""),
+        ) from None
+    filename = template.filename or template.name
+    try:
+        text = template.render(context)
+    except Exception as exc:  # any failure inside a template is the template's: name file and line
+        line = _template_line(exc, filename)
+        raise RenderError(
+            t("模板出错：{e}", "template failed: {e}", e=_message(exc)),
+            Location(_display(filename, template_dirs), line=line),
+            t("检查该行用到的指标 id、地区名和过滤器（revstat report 文档列出可用的名称）",
+              "check the indicator ids, region names and filters used on that line (see docs/templates.md)"),
+        ) from None
+    autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
+    return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
+                        autoescaped=autoescaped)
+
+
+def _message(exc: Exception) -> str:
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(exc, SecurityError):
+        return f"不允许的操作（沙箱）：{exc}"
+    return str(exc) or type(exc).__name__
+
+
+def _template_line(exc: BaseException, filename: str | None) -> int | None:
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        if filename and tb.tb_frame.f_code.co_filename == filename:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    return found or line
+
+
+def _display(filename: str, template_dirs: Sequence[Path]) -> str:
+    for d in template_dirs:
+        try:
+            return str(Path(filename).resolve().relative_to(Path(d).resolve().parent))
+        except ValueError:
+            continue
+    return str(filename)
+
+
+def render_string(source: str, context: dict[str, Any], name: str = "<string>") -> RenderResult:
+    """Render template text (tests, docs): same sandbox, filters and errors as files."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, name).write_text(source, encoding="utf-8")
+        return render_template([Path(tmp)], name, context)
+
+
+Callback = Callable[[str], None]

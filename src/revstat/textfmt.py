@@ -1,0 +1,364 @@
+"""The wording of Chinese statistical writing, as pure functions (the Jinja filters).
+
+Every number these functions print is a display string of the results (``display`` or
+``change_display``, already rounded once, half-up, by the engine) or a rank. The functions choose
+the words around those strings; where a word depends on a sign they look at the exact value
+(``value`` / ``change``) but print the display string. The one scaling rule for money (≥ 1亿元 →
+亿元, else 万元) rounds the exact value once with :func:`revstat.numbers.format_fixed`.
+
+A missing value prints as ``—`` and is reported through the ``warn`` callback (never as 0).
+
+Printed figures are wrapped in invisible markers (:func:`mark`) naming the indicator, region and
+period, so the HTML writer can show where a number came from; :func:`strip_marks` removes them
+for Markdown and Word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from revstat.numbers import format_fixed, to_decimal
+
+MISSING = "—"
+Warn = Callable[[str], None] | None
+
+# Markers around a printed figure: \ue000key\ue001text\ue002 (Unicode private use area).
+_M0, _M1, _M2 = "\ue000", "\ue001", "\ue002"
+_MARK_RE = re.compile(f"{_M0}([^{_M1}]*){_M1}([^{_M2}]*){_M2}")
+
+YI = Decimal(10000)  # 1亿元 = 10000万元
+
+
+@dataclass(frozen=True, slots=True)
+class Fig:
+    """One indicator at one region and period: what a template may print about it."""
+
+    indicator: str
+    name: str
+    unit: str
+    region_code: str
+    region_name: str
+    period: str
+    value: Decimal | None = None
+    display: str = ""
+    change: Decimal | None = None
+    change_display: str = ""
+    change_unit: str = ""
+    previous: Decimal | None = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    target: str = ""  # "≥65" style condition, as the engine wrote it
+    target_met: bool | None = None
+    note: str = ""
+    level: str = ""
+    decimals: int = 2
+    formula: str = ""
+    rank: int | None = None  # among siblings, 1 = best
+    rank_of: int | None = None
+    prev_rank: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None or not self.display
+
+    @property
+    def key(self) -> str:
+        return f"{self.indicator}|{self.region_code}|{self.period}"
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit in ("%", "‰") or self.change_unit == "个百分点"
+
+    @property
+    def annual(self) -> bool:
+        return "Q" not in self.period and "M" not in self.period
+
+    def __str__(self) -> str:  # {{ fig }} prints the level with its unit
+        return level(self)
+
+
+# --------------------------------------------------------------------------- markers
+def mark(fig: Fig, text: str, part: str = "value") -> str:
+    """Wrap a printed figure so writers know which result it shows."""
+    return f"{_M0}{fig.key}|{part}{_M1}{text}{_M2}"
+
+
+def strip_marks(text: str) -> str:
+    return _MARK_RE.sub(lambda m: m.group(2), text)
+
+
+def iter_marks(text: str) -> Iterable[tuple[str, str]]:
+    """(key, printed text) of every marked figure in ``text``."""
+    for m in _MARK_RE.finditer(text):
+        yield m.group(1), m.group(2)
+
+
+def replace_marks(text: str, fn: Callable[[str, str], str]) -> str:
+    return _MARK_RE.sub(lambda m: fn(m.group(1), m.group(2)), text)
+
+
+def _missing(fig: Fig | None, warn: Warn, what: str = "") -> str:
+    if warn is not None:
+        if fig is None:
+            warn(f"缺少数值：{what}" if what else "缺少数值")
+        else:
+            reason = fig.note or "无数据"
+            warn(f"{fig.region_name}{fig.name}（{fig.period}）缺失：{reason}")
+    return MISSING
+
+
+# --------------------------------------------------------------------------- levels
+def level(fig: Fig | None, warn: Warn = None, unit: bool = True) -> str:
+    """``14568元``, ``89.41%``, ``10643件``: the display string and its unit, no separators."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    return mark(fig, fig.display) + (fig.unit if unit else "")
+
+
+def num(fig: Fig | None, warn: Warn = None) -> str:
+    """The display string alone (no unit): for tables."""
+    return level(fig, warn, unit=False)
+
+
+def hp(households: Fig | None, persons: Fig | None, warn: Warn = None) -> str:
+    """Households and persons together: ``5241户21310人``."""
+    return level(households, warn) + level(persons, warn)
+
+
+def money(fig: Fig | None, warn: Warn = None) -> str:
+    """Money by one rule: ≥ 1亿元 → ``2.95亿元`` (2 decimals, rounded once from the exact value),
+    otherwise the display value in 万元. A figure in 元 is converted to 万元 first (exactly)."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    value = fig.value if fig.value is not None else Decimal(0)
+    if fig.unit == "元":
+        value = value / YI
+    elif fig.unit != "万元":
+        return level(fig, warn)
+    if abs(value) >= YI:
+        return mark(fig, format_fixed(value / YI, 2), "yi") + "亿元"
+    if fig.unit == "万元":
+        return mark(fig, fig.display) + "万元"
+    return mark(fig, format_fixed(value, 2), "wan") + "万元"
+
+
+def money_exact(fig: Fig | None, warn: Warn = None) -> str:
+    """The exact-unit figure (e.g. ``29512.34万元``), for tables and notes."""
+    return level(fig, warn)
+
+
+# --------------------------------------------------------------------------- changes
+def compare_word(period: str | Fig, style: str = "比") -> str:
+    """比上年 for annual figures; 比上年同期 (or 同比 with style="同比") for quarters and months."""
+    annual = period.annual if isinstance(period, Fig) else ("Q" not in period and "M" not in period)
+    if annual:
+        return "比上年"
+    return "同比" if style == "同比" else "比上年同期"
+
+
+def _sign(value: Decimal | None, display: str) -> int:
+    """Sign of a change as printed: 0 when the rounded display is zero."""
+    if value is None:
+        return 0
+    try:
+        if display and to_decimal(Decimal(_digits(display))) == 0:
+            return 0
+    except ArithmeticError:
+        pass
+    return (value > 0) - (value < 0)
+
+
+def _digits(display: str) -> str:
+    return display.lstrip("+-−")
+
+
+def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str = "比") -> str:
+    """The change over the same period of last year in the conventional words.
+
+    Levels: ``增长9.5%`` / ``下降3.2%`` / ``持平``; rates: ``提高2.11个百分点`` / ``下降…`` / ``持平``.
+    ``compare=True`` prefixes 比上年 / 比上年同期 (or 同比 with ``style="同比"``).
+    """
+    if fig is None or fig.change is None or not fig.change_display:
+        return _missing(fig, warn) if fig is None else _missing_change(fig, warn)
+    prefix = compare_word(fig, style) if compare else ""
+    sign = _sign(fig.change, fig.change_display)
+    if sign == 0:
+        return prefix + "持平"
+    text = mark(fig, _digits(fig.change_display), "change")
+    if fig.change_unit == "个百分点" or (not fig.change_unit and fig.is_rate):
+        return prefix + ("提高" if sign > 0 else "下降") + text + "个百分点"
+    return prefix + ("增长" if sign > 0 else "下降") + text + "%"
+
+
+def _missing_change(fig: Fig, warn: Warn) -> str:
+    if warn is not None:
+        warn(f"{fig.region_name}{fig.name}（{fig.period}）无上年同期数，变化缺失")
+    return MISSING
+
+
+def level_change(fig: Fig | None, warn: Warn = None, style: str = "比") -> str:
+    """``14568元，比上年同期增长9.5%`` in one go."""
+    return f"{level(fig, warn)}，{change(fig, warn, compare=True, style=style)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A growth rate (or a difference) as a pair: the exact value and its display string."""
+
+    value: Decimal | None
+    display: str
+    fig: Fig | None = None
+    part: str = "change"
+
+    def text(self) -> str:
+        shown = _digits(self.display)
+        return mark(self.fig, shown, self.part) if self.fig is not None else shown
+
+
+def as_rate(x: Fig | Rate | None, part: str = "change") -> Rate | None:
+    if x is None or isinstance(x, Rate):
+        return x
+    if part == "value":
+        return Rate(x.value, x.display, x, "value")
+    return Rate(x.change, x.change_display, x, "change")
+
+
+def compare_growth(now: Fig | Rate | None, before: Fig | Rate | None, diff: Fig | Rate | None = None,
+                   warn: Warn = None) -> str:
+    """Compare two growth rates (this period's with an earlier one).
+
+    ``加快2.1个百分点`` / ``回落…`` when both grow; ``降幅收窄…`` / ``降幅扩大…`` when both fall;
+    ``由下降3.2%转为增长5.0%`` (or the reverse) on a sign flip. ``diff`` is the difference in
+    percentage points as a result (an indicator of its own: this function never subtracts); without
+    it the words carry no number. ``now``/``before`` are Figs (their change) or :class:`Rate`.
+    """
+    a, b = as_rate(now), as_rate(before)
+    if a is None or b is None or a.value is None or b.value is None:
+        return _missing(None, warn, "增速比较")
+    sa, sb = _sign(a.value, a.display), _sign(b.value, b.display)
+    d = as_rate(diff, "value") if diff is not None else None
+    amount = f"{d.text()}个百分点" if d is not None and d.value is not None else ""
+    if sa > 0 and sb < 0:
+        return f"由下降{b.text()}%转为增长{a.text()}%"
+    if sa < 0 and sb > 0:
+        return f"由增长{b.text()}%转为下降{a.text()}%"
+    if sa == 0 or sb == 0:
+        if sa == sb:
+            return "与上期持平"
+        if sb == 0:
+            return f"由持平转为{'增长' if sa > 0 else '下降'}{a.text()}%"
+        return f"由{'增长' if sb > 0 else '下降'}{b.text()}%转为持平"
+    faster = (a.value > b.value) if sa > 0 else (a.value < b.value)  # for declines: bigger fall
+    if d is not None and d.value is not None and _sign(d.value, d.display) == 0:
+        return "增速持平" if sa > 0 else "降幅持平"
+    if sa > 0:
+        return ("加快" if faster else "回落") + amount
+    return ("降幅扩大" if faster else "降幅收窄") + amount
+
+
+def schedule(gap: Fig | None, warn: Warn = None) -> str:
+    """Progress against time from a gap indicator (completion rate − share of the year elapsed, in
+    percentage points): ``快于序时进度5.3个百分点`` / ``慢于…`` / ``与序时进度持平``."""
+    if gap is None or gap.missing:
+        return _missing(gap, warn)
+    sign = _sign(gap.value, gap.display)
+    if sign == 0:
+        return "与序时进度持平"
+    return ("快于" if sign > 0 else "慢于") + "序时进度" + mark(gap, _digits(gap.display)) + "个百分点"
+
+
+# --------------------------------------------------------------------------- ranks, lists, targets
+def rank(fig: Fig | None, scope: str = "全市", warn: Warn = None) -> str:
+    """``居全市第2位`` (ranks are among siblings, 1 = best in the indicator's direction)."""
+    if fig is None or fig.rank is None:
+        return _missing(fig, warn) if fig is None or fig.missing else MISSING
+    return f"居{scope}第{fig.rank}位"
+
+
+def rank_move(fig: Fig | None) -> str:
+    """``较上年前移2位`` / ``较上年后移1位`` / ``与上年持平`` (empty when last year's rank is unknown)."""
+    if fig is None or fig.rank is None or fig.prev_rank is None:
+        return ""
+    moved = fig.prev_rank - fig.rank
+    if moved == 0:
+        return "位次与上年持平"
+    return f"较上年{'前移' if moved > 0 else '后移'}{abs(moved)}位"
+
+
+def join_names(names: Sequence[str] | Iterable[str], limit: int | None = None, noun: str = "个县") -> str:
+    """Region lists: ``东山县、西河县`` ; beyond ``limit``: ``东山县、西河县等5个县``."""
+    items = [n for n in names if n]
+    if limit is not None and len(items) > limit:
+        return "、".join(items[:limit]) + f"等{len(items)}{noun}"
+    return "、".join(items)
+
+
+def _target_text(target: str) -> tuple[str, str]:
+    """(comparison word, number) of a target condition like ``>=65``."""
+    m = re.match(r"^\s*(>=|≥|<=|≤|>|<|=)?\s*(.+?)\s*$", target or "")
+    if not m:
+        return "", target
+    return (m.group(1) or ">="), m.group(2)
+
+
+def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None) -> str:
+    """Target status: ``均达到65%的目标`` / ``北川县未达到65%的目标（61.44%）``.
+
+    For one Fig: ``达到65%的目标`` / ``未达到65%的目标（61.44%）``. Regions whose value is missing are
+    named as ``无数据`` and warned about, never counted as meeting or missing the target.
+    """
+    items = [figs] if isinstance(figs, Fig) else list(figs)
+    items = [f for f in items if f is not None]
+    if not items:
+        return _missing(None, warn, "目标")
+    op, goal = _target_text(items[0].target)
+    if not items[0].target:
+        return ""
+    lower_is_goal = op in ("<=", "≤", "<")
+    verb_ok, verb_no = ("控制在", "未控制在") if lower_is_goal else ("达到", "未达到")
+    goal_text = f"{goal}{items[0].unit}"
+    if len(items) == 1 and isinstance(figs, Fig):
+        f = items[0]
+        if f.missing or f.target_met is None:
+            return _missing(f, warn)
+        if f.target_met:
+            return f"{verb_ok}{goal_text}的目标"
+        return f"{verb_no}{goal_text}的目标（{level(f)}）"
+    absent = [f for f in items if f.missing or f.target_met is None]
+    for f in absent:
+        _missing(f, warn)
+    failed = [f for f in items if f.target_met is False and not f.missing]
+    if not failed:
+        text = f"均{verb_ok}{goal_text}的目标"
+        if absent:
+            text = f"{join_names([f.region_name for f in absent])}无数据，其余" + text
+        return text
+    parts = "、".join(f"{f.region_name}{level(f)}" for f in failed)
+    if len(failed) == 1:
+        return f"{failed[0].region_name}{verb_no}{goal_text}的目标（{level(failed[0])}）"
+    names = join_names([f.region_name for f in failed], limit)
+    return f"{names}{verb_no}{goal_text}的目标（{parts}）" if limit is None or len(failed) <= limit \
+        else f"{names}{verb_no}{goal_text}的目标"
+
+
+def share_text(fig: Fig | None, warn: Warn = None) -> str:
+    """A share written as ``占61.4%``."""
+    return "占" + level(fig, warn)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "level": level, "num": num, "money": money, "money_exact": money_exact, "change": change,
+    "level_change": level_change, "schedule": schedule, "rank": rank, "rank_move": rank_move,
+    "join_names": join_names, "target": target, "share": share_text,
+}
+#: Filters that take a ``warn`` callback (render.py binds it to the render's warning list).
+WARNING_FILTERS = frozenset({"level", "num", "money", "money_exact", "change", "level_change",
+                             "schedule", "rank", "target", "share"})
+GLOBALS: dict[str, Callable[..., Any]] = {"hp": hp, "compare_growth": compare_growth,
+                                          "compare_word": compare_word}
+WARNING_GLOBALS = frozenset({"hp", "compare_growth"})
