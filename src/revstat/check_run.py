@@ -1,0 +1,105 @@
+"""Run the checks of a workspace: rules + compiled values + waivers → findings.
+
+This is the glue the CLI (``revstat check``, ``revstat compile``) calls; the rule logic is in
+:mod:`revstat.checks` and :mod:`revstat.check_kinds` (pure).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from revstat.checks import CheckData, make_check_data, run_checks
+from revstat.model import Issue
+from revstat.rules import RuleDef, load_rules
+from revstat.waivers import Waiver, apply_waivers, load_waivers
+from revstat.workspace import Workspace
+
+
+@dataclass
+class CheckReport:
+    period: str
+    issues: list[Issue]
+    rules: list[RuleDef]
+    waivers: list[Waiver] = field(default_factory=list)
+    data: CheckData | None = None
+
+    @property
+    def rules_by_id(self) -> dict[str, RuleDef]:
+        return {r.id: r for r in self.rules}
+
+
+def indicator_inputs(indicators: list[Any], fields: set[str]) -> dict[str, frozenset[str]]:
+    """Each indicator → the field ids its formula uses (through other indicators too)."""
+    from revstat.formula import parse_formula
+
+    direct: dict[str, set[str]] = {}
+    for ind in indicators:
+        try:
+            direct[ind.id] = set(parse_formula(ind.formula).names)
+        except Exception:  # noqa: BLE001 - lint reports bad formulas; here they just have no cells
+            direct[ind.id] = set()
+    out: dict[str, frozenset[str]] = {}
+
+    def resolve(name: str, seen: frozenset[str]) -> set[str]:
+        if name in fields or name not in direct:
+            return {name} if name in fields else set()
+        if name in seen:
+            return set()
+        return set().union(*(resolve(n, seen | {name}) for n in direct[name])) if direct[name] else set()
+
+    for name in direct:
+        out[name] = frozenset(resolve(name, frozenset()))
+    return out
+
+
+def build_check_data(ws: Workspace, period: str, *, observations: Any, values: Any, results: Any,
+                     indicators: list[Any] | None = None) -> CheckData:
+    """CheckData for a workspace from the engine's tables (observations of every period read,
+    rolled-up field values, indicator results)."""
+    fields = ws.fields()
+    sources = ws.field_sources()
+    indicators = indicators or []
+    targets: dict[str, tuple[str, Decimal]] = {}
+    for ind in indicators:
+        target = getattr(ind, "target", None)
+        if target is not None and getattr(target, "value", None) is not None:
+            targets[ind.id] = (target.op, Decimal(str(target.value)))
+    names = {f: d.name for f, d in fields.items()} | {i.id: i.name for i in indicators}
+    return make_check_data(
+        period, ws.regions, values=_long_values(values), results=results, observations=observations,
+        fields=fields, indicator_inputs=indicator_inputs(indicators, set(fields)),
+        indicator_units={i.id: getattr(i, "unit", "") for i in indicators}, names=names,
+        scope=ws.config.region, field_levels={f: s.region.level for f, s in sources.items()},
+        field_sources={f: s.id for f, s in sources.items()}, targets=targets)
+
+
+def _long_values(values: Any) -> Any:
+    """The engine's rolled-up values as a long table (field, region_code, period, value)."""
+    if values is None or not len(values):
+        return values
+    if "field" in values.columns:
+        return values
+    if "region_code" in values.columns:  # wide: one column per field
+        cols = [c for c in values.columns if c not in ("region_code", "region_name", "level", "period", "incomplete")]
+        return values.melt(id_vars=["region_code", "period"], value_vars=cols, var_name="field", value_name="value")
+    return values
+
+
+def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:
+    """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied."""
+    from revstat.pipeline import compile_workspace
+
+    rules = list(load_rules(ws))
+    if compiled is None:
+        compiled = compile_workspace(ws, period)
+    data = build_check_data(ws, period, observations=compiled.observations, values=compiled.values,
+                            results=compiled.results, indicators=list(compiled.indicators or []))
+    waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
+    issues = apply_waivers(run_checks(rules, data), waivers, today)
+    return CheckReport(period, issues, rules, waivers, data)
+
+
+__all__ = ["CheckReport", "build_check_data", "check_workspace", "indicator_inputs"]

@@ -1,0 +1,126 @@
+"""`revstat check`: run the consistency rules (审核) on one period of a workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from revstat.cli import common
+from revstat.i18n import t
+
+FORMATS = ("table", "json", "junit", "github", "sarif")
+
+
+def render_findings(report, fmt: str, *, prefix: str = "") -> str:  # noqa: ANN001
+    """The text of a check report in one of FORMATS (table: plain text, for --output)."""
+    from importlib.metadata import version as dist_version
+
+    from revstat.writers import findings as w
+
+    if fmt == "json":
+        return w.to_json(report.issues, period=report.period, rules=report.rules_by_id)
+    if fmt == "junit":
+        return w.to_junit(report.issues, report.rules, period=report.period)
+    if fmt == "github":
+        return w.to_github(report.issues, prefix=prefix)
+    if fmt == "sarif":
+        return w.to_sarif(report.issues, report.rules, prefix=prefix, version=dist_version("revstat"))
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    show_table(report, Console(file=buf, width=160, color_system=None, highlight=False))
+    return buf.getvalue()
+
+
+def _county(report, code: str | None) -> str:  # noqa: ANN001
+    tree = report.data.tree if report.data is not None else None
+    if tree is None or code is None or code not in tree:
+        return "—"
+    for c in [code, *tree.ancestors(code)]:
+        if tree.level(c) == "county":
+            return tree.name(c)
+    return tree.name(code)
+
+
+def show_table(report, console) -> None:  # noqa: ANN001
+    """A rich table per severity, rows grouped by county, then a one-line summary."""
+    from rich.table import Table
+
+    from revstat.model import Severity
+    from revstat.writers.findings import summary
+
+    heads = {Severity.ERROR: t("错误（强制性）", "Errors"), Severity.WARNING: t("警告（提示性，请核实）", "Warnings (verify)"),
+             Severity.INFO: t("提示", "Notes")}
+    for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        rows = [i for i in report.issues if i.severity is severity]
+        if not rows:
+            continue
+        table = Table(title=f"{heads[severity].render()} ({len(rows)})", title_justify="left", show_lines=False)
+        for col in (t("县（区）", "County"), t("地区", "Region"), t("规则", "Rule"), t("说明", "Message"),
+                    t("位置", "Where")):
+            table.add_column(col.render(), overflow="fold")
+        rows.sort(key=lambda i: (_county(report, i.region_code), i.region_code or "", i.rule))
+        last = None
+        for issue in rows:
+            county = _county(report, issue.region_code)
+            if last is not None and county != last:
+                table.add_section()
+            last = county
+            where = str(issue.locations[0]) if issue.locations else ""
+            if len(issue.locations) > 1:
+                where += t(" 等{n}处", " and {n} more", n=len(issue.locations) - 1).render()
+            message = issue.message.render()
+            if issue.waived is not None:
+                message = t("[已豁免：{r}] ", "[waived: {r}] ", r=issue.waived).render() + message
+            table.add_row(county, issue.region_name or "", issue.rule, message, where)
+        console.print(table)
+    s = summary(report.issues)
+    console.print(t("{period}：共 {total} 条审核结果 — 错误 {errors}，警告 {warnings}，提示 {info}，已豁免 {waived}",
+                    "{period}: {total} findings — {errors} errors, {warnings} warnings, {info} notes, {waived} waived",
+                    period=report.period, **s).render(), markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        workspace: Path = typer.Argument(..., help="工作区文件夹 / workspace folder"),
+        period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table|json|junit|github|sarif"),
+        strict: bool = typer.Option(False, "--strict", help="警告也视为不通过 / warnings fail too"),
+        output: Path | None = typer.Option(None, "--output", "-o", help="写入文件而不是屏幕 / write to a file"),
+        path_prefix: str = typer.Option("", "--path-prefix",
+                                        help="github/sarif 路径前缀（工作区相对仓库的位置）/ prefix for file paths"),
+        today: str | None = typer.Option(None, "--today", help="豁免到期判断用的日期 YYYY-MM-DD（默认今天）"),
+    ) -> None:
+        """Check one period against the consistency rules (审核); exit 1 when errors are found.
+
+        Example: revstat check sample_data --period 2024Q4 --format junit -o findings.xml
+        """
+        with common.guarded():
+            from revstat.check_run import check_workspace
+            from revstat.errors import ConfigError
+            from revstat.periods import Period
+            from revstat.waivers import fails
+            from revstat.workspace import load_workspace
+            from revstat.writers.atomic import atomic_file
+
+            if fmt not in FORMATS:
+                raise ConfigError(t("未知的输出格式 {f}", "unknown format {f}", f=fmt),
+                                  fix=t("可选：{all}", "choose one of {all}", all=", ".join(FORMATS)))
+            period = str(Period.parse(period))
+            day = dt.date.fromisoformat(today) if today else dt.date.today()
+            ws = load_workspace(workspace)
+            report = check_workspace(ws, period, today=day)
+            if output is not None:
+                with atomic_file(output) as tmp:
+                    tmp.write_text(render_findings(report, fmt, prefix=path_prefix), encoding="utf-8")
+                common.err_console().print(t("已写入 {p}", "wrote {p}", p=str(output)).render(), markup=False)
+            elif fmt == "table":
+                show_table(report, common.out_console())
+            else:
+                typer.echo(render_findings(report, fmt, prefix=path_prefix), nl=False)
+            raise typer.Exit(common.EXIT_FINDINGS if fails(report.issues, strict) else common.EXIT_OK)

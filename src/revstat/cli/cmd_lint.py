@@ -1,0 +1,46 @@
+"""`revstat lint`: check the definitions of a workspace (no data read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from revstat.cli import common
+from revstat.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def lint(
+        workspace: Path = typer.Argument(Path("."), help="工作区文件夹 / workspace folder"),
+        fmt: str = typer.Option("text", "--format", "-f", help="text|json|github"),
+        strict: bool = typer.Option(False, "--strict", help="警告也视为不通过 / warnings fail too"),
+    ) -> None:
+        """Lint sources, indicators and rules: schema, unknown names, units, cycles, dead rules.
+
+        Example: revstat lint sample_data
+        """
+        with common.guarded():
+            from revstat.lint import lint_workspace
+            from revstat.model import Severity
+            from revstat.waivers import fails
+            from revstat.writers.findings import summary, to_github, to_json
+
+            issues = lint_workspace(workspace)
+            if fmt == "json":
+                typer.echo(to_json(issues), nl=False)
+            elif fmt == "github":
+                typer.echo(to_github(issues), nl=False)
+            else:
+                console = common.out_console()
+                labels = {Severity.ERROR: t("错误", "error"), Severity.WARNING: t("警告", "warning"),
+                          Severity.INFO: t("提示", "info")}
+                for issue in issues:
+                    where = str(issue.locations[0]) if issue.locations else ""
+                    console.print(f"{where}: {labels[issue.severity].render()} [{issue.rule}] {issue.message.render()}",
+                                  markup=False)
+                s = summary(issues)
+                console.print(t("共 {errors} 个错误，{warnings} 个警告，{info} 条提示",
+                                "{errors} errors, {warnings} warnings, {info} notes", **s).render(), markup=False)
+            raise typer.Exit(common.EXIT_FINDINGS if fails(issues, strict) else common.EXIT_OK)

@@ -1,0 +1,347 @@
+"""`revstat lint`: check the definitions alone (no data), each finding with file and line.
+
+* schema errors of sources, indicators and rules (unknown keys, missing parameters);
+* duplicate rule ids within the workspace's own files (overriding a standard rule is fine);
+* unknown field / indicator references in rules, with a did-you-mean;
+* indicator problems the engine's loader reports (unknown names, dependency cycles);
+* units that do not agree: 户 added to 人, 元 compared with 万元, a rate (%) whose numerator and
+  denominator count different things without a ``basis`` saying so;
+* rules that can never fail or never pass on constants (``1 <= 2``, ``x <= x``, min > max);
+* message templates with unknown placeholders;
+* indicators no template, rule or other indicator uses (info).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+import string
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from revstat.errors import ErrorGroup, RevstatError
+from revstat.i18n import Text, t
+from revstat.model import Issue, Location, Severity
+from revstat.rules import RuleDef, parse_rules
+from revstat.yamlload import load_yaml
+
+PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
+                          "field", "file", "sheet", "lt", "rt", "op", "opzh", "prev", "fall", "base",
+                          "growth", "bound", "change", "change_en", "score", "low", "high", "count", "fields"})
+
+
+def _finding(code: str, severity: Severity, message: Text, where: Location | None) -> Issue:
+    return Issue(rule=f"lint.{code}", severity=severity, message=message,
+                 locations=(where,) if where is not None else ())
+
+
+def _from_error(err: RevstatError, code: str = "schema") -> list[Issue]:
+    errors = err.errors if isinstance(err, ErrorGroup) else [err]
+    out = []
+    for e in errors:
+        msg = e.what if e.fix is None else Text(f"{e.what.render('zh')}（{e.fix.render('zh')}）",
+                                                f"{e.what.render('en')} ({e.fix.render('en')})")
+        out.append(_finding(code, Severity.ERROR, msg, e.where))
+    return out
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else ""
+
+
+def _what(what: str) -> tuple[str, str]:
+    kind, _, ident = what.partition(" ")
+    return what, f"{ {'规则': 'rule', '指标': 'indicator'}.get(kind, kind)} {ident}"
+
+
+def _unknown(name: str, known: set[str], where: Location | None, what: str) -> Issue:
+    zh, en = _what(what)
+    guess = did_you_mean(name, known)
+    hint_zh = f"，是否应为 `{guess}`？" if guess else "；`revstat fields` 列出所有字段"
+    hint_en = f"; did you mean `{guess}`?" if guess else "; `revstat fields` lists every field"
+    return _finding("unknown_reference", Severity.ERROR,
+                    Text(f"{zh} 引用了未知的名称 `{name}`{hint_zh}", f"{en} refers to unknown name `{name}`{hint_en}"),
+                    where)
+
+
+# ---- units ---------------------------------------------------------------------------------
+
+def unit_of(node: Any, units: dict[str, str], problems: list[tuple[str, str, str]]) -> str | None:
+    """The unit of a formula node (None: dimensionless or derived); collects (op, u1, u2)
+    for + - and comparisons whose two sides carry different units."""
+    from revstat.formula import Bin, Call, Compare, Name, Unary
+
+    if isinstance(node, Name):
+        return units.get(node.id) or None
+    if isinstance(node, Unary):
+        return unit_of(node.operand, units, problems)
+    if isinstance(node, Bin):
+        left, right = unit_of(node.left, units, problems), unit_of(node.right, units, problems)
+        if node.op in "+-":
+            if left and right and left != right:
+                problems.append((node.op, left, right))
+            return left or right
+        if node.op == "*" and (left is None or right is None):
+            return None if left is None and right is None else None
+        return None
+    if isinstance(node, Compare):
+        sides = [unit_of(n, units, problems) for n in (node.left, *node.comparators)]
+        known = [u for u in sides if u]
+        for a, b in zip(known, known[1:], strict=False):
+            if a != b and _family(a) is not None and _family(a) == _family(b):
+                problems.append(("compare", a, b))  # 元 vs 万元; 人 ≥ 户 is a fair comparison
+        return None
+    if isinstance(node, Call):
+        for arg in node.args:
+            unit_of(arg, units, problems)
+        if node.func in ("prev_year", "prev_period", "ytd", "quarterly", "abs", "if_missing", "min", "max") and node.args:
+            return unit_of(node.args[0], units, [])
+        return None
+    return None
+
+
+_FAMILIES = ({"元", "万元", "亿元"}, {"人", "万人"}, {"户", "万户"}, {"米", "公里", "千米"}, {"亩", "万亩", "公顷"})
+
+
+def _family(unit: str) -> int | None:
+    return next((i for i, fam in enumerate(_FAMILIES) if unit in fam), None)
+
+
+def _unit_issues(text: str, where: Location | None, units: dict[str, str], what: str) -> list[Issue]:
+    from revstat.formula import parse_formula
+
+    problems: list[tuple[str, str, str]] = []
+    unit_of(parse_formula(text, where).tree, units, problems)
+    out = []
+    zh, en = _what(what)
+    for op, a, b in problems:
+        if op == "compare":
+            msg = Text(f"{zh} 比较了单位不同的量：{a} 与 {b}", f"{en} compares quantities in different units: {a} and {b}")
+        else:
+            msg = Text(f"{zh} 把单位不同的量相加减：{a} {op} {b}", f"{en} adds or subtracts different units: {a} {op} {b}")
+        out.append(_finding("units", Severity.ERROR, msg, where))
+    return out
+
+
+# ---- constant rules ------------------------------------------------------------------------
+
+def _constant_truth(node: Any) -> bool | None:
+    """True/False when a comparison holds or fails whatever the data; None otherwise."""
+    import pandas as pd
+
+    from revstat.formula import Compare, Name, evaluate, to_text, walk
+
+    if not [n for n in walk(node) if isinstance(n, Name)]:
+        values, _ = evaluate(node, lambda name, shift: None, index=pd.Index(["x"], dtype=object))
+        value = values.iloc[0]
+        return bool(value) if isinstance(value, bool) else None
+    if isinstance(node, Compare) and len(node.ops) == 1 and to_text(node.left) == to_text(node.comparators[0]):
+        return node.ops[0] in ("==", "<=", ">=")
+    return None
+
+
+def _rule_constant_issues(rule: RuleDef) -> list[Issue]:
+    from revstat.formula import parse_formula
+    from revstat.rule_expr import comparisons
+
+    verdicts: list[bool] = []
+    if rule.kind == "expression" and rule.rule:
+        tree = parse_formula(rule.rule, rule.location).tree
+        try:
+            links = comparisons(tree)
+        except ValueError:
+            return [_finding("not_a_comparison", Severity.ERROR,
+                             t("规则 {id} 不是比较式（应写成 a <= b、a == b + c 等）",
+                               "rule {id} is not a comparison (write a <= b, a == b + c …)", id=rule.id), rule.location)]
+        from revstat.formula import Compare
+
+        for left, op, right in links:
+            truth = _constant_truth(Compare(left, (op,), (right,)))
+            if truth is not None:
+                verdicts.append(truth)
+    if rule.kind == "range" and rule.min is not None and rule.max is not None and rule.min > rule.max:
+        verdicts.append(False)
+    out = []
+    if False in verdicts:
+        out.append(_finding("never_passes", Severity.ERROR,
+                            t("规则 {id} 无论数据如何都不会通过", "rule {id} can never pass, whatever the data", id=rule.id),
+                            rule.location))
+    elif verdicts and all(verdicts):
+        out.append(_finding("never_fails", Severity.WARNING,
+                            t("规则 {id} 无论数据如何都不会失败（检查不到任何问题）",
+                              "rule {id} can never fail, whatever the data (it checks nothing)", id=rule.id),
+                            rule.location))
+    return out
+
+
+def _placeholder_issues(rule: RuleDef) -> list[Issue]:
+    out = []
+    for text in (rule.message, rule.message_en):
+        if not text:
+            continue
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+        except ValueError:
+            used = {"{"}
+        unknown = sorted(used - PLACEHOLDERS)
+        if unknown:
+            out.append(_finding("message", Severity.WARNING,
+                                t("规则 {id} 的消息模板含未知占位符：{names}（可用：{known}）",
+                                  "message of rule {id} has unknown placeholders: {names} (known: {known})",
+                                  id=rule.id, names=", ".join(unknown),
+                                  known="region, period, left, right, difference, field …"),
+                                rule.location))
+    return out
+
+
+def _rule_names(rule: RuleDef) -> list[str]:
+    from revstat.formula import parse_formula
+
+    names = [n for n in rule.fields if n != "*"] + list(rule.indicators) + list(rule.parts)
+    if rule.total:
+        names.append(rule.total)
+    for text in (rule.rule, rule.left, rule.right):
+        if text:
+            names += sorted(parse_formula(text, rule.location).names)
+    return names
+
+
+# ---- the whole workspace -------------------------------------------------------------------
+
+def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicators: dict[str, Any],
+               local_files: set[str]) -> tuple[list[RuleDef], list[Issue]]:
+    """Lint rule files; returns the merged rules (later files override) and the findings."""
+    units = {f: d.unit for f, d in fields.items()} | {i: getattr(d, "unit", "") for i, d in indicators.items()}
+    known = set(fields) | set(indicators)
+    issues: list[Issue] = []
+    merged: dict[str, RuleDef] = {}
+    local_ids: dict[str, Location | None] = {}
+    for path, display in files:
+        try:
+            rules = parse_rules(load_yaml(path, display), display)
+        except RevstatError as err:
+            issues += _from_error(err)
+            continue
+        for rule in rules:
+            if display in local_files:
+                if rule.id in local_ids:
+                    issues.append(_finding("duplicate_id", Severity.ERROR,
+                                           t("规则 id {id} 重复（另见 {other}）", "duplicate rule id {id} (also at {other})",
+                                             id=rule.id, other=str(local_ids[rule.id])), rule.location))
+                local_ids[rule.id] = rule.location
+                if rule.id in merged and merged[rule.id].location and merged[rule.id].location.file not in local_files:
+                    issues.append(_finding("override", Severity.INFO,
+                                           t("规则 {id} 覆盖了标准规则", "rule {id} overrides the standard rule", id=rule.id),
+                                           rule.location))
+            merged[rule.id] = rule
+    for rule in merged.values():
+        try:
+            names = _rule_names(rule)
+        except RevstatError as err:
+            issues += _from_error(err, "formula")
+            continue
+        issues += [_unknown(n, known, rule.location, f"规则 {rule.id}") for n in dict.fromkeys(names) if n not in known]
+        if any(n not in known for n in names):
+            continue
+        for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
+                     f"{rule.total} == {' + '.join(rule.parts)}" if rule.kind == "balance" else None):
+            if text:
+                issues += _unit_issues(text, rule.location, units, f"规则 {rule.id}")
+        issues += _rule_constant_issues(rule)
+        issues += _placeholder_issues(rule)
+    return list(merged.values()), issues
+
+
+def _indicator_issues(indicators: dict[str, Any], fields: dict[str, Any]) -> list[Issue]:
+    from revstat.formula import parse_formula
+
+    units = {f: d.unit for f, d in fields.items()} | {i: getattr(d, "unit", "") for i, d in indicators.items()}
+    out: list[Issue] = []
+    for ind in indicators.values():
+        where = getattr(ind, "location", None) or getattr(ind, "where", None)
+        where = where if isinstance(where, Location) else None
+        try:
+            formula = parse_formula(ind.formula, where)
+        except RevstatError as err:
+            out += _from_error(err, "formula")
+            continue
+        out += _unit_issues(ind.formula, where, units, f"指标 {ind.id}")
+        ratio = formula.ratio
+        if ratio is not None and getattr(ind, "unit", "") == "%" and not getattr(ind, "basis", None):
+            problems: list[tuple[str, str, str]] = []
+            num, den = unit_of(ratio[0], units, problems), unit_of(ratio[1], units, problems)
+            if num and den and num != den:
+                out.append(_finding("units", Severity.WARNING,
+                                    t("指标 {id} 是比率，但分子（{a}）与分母（{b}）计数单位不同，且没有用 basis 说明口径",
+                                      "indicator {id} is a rate whose numerator ({a}) and denominator ({b}) count different things, and no basis says so",
+                                      id=ind.id, a=num, b=den), where))
+    return out
+
+
+def _unused_indicators(indicators: dict[str, Any], rules: list[RuleDef], template_dirs: list[Path]) -> list[Issue]:
+    from revstat.formula import parse_formula
+
+    text = ""
+    for folder in template_dirs:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.suffix in (".j2", ".md", ".html", ".yaml", ".txt"):
+                    text += path.read_text(encoding="utf-8", errors="replace") + "\n"
+    used: set[str] = set(re.findall(r"[a-z][a-z0-9_]*", text))
+    for rule in rules:
+        with contextlib.suppress(RevstatError):
+            used |= set(_rule_names(rule))
+    for ind in indicators.values():
+        with contextlib.suppress(RevstatError):
+            used |= set(parse_formula(ind.formula).names)
+    out = []
+    for ind in indicators.values():
+        if ind.id not in used:
+            where = getattr(ind, "location", None)
+            out.append(_finding("unused", Severity.INFO,
+                                t("指标 {id} 未被任何模板或规则使用", "indicator {id} is used by no template or rule", id=ind.id),
+                                where if isinstance(where, Location) else None))
+    return out
+
+
+def lint_workspace(root: Path) -> list[Issue]:
+    """All lint findings of a workspace folder (unusable revstat.yaml/regions.csv still raise)."""
+    from revstat.errors import ConfigError
+    from revstat.workspace import load_workspace
+
+    try:
+        ws = load_workspace(root)
+    except ConfigError:
+        raise
+    except RevstatError as err:
+        return _from_error(err)
+    fields = ws.fields()
+    issues: list[Issue] = []
+    indicators: dict[str, Any] = {}
+    try:
+        from revstat.definitions import load_indicators
+
+        indicators = {i.id: i for i in load_indicators(ws)}
+    except ImportError:
+        pass
+    except RevstatError as err:
+        issues += _from_error(err, "indicators")
+    issues += _indicator_issues(indicators, fields)
+    local = {display for path, display in ws.definition_files("checks") if not display.startswith("<revstat>")}
+    rules, rule_issues = lint_rules(ws.definition_files("checks"), fields=fields, indicators=indicators,
+                                    local_files=local)
+    issues += rule_issues
+    issues += _unused_indicators(indicators, rules, ws.template_dirs())
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    return sorted(issues, key=lambda i: (order[i.severity], *_where_key(i), i.rule))
+
+
+def _where_key(issue: Issue) -> tuple[str, int]:
+    loc = issue.locations[0] if issue.locations else None
+    return (loc.file, loc.line or 0) if loc is not None else ("", 0)
+
+
+__all__ = ["did_you_mean", "lint_rules", "lint_workspace", "unit_of"]
