@@ -1,0 +1,95 @@
+"""`revstat lint`: each class of definition problem, with file and line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revstat.cli import app
+from revstat.lint import lint_workspace
+from revstat.model import Severity
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("data", "out"))
+    (root / "checks").mkdir(exist_ok=True)
+    return root
+
+
+def write_rules(ws: Path, body: str, name: str = "local.yaml") -> None:
+    (ws / "checks" / name).write_text("rules:\n" + body, encoding="utf-8")
+
+
+def codes(issues) -> list[tuple[str, int | None]]:
+    return [(i.rule, i.locations[0].line if i.locations else None) for i in issues if i.severity is not Severity.INFO]
+
+
+def test_clean_sample_has_no_lint_errors():
+    issues = lint_workspace(SAMPLE)
+    assert [i for i in issues if i.severity is Severity.ERROR] == []
+
+
+def test_unknown_field_with_did_you_mean(ws):
+    write_rules(ws, "  - id: a\n    name: A\n    rule: sanitary_toilet_houselds <= rural_households\n")
+    [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unknown_reference"]
+    assert issue.locations[0].file == "checks/local.yaml" and issue.locations[0].line == 2
+    assert "`sanitary_toilet_households`" in issue.message.zh
+
+
+def test_households_added_to_persons_and_yuan_compared_with_wan_yuan(ws):
+    write_rules(ws, "  - id: a\n    name: A\n    rule: monitored_households + monitored_persons <= rural_population\n"
+                    "  - id: b\n    name: B\n    rule: rural_income_per_capita <= linkage_funds\n"
+                    "  - id: c\n    name: C\n    rule: relocated_persons >= relocated_households\n")
+    found = codes(lint_workspace(ws))
+    assert ("lint.units", 2) in found and ("lint.units", 5) in found
+    assert ("lint.units", 8) not in found  # 人 ≥ 户 is a fair comparison
+
+
+def test_rules_that_never_fail_or_never_pass(ws):
+    write_rules(ws, "  - {id: a, name: A, rule: 1 <= 2}\n  - {id: b, name: B, rule: 3 < 2}\n"
+                    "  - {id: c, name: C, rule: admin_villages <= admin_villages}\n"
+                    "  - {id: d, name: D, kind: range, fields: [admin_villages], min: 5, max: 1}\n"
+                    "  - {id: e, name: E, rule: admin_villages >= 1}\n")
+    found = codes(lint_workspace(ws))
+    assert ("lint.never_fails", 2) in found and ("lint.never_passes", 3) in found
+    assert ("lint.never_fails", 4) in found and ("lint.never_passes", 5) in found
+    assert not [c for c in found if c[1] == 6]
+
+
+def test_schema_error_and_duplicate_ids_across_local_files(ws):
+    write_rules(ws, "  - {id: a, name: A, rule: admin_villages >= 1, colour: red}\n", "a.yaml")
+    write_rules(ws, "  - {id: b, name: B, rule: admin_villages >= 1}\n", "b.yaml")
+    write_rules(ws, "  - {id: b, name: B2, rule: admin_villages >= 0}\n", "c.yaml")
+    found = [(i.rule, i.locations[0].file, i.locations[0].line) for i in lint_workspace(ws) if i.severity is Severity.ERROR]
+    assert ("lint.schema", "checks/a.yaml", 2) in found
+    assert ("lint.duplicate_id", "checks/c.yaml", 2) in found
+
+
+def test_overriding_a_standard_rule_is_only_a_note(ws):
+    write_rules(ws, "  - id: toilets_le_households\n    name: 本地\n    rule: sanitary_toilet_households <= rural_households\n")
+    issues = lint_workspace(ws)
+    assert [i.rule for i in issues if i.severity is Severity.ERROR] == []
+    assert any(i.rule == "lint.override" for i in issues)
+
+
+def test_unknown_placeholder_in_message(ws):
+    write_rules(ws, "  - {id: a, name: A, rule: admin_villages >= 1, message: '{region}{oops}'}\n")
+    assert ("lint.message", 2) in codes(lint_workspace(ws))
+
+
+def test_cli_exit_codes(ws):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["lint", str(SAMPLE)])
+    assert ok.exit_code == 0, ok.output
+    write_rules(ws, "  - {id: a, name: A, rule: admin_villagez >= 1}\n")
+    bad = runner.invoke(app, ["lint", str(ws)])
+    assert bad.exit_code == 1
+    assert "checks/local.yaml，第2行" in bad.output and "admin_villages" in bad.output
+    assert runner.invoke(app, ["lint", str(ws / "nope")]).exit_code == 2
