@@ -273,6 +273,23 @@ def detect_layout(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, i
 
 def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], Any]) -> list[Column]:
     width = max((len(rows[r]) for r in hdr if r < len(rows)), default=0)
+    fill = dict(fill)
+
+    def value(r: int, c: int) -> Any:
+        return fill.get((r, c), rows[r][c] if c < len(rows[r]) else "")
+
+    # a group header typed once over several columns without merging: carry it right over the
+    # blank cells whose lower rows are filled, as long as the column to the left is a child too
+    for i, r in enumerate(hdr[:-1]):
+        if r >= len(rows):
+            continue
+        lower = [x for x in hdr[i + 1:] if x < len(rows)]
+        for c in range(1, width):
+            if cell_text(value(r, c)) or not any(cell_text(value(x, c)) for x in lower):
+                continue
+            left = value(r, c - 1)
+            if cell_text(left) and any(cell_text(value(x, c - 1)) for x in lower):
+                fill[(r, c)] = left
     columns = []
     for c in range(width):
         parts: list[str] = []
@@ -281,8 +298,7 @@ def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], 
         for r in hdr:
             if r >= len(rows):
                 continue
-            value = fill.get((r, c), rows[r][c] if c < len(rows[r]) else "")
-            text = cell_text(value)
+            text = cell_text(value(r, c))
             if not text:
                 continue
             pieces = _split_outside_brackets(text)
@@ -312,7 +328,7 @@ def match_column(columns: Sequence[Column], wanted: str) -> tuple[Column | None,
     suffix = [c for c in columns if c.parts[-len(key):] == key]
     if len(suffix) == 1:
         return suffix[0], []
-    last = [c for c in columns if c.parts[-1] == key[-1]]
+    last = [c for c in columns if c.parts[-1] == key[-1] and (len(key) == 1 or len(c.parts) == 1)]
     if len(last) == 1 and not exact and not suffix:
         return last[0], []
     labels = ["/".join(c.parts) for c in columns]
