@@ -1,0 +1,92 @@
+"""`revstat extract` and `revstat inspect` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from test_read import ROWS, make_ws, write_book
+from typer.testing import CliRunner
+
+from revstat.cli import app
+
+P = "data/2024Q4/东山县_2024Q4.xlsx"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def test_extract_writes_observations_and_a_summary(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS, total=["合计", 90, 120, 6])
+    res = runner.invoke(app, ["extract", str(root), "--period", "2024Q4"], env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    assert "合计行" in res.output and "observations.csv" in res.output
+    rows = _csv(root / "out/2024Q4/observations.csv")
+    assert list(rows[0]) == ["field", "region_code", "region_name", "level", "period", "value", "unit",
+                             "file", "sheet", "cell", "origin"]
+    assert len(rows) == 12
+    first = rows[0]
+    assert (first["field"], first["region_code"], first["region_name"], first["value"], first["cell"], first["file"]) == (
+        "households", "990121101000", "城关镇", "10", "B7", P)
+    total = [r for r in rows if r["origin"] == "total"]
+    assert {(r["field"], r["region_code"], r["value"]) for r in total} == {
+        ("households", "990121000000", "90"), ("persons", "990121000000", "120"), ("funds", "990121000000", "6")}
+
+
+def test_extract_writes_what_it_could_and_exits_2(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    (root / "data/2024Q4/青山区_2024Q4.xlsx").write_bytes(b"PK\x03\x04broken")
+    res = runner.invoke(app, ["extract", str(root), "--period", "2024Q4"], env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert res.exit_code == 2
+    assert "青山区_2024Q4.xlsx" in res.output and "损坏" in res.output and "已写出" in res.output
+    assert "Traceback" not in res.output
+    assert len(_csv(root / "out/2024Q4/observations.csv")) == 9
+
+
+def test_extract_in_english(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    rows = [list(r) for r in ROWS]
+    rows[0][1] = "12,3O4"
+    write_book(root / P, rows)
+    res = runner.invoke(app, ["--lang", "en", "extract", str(root), "--period", "2024Q4"],
+                        env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert res.exit_code == 2
+    assert "cell is not a number '12,3O4'" in res.output
+    assert "where: data/2024Q4/东山县_2024Q4.xlsx › 1-监测情况 › B7" in res.output
+
+
+def test_extract_rejects_a_bad_period(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    res = runner.invoke(app, ["extract", str(root), "--period", "2024-4"])
+    assert res.exit_code == 2 and "2024-4" in res.output
+
+
+def test_inspect_shows_header_rows_and_field_mapping(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    res = runner.invoke(app, ["inspect", str(root / P), "--workspace", str(root)],
+                        env={"COLUMNS": "160", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    assert "1-监测情况" in res.output
+    assert "表头行: 5, 6" in res.output
+    assert "累计纳入监测对象/人数" in res.output and "persons" in res.output
+    assert "数据从第7行开始" in res.output
+
+
+def test_inspect_a_damaged_file(tmp_path: Path, runner: CliRunner) -> None:
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"")
+    res = runner.invoke(app, ["inspect", str(path)])
+    assert res.exit_code == 2 and "空" in res.output
