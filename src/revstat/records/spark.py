@@ -1,0 +1,351 @@
+"""The records aggregation on Spark, from the same SQL text DuckDB runs.
+
+There is one source of truth: the records builder writes the aggregation (a GROUP BY with
+FILTER clauses, COUNT(DISTINCT), DECIMAL sums) as SQL text in DuckDB's dialect. DuckDB runs it
+as is; this module transpiles it with sqlglot (``read="duckdb", write="spark"``) and runs it on
+a Spark session: a local master (``local[N]``), a cluster (``spark://…``, ``yarn``) or a Spark
+Connect server (``sc://host:port``). Transpiling is not optional: Spark reads DuckDB's
+"double-quoted" names as string literals and would silently count the wrong thing.
+
+Only the aggregated result (one row per region) comes back to the driver (``collect`` of the
+grouped rows); the household rows stay where Spark reads them (local files, ``hdfs://``,
+``s3a://`` URIs, or a table of the platform's catalog).
+
+pyspark and sqlglot are an optional extra (``pip install 'revstat[spark]'``), imported only
+when the Spark engine is used; a local master also needs Java 17.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from revstat.errors import ConfigError, RevstatError, SourceError
+from revstat.i18n import t
+from revstat.model import Location
+
+#: name of the temporary view the records are registered under on Spark
+RECORDS_VIEW = "revstat_records"
+
+#: DuckDB table functions that read record files; in the Spark text they become the view
+_READERS = {"read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json",
+            "read_json_auto", "read_ndjson"}
+
+_INSTALL_FIX = t(
+    "安装 Spark 扩展：pip install 'revstat[spark]'（本地运行还需要 Java 17，"
+    "如 apt-get install openjdk-17-jre-headless）；或改用默认引擎 --engine duckdb",
+    "install the Spark extra: pip install 'revstat[spark]' (a local master also needs Java 17, "
+    "e.g. apt-get install openjdk-17-jre-headless); or use the default engine --engine duckdb")
+
+
+class SparkUnavailableError(ConfigError):
+    """The Spark engine was chosen but pyspark, sqlglot or Java is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class SparkInput:
+    """Where Spark finds the records: files (as Spark sees them) or a catalog table.
+
+    ``paths``: local paths or ``hdfs://``/``s3a://`` URIs (Spark glob patterns allowed);
+    ``format``: ``csv`` or ``parquet`` (guessed from the first path when None);
+    ``table``: a table name of the catalog (``db.households``) instead of files;
+    ``types``: column → DuckDB type name (``DECIMAL(18,2)``) for CSV columns, which are
+    otherwise read as text, exactly as the DuckDB side reads them.
+    """
+
+    paths: tuple[str, ...] = ()
+    format: str | None = None
+    table: str | None = None
+    types: Mapping[str, str] = field(default_factory=dict)
+    csv_options: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.table:
+            return self.table
+        return ", ".join(self.paths[:3]) + (" …" if len(self.paths) > 3 else "")
+
+
+# --------------------------------------------------------------------------- optional imports
+
+
+def _require_sqlglot() -> Any:
+    try:
+        import sqlglot
+    except ImportError:
+        raise SparkUnavailableError(
+            t("Spark 引擎需要 sqlglot，但没有安装", "the Spark engine needs sqlglot, which is not installed"),
+            None, _INSTALL_FIX) from None
+    return sqlglot
+
+
+def require_spark(master: str | None = None) -> tuple[Any, Any]:
+    """Import pyspark and sqlglot, or raise a :class:`SparkUnavailableError` saying what to
+    install. A local master (or none) also needs a Java runtime."""
+    sqlglot = _require_sqlglot()
+    try:
+        import pyspark
+    except ImportError:
+        raise SparkUnavailableError(
+            t("Spark 引擎需要 pyspark，但没有安装", "the Spark engine needs pyspark, which is not installed"),
+            None, _INSTALL_FIX) from None
+    if not _is_connect(master) and not _java_found():
+        raise SparkUnavailableError(
+            t("找不到 Java：本地运行 Spark 需要 Java 17", "Java not found: Spark in local mode needs Java 17"),
+            None, t("安装 Java 17（apt-get install openjdk-17-jre-headless）并设置 JAVA_HOME，"
+                    "或用 --spark-master sc://主机:端口 连接远程 Spark",
+                    "install Java 17 (apt-get install openjdk-17-jre-headless) and set JAVA_HOME, "
+                    "or connect to a remote Spark with --spark-master sc://host:port"))
+    return pyspark, sqlglot
+
+
+def spark_available(master: str | None = None) -> bool:
+    """True when the Spark engine can run here (pyspark, sqlglot and, for local, Java)."""
+    try:
+        require_spark(master)
+    except SparkUnavailableError:
+        return False
+    return True
+
+
+def _java_found() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.isfile(os.path.join(home, "bin", "java")):
+        return True
+    return shutil.which("java") is not None
+
+
+def _is_connect(master: str | None) -> bool:
+    return bool(master) and str(master).startswith("sc://")
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+def to_spark_sql(duckdb_sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None,
+                 relation: str = RECORDS_VIEW) -> str:
+    """Transpile the DuckDB-dialect aggregation to Spark SQL.
+
+    * ``params`` (``?``/``$1`` positional or ``$name`` named) are bound as properly quoted
+      literals in the syntax tree, never spliced into text;
+    * a DuckDB file reader in FROM (``read_csv(…)``, ``read_parquet(…)``, ``'data/*.csv'``) is
+      replaced by ``relation``, the view Spark registered for the same records;
+    * identifiers keep their quoting: ``"村代码"`` becomes ```村代码``` in Spark.
+    """
+    sqlglot = _require_sqlglot()
+    from sqlglot import exp
+
+    if params is not None and not isinstance(params, Mapping):
+        duckdb_sql = _number_placeholders(duckdb_sql)
+    try:
+        tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
+    except sqlglot.errors.ParseError as err:
+        raise RevstatError(t("记录汇总的 SQL 无法解析：{e}", "the records SQL cannot be parsed: {e}", e=str(err)),
+                           None, t("这是 revstat 的缺陷，请报告", "this is a bug in revstat; please report it")) from None
+    if params is not None:
+        tree = _bind_params(tree, params)
+    for table in list(tree.find_all(exp.Table)):
+        if _reads_files(table):
+            alias = table.args.get("alias")
+            table.replace(exp.to_table(relation).as_(alias.this) if alias is not None
+                          else exp.to_table(relation))
+    return tree.sql(dialect="spark")
+
+
+def _reads_files(table: Any) -> bool:
+    from sqlglot import exp
+
+    inner = table.this
+    if isinstance(inner, exp.ReadCSV | exp.ReadParquet):
+        return True
+    if isinstance(inner, exp.Func):
+        name = (inner.name if isinstance(inner, exp.Anonymous) else inner.sql_name()).lower()
+        return name in _READERS
+    if isinstance(inner, exp.Identifier) and inner.quoted:
+        name = inner.this.lower()
+        return "/" in name or name.endswith((".csv", ".parquet", ".gz", ".tsv", ".json"))
+    return False
+
+
+def _number_placeholders(sql: str) -> str:
+    """``?`` → ``$1``, ``$2`` … in textual order (found by the tokenizer, so a ``?`` inside a
+    string or a quoted name is left alone); the tree's walk order is not the text's."""
+    from sqlglot.dialects.duckdb import DuckDB
+
+    spots = [tok for tok in DuckDB().tokenize(sql) if tok.text == "?" and tok.token_type.name == "PLACEHOLDER"]
+    for number, tok in reversed(list(enumerate(spots, start=1))):
+        sql = f"{sql[:tok.start]}${number}{sql[tok.end + 1:]}"
+    return sql
+
+
+def _bind_params(tree: Any, params: Sequence[Any] | Mapping[str, Any]) -> Any:
+    from sqlglot import exp
+
+    def value_of(node: Any) -> Any:
+        name = node.name
+        if isinstance(params, Mapping):
+            if name not in params:
+                raise KeyError(f"no value for SQL parameter ${name}")
+            return params[name]
+        return params[int(name) - 1]
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, exp.Placeholder | exp.Parameter):
+            return exp.convert(value_of(node))
+        return node
+
+    return tree.transform(swap)
+
+
+def spark_type(duckdb_type: str) -> str:
+    """A DuckDB column type (``DECIMAL(18,2)``, ``VARCHAR``, ``BIGINT``) as Spark DDL."""
+    sqlglot = _require_sqlglot()
+    return sqlglot.exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="spark")
+
+
+# --------------------------------------------------------------------------- session
+
+_lock = threading.Lock()
+_session: Any = None
+_session_master: str | None = None
+
+
+def spark_session(master: str | None = None, app_name: str = "revstat") -> Any:
+    """The process's Spark session for ``master`` (created once, ~6 s for local[2]).
+
+    ``sc://host:port`` connects to a Spark Connect server; anything else is a master URL
+    (``local[N]``, ``spark://host:7077``, ``yarn``); None uses ``local[*]`` unless
+    ``spark-submit`` already chose a master.
+    """
+    global _session, _session_master
+    require_spark(master)
+    from pyspark.sql import SparkSession
+
+    with _lock:
+        if _session is not None and _session_master == master:
+            return _session
+        if _session is not None:
+            _session.stop()
+            _session = None
+        try:
+            if _is_connect(master):
+                builder = SparkSession.builder.remote(master)
+            else:
+                builder = SparkSession.builder.appName(app_name)
+                if master:
+                    builder = builder.master(master)
+                elif not os.environ.get("SPARK_HOME") and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+                    builder = builder.master("local[*]")
+                if master is None or master.startswith("local"):
+                    builder = (builder.config("spark.ui.enabled", "false")
+                               .config("spark.sql.shuffle.partitions", "8"))
+                builder = builder.config("spark.sql.session.timeZone", "UTC")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+                session = builder.getOrCreate()
+        except ImportError as err:  # Spark Connect needs grpcio, pyarrow, pandas …
+            raise SparkUnavailableError(
+                t("连接 Spark Connect 需要额外的包：{e}", "Spark Connect needs extra packages: {e}", e=str(err)),
+                Location(str(master)),
+                t("pip install 'pyspark[connect]'", "pip install 'pyspark[connect]'")) from None
+        except Exception as err:  # JVM failed to start, master unreachable …
+            raise SparkUnavailableError(
+                t("无法启动 Spark（master {m}）：{e}", "cannot start Spark (master {m}): {e}",
+                  m=str(master), e=_first_line(err)),
+                Location(str(master)),
+                t("检查 --spark-master 与 Java 17；本机运行可用 local[2]",
+                  "check --spark-master and Java 17; local[2] runs on this machine")) from None
+        if not _is_connect(master):
+            session.sparkContext.setLogLevel("ERROR")
+        _session, _session_master = session, master
+        return session
+
+
+def stop_session() -> None:
+    """Stop the process's Spark session (tests and benchmarks call it at the end)."""
+    global _session, _session_master
+    with _lock:
+        if _session is not None:
+            _session.stop()
+        _session, _session_master = None, None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+# --------------------------------------------------------------------------- running
+
+
+def register_records(session: Any, source: SparkInput, view: str = RECORDS_VIEW) -> None:
+    """Register the records as a temporary view: nothing is read yet (Spark is lazy)."""
+    where = Location(source.describe())
+    try:
+        if source.table:
+            frame = session.table(source.table)
+        else:
+            if not source.paths:
+                raise SourceError(t("没有要汇总的记录文件", "no record files to aggregate"), where,
+                                  t("检查来源的 files 模式", "check the source's files pattern"))
+            fmt = source.format or _guess_format(source.paths[0])
+            reader = session.read.format(fmt)
+            if fmt == "csv":
+                options = {"header": "true", "inferSchema": "false", "encoding": "UTF-8",
+                           "mode": "FAILFAST", **source.csv_options}
+                reader = reader.options(**options)
+            frame = reader.load(list(source.paths))
+            if fmt == "csv" and source.types:
+                from pyspark.sql import functions as F
+
+                frame = frame.select(*[
+                    F.col(f"`{c}`").cast(spark_type(source.types[c])).alias(c) if c in source.types
+                    else F.col(f"`{c}`") for c in frame.columns])
+    except RevstatError:
+        raise
+    except Exception as err:
+        raise SourceError(t("Spark 无法读取记录：{e}", "Spark cannot read the records: {e}", e=_first_line(err)),
+                          where, t("检查路径（Spark 所见的路径，如 hdfs://、s3a://）或表名",
+                                   "check the paths (as Spark sees them, e.g. hdfs://, s3a://) or the table name")) from None
+    frame.createOrReplaceTempView(view)
+
+
+def _guess_format(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")) or lower.rstrip("/*").endswith(".parquet"):
+        return "parquet"
+    return "csv"
+
+
+def run_spark(duckdb_sql: str, source: SparkInput, master: str | None = None,
+              params: Sequence[Any] | Mapping[str, Any] | None = None,
+              view: str = RECORDS_VIEW) -> Any:
+    """Run the DuckDB-dialect aggregation on Spark; return the small grouped result as a
+    pandas DataFrame (integers as int, DECIMAL as ``decimal.Decimal``, NULL as None).
+
+    Example::
+
+        sql = "SELECT village, count(*) AS n FROM read_csv('h.csv') GROUP BY village"
+        df = run_spark(sql, SparkInput(paths=("hdfs:///data/h.csv",)), master="yarn")
+    """
+    import pandas as pd
+
+    spark_sql = to_spark_sql(duckdb_sql, params, relation=view)
+    session = spark_session(master)
+    register_records(session, source, view)
+    try:
+        with warnings.catch_warnings():  # "PySpark does not yet fully support pandas >= 3"
+            warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+            result = session.sql(spark_sql)
+            columns = list(result.columns)
+            rows = result.collect()  # the grouped rows only: one per region
+    except Exception as err:
+        raise SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=_first_line(err)),
+                          Location(source.describe()),
+                          t("检查来源字段引用的列名是否都在记录中", "check that the columns the fields name exist in the records")) from None
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
+    return frame

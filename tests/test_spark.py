@@ -1,0 +1,297 @@
+"""The Spark engine gives the same aggregated rows as DuckDB, from the same SQL text.
+
+The Spark tests are marked ``spark``. Without pyspark or Java they skip locally, but FAIL when
+the environment variable CI is set: in CI this proof must never silently disappear. One Spark
+session (local[2], ~6 s) serves the whole module.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import sys
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from revstat.errors import SourceError
+from revstat.records import spark as sp
+
+ROWS = 10_000
+MASTER = "local[2]"
+TYPES = ("脱贫不稳定户", "边缘易致贫户", "突发严重困难户")
+RISKS = ("因病", "因残", "因学", "因灾", "就业不稳定")
+HEADER = ["户编号", "村代码", "人数", "监测类型", "风险类型", "纳入日期", "是否消除风险", "家庭纯收入", "备注"]
+
+# The aggregation as the records builder writes it: DuckDB's dialect, Chinese column names in
+# double quotes, FILTER clauses, COUNT(DISTINCT), DECIMAL money, GROUP BY a code prefix, and
+# values as parameters. The file reader in FROM becomes the registered view on Spark.
+AGG_SQL = """
+SELECT substr("村代码", 1, 12) AS region_code,
+       count(*) AS households,
+       count(*) FILTER (WHERE "监测类型" = $2) AS unstable_households,
+       sum(CAST("人数" AS BIGINT)) AS persons,
+       sum(CAST("人数" AS BIGINT)) FILTER (WHERE "是否消除风险" = '否') AS remaining_persons,
+       count(DISTINCT "户编号") FILTER (WHERE "风险类型" LIKE '%' || $3 || '%') AS illness_households,
+       count(*) FILTER (WHERE CAST("纳入日期" AS DATE) >= $4) AS new_households,
+       sum(CAST("家庭纯收入" AS DECIMAL(18, 2))) AS income,
+       sum(CAST("家庭纯收入" AS DECIMAL(18, 2))) FILTER (WHERE "备注" = $5) AS income_quoted
+FROM read_csv($1, header = true, all_varchar = true) AS r
+WHERE "村代码" IS NOT NULL
+GROUP BY 1
+ORDER BY 1
+"""
+NOTE = "O'Neil \\ 说明"  # a quote and a backslash: both dialects must quote it correctly
+
+
+def _params(path: str) -> list[object]:
+    return [path, "脱贫不稳定户", "因病", date(2024, 1, 1), NOTE]
+
+
+def _generate(rows: int, seed: int = 8) -> list[list[str]]:
+    rnd = random.Random(seed)
+    villages = [f"3301{c:02d}{t:03d}{v:03d}" for c in (2, 5) for t in (1, 2, 101) for v in range(1, 9)]
+    out = []
+    for i in range(rows):
+        risks = rnd.sample(RISKS, rnd.randint(1, 2))
+        out.append([
+            f"H{rnd.randint(0, rows * 9 // 10):06d}",  # some households appear twice (distinct counts)
+            rnd.choice(villages),
+            str(rnd.randint(1, 7)),
+            rnd.choice(TYPES),
+            "、".join(risks),
+            (date(2022, 1, 1) + timedelta(days=rnd.randint(0, 1000))).isoformat(),
+            rnd.choice(("是", "否")),
+            f"{rnd.randint(0, 9_000_000) / 100:.2f}" if i % 37 else "",  # some income missing
+            NOTE if i % 11 == 0 else rnd.choice(("", "外出务工", '含"引号"')),
+        ])
+    return out
+
+
+def _expected(rows: list[list[str]]) -> dict[str, dict[str, object]]:
+    """The aggregation computed by hand in Python, independently of both engines."""
+    acc: dict[str, dict[str, object]] = defaultdict(lambda: {
+        "households": 0, "unstable_households": 0, "persons": 0, "remaining_persons": None,
+        "illness": set(), "new_households": 0, "income": None, "income_quoted": None})
+    for hh, village, persons, kind, risks, entered, eliminated, income, note in rows:
+        a = acc[village]
+        a["households"] += 1
+        a["unstable_households"] += kind == "脱贫不稳定户"
+        a["persons"] += int(persons)
+        if eliminated == "否":
+            a["remaining_persons"] = (a["remaining_persons"] or 0) + int(persons)
+        if "因病" in risks:
+            a["illness"].add(hh)
+        a["new_households"] += date.fromisoformat(entered) >= date(2024, 1, 1)
+        if income:
+            a["income"] = (a["income"] or Decimal(0)) + Decimal(income)
+            if note == NOTE:
+                a["income_quoted"] = (a["income_quoted"] or Decimal(0)) + Decimal(income)
+    return {k: {**v, "illness_households": len(v.pop("illness"))} for k, v in acc.items()}
+
+
+def _rows(frame) -> list[tuple]:
+    return [tuple(r) for r in frame.itertuples(index=False)]
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory) -> dict[str, object]:
+    folder = tmp_path_factory.mktemp("records")
+    rows = _generate(ROWS)
+    path = folder / "households.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return {"csv": path, "rows": rows}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if not sp.spark_available(MASTER):
+        reason = "pyspark, sqlglot or Java 17 missing: pip install -e '.[test]' and install Java 17"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the Spark test cannot run: {reason}")
+        pytest.skip(reason)
+    session = sp.spark_session(MASTER)
+    yield session
+    sp.stop_session()
+
+
+def _duckdb(sql: str, params: list[object]):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return _frame(con.execute(sql, params))
+    finally:
+        con.close()
+
+
+def _frame(cursor):
+    import pandas as pd
+
+    columns = [d[0] for d in cursor.description]
+    return pd.DataFrame(cursor.fetchall(), columns=columns, dtype=object)
+
+
+# ----------------------------------------------------------------- transpiling (no Spark needed)
+
+def _need(module: str) -> None:
+    """Skip locally when an optional module is missing; fail in CI (it must be installed)."""
+    try:
+        __import__(module)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {module} is missing: pip install -e '.[test]'")
+        pytest.skip(f"{module} is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _sqlglot() -> None:
+    _need("sqlglot")
+
+
+def test_chinese_names_become_backticks_and_strings_stay_strings():
+    out = sp.to_spark_sql('SELECT count(*) FILTER (WHERE "监测类型" = \'脱贫不稳定户\') AS "户 数" FROM t')
+    assert "`监测类型` = '脱贫不稳定户'" in out
+    assert "AS `户 数`" in out
+    assert '"' not in out
+
+
+def test_values_are_bound_as_quoted_literals_not_spliced():
+    out = sp.to_spark_sql("SELECT count(*) FILTER (WHERE a = ? AND b = ?) AS n FROM t WHERE c = ?",
+                          ["x' OR 1=1 --", "a\\b", 3])
+    # Spark strings escape with a backslash: the quote stays inside the literal
+    assert r"a = 'x\' OR 1=1 --'" in out
+    assert r"b = 'a\\b'" in out
+    assert "c = 3" in out
+
+
+def test_question_marks_bind_in_text_order_and_quoted_ones_are_left_alone():
+    out = sp.to_spark_sql(
+        "WITH x AS (SELECT * FROM t WHERE a = ?) SELECT '?' AS \"?\", count(*) FILTER (WHERE b = ?) AS n "
+        "FROM x GROUP BY substr(\"村代码\", 1, ?)", ["A", "B", 9])
+    assert "a = 'A'" in out and "b = 'B'" in out and "SUBSTRING(`村代码`, 1, 9)" in out
+    assert "'?' AS `?`" in out
+
+
+def test_duckdb_file_readers_become_the_registered_view():
+    for source in ("read_csv('data/a.csv', header = true) AS r", "read_parquet(['a.parquet', 'b.parquet'])",
+                   "'data/2024Q3/*.csv'", "read_csv_auto('x.csv')"):
+        out = sp.to_spark_sql(f"SELECT count(*) AS n FROM {source} GROUP BY 1", relation="hh_view")
+        assert "FROM hh_view" in out, out
+    assert "FROM db.households" in sp.to_spark_sql("SELECT count(*) FROM db.households")
+
+
+def test_duckdb_types_map_to_spark_types():
+    assert sp.spark_type("DECIMAL(18,2)") == "DECIMAL(18, 2)"
+    assert sp.spark_type("VARCHAR") == "STRING"
+    assert sp.spark_type("BIGINT") == "BIGINT"
+
+
+# ----------------------------------------------------------------- missing extra
+
+
+def test_missing_pyspark_says_what_to_install_in_both_languages(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # makes `import pyspark` fail
+    with pytest.raises(sp.SparkUnavailableError) as info:
+        sp.require_spark(MASTER)
+    assert "pip install 'revstat[spark]'" in info.value.render("zh")
+    assert "没有安装" in info.value.render("zh")
+    assert "not installed" in info.value.render("en")
+    assert "Java 17" in info.value.render("en")
+
+
+def test_missing_java_is_named_for_a_local_master_only(monkeypatch, tmp_path):
+    _need("pyspark")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on PATH
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(sp.SparkUnavailableError, match="Java"):
+        sp.require_spark("local[2]")
+    sp.require_spark("sc://spark.example:15002")  # Spark Connect: the server runs Java
+
+
+# ----------------------------------------------------------------- DuckDB and Spark agree
+
+
+def test_hand_computed_totals_match_duckdb(records):
+    expected = _expected(records["rows"])
+    got = _duckdb(AGG_SQL, _params(str(records["csv"])))
+    assert len(got) == len(expected) == 48
+    for row in got.to_dict("records"):
+        want = expected[row["region_code"]]
+        for column in ("households", "unstable_households", "persons", "remaining_persons",
+                       "illness_households", "new_households", "income", "income_quoted"):
+            assert row[column] == want[column], (row["region_code"], column)
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_rows_as_duckdb_on_csv(spark, records):
+    params = _params(str(records["csv"]))
+    on_duckdb = _duckdb(AGG_SQL, params)
+    on_spark = sp.run_spark(AGG_SQL, sp.SparkInput(paths=(str(records["csv"]),)), MASTER, params)
+    assert list(on_spark.columns) == list(on_duckdb.columns)
+    assert _rows(on_spark) == _rows(on_duckdb)  # exact: ints and Decimals, None for no rows
+    incomes = [v for v in on_spark["income"] if v is not None]
+    assert incomes and all(isinstance(v, Decimal) for v in incomes)
+    assert sum(on_spark["households"]) == ROWS
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_rows_as_duckdb_on_parquet(spark, records, tmp_path):
+    import duckdb
+
+    parquet = tmp_path / "households.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{records['csv']}', header = true, all_varchar = true)) "
+                   f"TO '{parquet}' (FORMAT parquet)")
+    sql = AGG_SQL.replace("read_csv($1, header = true, all_varchar = true)", "read_parquet($1)")
+    params = _params(str(parquet))
+    on_duckdb = _duckdb(sql, params)
+    on_spark = sp.run_spark(sql, sp.SparkInput(paths=(str(parquet),)), MASTER, params)
+    assert _rows(on_spark) == _rows(on_duckdb)
+
+
+@pytest.mark.spark
+def test_untranspiled_duckdb_text_would_be_silently_wrong_on_spark(spark, records):
+    """Why transpiling is not optional: Spark reads "监测类型" as a string literal."""
+    sp.register_records(spark, sp.SparkInput(paths=(str(records["csv"]),)), "raw_view")
+    raw = 'SELECT count(*) FILTER (WHERE "监测类型" = \'脱贫不稳定户\') AS n FROM raw_view'
+    assert spark.sql(raw).collect()[0][0] == 0  # wrong, and no error
+    transpiled = sp.to_spark_sql(raw)
+    expected = sum(1 for r in records["rows"] if r[3] == "脱贫不稳定户")
+    assert spark.sql(transpiled).collect()[0][0] == expected > 0
+
+
+@pytest.mark.spark
+def test_typed_csv_columns_and_a_catalog_table(spark, records):
+    typed = sp.SparkInput(paths=(str(records["csv"]),), types={"人数": "BIGINT", "家庭纯收入": "DECIMAL(18,2)"})
+    sp.register_records(spark, typed, "typed_view")
+    spark.table("typed_view").write.mode("overwrite").saveAsTable("revstat_test_households")
+    try:
+        sql = 'SELECT sum("人数") AS p, sum("家庭纯收入") AS inc FROM households_file'
+        by_table = sp.run_spark(sql, sp.SparkInput(table="revstat_test_households"), MASTER,
+                                view="households_file")
+        rows = records["rows"]
+        assert by_table["p"][0] == sum(int(r[2]) for r in rows)
+        assert by_table["inc"][0] == sum((Decimal(r[7]) for r in rows if r[7]), Decimal(0))
+    finally:
+        spark.sql("DROP TABLE IF EXISTS revstat_test_households")
+
+
+@pytest.mark.spark
+def test_a_missing_column_is_a_source_error_not_a_crash(spark, records):
+    with pytest.raises(SourceError, match="Spark"):
+        sp.run_spark('SELECT count(*) FILTER (WHERE "不存在的列" = 1) AS n FROM read_csv($1)',
+                     sp.SparkInput(paths=(str(records["csv"]),)), MASTER, [str(records["csv"])])
+
+
+@pytest.mark.spark
+def test_paths_to_nowhere_are_a_source_error(spark, tmp_path: Path):
+    with pytest.raises(SourceError, match="Spark"):
+        sp.run_spark("SELECT count(*) AS n FROM read_csv('x')",
+                     sp.SparkInput(paths=(str(tmp_path / "none.csv"),)), MASTER)
