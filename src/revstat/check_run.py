@@ -88,15 +88,53 @@ def _long_values(values: Any) -> Any:
     return values
 
 
+def _read_periods(ws: Workspace, periods: list[str]) -> tuple[Any, Any]:
+    """Observations and rolled-up values of extra periods (read errors are left to compile)."""
+    from revstat.hierarchy import roll_up
+    from revstat.sources import read_sources
+
+    result = read_sources(ws, periods)
+    obs = result.observations
+    return obs, roll_up(obs, ws.regions, ws.fields())
+
+
+def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[Any, Any, Any, list[Any]]:
+    """(observations, values, results, indicators) of ``period`` plus the previous period and
+    the same period last year (cumulative and growth rules need them)."""
+    import pandas as pd
+
+    from revstat.periods import Period
+
+    if compiled is None:
+        try:
+            from revstat.pipeline import compile_workspace
+        except ImportError:  # the engine without its pipeline: field rules only
+            compiled = None
+        else:
+            compiled = compile_workspace(ws, period)
+    p = Period.parse(period)
+    wanted = [period, str(p.prev_period()), str(p.prev_year())]
+    if compiled is not None:
+        obs, values, results = compiled.observations, compiled.values, compiled.results
+        indicators = list(compiled.indicators or [])
+    else:
+        obs = values = results = None
+        indicators = []
+    have = set() if obs is None or not len(obs) else set(obs["period"].astype(str))
+    missing = [q for q in dict.fromkeys(wanted) if q not in have]
+    if missing:
+        extra_obs, extra_values = _read_periods(ws, missing)
+        obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
+        values = extra_values if values is None else pd.concat([_long_values(values), extra_values], ignore_index=True)
+    return obs, values, results, indicators
+
+
 def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:
     """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied."""
-    from revstat.pipeline import compile_workspace
-
     rules = list(load_rules(ws))
-    if compiled is None:
-        compiled = compile_workspace(ws, period)
-    data = build_check_data(ws, period, observations=compiled.observations, values=compiled.values,
-                            results=compiled.results, indicators=list(compiled.indicators or []))
+    obs, values, results, indicators = compiled_tables(ws, period, compiled)
+    data = build_check_data(ws, period, observations=obs, values=values, results=results,
+                            indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
     issues = apply_waivers(run_checks(rules, data), waivers, today)
     return CheckReport(period, issues, rules, waivers, data)

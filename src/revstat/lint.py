@@ -300,7 +300,7 @@ def _unused_indicators(indicators: dict[str, Any], rules: list[RuleDef], templat
     out = []
     for ind in indicators.values():
         if ind.id not in used:
-            where = getattr(ind, "location", None)
+            where = getattr(ind, "location", None) or getattr(ind, "where", None)
             out.append(_finding("unused", Severity.INFO,
                                 t("指标 {id} 未被任何模板或规则使用", "indicator {id} is used by no template or rule", id=ind.id),
                                 where if isinstance(where, Location) else None))
