@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from revstat import textfmt
-from revstat.errors import RenderError
+from revstat.errors import RenderError, RevstatError
 from revstat.i18n import t
 from revstat.model import Issue, Location
-from revstat.numbers import to_decimal
+from revstat.numbers import format_fixed, to_decimal
 from revstat.periods import Period
 from revstat.textfmt import Fig
 
@@ -176,7 +176,7 @@ def _indicator_defs(indicators: Any) -> dict[str, Any]:
 
 def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[Issue] | None,
                   period: str, *, focus: str | None = None, report_name: str = "",
-                  provenance: dict[str, str] | None = None) -> dict[str, Any]:
+                  provenance: dict[str, str] | None = None, rounding: str = "half_up") -> dict[str, Any]:
     """The template context: every indicator at every region of ``period``, by id and by name.
 
     ``results``: a DataFrame with :data:`revstat.tidy.RESULT_COLUMNS`; ``indicators``: definitions
@@ -186,7 +186,8 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     """
     per = Period.parse(period)
     defs = _indicator_defs(indicators)
-    rows = [r for r in results.to_dict("records") if str(r.get("period")) == str(per)]
+    all_rows = results.to_dict("records")
+    rows = [r for r in all_rows if str(r.get("period")) == str(per)]
     by_region: dict[str, dict[str, Fig]] = {}
     region_meta: dict[str, tuple[str, str]] = {}
     for r in rows:
@@ -199,7 +200,10 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
             region_name=_text(r.get("region_name")), period=str(per), value=_dec(r.get("value")),
             display=_text(r.get("display")), change=_dec(r.get("change")),
             change_display=_text(r.get("change_display")), change_unit=_text(r.get("change_unit")),
-            previous=_dec(r.get("previous")), numerator=_dec(r.get("numerator")),
+            previous=_dec(r.get("previous")),
+            previous_display=format_fixed(_dec(r.get("previous")), int(_get(d, "decimals", 2) or 0), rounding)
+            if _dec(r.get("previous")) is not None else "",
+            numerator=_dec(r.get("numerator")),
             denominator=_dec(r.get("denominator")), target=_text(r.get("target")),
             target_met=_bool(r.get("target_met")), note=_text(r.get("note")),
             level=_text(r.get("level")), decimals=int(_get(d, "decimals", 2) or 0),
@@ -249,6 +253,22 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         raise RenderError(t("结果中没有地区 {code}", "region {code} is not in the results", code=focus),
                           fix=t("检查 --region，或先运行 revstat compile", "check --region, or run revstat compile first"))
     region = views[focus] if focus else None
+    history: dict[str, list[Fig]] = {}
+    for r in all_rows:  # the focus region in other periods of the table (for trend charts)
+        if str(r["region_code"]) != focus:
+            continue
+        p = str(r.get("period"))
+        try:
+            if Period.parse(p) > per:
+                continue
+        except RevstatError:
+            continue
+        history.setdefault(str(r["indicator"]), []).append(Fig(
+            indicator=str(r["indicator"]), name=_text(r.get("name")), unit=_text(r.get("unit")),
+            region_code=focus, region_name=_text(r.get("region_name")), period=p,
+            value=_dec(r.get("value")), display=_text(r.get("display"))))
+    for figs in history.values():
+        figs.sort(key=lambda f: Period.parse(f.period))
     region_aliases = {v.name: c for c, v in views.items()}
     issues = list(findings or [])
     finding_rows = [_finding(i) for i in issues]
@@ -270,6 +290,7 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         "errors": [f for f in finding_rows if f["severity"] == "error" and not f["waived"]],
         "warnings": [f for f in finding_rows if f["severity"] == "warning" and not f["waived"]],
         "provenance": dict(provenance or {}),
+        "history": history,
     }
 
 

@@ -49,6 +49,7 @@ class Fig:
     change_display: str = ""
     change_unit: str = ""
     previous: Decimal | None = None
+    previous_display: str = ""  # the previous period's display (same rounding as its own output)
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     target: str = ""  # "≥65" style condition, as the engine wrote it
@@ -261,6 +262,17 @@ def compare_growth(now: Fig | Rate | None, before: Fig | Rate | None, diff: Fig 
     return ("降幅扩大" if faster else "降幅收窄") + amount
 
 
+def accel(fig: Fig | None, warn: Warn = None) -> str:
+    """For a growth-rate indicator (unit %, change in 个百分点): how this period's growth compares
+    with the same period of last year — ``加快2.1个百分点``, ``降幅收窄…``, ``由下降3.2%转为增长5.0%``."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    now = Rate(fig.value, fig.display, fig, "value")
+    before = Rate(fig.previous, fig.previous_display, fig, "previous")
+    diff = Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
+    return compare_growth(now, before, diff, warn)
+
+
 def schedule(gap: Fig | None, warn: Warn = None) -> str:
     """Progress against time from a gap indicator (completion rate − share of the year elapsed, in
     percentage points): ``快于序时进度5.3个百分点`` / ``慢于…`` / ``与序时进度持平``."""
@@ -353,12 +365,12 @@ def share_text(fig: Fig | None, warn: Warn = None) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "level": level, "num": num, "money": money, "money_exact": money_exact, "change": change,
-    "level_change": level_change, "schedule": schedule, "rank": rank, "rank_move": rank_move,
+    "level_change": level_change, "accel": accel, "schedule": schedule, "rank": rank, "rank_move": rank_move,
     "join_names": join_names, "target": target, "share": share_text,
 }
 #: Filters that take a ``warn`` callback (render.py binds it to the render's warning list).
 WARNING_FILTERS = frozenset({"level", "num", "money", "money_exact", "change", "level_change",
-                             "schedule", "rank", "target", "share"})
+                             "accel", "schedule", "rank", "target", "share"})
 GLOBALS: dict[str, Callable[..., Any]] = {"hp": hp, "compare_growth": compare_growth,
                                           "compare_word": compare_word}
 WARNING_GLOBALS = frozenset({"hp", "compare_growth"})
