@@ -10,6 +10,7 @@ Nothing here reads files; :mod:`revstat.sources.excel` supplies the grid.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,14 +74,21 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return clean_text(str(value))
+    return _clean(value) if isinstance(value, str) else clean_text(str(value))
 
 
+@functools.lru_cache(maxsize=8192)
+def _clean(text: str) -> str:
+    return clean_text(text)
+
+
+@functools.lru_cache(maxsize=8192)
 def squash(text: str) -> str:
     """No spaces at all (for comparing labels typed with padding: "合 计", "表　号")."""
     return clean_text(text).replace(" ", "")
 
 
+@functools.lru_cache(maxsize=4096)
 def split_unit(part: str) -> tuple[str, str | None]:
     """'住院总费用 (万元)' → ('住院总费用', '万元'); the key is squashed, colons dropped."""
     text = squash(part).replace(":", "")
@@ -93,6 +101,7 @@ def split_unit(part: str) -> tuple[str, str | None]:
     return text, unit
 
 
+@functools.lru_cache(maxsize=4096)
 def header_key(label: str) -> tuple[str, ...]:
     """A configured ``column:`` ('累计纳入监测对象/户数') as normalised parts."""
     parts = [split_unit(p)[0] for p in _split_outside_brackets(label)]
@@ -100,6 +109,8 @@ def header_key(label: str) -> tuple[str, ...]:
 
 
 def _split_outside_brackets(label: str) -> list[str]:
+    if "/" not in label and "／" not in label:
+        return [label]
     out, depth, cur = [], 0, ""
     for ch in clean_text(label):
         if ch in "(（":
@@ -191,6 +202,20 @@ def _row_cells(rows: list[list[Any]], r: int, fill: dict[tuple[int, int], Any],
     return out
 
 
+class _LazyRows(dict):  # type: ignore[type-arg]
+    """Row index → non-empty cells, computed when first asked for."""
+
+    def __init__(self, rows: list[list[Any]], fill: dict[tuple[int, int], Any],
+                 owner: dict[tuple[int, int], tuple[int, int, int, int]]) -> None:
+        super().__init__()
+        self.rows, self.fill, self.owner = rows, fill, owner
+
+    def __missing__(self, r: int) -> list[tuple[int, Any]]:
+        cells = _row_cells(self.rows, r, self.fill, self.owner) if r < len(self.rows) else []
+        self[r] = cells
+        return cells
+
+
 def _is_code_row(cells: list[tuple[int, Any]]) -> bool:
     if len(cells) < 2:
         return False
@@ -209,7 +234,7 @@ def detect_layout(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, i
     fill, owner = _filled(rows, merged, limit)
     layout = Layout()
     anchor_key = header_key(anchor) if anchor else None
-    cells_of = {r: _row_cells(rows, r, fill, owner) for r in range(limit)}
+    cells_of = _LazyRows(rows, fill, owner)
 
     start = header_rows[0] if header_rows else None
     if start is None and anchor_key:
@@ -263,7 +288,7 @@ def detect_layout(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, i
             break
     layout.header_rows = hdr
     nxt = hdr[-1] + 1
-    if nxt < len(rows) and _is_code_row(cells_of.get(nxt) or _row_cells(rows, nxt, fill, owner)):
+    if nxt < len(rows) and _is_code_row(cells_of[nxt]):
         layout.code_row = nxt
         nxt += 1
     layout.data_start = nxt

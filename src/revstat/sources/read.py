@@ -22,7 +22,7 @@ from revstat.errors import RevstatError, SourceError
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.numbers import NotANumber, parse_number
-from revstat.sources.excel import Book, Grid, a1, open_book
+from revstat.sources.excel import Book, Grid, a1, col_letter, open_book
 from revstat.sources.layout import (
     MONEY_UNITS,
     Column,
@@ -70,6 +70,7 @@ class _Ctx:
     summary: ReadSummary
     out: list[tuple[Any, ...]]
     seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
@@ -105,12 +106,12 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
 def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
     pattern = source.files.replace("{period}", ctx.period)
     where = Location(ws.source_files.get(source.id, f"sources/{source.id}.yaml"))
-    root = ws.root.resolve()
+    if pattern not in ctx.globbed:  # several sources usually share one pattern
+        root = ws.root.resolve()
+        ctx.globbed[pattern] = [(p, p.resolve().is_relative_to(root)) for p in sorted(ws.root.glob(pattern)) if p.is_file()]
     found = []
-    for path in sorted(ws.root.glob(pattern)):
-        if not path.is_file():
-            continue
-        if not path.resolve().is_relative_to(root):
+    for path, inside in ctx.globbed[pattern]:
+        if not inside:
             ctx.errors.append(SourceError(
                 t("文件 {f} 指向工作区以外，已拒绝", "{f} points outside the workspace and was refused", f=str(path)), where,
                 t("把数据文件复制到工作区的 data/ 下", "copy the data files into the workspace's data/ folder")))
@@ -371,12 +372,13 @@ def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple
               book: Book, sheet: str | None, grid: Grid, ctx: _Ctx,
               skip: frozenset[tuple[int, int]] = frozenset()) -> None:
     region = ctx.ws.regions[code]
+    excel_row = str(r + 1)
     for f, col, shift in fields:
         c = col.index
         if (r, c) in skip:
             continue
         raw = row[c] if c < len(row) else ""
-        cell = a1(r, c)
+        cell = col_letter(c) + excel_row
         if grid.error_cells and (r, c) in grid.error_cells:
             ctx.errors.append(SourceError(
                 t("单元格是错误值 {v}", "the cell holds the error value {v}", v=grid.error_cells[(r, c)]),
