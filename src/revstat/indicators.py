@@ -1,0 +1,209 @@
+"""Compute indicators at every level from the rolled-up fields (pure).
+
+Every indicator is evaluated for every region at once from the region's rolled-up field
+values, so a ratio is Σnumerator / Σdenominator at each level — never a mean of ratios.
+Values stay exact (Decimal); ``display`` is rounded once, here, half-up unless the workspace
+says ``rounding: half_even``. The comparison with the same period last year is a growth in %
+or a difference in 个百分点, as the indicator declares (``change``).
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from revstat import tidy
+from revstat.definitions import IndicatorDef, dependency_order
+from revstat.formula import Shift, evaluate, ratio_parts, shift_period
+from revstat.hierarchy import INCOMPLETE
+from revstat.i18n import t
+from revstat.numbers import CONTEXT, format_fixed
+from revstat.periods import Period
+from revstat.regions import RegionTree
+
+CHANGE_UNITS = {"growth": "%", "pp": "个百分点", "none": ""}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    indicator: IndicatorDef
+    missing: tuple[str, ...]  # the fields the workspace does not provide
+
+
+def required_fields(defs: Iterable[IndicatorDef]) -> dict[str, set[str]]:
+    """Indicator id → every field it needs, through the indicators it uses."""
+    by_id = {d.id: d for d in defs}
+    out: dict[str, set[str]] = {}
+    for d in dependency_order(list(by_id.values())):
+        need: set[str] = set()
+        for name in d.parsed.names:
+            need |= out[name] if name in by_id else {name}
+        out[d.id] = need
+    return out
+
+
+def split_available(defs: list[IndicatorDef], available: Iterable[str]) -> tuple[list[IndicatorDef], list[Skipped]]:
+    """The indicators whose fields are all available, and the others (skipped, with the reason)."""
+    have = set(available)
+    need = required_fields(defs)
+    usable: list[IndicatorDef] = []
+    skipped: list[Skipped] = []
+    for d in defs:
+        missing = tuple(sorted(need[d.id] - have))
+        if missing:
+            skipped.append(Skipped(d, missing))
+        else:
+            usable.append(d)
+    return usable, skipped
+
+
+class Engine:
+    """Evaluates indicators at any period (memoised), over a fixed set of regions."""
+
+    def __init__(self, values: Any, defs: list[IndicatorDef], index: Any,
+                 labels: Mapping[str, str] | None = None) -> None:
+        import pandas as pd
+
+        self.pd = pd
+        self.defs = {d.id: d for d in defs}
+        self.index = index
+        self.labels = dict(labels or {})
+        self.labels.update({d.id: d.name for d in defs})
+        self.fields: dict[tuple[str, str], Any] = {}
+        self.incomplete: dict[tuple[str, str], Any] = {}
+        for (f, p), grp in values.groupby([tidy.FIELD, tidy.PERIOD], sort=False):
+            g = grp.drop_duplicates(tidy.REGION_CODE).set_index(tidy.REGION_CODE)
+            self.fields[(str(f), str(p))] = g[tidy.VALUE].astype(object)
+            if INCOMPLETE in g:
+                self.incomplete[(str(f), str(p))] = g[INCOMPLETE].astype(bool)
+        self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
+
+    def lookup_for(self, period: Period, used: set[tuple[str, str]]) -> Any:
+        def lookup(name: str, shift: Shift) -> Any:
+            p = str(shift_period(period, shift))
+            if name in self.defs:
+                values, _, deps = self.compute(name, p)
+                used.update(deps)
+                return values
+            used.add((name, p))
+            return self.fields.get((name, p))
+        return lookup
+
+    def compute(self, ident: str, period: str) -> tuple[Any, Any, frozenset[tuple[str, str]]]:
+        """(values, reasons, field keys used) of an indicator at a period."""
+        key = (ident, period)
+        if key not in self.memo:
+            used: set[tuple[str, str]] = set()
+            p = Period.parse(period)
+            values, reasons = evaluate(self.defs[ident].parsed, self.lookup_for(p, used), period=p,
+                                       index=self.index, labels=self.labels)
+            self.memo[key] = (values, reasons, frozenset(used))
+        return self.memo[key]
+
+    def parts(self, ident: str, period: str) -> tuple[Any, Any] | None:
+        """Numerator and denominator (exact) when the indicator is a ratio."""
+        parts = ratio_parts(self.defs[ident].parsed.tree)
+        if parts is None:
+            return None
+        p = Period.parse(period)
+        num, _ = evaluate(parts[0], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
+        den, _ = evaluate(parts[1], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
+        return num, den
+
+    def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
+        flag = self.pd.Series(False, index=self.index, dtype=bool)
+        for key in used:
+            inc = self.incomplete.get(key)
+            if inc is not None:
+                flag |= inc.reindex(self.index, fill_value=False).astype(bool)
+        return flag
+
+
+def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None = None) -> list[str]:
+    """Regions that have any value at ``period`` (inside ``scope``), in code order."""
+    at = values[values[tidy.PERIOD] == period][tidy.REGION_CODE].unique()
+    inside = set(tree.subtree(scope)) if scope and scope in tree else set(tree.regions)
+    return sorted(c for c in at if c in inside)
+
+
+def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, period: str | Period, *,
+                       rounding: str = "half_up", scope: str | None = None,
+                       available: Iterable[str] | None = None, labels: Mapping[str, str] | None = None) -> Any:
+    """The results table (:data:`revstat.tidy.RESULT_COLUMNS`) for ``period``.
+
+    ``values``: rolled-up field values (:func:`revstat.hierarchy.roll_up`) of every period the
+    formulas need (P, same period last year, earlier quarters for ytd/prev_period).
+    Indicators whose fields are not ``available`` (default: the fields present in ``values``)
+    are left out; :func:`split_available` lists them. ``scope``: the report region (results
+    are given for it and every region below it that has data).
+    """
+    import pandas as pd
+
+    period = str(period)
+    avail = set(values[tidy.FIELD].unique()) if available is None else set(available)
+    usable, _ = split_available(defs, avail)
+    codes = result_regions(values, tree, period, scope)
+    index = pd.Index(codes, dtype=object)
+    engine = Engine(values, usable, index, labels)
+    prev = str(Period.parse(period).prev_year())
+    frames = []
+    with decimal.localcontext(CONTEXT):
+        for d in usable:
+            frames.append(_rows(engine, d, period, prev, rounding, tree, index))
+    if not frames:
+        return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    return out[tidy.RESULT_COLUMNS]
+
+
+def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str,
+          tree: RegionTree, index: Any) -> Any:
+    import pandas as pd
+
+    values, reasons, used = engine.compute(d.id, period)
+    previous, _, _ = engine.compute(d.id, prev)
+    parts = engine.parts(d.id, period)
+    n = len(index)
+    incomplete = engine.incomplete_of(used)
+    change = _change(d.change, values, previous)
+    note = reasons.copy()
+    partial = incomplete & values.notna()
+    if partial.any():
+        note[partial] = t("部分下级地区缺数，合计不完整", "some lower-level regions are missing; the total is incomplete").render()
+    return pd.DataFrame({
+        "indicator": [d.id] * n,
+        "name": [d.name] * n,
+        "theme": [d.theme or ""] * n,
+        tidy.REGION_CODE: list(index),
+        tidy.REGION_NAME: [tree.regions[c].name for c in index],
+        tidy.LEVEL: [tree.regions[c].level for c in index],
+        tidy.PERIOD: [period] * n,
+        tidy.VALUE: values.to_numpy(dtype=object),
+        "display": [format_fixed(v, d.decimals, rounding) for v in values],
+        tidy.UNIT: [d.unit] * n,
+        "numerator": parts[0].to_numpy(dtype=object) if parts else [None] * n,
+        "denominator": parts[1].to_numpy(dtype=object) if parts else [None] * n,
+        "target": [str(d.target) if d.target else None] * n,
+        "target_met": [d.target.met(v) if d.target else None for v in values],
+        "note": note.to_numpy(dtype=object),
+        "previous": previous.to_numpy(dtype=object),
+        "change": change,
+        "change_display": [format_fixed(c, 1 if d.change == "growth" else d.decimals, rounding) for c in change],
+        "change_unit": [CHANGE_UNITS[d.change]] * n,
+        "incomplete": incomplete.to_numpy(dtype=bool),
+    })
+
+
+def _change(kind: str, values: Any, previous: Any) -> list[Decimal | None]:
+    out: list[Decimal | None] = []
+    for v, p in zip(values, previous, strict=True):
+        if kind == "none" or v is None or p is None or not isinstance(v, Decimal) or not isinstance(p, Decimal):
+            out.append(None)
+        elif kind == "pp":
+            out.append(v - p)
+        else:
+            out.append(None if p == 0 else (v / p - 1) * 100)
+    return out

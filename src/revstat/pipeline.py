@@ -1,0 +1,123 @@
+"""Compile a workspace for one period: read → roll up → compute (→ checks) → write.
+
+``compile_workspace(ws, "2024Q4")`` reads the periods the formulas need (the period, the same
+period last year, and the earlier periods of the year when ``ytd``/``prev_period``/
+``quarterly`` ask for them; optional periods only when their files exist), rolls every field
+up the region hierarchy, and computes every indicator at every level. ``write_outputs``
+writes the output contract of DESIGN.md under ``out/<period>/`` atomically.
+
+The checks engineer fills :attr:`Compiled.findings`; ``findings.json`` is written from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from revstat import tidy
+from revstat.definitions import IndicatorDef, catalogue_fields, load_indicators
+from revstat.hierarchy import roll_up
+from revstat.indicators import Skipped, compute_indicators, split_available
+from revstat.periods import Period
+
+
+@dataclass
+class Compiled:
+    workspace: Any  # revstat.workspace.Workspace
+    period: str
+    observations: Any  # DataFrame, tidy.OBSERVATION_COLUMNS, every period read (合计 rows included)
+    values: Any  # DataFrame, hierarchy.VALUE_COLUMNS: every field at every level, every period read
+    results: Any  # DataFrame, tidy.RESULT_COLUMNS for ``period``
+    indicators: list[IndicatorDef]  # the indicators computed
+    read_errors: list[Any]  # RevstatError of reading (shown as 错误/位置/处理)
+    read_summary: Any  # revstat.sources.read.ReadSummary (or None)
+    findings: list[Any] = field(default_factory=list)  # revstat.model.Issue, from the checks
+    skipped: list[Skipped] = field(default_factory=list)  # indicators whose fields are absent
+    periods: list[str] = field(default_factory=list)  # every period read
+
+
+def periods_needed(defs: list[IndicatorDef], period: Period) -> tuple[list[Period], list[Period]]:
+    """``(required, optional)`` periods for computing ``defs`` at ``period`` and comparing with
+    the same period last year."""
+    required = [period]
+    optional = [period.prev_year()]
+    calls = set().union(*(d.parsed.calls for d in defs)) if defs else set()
+    if calls & {"ytd", "prev_period", "quarterly"}:
+        for p in (period, period.prev_year()):
+            for q in p.year_to_date():
+                optional.append(q)
+            optional.append(p.prev_period())
+    if calls & {"growth", "pp", "prev_year"}:
+        optional.append(period.prev_year().prev_year())  # last year's growth, for its change
+    seen: list[Period] = []
+    for p in [*required, *optional]:
+        if p not in seen:
+            seen.append(p)
+    return required, [p for p in seen if p not in required]
+
+
+def has_files(ws: Any, period: Period | str) -> bool:
+    """True when some sheet/csv source of the workspace has a file for ``period``."""
+    for source in ws.sources:
+        if source.kind == "records":
+            continue
+        pattern = source.files.replace("{period}", str(period))
+        if any(p.is_file() and not p.name.startswith("~$") for p in ws.root.glob(pattern)):
+            return True
+    return False
+
+
+def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str], None] | None = None,
+                      engine: str = "auto", defs: list[IndicatorDef] | None = None) -> Compiled:
+    """Read, roll up and compute one period of a workspace (see the module docstring)."""
+    import pandas as pd
+
+    from revstat.sources.read import read_sources
+
+    p = Period.parse(str(period))
+    defs = load_indicators(ws) if defs is None else defs
+    fields = ws.fields()
+    usable, skipped = split_available(defs, fields)
+    required, optional = periods_needed(usable, p)
+    periods = [str(x) for x in required] + [str(x) for x in optional if has_files(ws, x)]
+    read = read_sources(ws, periods, progress=progress)
+    frames = [read.observations]
+    errors = list(read.errors)
+    if any(s.kind == "records" for s in ws.sources):
+        from revstat.records import read_records
+
+        frames.append(read_records(ws, periods, engine=engine))
+    observations = pd.concat([f for f in frames if f is not None and len(f)], ignore_index=True) \
+        if any(f is not None and len(f) for f in frames) else read.observations
+    observations = observations.astype({tidy.VALUE: object})
+    catalogue = {**catalogue_fields(), **fields}
+    values = roll_up(observations, ws.regions, catalogue)
+    labels = {f.id: f.name for f in catalogue.values()}
+    results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
+                                 scope=ws.config.region, available=fields.keys(), labels=labels)
+    return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
+                    indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
+                    periods=periods)
+
+
+def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
+    """Write indicators.csv/json/xlsx and findings.json under ``out/<period>/`` atomically."""
+    from revstat.writers.atomic import atomic_dir
+    from revstat.writers.tables import (
+        write_findings_json,
+        write_indicators_csv,
+        write_indicators_json,
+        write_indicators_xlsx,
+    )
+
+    target = Path(out_dir) if out_dir is not None else compiled.workspace.out_dir(compiled.period)
+    with atomic_dir(target) as tmp:
+        write_indicators_csv(compiled.results, tmp / "indicators.csv")
+        write_indicators_json(compiled.results, tmp / "indicators.json", period=compiled.period,
+                              skipped=compiled.skipped)
+        write_indicators_xlsx(compiled.results, tmp / "indicators.xlsx", compiled.indicators, tree=compiled.workspace.regions,
+                              title=compiled.workspace.config.name)
+        write_findings_json(compiled.findings, tmp / "findings.json", period=compiled.period)
+    return target

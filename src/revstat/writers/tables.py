@@ -1,0 +1,181 @@
+"""Indicator tables: indicators.csv (UTF-8 with BOM), indicators.json, indicators.xlsx, and
+findings.json.
+
+CSV and JSON carry one row per indicator × region × period with the columns of
+:data:`revstat.tidy.RESULT_COLUMNS`; exact values are written as plain decimal text, missing
+values as empty/``null`` (never ``nan``/``inf``). The workbook is for people: one sheet per
+theme, regions as rows (indented by level), indicators as columns, frozen header, number
+formats per indicator, targets missed highlighted, CJK-aware column widths; text is never
+turned into a formula or a link.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from revstat import tidy
+from revstat.writers.safe import (
+    XLSXWRITER_OPTIONS,
+    csv_row,
+    json_dumps,
+    json_value,
+    write_xlsx_cell,
+)
+
+LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村"}
+_BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
+
+
+def _records(results: Any) -> list[dict[str, Any]]:
+    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
+    return [dict(zip(cols, row, strict=True)) for row in results[cols].itertuples(index=False, name=None)]
+
+
+def write_indicators_csv(results: Any, path: Path) -> None:
+    """UTF-8 with BOM (Excel opens it), every cell made safe (no formulas, no nan)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
+    writer.writerow(cols)
+    for row in results[cols].itertuples(index=False, name=None):
+        writer.writerow(csv_row(row))
+    Path(path).write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+
+
+def write_indicators_json(results: Any, path: Path, *, period: str | None = None,
+                          skipped: Iterable[Any] = ()) -> None:
+    """A JSON array of result rows (Decimals as exact decimal strings, missing as null)."""
+    rows = [{k: json_value(v) for k, v in rec.items()} for rec in _records(results)]
+    Path(path).write_text(json_dumps(rows, indent=1) + "\n", encoding="utf-8")
+
+
+def write_findings_json(findings: list[Any], path: Path, *, period: str | None = None) -> None:
+    """findings.json from :attr:`revstat.pipeline.Compiled.findings` (checks' Issues)."""
+    try:
+        from revstat.writers.findings import to_json
+    except ImportError:  # pragma: no cover - the checks' writer is part of the package
+        to_json = None
+    if to_json is not None:
+        text = to_json(findings, period=period)
+    else:  # pragma: no cover
+        text = json_dumps({"period": period, "findings": [f.to_dict() for f in findings]}, indent=1)
+    Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a spreadsheet: CJK (wide/full-width) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def sheet_name(text: str, used: set[str]) -> str:
+    """A valid, unique sheet name: ≤ 31 characters, none of []:*?/\\."""
+    base = _BAD_SHEET.sub("_", text).strip("'") or "Sheet"
+    base = base[:31]
+    name, n = base, 2
+    while name.lower() in used:
+        suffix = f"({n})"
+        name = base[: 31 - len(suffix)] + suffix
+        n += 1
+    used.add(name.lower())
+    return name
+
+
+def region_order(results: Any, tree: Any | None = None) -> list[tuple[str, str, str, int]]:
+    """``(code, name, level, depth)`` of the regions in results, parents before children."""
+    rows = results[[tidy.REGION_CODE, tidy.REGION_NAME, tidy.LEVEL]].drop_duplicates(tidy.REGION_CODE)
+    info = {c: (n, lv) for c, n, lv in rows.itertuples(index=False, name=None)}
+    rank = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+    if tree is not None:
+        present = set(info)
+        roots = sorted(c for c in present if not any(a in present for a in tree.ancestors(c)))
+        out: list[tuple[str, str, str, int]] = []
+
+        def walk(code: str, depth: int) -> None:
+            if code in present:
+                out.append((code, info[code][0], info[code][1], depth))
+                depth += 1
+            for child in tree.children.get(code, []):
+                walk(child, depth)
+
+        for r in roots:
+            walk(r, 0)
+        return out
+    codes = sorted(info, key=lambda c: (c[:6], rank.get(info[c][1], 9) > 2, c))
+    return [(c, info[c][0], info[c][1], max(0, rank.get(info[c][1], 2) - 1)) for c in codes]
+
+
+def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str = "",
+                          tree: Any | None = None) -> None:
+    """A workbook for people: a sheet per theme, regions as rows, indicators as columns."""
+    import xlsxwriter
+
+    from revstat.definitions import THEMES
+
+    wb = xlsxwriter.Workbook(str(path), XLSXWRITER_OPTIONS)
+    try:
+        base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter"}
+        head = wb.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})
+        text_fmt = wb.add_format(base)
+        miss_fmts: dict[int, Any] = {}
+        num_fmts: dict[int, Any] = {}
+
+        def num_fmt(decimals: int, missed: bool) -> Any:
+            cache = miss_fmts if missed else num_fmts
+            if decimals not in cache:
+                spec = {**base, "num_format": "0" if decimals == 0 else "0." + "0" * decimals}
+                if missed:
+                    spec.update({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+                cache[decimals] = wb.add_format(spec)
+            return cache[decimals]
+
+        order = region_order(results, tree)
+        by_key = {(r["indicator"], r[tidy.REGION_CODE]): r for r in _records(results)}
+        themes: dict[str, list[Any]] = {}
+        for d in indicators:
+            themes.setdefault(d.theme or "other", []).append(d)
+        theme_order = [t for t in THEMES if t in themes] + [t for t in themes if t not in THEMES]
+        used: set[str] = set()
+        for theme in theme_order:
+            defs = [d for d in themes[theme] if any((d.id, c) in by_key for c, *_ in order)]
+            if not defs:
+                continue
+            ws = wb.add_worksheet(sheet_name(THEMES.get(theme, (theme,))[0], used))
+            headers = ["地区代码", "地区", "层级"]
+            units = ["", "", ""]
+            for d in defs:
+                headers.append(d.name)
+                units.append(d.unit + (f"（目标 {d.target}）" if d.target else ""))
+            for col, (h, u) in enumerate(zip(headers, units, strict=True)):
+                write_xlsx_cell(ws, 0, col, h, head)
+                write_xlsx_cell(ws, 1, col, u, head)
+            widths = [max(display_width(h), display_width(u)) for h, u in zip(headers, units, strict=True)]
+            widths = [min(max(w, 6), 40) for w in widths]
+            widths[1] = max(widths[1], 8)
+            for i, (code, name, level, depth) in enumerate(order, start=2):
+                label = "　" * depth + str(name)
+                write_xlsx_cell(ws, i, 0, code, text_fmt)
+                write_xlsx_cell(ws, i, 1, label, text_fmt)
+                write_xlsx_cell(ws, i, 2, LEVEL_ZH.get(level, level), text_fmt)
+                widths[0] = max(widths[0], len(code))
+                widths[1] = min(max(widths[1], display_width(label)), 40)
+                for j, d in enumerate(defs, start=3):
+                    rec = by_key.get((d.id, code))
+                    missed = bool(rec) and rec.get("target_met") is False
+                    # the display value (rounded once, by the workspace's rule) as a number
+                    shown = Decimal(rec["display"]) if rec and rec.get("display") else None
+                    write_xlsx_cell(ws, i, j, shown, num_fmt(d.decimals, missed))
+            for col, w in enumerate(widths):
+                ws.set_column(col, col, w + 2)
+            ws.set_row(0, 30)
+            ws.freeze_panes(2, 3)
+            if title:
+                ws.set_header(f"&C{title.replace('&', '&&')}")
+    finally:
+        wb.close()
