@@ -69,6 +69,15 @@ def has_files(ws: Any, period: Period | str) -> bool:
     return False
 
 
+def read_periods(ws: Any, period: str | Period, defs: list[IndicatorDef]) -> list[str]:
+    """The periods compiling ``period`` reads: the period itself, then the optional ones
+    (same period last year, earlier periods of the year …) that have files."""
+    p = Period.parse(str(period))
+    usable, _ = split_available(defs, ws.fields())
+    required, optional = periods_needed(usable, p)
+    return [str(x) for x in required] + [str(x) for x in optional if has_files(ws, x)]
+
+
 def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str], None] | None = None,
                       engine: str = "auto", defs: list[IndicatorDef] | None = None) -> Compiled:
     """Read, roll up and compute one period of a workspace (see the module docstring)."""
@@ -80,8 +89,7 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     defs = load_indicators(ws) if defs is None else defs
     fields = ws.fields()
     usable, skipped = split_available(defs, fields)
-    required, optional = periods_needed(usable, p)
-    periods = [str(x) for x in required] + [str(x) for x in optional if has_files(ws, x)]
+    periods = read_periods(ws, p, defs)
     read = read_sources(ws, periods, progress=progress)
     frames = [read.observations]
     errors = list(read.errors)

@@ -1,0 +1,176 @@
+"""`revstat compile`: read, roll up and compute one period; write out/<period>/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from revstat.cli import common
+from revstat.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile")(compile_)
+
+
+def compile_(
+    workspace: Path = typer.Argument(..., help="工作区文件夹 / workspace folder"),
+    period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period, e.g. 2024Q4"),
+    strict: bool = typer.Option(False, "--strict", help="有缺数、跳过的指标或审核错误时退出码为 1 / exit 1 on incomplete "
+                                                        "figures, skipped indicators or check errors"),
+    engine: str = typer.Option("auto", "--engine", help="户级数据的汇总引擎 auto|duckdb|pandas / engine for records"),
+) -> None:
+    """汇总计算一期的全部指标，写出 out/<期>/indicators.csv|json|xlsx 和 findings.json。
+
+    Read the period's workbooks, roll every field up the region hierarchy, compute every
+    indicator at every level and write the outputs. Input errors are all shown (错误/位置/处理)
+    and nothing is replaced (exit 2).
+
+    Example: revstat compile sample_data --period 2024Q4
+    """
+    with common.guarded():
+        from revstat.definitions import load_indicators
+        from revstat.errors import ErrorGroup
+        from revstat.periods import parse_period
+        from revstat.pipeline import compile_workspace, read_periods, write_outputs
+        from revstat.workspace import load_workspace
+
+        if engine not in ("auto", "duckdb", "pandas", "spark"):
+            raise typer.BadParameter("--engine: auto | duckdb | pandas")
+        period = str(parse_period(period))
+        ws = load_workspace(workspace)
+        defs = load_indicators(ws)
+        periods = read_periods(ws, period, defs)
+        with progress_bar(count_files(ws, periods)) as step:
+            compiled = compile_workspace(ws, period, progress=step, engine=engine, defs=defs)
+        if compiled.read_errors:
+            errors = list(compiled.read_errors)
+            common.show_error(errors[0] if len(errors) == 1 else ErrorGroup(errors))
+            common.err_console().print(t(
+                "\n有输入错误，未写出结果（out/{p}/ 保持不变）。改正后重新运行。",
+                "\nInput errors: nothing was written (out/{p}/ is unchanged). Correct them and run again.",
+                p=period).render(), markup=False)
+            raise typer.Exit(common.EXIT_INPUT)
+        run_checks_into(compiled)
+        target = write_outputs(compiled)
+        show_headlines(compiled)
+        show_footer(compiled, target)
+        if strict and strict_failures(compiled):
+            raise typer.Exit(common.EXIT_FINDINGS)
+
+
+def run_checks_into(compiled: Any) -> None:
+    """The place where the consistency checks fill ``compiled.findings`` (findings.json).
+
+    Uses ``revstat.check_run.check_workspace`` when the checks are installed; a failure of a
+    check never stops the compilation of the indicators."""
+    try:
+        from revstat.check_run import check_workspace
+    except ImportError:
+        return
+    import datetime as dt
+
+    report = check_workspace(compiled.workspace, compiled.period, today=dt.date.today(), compiled=compiled)
+    compiled.findings = list(getattr(report, "issues", None) or getattr(report, "findings", None) or [])
+
+
+def strict_failures(compiled: Any) -> int:
+    results = compiled.results
+    at_top = results[results["region_code"] == compiled.workspace.config.region]
+    errors = sum(1 for f in compiled.findings
+                 if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
+    return int(at_top["incomplete"].sum()) + len(compiled.skipped) + errors
+
+
+def count_files(ws: Any, periods: list[str]) -> int:
+    files = set()
+    for period in periods:
+        for source in ws.sources:
+            if source.kind != "records":
+                files |= {p for p in ws.root.glob(source.files.replace("{period}", period))
+                          if p.is_file() and not p.name.startswith("~$")}
+    return len(files)
+
+
+class progress_bar:  # noqa: N801 - used as a context manager
+    """A rich progress bar on stderr (one step per workbook); silent when not a terminal."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = common.err_console()
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[file]}"), console=console, transient=True,
+                                 disable=not console.is_terminal)
+        self.total = total
+
+    def __enter__(self) -> Any:
+        self.progress.__enter__()
+        task = self.progress.add_task(t("读取", "reading").render(), total=self.total or None, file="")
+
+        def step(name: str) -> None:
+            self.progress.update(task, advance=1, file=str(name))
+
+        return step
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+
+def show_headlines(compiled: Any) -> None:
+    """A short table of the headline indicators at the report region; targets missed marked."""
+    from rich.table import Table
+
+    region = compiled.workspace.config.region
+    results = compiled.results
+    rows = results[results["region_code"] == region]
+    heads = [d for d in compiled.indicators if d.headline] or compiled.indicators[:8]
+    by_id = {r["indicator"]: r for r in rows.to_dict("records")}
+    en = common.en()
+    name = compiled.workspace.regions.name(region)
+    table = Table(title=f"{name} {compiled.period}", title_justify="left")
+    for col in (t("指标", "indicator"), t("数值", "value"), t("同比", "vs last year"), t("目标", "target")):
+        table.add_column(col.render(), justify="left" if col.zh == "指标" else "right")
+    for d in heads:
+        r = by_id.get(d.id)
+        if r is None:
+            continue
+        value = f"{r['display']} {d.unit}" if r["display"] else f"— ({r['note'] or ''})"
+        change = f"{r['change_display']} {r['change_unit']}" if r["change_display"] else ""
+        mark = ""
+        if r["target_met"] is False:
+            mark = "✗ " + (t("未达标", "missed").render())
+        elif r["target_met"] is True:
+            mark = "✓"
+        target = f"{r['target']} {mark}".strip() if r["target"] else ""
+        label = (d.name_en or d.name) if en else d.name
+        if r["incomplete"]:
+            label += " *"
+        table.add_row(label, value, change, f"[red]{target}[/red]" if r["target_met"] is False else target)
+    common.out_console().print(table)
+
+
+def show_footer(compiled: Any, target: Path) -> None:
+    console = common.out_console()
+    results = compiled.results
+    missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
+    console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标 × {r} 个地区）",
+                    "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators × {r} regions)",
+                    d=compiled.workspace.rel(target), n=len(compiled.indicators),
+                    r=results["region_code"].nunique()).render(), markup=False)
+    if len(missed):
+        console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
+                        n=len(missed)).render(), markup=False)
+    if results["incomplete"].any():
+        console.print(t("* 部分下级地区缺数，合计不完整（见 note 列）", "* some lower-level regions are missing (see the note column)").render(),
+                      markup=False)
+    if compiled.skipped:
+        names = "、".join(f"{s.indicator.name}（缺 {', '.join(s.missing)}）" for s in compiled.skipped[:10])
+        console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}", "skipped {n} indicators (fields not in the workspace): {names}",
+                        n=len(compiled.skipped), names=names).render(), markup=False)
+    if compiled.findings:
+        console.print(t("审核发现 {n} 条问题，见 findings.json；`revstat check` 显示详情",
+                        "{n} check findings in findings.json; `revstat check` shows them", n=len(compiled.findings)).render(),
+                      markup=False)
