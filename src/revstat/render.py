@@ -274,14 +274,17 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     finding_rows = [_finding(i) for i in issues]
     info = {i: {"id": i, "name": names.get(i, i), "unit": _text(_get(d, "unit")),
                 "formula": _text(_get(d, "formula")), "theme": _text(_get(d, "theme")),
-                "decimals": _get(d, "decimals")} for i, d in defs.items()}
+                "decimals": _get(d, "decimals"), "target": _text(_get(d, "target")),
+                "headline": bool(_get(d, "headline", False)), "direction": _text(_get(d, "direction"))}
+            for i, d in defs.items()}
     return {
         "report": {"name": report_name, "region": region, "scope": region.scope if region else "",
                    "child_noun": CHILD_NOUN.get(region.level, "个地区") if region else ""},
         "period": {"code": str(per), "label": per.label_zh(), "year": per.year, "annual": per.kind == "Y",
                    "quarter": per.number if per.kind == "Q" else None,
                    "compare": textfmt.compare_word(str(per)), "months": per.months,
-                   "last_year": f"{per.year - 1}年"},
+                   "last_year": f"{per.year - 1}年",
+                   "end": f"{per.year}年底" if per.kind == "Y" else f"{per.year}年{per.months}月底"},
         "region": region,
         "children": list(region.children) if region else [],
         "regions": Lookup("region", views, region_aliases),

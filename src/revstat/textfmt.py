@@ -270,7 +270,13 @@ def accel(fig: Fig | None, warn: Warn = None) -> str:
     now = Rate(fig.value, fig.display, fig, "value")
     before = Rate(fig.previous, fig.previous_display, fig, "previous")
     diff = Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
-    return compare_growth(now, before, diff, warn)
+    text = compare_growth(now, before, diff, warn)
+    if text == MISSING:
+        return text
+    base = "上年" if fig.annual else "上年同期"
+    if text.startswith("由"):
+        return f"由{base}的{text[1:]}"
+    return ("与" + base + "持平") if text == "与上期持平" else compare_word(fig) + text
 
 
 def schedule(gap: Fig | None, warn: Warn = None) -> str:
@@ -318,7 +324,7 @@ def _target_text(target: str) -> tuple[str, str]:
     return (m.group(1) or ">="), m.group(2)
 
 
-def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None) -> str:
+def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None, noun: str = "个县") -> str:
     """Target status: ``均达到65%的目标`` / ``北川县未达到65%的目标（61.44%）``.
 
     For one Fig: ``达到65%的目标`` / ``未达到65%的目标（61.44%）``. Regions whose value is missing are
@@ -353,7 +359,7 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     parts = "、".join(f"{f.region_name}{level(f)}" for f in failed)
     if len(failed) == 1:
         return f"{failed[0].region_name}{verb_no}{goal_text}的目标（{level(failed[0])}）"
-    names = join_names([f.region_name for f in failed], limit)
+    names = join_names([f.region_name for f in failed], limit, noun)
     return f"{names}{verb_no}{goal_text}的目标（{parts}）" if limit is None or len(failed) <= limit \
         else f"{names}{verb_no}{goal_text}的目标"
 

@@ -1,0 +1,203 @@
+"""`revstat report` as a library: make sure ``out/<period>/`` is current (compile it when it is
+missing or older than its inputs), read the results back from ``indicators.csv`` (so the report
+prints exactly the display values of the published table), render a template and write it as
+Markdown, HTML or Word.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from revstat import render
+from revstat.errors import ConfigError, RenderError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.periods import Period
+
+FORMATS = ("md", "html", "docx")
+EXTENSIONS = {"md": ".md", "html": ".html", "docx": ".docx"}
+
+
+@dataclass
+class ReportOutcome:
+    path: Path
+    template: str
+    warnings: list[str] = field(default_factory=list)
+    compiled: bool = False
+
+
+def input_files(ws: Any, period: Period) -> list[Path]:
+    """Files whose change makes ``out/<period>/`` stale: configuration, definitions, and the data
+    of the period and of the same period last year."""
+    from revstat.workspace import std_dir
+
+    root = ws.root
+    files = [root / "revstat.yaml", root / "regions.csv"]
+    for folder in ("sources", "indicators", "checks"):
+        files += sorted((root / folder).glob("*.yaml"))
+    for kind in ("indicators", "checks"):
+        files += sorted(std_dir(kind).glob("*.yaml"))
+    for p in (period, period.prev_year()):
+        data = root / "data" / str(p)
+        if data.is_dir():
+            files += [f for f in data.rglob("*") if f.is_file()]
+    return [f for f in files if f.is_file()]
+
+
+def is_stale(ws: Any, period: Period) -> bool:
+    out = ws.out_dir(str(period)) / "indicators.csv"
+    if not out.is_file():
+        return True
+    built = out.stat().st_mtime
+    return any(f.stat().st_mtime > built for f in input_files(ws, period))
+
+
+def compile_outputs(ws: Any, period: Period) -> Any:
+    """Compile and check one period and write out/<period>/ (the engine's own functions)."""
+    from revstat.pipeline import compile_workspace, write_outputs
+
+    compiled = compile_workspace(ws, str(period))
+    try:
+        from revstat.check_run import check_workspace
+    except ImportError:  # pragma: no cover - the checks are part of the package
+        check_workspace = None
+    if check_workspace is not None:
+        compiled.findings = check_workspace(ws, str(period), today=dt.date.today(), compiled=compiled).issues
+    write_outputs(compiled)
+    return compiled
+
+
+def read_results(path: Path) -> Any:
+    """indicators.csv as strings (empty = missing); build_context parses the exact values."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def read_findings(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return list(data.get("findings", [])) if isinstance(data, dict) else list(data)
+
+
+def history_results(ws: Any, period: Period, focus: str) -> list[Any]:
+    """The focus region's rows of earlier compiled periods (same kind, this year and last)."""
+    frames = []
+    out = ws.root / "out"
+    if not out.is_dir():
+        return frames
+    for folder in sorted(out.iterdir()):
+        try:
+            p = Period.parse(folder.name)
+        except ConfigError:
+            continue
+        if p.kind != period.kind or p >= period or p.year < period.year - 1:
+            continue
+        csv = folder / "indicators.csv"
+        if csv.is_file():
+            df = read_results(csv)
+            frames.append(df[df["region_code"] == focus])
+    return frames
+
+
+def default_template(ws: Any, focus: str) -> str:
+    level = ws.regions.level(focus) if focus in ws.regions else "city"
+    return "quarterly_brief" if level in ("city", "province") else "county_brief"
+
+
+def provenance_from(compiled: Any, tree: Any) -> dict[str, str]:
+    """indicator|region → the source cells of the fields it uses (first few), when compiled now."""
+    if compiled is None or compiled.observations is None or not len(compiled.observations):
+        return {}
+    import re
+
+    obs = compiled.observations
+    obs = obs[obs["origin"] == "source"]
+    obs = obs[obs["period"] == compiled.period]
+    cells: dict[tuple[str, str], list[str]] = {}
+    for fld, code, file, sheet, cell in obs[["field", "region_code", "file", "sheet", "cell"]].itertuples(index=False):
+        ref = f"{Path(str(file)).name}›{sheet}›{cell}"
+        for anc in [code, *tree.ancestors(code)] if code in tree else [code]:
+            lst = cells.setdefault((fld, anc), [])
+            if len(lst) < 4:
+                lst.append(ref)
+            elif len(lst) == 4:
+                lst.append("…")
+    result: dict[str, str] = {}
+    known = {f for f, _ in cells}
+    for d in compiled.indicators:
+        used = [w for w in re.findall(r"[a-z_][a-z0-9_]*", d.formula) if w in known]
+        for code in tree.regions:
+            refs = [f"{u}: {'、'.join(cells[(u, code)])}" for u in used if (u, code) in cells]
+            if refs:
+                result[f"{d.id}|{code}"] = "；".join(refs)
+    return result
+
+
+def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None = None,
+                region: str | None = None, output: Path | None = None,
+                progress: Callable[[str], None] | None = None) -> ReportOutcome:
+    """Render and write one report; returns where it went and the render warnings."""
+    from revstat.definitions import load_indicators
+    from revstat.writers import charts
+
+    if fmt not in FORMATS:
+        raise ConfigError(t("未知的报告格式 {f}", "unknown report format {f}", f=fmt),
+                          fix=t("可选：md、html、docx", "choose md, html or docx"))
+    per = Period.parse(period)
+    focus = ws.regions.match(region) if region else ws.config.region
+    compiled = None
+    if is_stale(ws, per):
+        if progress:
+            progress(str(t("out/{p}/ 不存在或早于输入文件，先汇总计算…", "out/{p}/ is missing or older than its inputs; compiling first…",
+                           p=str(per))))
+        compiled = compile_outputs(ws, per)
+    out_dir = ws.out_dir(str(per))
+    results = read_results(out_dir / "indicators.csv")
+    findings = read_findings(out_dir / "findings.json")
+    import pandas as pd
+
+    frames = [results, *history_results(ws, per, focus)]
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else results
+    context = render.build_context(table, load_indicators(ws), ws.regions, findings, str(per), focus=focus,
+                                   report_name=ws.config.name, provenance=provenance_from(compiled, ws.regions),
+                                   rounding=ws.config.rounding)
+    name = template or default_template(ws, focus)
+    rendered = render.render_template(ws.template_dirs(), render.template_candidates(name, fmt), context)
+    warnings = list(rendered.warnings)
+
+    def warn(message: str) -> None:
+        if message not in warnings:
+            warnings.append(message)
+
+    stem = Path(rendered.template).name.split(".")[0]
+    if region:
+        stem += f"_{ws.regions.name(focus)}"
+    target = Path(output) if output is not None else out_dir / (stem + EXTENSIONS[fmt])
+    font = charts.find_cjk_font() if fmt in ("html", "docx") else None
+    if fmt in ("html", "docx") and font is None:
+        warn(str(t("未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字",
+                   "no openly licensed CJK font found (e.g. Debian's fonts-noto-cjk): charts left out, text only")))
+    if fmt == "md":
+        from revstat.writers.markdown import write_markdown
+
+        write_markdown(rendered.text, target)
+    elif fmt == "html":
+        from revstat.writers.html import render_html, write_html
+
+        page = render_html(rendered.text, context, warnings=None, autoescaped=rendered.autoescaped, font=font, warn=warn)
+        write_html(page, target)
+    else:
+        if rendered.autoescaped:
+            raise RenderError(t("HTML 模板不能输出为 Word", "an HTML template cannot be written as Word"),
+                              Location(rendered.template), t("用 .md.j2 模板，或 --format html", "use a .md.j2 template, or --format html"))
+        from revstat.writers.docx import build_docx, write_docx
+
+        write_docx(build_docx(rendered.text, context, font=font, warn=warn), target)
+    return ReportOutcome(target, rendered.template, warnings, compiled is not None)
