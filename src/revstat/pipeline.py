@@ -129,3 +129,91 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
                               title=compiled.workspace.config.name)
         write_findings_json(compiled.findings, tmp / "findings.json", period=compiled.period)
     return target
+
+
+# ---- explain -------------------------------------------------------------------------------
+
+@dataclass
+class Term:
+    """One name of a formula at one region and period: its value and where it came from."""
+
+    name: str
+    label: str
+    kind: str  # "field" | "indicator"
+    period: str
+    value: Any  # Decimal | None
+    origin: str | None  # source | records | rollup | None (indicator or missing)
+    incomplete: bool
+    children: list[tuple[str, str, Any]]  # (code, name, value) when rolled up
+    cells: list[Any]  # Location of every reported value behind it
+    formula: str | None = None  # for an indicator term
+
+
+@dataclass
+class Explanation:
+    indicator: IndicatorDef
+    region_code: str
+    region_name: str
+    period: str
+    result: dict[str, Any] | None  # the results row
+    terms: list[Term]
+
+
+def term_periods(d: IndicatorDef, period: Period) -> list[str]:
+    calls = d.parsed.calls
+    out = [period]
+    if calls & {"growth", "pp", "prev_year"}:
+        out.append(period.prev_year())
+    if calls & {"ytd", "quarterly", "prev_period"}:
+        out += [q for q in period.year_to_date() if q != period] + [period.prev_period()]
+    return list(dict.fromkeys(str(p) for p in out))
+
+
+def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explanation:
+    """Why an indicator has its value at a region: the value of each term, the children a
+    rolled-up term was summed from, and the cells (file › sheet › cell) behind it."""
+    from revstat.hierarchy import INCOMPLETE, REPORTED
+    from revstat.model import Location
+
+    tree = compiled.workspace.regions
+    res = compiled.results
+    rows = res[(res["indicator"] == indicator.id) & (res[tidy.REGION_CODE] == region)]
+    result = rows.to_dict("records")[0] if len(rows) else None
+    values = compiled.values
+    obs = compiled.observations
+    fields = {**catalogue_fields(), **compiled.workspace.fields()}
+    defs = {d.id: d for d in compiled.indicators}
+    subtree = set(tree.subtree(region))
+    terms: list[Term] = []
+    for period in term_periods(indicator, Period.parse(compiled.period)):
+        for name in _names_in_order(indicator):
+            if name in defs:
+                sub = res[(res["indicator"] == name) & (res[tidy.REGION_CODE] == region)]
+                rec = sub.to_dict("records")[0] if len(sub) else {}
+                value = rec.get(tidy.VALUE) if period == compiled.period else (
+                    rec.get("previous") if period == str(Period.parse(compiled.period).prev_year()) else None)
+                terms.append(Term(name, defs[name].name, "indicator", period, value, None,
+                                  bool(rec.get("incomplete", False)), [], [], defs[name].formula))
+                continue
+            at = values[(values[tidy.FIELD] == name) & (values[tidy.PERIOD] == period)]
+            by_code = {r[tidy.REGION_CODE]: r for r in at.to_dict("records")}
+            own = by_code.get(region)
+            children = []
+            if own is not None and own[tidy.ORIGIN] == "rollup":
+                children = [(c, tree.name(c), by_code[c][tidy.VALUE] if c in by_code else None)
+                            for c in tree.children.get(region, [])]
+            cells_df = obs[(obs[tidy.FIELD] == name) & (obs[tidy.PERIOD] == period) & obs[tidy.ORIGIN].isin(REPORTED)
+                           & obs[tidy.REGION_CODE].isin(subtree)]
+            cells = [Location(str(f), None if s is None or s != s else str(s), None if c is None or c != c else str(c))
+                     for f, s, c in zip(cells_df[tidy.FILE], cells_df[tidy.SHEET], cells_df[tidy.CELL], strict=True)]
+            label = getattr(fields.get(name), "name", name)
+            terms.append(Term(name, label, "field", period, own[tidy.VALUE] if own else None,
+                              own[tidy.ORIGIN] if own else None, bool(own[INCOMPLETE]) if own else False,
+                              children, cells))
+    return Explanation(indicator, region, tree.name(region), compiled.period, result, terms)
+
+
+def _names_in_order(d: IndicatorDef) -> list[str]:
+    from revstat.formula import Name, walk
+
+    return list(dict.fromkeys(n.id for n in walk(d.parsed.tree) if isinstance(n, Name)))

@@ -1,0 +1,111 @@
+"""`revstat explain`: how one indicator got its value at one region — terms, children, cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from revstat.cli import common
+from revstat.i18n import t
+
+MAX_CELLS = 12
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain)
+
+
+def explain(
+    indicator: str = typer.Argument(..., help="指标 id 或中文名称 / indicator id or Chinese name"),
+    region: str = typer.Option(..., "--region", "-r", help="地区代码或名称 / region code or name"),
+    period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period"),
+    workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="工作区文件夹 / workspace folder"),
+) -> None:
+    """说明一个指标在某地区的数值从何而来：公式、各项的值、由哪些下级汇总、来自哪些单元格。
+
+    Show the formula, the value of each term at the region, the child regions a rolled-up
+    term was summed from, and the cells (file › sheet › cell) behind it.
+
+    Example: revstat explain 农村卫生厕所普及率 --region 东山县 --period 2024Q4 --workspace sample_data
+    """
+    with common.guarded():
+        from revstat.definitions import find_indicator, load_indicators
+        from revstat.errors import ErrorGroup
+        from revstat.periods import parse_period
+        from revstat.pipeline import compile_workspace
+        from revstat.pipeline import explain as explain_value
+        from revstat.workspace import load_workspace
+
+        period = str(parse_period(period))
+        ws = load_workspace(workspace)
+        defs = load_indicators(ws)
+        d = find_indicator(defs, indicator)
+        code = ws.regions.match(region)
+        compiled = compile_workspace(ws, period, defs=defs)
+        if compiled.read_errors:
+            errors = list(compiled.read_errors)
+            common.show_error(errors[0] if len(errors) == 1 else ErrorGroup(errors))
+            raise typer.Exit(common.EXIT_INPUT)
+        if d.id not in {x.id for x in compiled.indicators}:
+            missing = next((s.missing for s in compiled.skipped if s.indicator.id == d.id), ())
+            common.err_console().print(t("指标 {n} 未计算：工作区没有字段 {f}", "{n} was not computed: the workspace lacks {f}",
+                                         n=d.name, f=", ".join(missing)).render(), markup=False)
+            raise typer.Exit(common.EXIT_INPUT)
+        show(explain_value(compiled, d, code))
+
+
+def _num(value: Any) -> str:
+    from revstat.writers.safe import csv_value
+
+    text = csv_value(value)
+    return text if text else "—"
+
+
+def show(ex: Any) -> None:
+    console = common.out_console()
+    d = ex.indicator
+    r = ex.result or {}
+    console.print(f"{d.name}（{d.id}） — {ex.region_name} {ex.region_code} — {ex.period}", markup=False)
+    console.print(t("  公式：{f}", "  formula: {f}", f=d.formula).render(), markup=False)
+    if d.basis:
+        console.print(t("  口径：{b}", "  basis: {b}", b=d.basis).render(), markup=False)
+    shown = f"{r.get('display')} {d.unit}" if r.get("display") else "—"
+    console.print(t("  数值：{v}（精确值 {x}）", "  value: {v} (exact {x})", v=shown, x=_num(r.get("value"))).render(),
+                  markup=False)
+    if r.get("numerator") is not None:
+        console.print(t("  分子 {n} ÷ 分母 {m}", "  numerator {n} ÷ denominator {m}",
+                        n=_num(r.get("numerator")), m=_num(r.get("denominator"))).render(), markup=False)
+    if r.get("previous") is not None:
+        console.print(t("  上年同期：{p}；变化 {c} {u}", "  same period last year: {p}; change {c} {u}",
+                        p=_num(r.get("previous")), c=r.get("change_display") or "—", u=r.get("change_unit") or "").render(),
+                      markup=False)
+    if r.get("target"):
+        met = {True: t("达标", "met"), False: t("未达标", "missed"), None: t("无法判断", "unknown")}[r.get("target_met")]
+        console.print(t("  目标：{x}（{m}）", "  target: {x} ({m})", x=r["target"], m=met.render()).render(), markup=False)
+    if r.get("note"):
+        console.print(t("  说明：{n}", "  note: {n}", n=r["note"]).render(), markup=False)
+    for term in ex.terms:
+        console.print()
+        kind = t("指标", "indicator") if term.kind == "indicator" else t("字段", "field")
+        origin = {"source": t("报表填报", "reported"), "records": t("由户级数据汇总", "from household records"),
+                  "rollup": t("由下级汇总", "rolled up from below"), None: t("缺数", "missing")}.get(term.origin)
+        extra = f"，{origin.render()}" if term.kind == "field" and origin else ""
+        inc = t("，下级不全", ", children incomplete").render() if term.incomplete else ""
+        console.print(f"{term.name}（{kind.render()}：{term.label}）[{term.period}] = {_num(term.value)}{extra}{inc}",
+                      markup=False)
+        if term.formula:
+            console.print(t("    公式：{f}", "    formula: {f}", f=term.formula).render(), markup=False)
+        if term.children:
+            console.print(t("    由 {n} 个下级地区汇总：", "    summed from {n} child regions:", n=len(term.children)).render(),
+                          markup=False)
+            for code, name, value in term.children:
+                console.print(f"      {name} {code}: {_num(value)}", markup=False)
+        if term.cells:
+            console.print(t("    来源单元格（{n} 个）：", "    source cells ({n}):", n=len(term.cells)).render(), markup=False)
+            for loc in term.cells[:MAX_CELLS]:
+                console.print(f"      {loc}", markup=False)
+            if len(term.cells) > MAX_CELLS:
+                console.print(t("      …… 另有 {n} 个", "      … and {n} more", n=len(term.cells) - MAX_CELLS).render(),
+                              markup=False)
