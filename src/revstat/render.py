@@ -328,6 +328,11 @@ def missed(figs: Iterable[Fig]) -> list[Fig]:
     return [f for f in figs if f.target_met is False and not f.missing]
 
 
+def negative(figs: Iterable[Fig]) -> list[Fig]:
+    """Figs whose printed value is below zero (e.g. behind the time schedule)."""
+    return [f for f in figs if not f.missing and textfmt._sign(f.value, f.display) < 0]
+
+
 def has(region: RegionView | None, indicator: str) -> bool:
     """Whether a region has a non-missing value of an indicator (for optional sentences)."""
     return region is not None and region.figs.has(indicator) and not region.figs[indicator].missing
@@ -399,8 +404,8 @@ def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None =
         env.filters[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_FILTERS else fn
     for name, fn in textfmt.GLOBALS.items():
         env.globals[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_GLOBALS else fn
-    env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, has=has)
-    env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed)
+    env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative, has=has)
+    env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative)
     env.globals.update(extra_globals or {})
     return env
 

@@ -324,44 +324,46 @@ def _target_text(target: str) -> tuple[str, str]:
     return (m.group(1) or ">="), m.group(2)
 
 
-def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None, noun: str = "个县") -> str:
-    """Target status: ``均达到65%的目标`` / ``北川县未达到65%的目标（61.44%）``.
+def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None, noun: str = "个县",
+           show: bool = False) -> str:
+    """Target status: ``均达到65%的目标`` / ``北川县未达到65%的目标（63.62%）``.
 
-    For one Fig: ``达到65%的目标`` / ``未达到65%的目标（61.44%）``. Regions whose value is missing are
-    named as ``无数据`` and warned about, never counted as meeting or missing the target.
+    For one Fig: ``达到65%的目标`` / ``未达到65%的目标`` (with ``show=True`` the value follows in
+    brackets, for sentences that have not printed it yet). Targets "at most" read ``控制在0人以内``.
+    Regions whose value is missing are named as 无数据 and warned about, never counted either way.
     """
-    items = [figs] if isinstance(figs, Fig) else list(figs)
-    items = [f for f in items if f is not None]
+    items = [figs] if isinstance(figs, Fig) else [f for f in figs if f is not None]
     if not items:
         return _missing(None, warn, "目标")
-    op, goal = _target_text(items[0].target)
     if not items[0].target:
         return ""
-    lower_is_goal = op in ("<=", "≤", "<")
-    verb_ok, verb_no = ("控制在", "未控制在") if lower_is_goal else ("达到", "未达到")
+    op, goal = _target_text(items[0].target)
     goal_text = f"{goal}{items[0].unit}"
-    if len(items) == 1 and isinstance(figs, Fig):
-        f = items[0]
-        if f.missing or f.target_met is None:
-            return _missing(f, warn)
-        if f.target_met:
-            return f"{verb_ok}{goal_text}的目标"
-        return f"{verb_no}{goal_text}的目标（{level(f)}）"
+    if op in ("<=", "≤", "<"):
+        ok, no = f"控制在{goal_text}以内", f"未控制在{goal_text}以内"
+    else:
+        ok, no = f"达到{goal_text}的目标", f"未达到{goal_text}的目标"
+    if isinstance(figs, Fig):
+        if figs.missing or figs.target_met is None:
+            return _missing(figs, warn)
+        if figs.target_met:
+            return ok
+        return no + (f"（{level(figs)}）" if show else "")
     absent = [f for f in items if f.missing or f.target_met is None]
     for f in absent:
         _missing(f, warn)
     failed = [f for f in items if f.target_met is False and not f.missing]
     if not failed:
-        text = f"均{verb_ok}{goal_text}的目标"
+        text = "均" + ok
         if absent:
             text = f"{join_names([f.region_name for f in absent])}无数据，其余" + text
         return text
-    parts = "、".join(f"{f.region_name}{level(f)}" for f in failed)
     if len(failed) == 1:
-        return f"{failed[0].region_name}{verb_no}{goal_text}的目标（{level(failed[0])}）"
+        return f"{failed[0].region_name}{no}（{level(failed[0])}）"
     names = join_names([f.region_name for f in failed], limit, noun)
-    return f"{names}{verb_no}{goal_text}的目标（{parts}）" if limit is None or len(failed) <= limit \
-        else f"{names}{verb_no}{goal_text}的目标"
+    if limit is not None and len(failed) > limit:
+        return f"{names}{no}"
+    return f"{names}{no}（" + "、".join(f"{f.region_name}{level(f)}" for f in failed) + "）"
 
 
 def share_text(fig: Fig | None, warn: Warn = None) -> str:
