@@ -238,10 +238,11 @@ def spark_session(master: str | None = None, app_name: str = "revstat") -> Any:
                 builder = SparkSession.builder.appName(app_name)
                 if master:
                     builder = builder.master(master)
-                elif not os.environ.get("SPARK_HOME") and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+                elif not _submitted():
                     builder = builder.master("local[*]")
                 if master is None or master.startswith("local"):
                     builder = (builder.config("spark.ui.enabled", "false")
+                               .config("spark.ui.showConsoleProgress", "false")
                                .config("spark.sql.shuffle.partitions", "8"))
                 builder = builder.config("spark.sql.session.timeZone", "UTC")
             with warnings.catch_warnings():
@@ -272,6 +273,11 @@ def stop_session() -> None:
         if _session is not None:
             _session.stop()
         _session, _session_master = None, None
+
+
+def _submitted() -> bool:
+    """True under spark-submit (or a Spark distribution's defaults): the master is chosen there."""
+    return any(os.environ.get(k) for k in ("PYSPARK_GATEWAY_PORT", "PYSPARK_SUBMIT_ARGS", "SPARK_HOME"))
 
 
 def _first_line(err: BaseException) -> str:
