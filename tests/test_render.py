@@ -1,0 +1,171 @@
+"""The template context and the sandboxed environment: lookups by id and Chinese name, ranks
+among siblings, errors that name the template file and line with a did-you-mean."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal as D
+
+import pandas as pd
+import pytest
+
+from revstat.errors import RenderError
+from revstat.regions import make_tree
+from revstat.render import build_context, render_template, template_candidates
+from revstat.textfmt import strip_marks
+from revstat.tidy import RESULT_COLUMNS
+
+CITY, A, B, C = "990100000000", "990121000000", "990122000000", "990123000000"
+TREE = make_tree([(CITY, "示范市", "city", None), (A, "东山县", "county", CITY),
+                  (B, "西河县", "county", CITY), (C, "北川县", "county", CITY)])
+DEFS = [
+    {"id": "sanitary_toilet_rate", "name": "农村卫生厕所普及率", "unit": "%", "decimals": 2,
+     "formula": "sanitary_toilet_households / rural_households * 100"},
+    {"id": "remaining_households_total", "name": "未消除风险户数", "unit": "户", "decimals": 0,
+     "formula": "remaining_households", "direction": "lower"},
+]
+
+
+def row(ind, code, name, level, value, display, prev=None, target="", met=None, change=None, chd="", chu=""):
+    unit = "%" if ind == "sanitary_toilet_rate" else "户"
+    names = {"sanitary_toilet_rate": "农村卫生厕所普及率", "remaining_households_total": "未消除风险户数"}
+    return {"indicator": ind, "name": names[ind], "theme": "", "region_code": code, "region_name": name,
+            "level": level, "period": "2024Q4", "value": None if value is None else D(value), "display": display,
+            "unit": unit, "numerator": None, "denominator": None, "target": target, "target_met": met,
+            "note": "" if value is not None else "西河县未报送", "previous": None if prev is None else D(prev),
+            "change": None if change is None else D(change), "change_display": chd, "change_unit": chu,
+            "incomplete": False}
+
+
+def results() -> pd.DataFrame:
+    rows = [
+        row("sanitary_toilet_rate", CITY, "示范市", "city", "72.5", "72.50", "70", ">= 65", True, "2.5", "2.50", "个百分点"),
+        row("sanitary_toilet_rate", A, "东山县", "county", "80.1", "80.10", "75", ">= 65", True),
+        row("sanitary_toilet_rate", B, "西河县", "county", "80.1", "80.10", "79", ">= 65", True),
+        row("sanitary_toilet_rate", C, "北川县", "county", "61.444", "61.44", "76", ">= 65", False),
+        row("remaining_households_total", CITY, "示范市", "city", "600", "600"),
+        row("remaining_households_total", A, "东山县", "county", "100", "100", "300"),
+        row("remaining_households_total", B, "西河县", "county", None, ""),
+        row("remaining_households_total", C, "北川县", "county", "500", "500", "200"),
+    ]
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+@pytest.fixture
+def ctx():
+    return build_context(results(), DEFS, TREE, [], "2024Q4")
+
+
+def render(tmp_path, source, context, name="t.md.j2"):
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    return render_template([tmp_path], name, context)
+
+
+def test_indicators_by_id_and_chinese_name_at_every_region(tmp_path, ctx):
+    out = render(tmp_path, "{{ region.sanitary_toilet_rate|level }}/{{ regions['北川县']['农村卫生厕所普及率']|level }}"
+                           "/{{ regions['990121000000'].sanitary_toilet_rate.display }}", ctx)
+    assert out.plain == "72.50%/61.44%/80.10"
+
+
+def test_ranks_are_among_siblings_with_ties_and_direction(ctx):
+    east, west, north = (ctx["regions"][c] for c in (A, B, C))
+    # equal values share a rank (competition ranking), the next one skips
+    assert (east.sanitary_toilet_rate.rank, west.sanitary_toilet_rate.rank, north.sanitary_toilet_rate.rank) == (1, 1, 3)
+    # last year: 西河县 79, 北川县 76, 东山县 75
+    assert (west.sanitary_toilet_rate.prev_rank, north.sanitary_toilet_rate.prev_rank, east.sanitary_toilet_rate.prev_rank) == (1, 2, 3)
+    # fewer remaining households is better; a missing value has no rank
+    assert east.remaining_households_total.rank == 1 and north.remaining_households_total.rank == 2
+    assert west.remaining_households_total.rank is None
+    assert ctx["region"].sanitary_toilet_rate.rank is None  # the city has no siblings here
+
+
+def test_period_wording(ctx):
+    assert ctx["period"]["label"] == "2024年1—12月"
+    q3 = build_context(results().assign(period="2024Q3"), DEFS, TREE, [], "2024Q3")
+    assert q3["period"]["label"] == "2024年1—9月" and q3["period"]["compare"] == "比上年同期"
+    assert q3["period"]["end"] == "2024年9月底"
+
+
+def test_children_targets_and_lists(tmp_path, ctx):
+    src = "{{ children|figs_of('sanitary_toilet_rate')|target }}；{{ regions['北川县'].sanitary_toilet_rate|rank }}"
+    assert render(tmp_path, src, ctx).plain == "北川县未达到65%的目标（61.44%）；居全市第3位"
+
+
+def test_missing_value_renders_a_dash_and_a_warning(tmp_path, ctx):
+    out = render(tmp_path, "西河县{{ regions['西河县'].remaining_households_total|level }}", ctx)
+    assert out.plain == "西河县—"
+    assert any("西河县未报送" in w for w in out.warnings)
+
+
+def test_unknown_indicator_names_file_line_and_suggests(tmp_path, ctx):
+    with pytest.raises(RenderError) as info:
+        render(tmp_path, "第一行\n第二行\n{{ region.sanitary_toilet_rat|level }}\n", ctx, "brief.md.j2")
+    err = info.value
+    assert err.where.line == 3 and err.where.file.endswith("brief.md.j2")
+    assert "sanitary_toilet_rate" in str(err)
+
+
+def test_unknown_region_suggests_the_close_name(tmp_path, ctx):
+    with pytest.raises(RenderError, match="北川县"):
+        render(tmp_path, "{{ regions['北川'].sanitary_toilet_rate }}", ctx)
+
+
+def test_syntax_error_names_the_line(tmp_path, ctx):
+    with pytest.raises(RenderError) as info:
+        render(tmp_path, "a\n\n{% if %}\n", ctx)
+    assert info.value.where.line == 3
+
+
+@pytest.mark.parametrize("source", [
+    "{{ ''.__class__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ region.sanitary_toilet_rate.value.__class__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+])
+def test_the_sandbox_refuses_python_internals(tmp_path, ctx, source):
+    with pytest.raises(RenderError):
+        render(tmp_path, source, ctx)
+
+
+def test_templates_cannot_reach_outside_their_folders(tmp_path, ctx):
+    inside = tmp_path / "templates"
+    inside.mkdir()
+    (tmp_path / "secret.md.j2").write_text("SECRET", encoding="utf-8")
+    (inside / "inc.md.j2").write_text("{% include '../secret.md.j2' %}", encoding="utf-8")
+    with pytest.raises(RenderError):
+        render_template([inside], "inc.md.j2", ctx)
+    if hasattr(os, "symlink"):
+        os.symlink(tmp_path / "secret.md.j2", inside / "link.md.j2")
+        with pytest.raises(RenderError):
+            render_template([inside], "link.md.j2", ctx)
+
+
+def test_html_templates_are_autoescaped(tmp_path):
+    rows = results()
+    rows.loc[rows.region_code == A, "region_name"] = "<b>东山县</b>"
+    context = build_context(rows, DEFS, TREE, [], "2024Q4")
+    out = render(tmp_path, "{{ regions['990121000000'].sanitary_toilet_rate.region_name }}", context, "x.html.j2")
+    assert out.autoescaped and "&lt;b&gt;" in out.text
+    out_md = render(tmp_path, "{{ regions['990121000000'].sanitary_toilet_rate.region_name }}", context, "x.md.j2")
+    assert not out_md.autoescaped
+
+
+def test_workspace_templates_override_the_package_ones(tmp_path, ctx):
+    ws_dir, std = tmp_path / "ws", tmp_path / "std"
+    ws_dir.mkdir()
+    std.mkdir()
+    (std / "brief.md.j2").write_text("standard", encoding="utf-8")
+    (ws_dir / "brief.md.j2").write_text("local", encoding="utf-8")
+    assert render_template([ws_dir, std], template_candidates("brief", "md"), ctx).plain == "local"
+
+
+def test_unknown_template_lists_the_available_ones(tmp_path, ctx):
+    (tmp_path / "quarterly_brief.md.j2").write_text("x", encoding="utf-8")
+    with pytest.raises(RenderError, match="quarterly_brief"):
+        render_template([tmp_path], template_candidates("quartrly_brief", "md"), ctx)
+
+
+def test_context_never_computes_figures(ctx):
+    # the display strings are those of the results table, untouched
+    assert strip_marks(str(ctx["regions"][C].sanitary_toilet_rate)) == "61.44%"
+    assert ctx["regions"][C].sanitary_toilet_rate.value == D("61.444")
