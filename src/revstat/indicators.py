@@ -187,7 +187,7 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
         "numerator": parts[0].to_numpy(dtype=object) if parts else [None] * n,
         "denominator": parts[1].to_numpy(dtype=object) if parts else [None] * n,
         "target": [str(d.target) if d.target else None] * n,
-        "target_met": [d.target.met(v) if d.target else None for v in values],
+        "target_met": pd.Series([d.target.met(v) if d.target else None for v in values], dtype=object).to_numpy(),
         "note": note.to_numpy(dtype=object),
         "previous": previous.to_numpy(dtype=object),
         "change": change,

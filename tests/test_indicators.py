@@ -1,0 +1,290 @@
+"""Indicators at every level, hand-computed: ratios of sums, weighted means, growth, pp,
+missing bases, division by zero, rounding; and loading definitions with located errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from revstat.config import FieldDef
+from revstat.definitions import IndicatorDef, find_indicator, load_indicator_files
+from revstat.errors import DefinitionError, ErrorGroup
+from revstat.hierarchy import roll_up
+from revstat.indicators import compute_indicators, split_available
+from revstat.regions import make_tree
+from revstat.tidy import RESULT_COLUMNS, make_observations
+
+CITY, A, B = "990100000000", "990101000000", "990102000000"
+A1, A2, B1, B2 = "990101001000", "990101002000", "990102001000", "990102002000"
+TREE = make_tree([
+    (CITY, "示范市", "city", None),
+    (A, "甲县", "county", CITY), (B, "乙县", "county", CITY),
+    (A1, "甲一镇", "township", A), (A2, "甲二镇", "township", A),
+    (B1, "乙一镇", "township", B), (B2, "乙二镇", "township", B),
+])
+FIELDS = {f.id: f for f in [
+    FieldDef(id="toilet", name="卫生厕所户数", unit="户"),
+    FieldDef(id="hh", name="农村常住户数", unit="户"),
+    FieldDef(id="pop", name="农村常住人口", unit="人"),
+    FieldDef(id="inc", name="人均可支配收入", unit="元", agg="wmean", weight="pop"),
+    FieldDef(id="x", name="x", unit="个"),
+]}
+
+
+def ind(**kw) -> IndicatorDef:
+    base = {"name": kw["id"], "unit": "%", "theme": "test"}
+    return IndicatorDef(**{**base, **kw})
+
+
+TOILET = ind(id="toilet_rate", name="卫生厕所普及率", formula="toilet / hh * 100", decimals=2,
+             target={"op": ">=", "value": 65}, change="pp")
+INCOME = ind(id="income", unit="元", formula="inc", decimals=0, change="growth")
+INCOME_GROWTH = ind(id="income_growth", formula="growth(inc)", decimals=1, change="pp")
+
+
+def observations(data: dict[str, dict[str, dict[str, object]]]):
+    """{period: {field: {region: value}}} → observations."""
+    rows = []
+    for period, fields in data.items():
+        for field, by_region in fields.items():
+            for region, value in by_region.items():
+                rows.append({"field": field, "region_code": region, "region_name": "", "level": "", "period": period,
+                             "value": None if value is None else D(str(value)), "unit": None, "file": "f.xlsx",
+                             "sheet": "s", "cell": "A1", "origin": "source"})
+    return make_observations(rows)
+
+
+def compute(data, defs, period="2024Q4", rounding="half_up"):
+    values = roll_up(observations(data), TREE, FIELDS)
+    return compute_indicators(values, defs, TREE, period, rounding=rounding, scope=CITY)
+
+
+def row(results, indicator, region):
+    sub = results[(results.indicator == indicator) & (results.region_code == region)]
+    assert len(sub) == 1
+    return sub.iloc[0]
+
+
+TOILETS = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3, B2: 7}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}},
+           "2023Q4": {"toilet": {A1: 6, A2: 12, B1: 3, B2: 5}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
+
+
+def test_results_have_the_contract_columns():
+    res = compute(TOILETS, [TOILET])
+    assert list(res.columns) == RESULT_COLUMNS
+    assert set(res.region_code) == {CITY, A, B, A1, A2, B1, B2}
+
+
+def test_ratio_is_ratio_of_sums_at_township_county_and_city():
+    res = compute(TOILETS, [TOILET])
+    # township 甲一镇: 8/10 = 80%
+    assert row(res, "toilet_rate", A1).value == D(80)
+    assert row(res, "toilet_rate", A1).display == "80.00"
+    # county 甲县: (8+15)/(10+20) = 23/30 = 76.666…% → 76.67
+    r = row(res, "toilet_rate", A)
+    assert r.numerator == D(23) and r.denominator == D(30)
+    assert r.display == "76.67"
+    # city: (23+10)/(30+12) = 33/42 = 78.571428…% → 78.57 — not the mean of the county rates
+    r = row(res, "toilet_rate", CITY)
+    assert (r.numerator, r.denominator) == (D(33), D(42))
+    assert abs(r.value - D(3300) / D(42)) < D("1e-20")
+    assert r.display == "78.57"
+    county_b = D(1000) / D(12)
+    assert r.value != (D(2300) / D(30) + county_b) / 2
+
+
+def test_pp_change_against_the_same_period_last_year():
+    res = compute(TOILETS, [TOILET])
+    r = row(res, "toilet_rate", CITY)
+    # 2023: (6+12+3+5)/42 = 26/42 → 61.904761…%; change = 33/42·100 − 26/42·100 = 700/42 = 16.666…
+    assert abs(r.previous - D(2600) / D(42)) < D("1e-20")
+    assert abs(r.change - D(700) / D(42)) < D("1e-20")
+    assert r.change_display == "16.67" and r.change_unit == "个百分点"
+
+
+def test_target_met_on_the_exact_value():
+    res = compute(TOILETS, [TOILET])
+    assert row(res, "toilet_rate", CITY).target_met is True  # 78.57 ≥ 65
+    assert row(res, "toilet_rate", B1).target_met is False  # 3/5 = 60%
+    assert row(res, "toilet_rate", B1).target == ">= 65"
+
+
+INCOMES = {
+    "2024Q4": {"pop": {A1: 100, A2: 300, B1: 200, B2: 100}, "inc": {A1: 1100, A2: 2200, B1: 1650, B2: 3300}},
+    "2023Q4": {"pop": {A1: 100, A2: 300, B1: 200, B2: 100}, "inc": {A1: 1000, A2: 2000, B1: 1500, B2: 3000}},
+}
+
+
+def test_weighted_mean_and_growth_across_years():
+    res = compute(INCOMES, [INCOME, INCOME_GROWTH])
+    # 2024 city: (1100·100 + 2200·300 + 1650·200 + 3300·100) / 700 = 1430000 / 700 = 2042.857…
+    r = row(res, "income", CITY)
+    assert abs(r.value - D(1430000) / D(700)) < D("1e-20")
+    assert r.display == "2043"
+    # 2023 city: 1300000/700; growth = 1430000/1300000 − 1 = 10%
+    assert abs(r.previous - D(1300000) / D(700)) < D("1e-20")
+    assert abs(r.change - D(10)) < D("1e-20") and r.change_display == "10.0" and r.change_unit == "%"
+    g = row(res, "income_growth", CITY)
+    assert abs(g.value - D(10)) < D("1e-20") and g.display == "10.0"
+    # county 甲县: 2024 (110000+660000)/400 = 1925; 2023 1750 → 10%
+    assert row(res, "income", A).value == D(1925)
+
+
+def test_missing_base_gives_a_reason_not_a_number():
+    data = {"2024Q4": INCOMES["2024Q4"]}
+    res = compute(data, [INCOME_GROWTH])
+    r = row(res, "income_growth", CITY)
+    assert r.value is None and r.display == ""
+    assert r.note == "缺少2023Q4数据"
+
+
+def test_zero_base_and_division_by_zero():
+    data = {"2024Q4": {"toilet": {A1: 0, A2: 5}, "hh": {A1: 0, A2: 10},
+                       "pop": {A1: 1, A2: 1}, "inc": {A1: 5, A2: 5}},
+            "2023Q4": {"pop": {A1: 1, A2: 1}, "inc": {A1: 0, A2: 4}}}
+    res = compute(data, [TOILET, INCOME_GROWTH])
+    assert row(res, "toilet_rate", A1).value is None
+    assert row(res, "toilet_rate", A1).note == "分母为0"
+    assert row(res, "toilet_rate", A).value == D(50)  # (0+5)/(0+10)
+    assert row(res, "income_growth", A1).note == "上年同期为0"
+    assert row(res, "income_growth", A2).value == D(25)
+    assert all(v is None or v.is_finite() for v in res.value)
+
+
+@pytest.mark.parametrize("raw, decimals, mode, shown", [
+    ("2.675", 2, "half_up", "2.68"),
+    ("2.665", 2, "half_up", "2.67"),
+    ("2.665", 2, "half_even", "2.66"),
+    ("2.675", 2, "half_even", "2.68"),
+    ("-0.004", 2, "half_up", "0.00"),
+])
+def test_rounding_once_on_the_decimal_value(raw, decimals, mode, shown):
+    d = ind(id="v", formula="x", decimals=decimals, change="none")
+    res = compute({"2024Q4": {"x": {A1: raw}}}, [d], rounding=mode)
+    assert row(res, "v", A1).display == shown
+
+
+def test_10068_over_10643_is_94_60():
+    d = ind(id="r", formula="toilet / hh * 100", decimals=2)
+    res = compute({"2024Q4": {"toilet": {A1: 10068}, "hh": {A1: 10643}}}, [d])
+    assert row(res, "r", A1).display == "94.60"  # 94.5973…: rounded once, half-up
+
+
+def test_incomplete_children_flag_the_result():
+    data = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
+    res = compute(data, [TOILET])
+    r = row(res, "toilet_rate", B)
+    assert bool(r.incomplete) is True
+    assert "不完整" in r.note
+    assert bool(row(res, "toilet_rate", A).incomplete) is False
+
+
+def test_indicator_of_indicators_and_skipping_absent_fields():
+    gap = ind(id="gap", unit="个百分点", formula="income_growth - toilet_rate", change="none")
+    absent = ind(id="absent", formula="toilet / not_provided * 100")
+    usable, skipped = split_available([TOILET, INCOME_GROWTH, gap, absent], FIELDS)
+    assert [d.id for d in usable] == ["toilet_rate", "income_growth", "gap"]
+    assert [(s.indicator.id, s.missing) for s in skipped] == [("absent", ("not_provided",))]
+    data = {p: {**TOILETS[p], **INCOMES[p]} for p in ("2024Q4", "2023Q4")}
+    res = compute(data, [TOILET, INCOME_GROWTH, gap, absent])
+    assert "absent" not in set(res.indicator)
+    # city: 10 − 3300/42
+    assert abs(row(res, "gap", CITY).value - (D(10) - D(3300) / D(42))) < D("1e-20")
+
+
+# ---- definitions ---------------------------------------------------------------------------
+
+def write(tmp_path: Path, name: str, text: str) -> tuple[Path, str]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path, name
+
+
+GOOD = """theme: environment
+indicators:
+  - id: toilet_rate
+    name: 卫生厕所普及率
+    unit: "%"
+    formula: toilet / hh * 100
+    decimals: 2
+    target: {op: ">=", value: 65}
+"""
+
+
+def test_load_keeps_file_and_line_and_theme(tmp_path):
+    defs = load_indicator_files([write(tmp_path, "a.yaml", GOOD)], FIELDS)
+    assert defs[0].theme == "environment"
+    assert defs[0].where.file == "a.yaml" and defs[0].where.line == 3
+    assert defs[0].target.value == D(65)
+
+
+def test_workspace_file_overrides_by_id(tmp_path):
+    std = write(tmp_path, "std.yaml", GOOD)
+    local = write(tmp_path, "local.yaml", GOOD.replace("decimals: 2", "decimals: 1"))
+    defs = load_indicator_files([std, local], FIELDS)
+    assert len(defs) == 1 and defs[0].decimals == 1 and defs[0].where.file == "local.yaml"
+
+
+def test_unknown_field_is_an_error_with_did_you_mean(tmp_path):
+    bad = write(tmp_path, "a.yaml", GOOD.replace("toilet / hh", "toilet / hhh"))
+    with pytest.raises(DefinitionError) as info:
+        load_indicator_files([bad], FIELDS)
+    assert "hhh" in str(info.value) and "`hh`" in str(info.value)
+    assert info.value.where.line == 6
+
+
+def test_bad_formula_names_file_line_and_column(tmp_path):
+    bad = write(tmp_path, "a.yaml", GOOD.replace("toilet / hh * 100", "toilet.real / hh"))
+    with pytest.raises(DefinitionError) as info:
+        load_indicator_files([bad], FIELDS)
+    assert info.value.where.file == "a.yaml" and info.value.where.line == 6 and info.value.where.column == 1
+
+
+def test_unknown_key_names_the_line(tmp_path):
+    bad = write(tmp_path, "a.yaml", GOOD.replace("    decimals: 2\n", "    decimals: 2\n    colour: red\n"))
+    with pytest.raises((DefinitionError, ErrorGroup)) as info:
+        load_indicator_files([bad], FIELDS)
+    assert "colour" in str(info.value) and "第8行" in str(info.value)
+
+
+def test_dependency_cycle_is_named(tmp_path):
+    text = """indicators:
+  - {id: a, name: A, unit: "%", formula: b + 1}
+  - {id: b, name: B, unit: "%", formula: c * 2}
+  - {id: c, name: C, unit: "%", formula: a - toilet}
+"""
+    with pytest.raises(DefinitionError, match="a → b → c → a"):
+        load_indicator_files([write(tmp_path, "c.yaml", text)], FIELDS)
+
+
+def test_find_by_id_or_chinese_name(tmp_path):
+    defs = load_indicator_files([write(tmp_path, "a.yaml", GOOD)], FIELDS)
+    assert find_indicator(defs, "卫生厕所普及率").id == "toilet_rate"
+    assert find_indicator(defs, "toilet_rate").id == "toilet_rate"
+    with pytest.raises(DefinitionError):
+        find_indicator(defs, "不存在的指标")
+
+
+def test_standard_set_uses_only_catalogue_fields_and_has_40_or_more():
+    from revstat.definitions import catalogue_fields
+    from revstat.workspace import std_dir
+
+    files = [(p, p.name) for p in sorted(std_dir("indicators").glob("*.yaml"))]
+    defs = load_indicator_files(files, catalogue_fields())
+    assert len(defs) >= 40
+    mine = {"monitoring", "guarantees", "income", "funds", "environment", "governance"}
+    assert mine <= {d.theme for d in defs}
+    names = {d.name for d in defs}
+    for expected in ("风险消除率（户）", "农村卫生厕所普及率", "易地搬迁脱贫人口收入增速与脱贫人口收入增速之差",
+                     "衔接资金用于产业发展比重", "村集体经济收入5万元以上村占比", "农村自来水普及率"):
+        assert expected in names
+    assert find_indicator(defs, "农村卫生厕所普及率").target.value == D(65)
+
+
+def test_results_frame_is_empty_but_shaped_without_indicators():
+    res = compute(TOILETS, [])
+    assert list(res.columns) == RESULT_COLUMNS and len(res) == 0
+    assert isinstance(res, pd.DataFrame)
