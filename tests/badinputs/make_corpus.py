@@ -470,6 +470,13 @@ def _huge_dimension(d: Path) -> None:
     (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/worksheets/sheet1.xml", change))
 
 
+def _stray_far_cell(d: Path) -> None:
+    def after(wb: object, ws: object, name: str) -> None:
+        ws.write_string(1048575, 16383, " ")  # type: ignore[attr-defined]  # XFD1048576: a stray space
+
+    write_xlsx(d / BAD_FILE, {SHEET: standard_rows(BAD)}, after=after)
+
+
 def _missing_sheet(d: Path) -> None:
     write_xlsx(d / BAD_FILE, {"Sheet1": standard_rows(BAD)})
 
@@ -597,6 +604,9 @@ CASES: list[Case] = [
          Expect("error", words=("损坏", "lol9"))),
     Case("huge_dimension", "声明范围 A1:XFD1048576 而数据很少", _huge_dimension,
          Expect("read", values=_B, exit_code=0)),
+    Case("stray_far_cell", "远处 XFD1048576 误填了一个空格（稠密网格会耗尽内存）", _stray_far_cell,
+         Expect("error", words=("已用范围", "XFD1048576", "Ctrl+End"), sheet=SHEET, cell="XFD1048576",
+                absent=tuple(BAD))),
     Case("missing_sheet", "找不到配置的工作表", _missing_sheet,
          Expect("error", words=("工作表", "监测*"))),
     Case("missing_column", "缺少配置的列", _missing_column,

@@ -20,6 +20,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,16 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 100
 #: Members smaller than this are not ratio-checked (tiny XML compresses very well).
 RATIO_MIN_SIZE = 1024 * 1024
+#: Refuse a sheet whose used range (A1 to its farthest cell) exceeds this many cells: calamine
+#: builds a dense grid of the range, so one stray cell at XFD1048576 would need ~500 GB and
+#: abort the process. Checked on the sheet XML before calamine parses it.
+MAX_GRID_CELLS = 20_000_000
 #: Encodings tried, in order, for CSV files (strict decoding, no guessing).
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+#: What reading a damaged zip member or its XML can raise (besides SourceError).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, LookupError,
+            ValueError, SyntaxError, RuntimeError)  # XML ParseError is a SyntaxError; defusedxml's are ValueErrors
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
@@ -80,7 +89,14 @@ class Book:
 
     def sheet(self, name: str) -> Grid:
         if name not in self._grids:
-            self._grids[name] = self._read_sheet(name)
+            try:
+                self._grids[name] = self._read_sheet(name)
+            except SourceError:
+                raise
+            except Exception as exc:  # calamine/zip raise many unrelated types for damaged sheets
+                err = _damaged(self.display, f"{type(exc).__name__}: {exc}")
+                err.where = Location(self.display, name)
+                raise err from None
         return self._grids[name]
 
     def close(self) -> None:
@@ -92,12 +108,16 @@ class Book:
             self._zip = None
 
     def _read_sheet(self, name: str) -> Grid:
+        xml = None
+        if self._zip is not None and name in self._sheet_xml:
+            xml = self._zip.read(self._sheet_xml[name])
+            _check_extent(xml, self.display, name)
         sheet = self._calamine.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False)
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
         grid = Grid(name, rows, merged, hidden=name in self.hidden_sheets)
-        if self._zip is not None and name in self._sheet_xml:
-            _scan_sheet_xml(self._zip.read(self._sheet_xml[name]), grid)
+        if xml is not None:
+            _scan_sheet_xml(xml, grid)
         return grid
 
 
@@ -186,7 +206,10 @@ def _open_xlsx(path: Path, display: str) -> Book:
         if "xl/workbook.xml" not in names:
             raise SourceError(t("不是 Excel 工作簿（压缩包中没有 xl/workbook.xml）", "not an Excel workbook (no xl/workbook.xml in the zip)"),
                               Location(display), t("在 Excel/WPS 中另存为 .xlsx", "save it as .xlsx in Excel/WPS"))
-        sheet_xml, hidden = _workbook_parts(zf)
+        try:
+            sheet_xml, hidden = _workbook_parts(zf)
+        except _DAMAGED as exc:  # bad CRC, bad deflate data, malformed or hostile XML
+            raise _damaged(display, f"{type(exc).__name__}: {exc}") from None
         book = _open_calamine(path, display, "xlsx")
         book._zip = zf
         book._sheet_xml = {n: p for n, p in sheet_xml.items() if p in names}
@@ -239,12 +262,30 @@ def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = Non
     return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
 
 
+def _check_extent(xml: bytes, display: str, sheet: str) -> None:
+    """Refuse a sheet whose farthest cell makes the dense grid too large (see MAX_GRID_CELLS)."""
+    max_row = max_col = 0
+    for m in _REF.finditer(xml):
+        r, c = _rc(m)
+        max_row, max_col = max(max_row, r), max(max_col, c)
+    cells = (max_row + 1) * (max_col + 1)
+    if cells > MAX_GRID_CELLS:
+        far = a1(max_row, max_col)
+        raise SourceError(
+            t("工作表的已用范围 A1:{far} 过大（约 {n} 个单元格），可能是远处的单元格被误填了内容",
+              "the sheet's used range A1:{far} is too large (about {n} cells); a far-away cell probably holds stray content",
+              far=far, n=f"{cells:,}"),
+            Location(display, sheet, far),
+            t("在 Excel/WPS 中按 Ctrl+End 找到该单元格，删除数据以外多余的行和列后保存",
+              "press Ctrl+End in Excel/WPS to find it, delete the rows and columns beyond the data, and save"))
+
+
 def _scan_sheet_xml(xml: bytes, grid: Grid) -> None:
     """Error cells, uncached formulas and hidden rows from the raw sheet XML (regex, no DOM)."""
     if b'hidden="' in xml:
         rows = set()
         for m in _HIDDEN_ROW.finditer(xml):
-            rows.add(int(m.group(1) or m.group(3)) - 1)
+            rows.add(int(m.group(1) or m.group(2)) - 1)
         grid.hidden_rows = frozenset(rows)
     if b't="e"' in xml:
         for m in _ERROR_CELL.finditer(xml):

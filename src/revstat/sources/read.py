@@ -198,7 +198,11 @@ def _read_book(source: SourceDef, book: Book, ctx: _Ctx) -> None:
     if book.kind == "html" and len(names) > 1:  # several tables: take the one whose header fits
         names = [max(names, key=lambda n: _fit(source, book.sheet(n)))]
     for name in names:
-        grid = book.sheet(name)
+        try:
+            grid = book.sheet(name)
+        except SourceError as err:  # a damaged or oversized sheet: the other sheets and files go on
+            ctx.errors.append(err)
+            continue
         where = Location(book.display, None if book.kind == "csv" else name)
         if grid.hidden:
             policy = _policy(source, ctx.ws)
