@@ -112,6 +112,11 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
             compiled = None
         else:
             compiled = compile_workspace(ws, period)
+            if compiled.read_errors:  # unusable input: show the reading errors, exit 2
+                from revstat.errors import ErrorGroup
+
+                errors = list(compiled.read_errors)
+                raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     p = Period.parse(period)
     wanted = [period, str(p.prev_period()), str(p.prev_year())]
     if compiled is not None:
