@@ -332,3 +332,12 @@ def _messy(v: Any, style: str) -> Any:
     if style == "fullwidth":
         text = text.translate(str.maketrans("0123456789.-", "０１２３４５６７８９．−"))
     return text
+
+
+def test_a_row_named_after_the_county_is_its_total(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [*ROWS, ["东山县", 90, 120, 6]])
+    result = _read(root)
+    assert result.errors == []
+    assert obs(result, "total")[("households", "990121000000")] == (Decimal(90), "B10")
+    assert result.summary.rows == 3 and result.summary.totals_rows == 1

@@ -320,6 +320,11 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         except SourceError as err:
             ctx.errors.append(err)
             continue
+        if code == scope or (scope is None and tree.level(code) == scope_level):
+            totals.append((r, rc))  # a row named after the workbook's own county is its total
+            if scope is None:
+                scope = code
+            continue
         if code in seen_regions:
             ctx.errors.append(SourceError(
                 t("地区 {name} 在同一表中出现两次：{a} 和 {b}", "region {name} appears twice in the sheet: {a} and {b}",
