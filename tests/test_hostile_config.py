@@ -4,6 +4,7 @@ templates or paths. Every refusal names the file and the line."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,136 @@ def test_source_globs_escaping_the_workspace_are_refused(tmp_path: Path, pattern
         load_workspace(root)
     assert info.value.where.file == "sources/monitoring.yaml" and info.value.where.line == line
     assert "工作区内" in info.value.render("zh")
+
+
+# ---- formulas name only fields, indicators and whitelisted functions ----------------------
+
+HOSTILE_FORMULAS = [
+    ("__import__('os').system('touch x')", "只能调用内置函数"),
+    ("__import__('os')", "未知的函数"),
+    ("households.__class__", "属性访问"),
+    ("[].pop()", "只能调用内置函数"),
+    ("(lambda: 1)()", "只能调用内置函数"),
+    ("lambda: households", "lambda"),
+    ("households if persons else funds", "条件表达式"),
+    ("eval('1')", "未知的函数"),
+    ("households ** 999999999", "该运算符"),
+    ("households[0]", "下标"),
+    ("{'a': 1}", "字典"),
+    ("[x for x in persons]", "推导式"),
+    ("households in persons", "该比较"),
+    ("f'{households}'", "f-字符串"),
+    ("max(households, key=persons)", "关键字参数"),
+    ("__builtins__", "未知的字段或指标"),
+    ("os", "未知的字段或指标"),
+    ("households / persnos", "persons"),  # a typo: did you mean
+]
+
+
+@pytest.mark.parametrize(("formula", "words"), HOSTILE_FORMULAS)
+def test_formulas_outside_the_whitelist_are_refused_at_load(tmp_path: Path, formula: str, words: str) -> None:
+    from revstat.definitions import load_indicator_files
+
+    path = tmp_path / "indicators" / "hostile.yaml"
+    path.parent.mkdir()
+    quoted = formula.replace('"', '\\"')
+    path.write_text(
+        "theme: monitoring\nindicators:\n"
+        "  - id: fine\n    name: 正常\n    unit: 户\n    formula: households + persons\n"
+        f'  - id: evil\n    name: 恶意\n    unit: 户\n    formula: "{quoted}"\n',
+        encoding="utf-8")
+    with pytest.raises(RevstatError) as info:
+        load_indicator_files([(path, "indicators/hostile.yaml")], ["households", "persons", "funds"])
+    [err] = _errors(info.value)
+    assert isinstance(err, DefinitionError)
+    assert err.where.file == "indicators/hostile.yaml" and err.where.line == 10, err.render("zh")
+    assert words in err.render("zh")
+
+
+def test_a_formula_never_reaches_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing and evaluating a formula work with eval/exec unavailable."""
+    import builtins
+
+    import pandas as pd
+
+    from revstat.formula import evaluate, parse_formula
+
+    def _forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("eval/exec called")
+
+    monkeypatch.setattr(builtins, "eval", _forbidden)
+    monkeypatch.setattr(builtins, "exec", _forbidden)
+    formula = parse_formula("households / persons * 100")
+    index = ["990122101000", "990122102000"]
+    values = {"households": pd.Series([Decimal("1"), Decimal("3")], index=index, dtype=object),
+              "persons": pd.Series([Decimal("4"), Decimal("0")], index=index, dtype=object)}
+    result, reasons = evaluate(formula, lambda name, shift: values[name] if shift == () else None)
+    assert result[index[0]] == Decimal("25")
+    assert result[index[1]] is None and reasons[index[1]]  # x/0 is missing with a reason, never inf
+
+
+# ---- templates run sandboxed; includes stay inside the template folders --------------------
+
+@pytest.mark.parametrize(("body", "line"), [
+    ("第一行\n{{ ''.__class__ }}\n", 2),
+    ("a\nb\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n", 3),
+    ("{{ cycler.__init__.__globals__ }}\n", 1),
+    ("x\n{{ lipsum.__globals__['os'].system('true') }}\n", 2),
+    ("{% set f = ''.format %}\n{{ f.__self__ }}\n", 2),
+    ("{{ range.__self__ }}\n", 1),
+])
+def test_template_escapes_fail_with_file_and_line(tmp_path: Path, body: str, line: int) -> None:
+    from revstat.errors import RenderError
+    from revstat.render import render_template
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "evil.md.j2").write_text(body, encoding="utf-8")
+    with pytest.raises(RenderError) as info:
+        render_template([folder], "evil.md.j2", {})
+    assert info.value.where.file.endswith("evil.md.j2")
+    assert info.value.where.line == line, info.value.render("zh")
+
+
+@pytest.mark.parametrize("target", ["../secret.txt", "/etc/passwd", "sub/../../secret.txt", "link.txt"])
+def test_includes_outside_the_template_folders_fail(tmp_path: Path, target: str) -> None:
+    from revstat.errors import RenderError
+    from revstat.render import render_template
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("TOP-SECRET", encoding="utf-8")
+    (folder / "link.txt").symlink_to(tmp_path / "secret.txt")  # a symlink leading outside
+    (folder / "evil.md.j2").write_text(f"标题\n\n{{% include '{target}' %}}\n", encoding="utf-8")
+    with pytest.raises(RenderError) as info:
+        render_template([folder], "evil.md.j2", {})
+    text = info.value.render("zh")
+    assert "TOP-SECRET" not in text
+    assert info.value.where.file.endswith("evil.md.j2") and info.value.where.line == 3, text
+
+
+def test_a_normal_include_inside_the_folder_works(tmp_path: Path) -> None:
+    from revstat.render import render_template
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "part.md.j2").write_text("部分{{ n }}", encoding="utf-8")
+    (folder / "main.md.j2").write_text("{% include 'part.md.j2' %}", encoding="utf-8")
+    assert render_template([folder], "main.md.j2", {"n": 1}).text == "部分1"
+
+
+# ---- output paths: the period names the folder and cannot climb out -------------------------
+
+@pytest.mark.parametrize("period", ["../../escape", "2024Q4/../../x", "/tmp/x", "2024Q5"])
+def test_periods_that_are_paths_are_refused(tmp_path: Path, period: str) -> None:
+    from typer.testing import CliRunner
+
+    from revstat.cli import app
+
+    root = _workspace(tmp_path / "ws")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(app, ["compile", str(root), "--period", period])
+    assert result.exit_code == 2, result.output
+    assert "报告期" in result.output + (result.stderr or "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert not (root / "out").exists() or not any((root / "out").iterdir())
