@@ -1,0 +1,185 @@
+"""End to end on a copy of the sample city: `revstat compile`, `explain`, `indicators`, `schema`.
+
+City values in indicators.csv are recomputed here by hand (Decimal) from observations.csv,
+which `revstat extract` writes — the same cells, summed and divided independently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revstat.cli import app
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+CITY = "990100000000"
+TOL = D("1e-20")
+
+
+def copy_sample(dest: Path) -> Path:
+    shutil.copytree(SAMPLE, dest, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    return dest
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    ws = copy_sample(tmp_path_factory.mktemp("e2e") / "ws")
+    for period in ("2023Q4", "2024Q4"):
+        res = invoke("extract", str(ws), "--period", period)
+        assert res.exit_code == 0, res.output
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    return ws, res.output
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "CSV for Excel needs a BOM"
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+
+
+def by_region_field(obs: list[dict[str, str]], period: str) -> dict[str, dict[str, D | None]]:
+    """field → region → value of the reported (origin source) rows of a period."""
+    out: dict[str, dict[str, D | None]] = defaultdict(dict)
+    for r in obs:
+        if r["period"] == period and r["origin"] == "source":
+            out[r["field"]][r["region_code"]] = D(r["value"]) if r["value"] != "" else None
+    return out
+
+
+def total(values: dict[str, D | None]) -> D:
+    return sum((v for v in values.values() if v is not None), D(0))
+
+
+def wmean(x: dict[str, D | None], w: dict[str, D | None]) -> D:
+    pairs = [(x[k], w.get(k)) for k in x if x[k] is not None and w.get(k) is not None]
+    return sum((a * b for a, b in pairs), D(0)) / sum((b for _, b in pairs), D(0))
+
+
+def city_rows(ws: Path) -> dict[str, dict[str, str]]:
+    rows = read_csv(ws / "out" / "2024Q4" / "indicators.csv")
+    return {r["indicator"]: r for r in rows if r["region_code"] == CITY}
+
+
+def test_writes_the_four_files(compiled):
+    ws, output = compiled
+    out = ws / "out" / "2024Q4"
+    for name in ("indicators.csv", "indicators.json", "indicators.xlsx", "findings.json"):
+        assert (out / name).is_file(), name
+    rows = json.loads((out / "indicators.json").read_text(encoding="utf-8"))
+    assert {"indicator", "name", "region_code", "region_name", "level", "period", "value", "display", "unit",
+            "numerator", "denominator", "target", "target_met", "note", "previous", "change",
+            "change_display"} <= set(rows[0])
+    assert "findings" in json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert "农村卫生厕所普及率" in output  # the headline table
+
+
+def test_city_values_equal_hand_recomputation_from_observations(compiled):
+    ws, _ = compiled
+    obs = read_csv(ws / "out" / "2024Q4" / "observations.csv") + read_csv(ws / "out" / "2023Q4" / "observations.csv")
+    now, last = by_region_field(obs, "2024Q4"), by_region_field(obs, "2023Q4")
+    city = city_rows(ws)
+
+    rate = total(now["sanitary_toilet_households"]) / total(now["rural_households"]) * 100
+    assert abs(D(city["sanitary_toilet_rate"]["value"]) - rate) < TOL
+    assert D(city["sanitary_toilet_rate"]["numerator"]) == total(now["sanitary_toilet_households"])
+    assert city["sanitary_toilet_rate"]["display"] == str(rate.quantize(D("0.01"), rounding="ROUND_HALF_UP"))
+
+    elim = total(now["eliminated_households"]) / total(now["monitored_households"]) * 100
+    assert abs(D(city["risk_eliminated_rate_households"]["value"]) - elim) < TOL
+    elim_last = total(last["eliminated_households"]) / total(last["monitored_households"]) * 100
+    assert abs(D(city["risk_eliminated_rate_households"]["change"]) - (elim - elim_last)) < TOL
+
+    assert D(city["linkage_funds_total"]["value"]) == total(now["linkage_funds"])
+
+    income = wmean(now["rural_income_per_capita"], now["rural_population"])
+    income_last = wmean(last["rural_income_per_capita"], last["rural_population"])
+    assert abs(D(city["rural_income"]["value"]) - income) < D("1e-15")
+    growth = (income / income_last - 1) * 100
+    assert abs(D(city["rural_income_growth"]["value"]) - growth) < D("1e-15")
+
+    progress = total(now["funds_spent"]) / total(now["linkage_funds"]) * 100 - 100  # Q4: 100% elapsed
+    assert abs(D(city["funds_progress_vs_time"]["value"]) - progress) < TOL
+
+    gap_now = (wmean(now["relocated_income_per_capita"], now["relocated_persons"])
+               / wmean(last["relocated_income_per_capita"], last["relocated_persons"]) - 1) * 100 \
+        - (wmean(now["poverty_income_per_capita"], now["poverty_persons"])
+           / wmean(last["poverty_income_per_capita"], last["poverty_persons"]) - 1) * 100
+    assert abs(D(city["relocated_growth_gap"]["value"]) - gap_now) < D("1e-15")
+
+
+def test_missing_cells_make_the_city_incomplete(compiled):
+    ws, _ = compiled
+    obs = read_csv(ws / "out" / "2024Q4" / "observations.csv")
+    blanks = {r["field"] for r in obs if r["origin"] == "source" and r["value"] == ""}
+    city = city_rows(ws)
+    assert (city["new_5g_stations"]["incomplete"] == "true") == ("stations_5g_built" in blanks)
+    assert city["sanitary_toilet_rate"]["incomplete"] == "false"
+
+
+def test_xlsx_has_a_sheet_per_theme_frozen_and_highlighted(compiled):
+    import openpyxl
+
+    ws, _ = compiled
+    wb = openpyxl.load_workbook(ws / "out" / "2024Q4" / "indicators.xlsx")
+    assert {"防返贫动态监测", "农村人居环境和基础设施", "衔接资金和项目"} <= set(wb.sheetnames)
+    sheet = wb["农村人居环境和基础设施"]
+    assert sheet.freeze_panes == "D3"
+    headers = [c.value for c in sheet[1]]
+    col = headers.index("农村卫生厕所普及率") + 1
+    fills = {}
+    for row in sheet.iter_rows(min_row=3):
+        fills[row[0].value] = (row[col - 1].value, row[col - 1].fill.fgColor.rgb)
+    # 北川县 is under the 65% target (sample_data/README.md): highlighted
+    value, colour = fills["990124000000"]
+    assert value < 65 and colour.endswith("FFC7CE")
+    value, colour = fills[CITY]
+    assert value >= 65 and not str(colour).endswith("FFC7CE")
+
+
+def test_input_error_exits_2_and_keeps_previous_outputs(tmp_path):
+    ws = copy_sample(tmp_path / "ws")
+    (ws / "data" / "2024Q4" / "坏文件.xlsx").write_bytes(b"not a workbook at all")
+    out = ws / "out" / "2024Q4"
+    out.mkdir(parents=True)
+    (out / "marker.txt").write_text("previous", encoding="utf-8")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 2
+    assert "坏文件.xlsx" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]
+
+
+def test_explain_shows_terms_children_and_cells(compiled):
+    ws, _ = compiled
+    res = invoke("explain", "农村卫生厕所普及率", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 0, res.output
+    assert "sanitary_toilet_households / rural_households * 100" in res.output
+    assert "城关镇 990121101000" in res.output  # a child it was summed from
+    assert "data/2024Q4/东山县_2024Q4.xlsx › 5-人居环境和基础设施 › " in res.output
+
+
+def test_explain_unknown_indicator_is_exit_2(compiled):
+    ws, _ = compiled
+    res = invoke("explain", "不存在的指标", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 2
+
+
+def test_indicators_and_schema_commands():
+    res = invoke("indicators")
+    assert res.exit_code == 0 and "农村卫生厕所普及率" in res.output and ">= 65" in res.output
+    res = invoke("schema", "indicators")
+    assert res.exit_code == 0
+    schema = json.loads(res.output)
+    assert "IndicatorDef" in schema["$defs"]
+    assert invoke("schema", "nonsense").exit_code == 2
