@@ -52,8 +52,8 @@ OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 
 _ERROR_CELL = re.compile(rb'<c\b([^>]*?\bt="e"[^>]*)>(?:\s*<f\b[^>]*?(?:/>|>[^<]*</f>))?\s*<v>([^<]*)</v>')
-_FORMULA_CELL = re.compile(
-    rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>|(<v\s*/>))?')
+_FORMULA_CELL = re.compile(  # only formulas with no <v> or an empty one: the rest never reach Python
+    rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>()</v>|(<v\s*/>)|(?=</c>|<is>))')
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _TYPE_STR = re.compile(rb'\bt="(?:str|inlineStr)"')
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
