@@ -25,7 +25,7 @@ def test_init_writes_a_workspace_that_loads(tmp_path: Path) -> None:
     assert ws.config.region == "990100000000"
     assert ws.regions.name(ws.config.region) == "示范市"
     assert sorted(s.id for s in ws.sources) == sorted(
-        ["monitoring", "guarantees", "income", "funds", "environment", "governance"])
+        ["monitoring", "guarantees", "income", "funds", "environment", "governance", "households"])
     assert "rural_households" in ws.fields()
     # the two 城关镇 of the example are told apart by their county
     assert ws.regions.match("城关镇", within="990121000000") == "990121101000"

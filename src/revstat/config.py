@@ -94,6 +94,13 @@ class SourceDef(Strict):
     region: RegionSpec
     unit: str | None = Field(None, description="表中金额的默认单位 / default money unit of the sheet")
     hidden: Literal["include", "exclude", "error"] | None = None
+    # records sources (kind: records): household rows aggregated to regions, see docs/scale.md
+    format: Literal["csv", "parquet"] | None = Field(
+        None, description="records: 文件格式，默认按扩展名 / file format (by extension when omitted)")
+    period_column: str | None = Field(
+        None, description="records: 报告期所在列（文件模式不含 {period} 时）/ column holding the period")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="records: of/where 中的名称 → 文件中的列名 / names → column headers")
     fields: list[FieldDef]
 
     @field_validator("files")

@@ -1,0 +1,549 @@
+"""Household records → region-level observations: plan, run (DuckDB, pandas or Spark), tidy.
+
+A records source (``kind: records``) is a CSV or Parquet file set with one household per row.
+Each field is an aggregation (``measure: count | sum | count_distinct``, ``of:``, ``where:``).
+:func:`plan_source` turns the definition into :class:`revstat.records.sql.Aggregate` s; one
+query per source and file set computes them all; only the small grouped result (one row per
+region) leaves the engine. The engines:
+
+* ``duckdb`` — reads the files directly (streaming, bounded memory); the default for Parquet
+  and for CSV above :data:`PANDAS_MAX_BYTES`;
+* ``pandas`` — small CSV files (no extra start-up cost, everything is in memory anyway);
+* ``spark`` — the same SQL text transpiled (:mod:`revstat.records.spark`), never automatic.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from revstat import tidy
+from revstat.config import FieldDef, SourceDef
+from revstat.errors import ConfigError, DefinitionError, RevstatError, SourceError
+from revstat.formula import (
+    Bin,
+    BoolOp,
+    Call,
+    Compare,
+    Name,
+    Node,
+    Not,
+    Num,
+    Str,
+    Unary,
+    parse_formula,
+)
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.records import sql as rsql
+
+#: CSV record files up to this total size go through pandas when the engine is ``auto``
+PANDAS_MAX_BYTES = 2_000_000
+ENGINES = ("auto", "duckdb", "pandas", "spark")
+_QUANTUM = Decimal("0.0001")  # the scale of rsql.NUMERIC
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """A records source ready to run: the aggregates, their fields and provenance labels."""
+
+    source: SourceDef
+    display: str  # sources/7_households.yaml
+    fmt: str | None  # csv | parquet | None (by extension)
+    region_column: str
+    period_column: str | None
+    aggregates: tuple[rsql.Aggregate, ...]
+    fields: dict[str, FieldDef]  # alias → field
+    labels: dict[str, str]  # alias → "count where monitor_type == '脱贫不稳定户'"
+    columns: frozenset[str] = field(default_factory=frozenset)  # file columns the query reads
+
+
+def _rename(node: Node, mapping: dict[str, str]) -> Node:
+    """The tree with record names replaced by the file's column headers."""
+    if isinstance(node, Name):
+        return Name(mapping.get(node.id, node.id))
+    if isinstance(node, Unary):
+        return Unary(node.op, _rename(node.operand, mapping))
+    if isinstance(node, Not):
+        return Not(_rename(node.operand, mapping))
+    if isinstance(node, Bin):
+        return Bin(node.op, _rename(node.left, mapping), _rename(node.right, mapping))
+    if isinstance(node, Compare):
+        return Compare(_rename(node.left, mapping), node.ops, tuple(_rename(c, mapping) for c in node.comparators))
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(_rename(v, mapping) for v in node.values))
+    if isinstance(node, Call):
+        return Call(node.func, tuple(_rename(a, mapping) for a in node.args))
+    return node
+
+
+def _names(node: Node) -> set[str]:
+    from revstat.formula import walk
+
+    return {n.id for n in walk(node) if isinstance(n, Name)}
+
+
+def label_of(f: FieldDef) -> str:
+    """Provenance text of a records field: ``count where …``, ``sum(income)``…"""
+    head = f.measure if f.measure == "count" else f"{f.measure}({f.of})"
+    return f"{head} where {f.where}" if f.where else str(head)
+
+
+def plan_source(source: SourceDef, display: str) -> SourcePlan:
+    """Check a records source and translate its fields (errors name the YAML file)."""
+    where = Location(display)
+    cols = dict(source.columns)
+    if "{period}" not in source.files and not source.period_column:
+        raise DefinitionError(
+            t("户级数据来源 {id} 无法区分报告期", "records source {id} cannot tell periods apart", id=source.id), where,
+            t("在 files 中写 {period}（如 data/{period}/records/*.parquet），或用 period_column 指定报告期所在列",
+              "put {period} in files (e.g. data/{period}/records/*.parquet) or name the period column in period_column"))
+    region_column = cols.get(source.region.column, source.region.column)
+    aggregates: list[rsql.Aggregate] = []
+    fields: dict[str, FieldDef] = {}
+    labels: dict[str, str] = {}
+    needed = {region_column}
+    if source.period_column:
+        needed.add(cols.get(source.period_column, source.period_column))
+    for i, f in enumerate(source.fields):
+        if f.measure is None:
+            raise DefinitionError(t("户级数据字段 {id} 缺少 measure", "records field {id} has no measure", id=f.id), where,
+                                  t("写 measure: count、sum 或 count_distinct", "add measure: count, sum or count_distinct"))
+        if f.measure != "count" and not f.of:
+            raise DefinitionError(t("字段 {id} 的 {m} 需要 of（汇总哪一列）", "field {id}: {m} needs `of` (the column)",
+                                    id=f.id, m=f.measure), where, t("如 of: persons", "e.g. of: persons"))
+        of = cols.get(f.of, f.of) if f.of else None
+        tree = None
+        if f.where:
+            tree = _rename(parse_formula(f.where, Location(display, note=f.id)).tree, cols)
+            needed |= _names(tree)
+            rsql.condition_sql(tree, Location(display, note=f.id))  # reject what SQL cannot express, now
+        if of:
+            needed.add(of)
+        alias = f"f{i}"
+        aggregates.append(rsql.Aggregate(alias, f.measure, of, tree))
+        fields[alias] = f
+        labels[alias] = label_of(f)
+    return SourcePlan(source, display, source.format, region_column,
+                      cols.get(source.period_column, source.period_column) if source.period_column else None,
+                      tuple(aggregates), fields, labels, frozenset(needed))
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+
+def files_of(ws: Any, source: SourceDef, period: str | None) -> list[Path]:
+    pattern = source.files.replace("{period}", period) if period else source.files
+    root = ws.root.resolve()
+    return [p for p in sorted(ws.root.glob(pattern))
+            if p.is_file() and not p.name.startswith("~$") and p.resolve().is_relative_to(root)]
+
+
+def _fmt(plan: SourcePlan, paths: Sequence[Path]) -> str:
+    if plan.fmt:
+        return plan.fmt
+    return "parquet" if str(paths[0]).lower().endswith((".parquet", ".pq")) else "csv"
+
+
+def choose_engine(engine: str, ws: Any, fmt: str, paths: Sequence[Path]) -> str:
+    """``auto`` → the workspace's ``engine:``; still ``auto`` → pandas for small CSV, else DuckDB."""
+    if engine not in ENGINES:
+        raise ConfigError(t("未知的引擎 {e}", "unknown engine {e}", e=engine), None,
+                          t("可选 auto、duckdb、pandas、spark", "choose auto, duckdb, pandas or spark"))
+    if engine == "auto":
+        engine = getattr(getattr(ws, "config", None), "engine", "auto") or "auto"
+    if engine == "pandas" and fmt == "parquet":
+        raise ConfigError(t("pandas 引擎只读 CSV 记录文件", "the pandas engine reads CSV record files only"),
+                          Location(str(paths[0])), t("用 --engine duckdb（或 auto）", "use --engine duckdb (or auto)"))
+    if engine != "auto":
+        return engine
+    if fmt == "csv" and sum(p.stat().st_size for p in paths) <= PANDAS_MAX_BYTES:
+        return "pandas"
+    return "duckdb"
+
+
+def _encoding(path: Path) -> str:
+    """``utf-8`` (BOM allowed) or ``gb18030`` (CSV saved by Chinese Windows), from the first 64 KB."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+@contextmanager
+def _utf8(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
+    """Paths DuckDB can read: GB18030 CSV files are transcoded (streaming) to temporary UTF-8."""
+    if fmt != "csv" or all(_encoding(p) == "utf-8" for p in paths):
+        yield [str(p) for p in paths]
+        return
+    with tempfile.TemporaryDirectory(prefix="revstat-records-") as tmp:
+        out = []
+        for i, p in enumerate(paths):
+            if _encoding(p) == "utf-8":
+                out.append(str(p))
+                continue
+            target = Path(tmp) / f"{i}.csv"
+            with open(p, encoding="gb18030", newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            out.append(str(target))
+        yield out
+
+
+# ---- engines -------------------------------------------------------------------------------
+
+
+def run_duckdb(query: rsql.Query, where: Location) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a query on an in-memory DuckDB; return (column names, rows)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            cur = con.execute(query.sql, list(query.params))
+            rows = cur.fetchall()
+            names = [d[0] for d in cur.description]
+        except duckdb.Error as err:
+            raise _engine_error(err, where) from None
+    finally:
+        con.close()
+    return names, rows
+
+
+def _engine_error(err: Exception, where: Location) -> SourceError:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    kind = type(err).__name__
+    if "Binder" in kind or "not found" in text:
+        fix = t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
+                "check that the column names in region/of/where/columns match the file's header")
+    elif "Conversion" in kind:
+        fix = t("该列应为数字（不带千分位逗号、全角数字）；改正数据或换一列",
+                "the column must hold plain numbers (no thousands commas or full-width digits)")
+    else:
+        fix = t("检查文件是否完整、格式是否与来源一致", "check that the file is complete and of the source's format")
+    return SourceError(t("读取户级数据失败：{e}", "cannot aggregate the records: {e}", e=text), where, fix)
+
+
+def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], where: Location
+               ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The same aggregation in pandas, for small CSV files (same three-valued logic as SQL)."""
+    import pandas as pd
+
+    frames = []
+    for p in paths:
+        enc = _encoding(p)
+        header = pd.read_csv(p, nrows=0, encoding="utf-8-sig" if enc == "utf-8" else enc).columns
+        missing = sorted(plan.columns - set(header))
+        if missing:
+            raise SourceError(t("记录文件缺少列：{c}", "the record file lacks columns: {c}", c="、".join(missing)),
+                              Location(str(p)), t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
+                                                  "check that the column names in region/of/where/columns match the header"))
+        frames.append(pd.read_csv(p, usecols=sorted(plan.columns), dtype=str, keep_default_na=False,
+                                  na_values=[""], encoding="utf-8-sig" if enc == "utf-8" else enc))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=sorted(plan.columns))
+    df = df.astype(object).where(df.notna(), None)
+    keys = ["region_code"]
+    df["region_code"] = df[plan.region_column]
+    if plan.period_column:
+        df = df[df[plan.period_column].isin(list(periods))].copy()
+        df["period"] = df[plan.period_column]
+        keys.append("period")
+    ev = _PandasEval(df, where)
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    groups = df.groupby(keys, sort=True, dropna=False).indices
+    masks = {a.alias: ev.mask(a.where) for a in plan.aggregates}
+    nums = {a.of: ev.numbers(a.of) for a in plan.aggregates if a.measure == "sum" and a.of}
+    for key, idx in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        for a in plan.aggregates:
+            sel = [i for i in idx if masks[a.alias][i]]
+            if a.measure == "count":
+                row[a.alias] = len(sel)
+            elif a.measure == "count_distinct":
+                col = df[a.of].to_numpy()
+                row[a.alias] = len({col[i] for i in sel if col[i] is not None})
+            else:
+                vals = [nums[a.of][i] for i in sel if nums[a.of][i] is not None]
+                row[a.alias] = sum(vals, Decimal(0)) if vals else None
+                row[f"{a.alias}_n"] = len(sel)
+        out[key] = row
+    names = list(keys)
+    for a in plan.aggregates:
+        names += [a.alias, f"{a.alias}_n"] if a.measure == "sum" else [a.alias]
+    return names, [tuple(r.get(n) for n in names) for r in out.values()]
+
+
+class _PandasEval:
+    """Conditions over text columns with SQL's three-valued logic (None = unknown)."""
+
+    def __init__(self, df: Any, where: Location) -> None:
+        self.df = df
+        self.n = len(df)
+        self.where = where
+        self._num: dict[str, list[Any]] = {}
+
+    def numbers(self, col: str) -> list[Any]:
+        if col not in self._num:
+            out: list[Any] = []
+            for i, v in enumerate(self.df[col].to_numpy()):
+                if v is None:
+                    out.append(None)
+                    continue
+                try:
+                    d = Decimal(str(v).strip())
+                    if not d.is_finite():
+                        raise InvalidOperation
+                    out.append(d.quantize(_QUANTUM, rounding=ROUND_HALF_UP))
+                except InvalidOperation:
+                    raise SourceError(t("列 {c} 第 {r} 行不是数字：{v!r}", "column {c}, row {r} is not a number: {v!r}",
+                                        c=col, r=i + 2, v=v), self.where,
+                                      t("该列应为数字（不带千分位逗号、全角数字）", "the column must hold plain numbers")) from None
+            self._num[col] = out
+        return self._num[col]
+
+    def mask(self, node: Node | None) -> list[bool]:
+        if node is None:
+            return [True] * self.n
+        return [v is True for v in self.bool(node)]
+
+    def bool(self, node: Node) -> list[Any]:
+        if isinstance(node, BoolOp):
+            parts = [self.bool(v) for v in node.values]
+            return [_kleene(node.op, vs) for vs in zip(*parts, strict=True)]
+        if isinstance(node, Not):
+            return [None if v is None else not v for v in self.bool(node.operand)]
+        if isinstance(node, Name):
+            return [None if v is None else str(v).strip().lower() in rsql.TRUTHY
+                    for v in self.df[node.id].to_numpy()]
+        if isinstance(node, Compare):
+            kind = rsql._compare_kind(node)
+            left = self.value(node.left, kind)
+            result: list[Any] = [True] * self.n
+            for op, c in zip(node.ops, node.comparators, strict=True):
+                right = self.value(c, kind)
+                step = [None if a is None or b is None else _CMP[op](a, b) for a, b in zip(left, right, strict=True)]
+                result = [_kleene("and", (r, s)) for r, s in zip(result, step, strict=True)]
+                left = right
+            return result
+        raise AssertionError("rejected by rsql.condition_sql at planning")
+
+    def value(self, node: Node, kind: str) -> list[Any]:
+        if isinstance(node, Name):
+            if kind == "num":
+                return self.numbers(node.id)
+            return [None if v is None else str(v) for v in self.df[node.id].to_numpy()]
+        if isinstance(node, Str):
+            return [node.value] * self.n
+        if isinstance(node, Num):
+            v = node.value.quantize(_QUANTUM, rounding=ROUND_HALF_UP) if kind == "num" else rsql.number_literal(node.value)
+            return [v] * self.n
+        if isinstance(node, Unary):
+            return [None if v is None else (-v if node.op == "-" else v) for v in self.value(node.operand, "num")]
+        if isinstance(node, Bin):
+            a, b = self.value(node.left, "num"), self.value(node.right, "num")
+            return [_arith(node.op, x, y) for x, y in zip(a, b, strict=True)]
+        if isinstance(node, Call):
+            args = [self.value(a, kind if node.func == "if_missing" else "num") for a in node.args]
+            return [_call(node.func, vs) for vs in zip(*args, strict=True)]
+        raise AssertionError("rejected by rsql.condition_sql at planning")
+
+
+_CMP = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _kleene(op: str, values: Sequence[Any]) -> Any:
+    if op == "and":
+        if any(v is False for v in values):
+            return False
+        return None if any(v is None for v in values) else True
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+def _arith(op: str, x: Any, y: Any) -> Any:
+    if x is None or y is None:
+        return None
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    return None if y == 0 else x / y
+
+
+def _call(func: str, vs: Sequence[Any]) -> Any:
+    if func == "if_missing":
+        return next((v for v in vs if v is not None), None)
+    if any(v is None for v in vs) and func != "if_missing":
+        return None if func == "abs" else (min if func == "min" else max)([v for v in vs if v is not None], default=None)
+    if func == "abs":
+        return abs(vs[0])
+    return min(vs) if func == "min" else max(vs)
+
+
+# ---- from grouped rows to observations -----------------------------------------------------
+
+
+def _tidy_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if d == d.to_integral_value():
+        return d.quantize(Decimal(1))
+    return d.normalize()
+
+
+def _scope_prefix(code: str) -> str:
+    """``990100000000`` → ``9901``: the code without its trailing all-zero blocks (2+2+2+3+3)."""
+    end = len(code)
+    for start, stop in ((9, 12), (6, 9), (4, 6), (2, 4)):
+        if code[start:stop].strip("0"):
+            break
+        end = start
+    return code[:end]
+
+
+def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                    period: str | None, file_label: str) -> list[tuple[Any, ...]]:
+    """Grouped rows → observation tuples (tidy.OBSERVATION_COLUMNS); unknown codes are errors,
+    codes outside the workspace's region are left out, and villages (or whatever level the
+    records give) of a county that has records but none for them get 0."""
+    tree = ws.regions
+    scope = ws.config.region
+    prefix = _scope_prefix(scope)
+    pos = {n: i for i, n in enumerate(names)}
+    by_period: dict[str, dict[str, tuple[Any, ...]]] = {}
+    unknown: dict[str, int] = {}
+    for r in rows:
+        code = "" if r[pos["region_code"]] is None else str(r[pos["region_code"]]).strip()
+        p = str(r[pos["period"]]) if "period" in pos else str(period)
+        if code not in tree:
+            if code.startswith(prefix):
+                unknown[code] = unknown.get(code, 0) + 1
+            continue
+        if not tree.is_within(code, scope):
+            continue
+        by_period.setdefault(p, {})[code] = r
+    if unknown:
+        shown = "、".join(sorted(unknown)[:5]) + (" …" if len(unknown) > 5 else "")
+        raise SourceError(t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes}",
+                            "{n} region codes of the records are not in regions.csv: {codes}", n=len(unknown), codes=shown),
+                          Location(file_label, note=plan.region_column),
+                          t("改正记录中的代码，或在 regions.csv 中补上这些地区",
+                            "correct the codes in the records, or add the regions to regions.csv"))
+    out: list[tuple[Any, ...]] = []
+    for p, found in sorted(by_period.items()):
+        codes = set(found)
+        levels = {tree.level(c) for c in codes}
+        counties = {a for c in codes for a in tree.ancestors(c) if tree.level(a) == "county"}
+        for county in counties:  # households none of whose rows matched: the village has 0
+            codes |= {c for c in tree.descendants(county) if tree.level(c) in levels}
+        for code in sorted(codes):
+            r = found.get(code)
+            for a in plan.aggregates:
+                f = plan.fields[a.alias]
+                if r is None:
+                    value: Decimal | None = Decimal(0)
+                elif a.measure == "sum":
+                    value = Decimal(0) if not r[pos[f"{a.alias}_n"]] else _tidy_decimal(r[pos[a.alias]])
+                else:
+                    value = Decimal(int(r[pos[a.alias]] or 0))
+                out.append((f.id, code, tree.name(code), tree.level(code), p, value, f.unit,
+                            file_label, None, plan.labels[a.alias], "records"))
+    return out
+
+
+def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
+    """Aggregate every records source of the workspace for ``periods``: a DataFrame with
+    exactly :data:`revstat.tidy.OBSERVATION_COLUMNS`, origin ``records``, one row per field ×
+    region × period (file = the record file(s), cell = the aggregation and its filter)."""
+    import pandas as pd
+
+    rows: list[tuple[Any, ...]] = []
+    errors: list[RevstatError] = []
+    for source in ws.sources:
+        if source.kind != "records":
+            continue
+        display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
+        plan = plan_source(source, display)
+        batches: list[tuple[str | None, list[Path]]]
+        if plan.period_column:
+            batches = [(None, files_of(ws, source, None))]
+        else:
+            batches = [(str(p), files_of(ws, source, str(p))) for p in periods]
+        for period, paths in batches:
+            if not paths:
+                continue
+            label = ws.rel(paths[0]) if len(paths) == 1 else (
+                source.files.replace("{period}", period) if period else source.files)
+            try:
+                rows += _aggregate(ws, plan, paths, [str(p) for p in periods], period, label, engine)
+            except RevstatError as err:
+                errors.append(err)
+    if errors:
+        from revstat.errors import ErrorGroup
+
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+    return pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
+
+
+def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
+               label: str, engine: str) -> list[tuple[Any, ...]]:
+    fmt = _fmt(plan, paths)
+    chosen = choose_engine(engine, ws, fmt, paths)
+    where = Location(label)
+    if chosen == "pandas":
+        names, rows = run_pandas(plan, paths, periods, where)
+    else:
+        with _utf8(paths, fmt) as readable:
+            query = rsql.build_query(fmt, readable, plan.region_column, plan.aggregates,
+                                     plan.period_column, periods if plan.period_column else ())
+            if chosen == "spark":
+                from revstat.records import spark as sp
+
+                frame = sp.run_spark(query.sql, sp.SparkInput(paths=tuple(readable), format=fmt),
+                                     master=getattr(ws.config, "spark_master", None), params=query.params)
+                names, rows = list(frame.columns), [tuple(r) for r in frame.itertuples(index=False)]
+            else:
+                names, rows = run_duckdb(query, where)
+    return to_observations(ws, plan, names, rows, period, label)
+
+
+def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:
+    """Up to ``n`` household rows behind a records field at a region (a village, or any region
+    above: its villages' rows) and period, for ``revstat explain``: a DataFrame of the file's
+    columns as text. Raises :class:`ConfigError` when ``field_id`` is not a records field."""
+    import pandas as pd
+
+    source = next((s for s in ws.sources if s.kind == "records" and any(f.id == field_id for f in s.fields)), None)
+    if source is None:
+        raise ConfigError(t("{f} 不是户级数据字段", "{f} is not a records field", f=field_id), None,
+                          t("只有 kind: records 来源的字段能列出明细户", "only fields of kind: records sources list households"))
+    display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
+    plan = plan_source(source, display)
+    alias = next(a for a, f in plan.fields.items() if f.id == field_id)
+    agg = next(a for a in plan.aggregates if a.alias == alias)
+    paths = files_of(ws, source, None if plan.period_column else str(period))
+    if not paths:
+        return pd.DataFrame()
+    codes = [region, *ws.regions.descendants(region)] if region in ws.regions else [region]
+    fmt = _fmt(plan, paths)
+    with _utf8(paths, fmt) as readable:
+        query = rsql.sample_query(fmt, readable, plan.region_column, codes, agg.where, (), n,
+                                  plan.period_column, str(period))
+        names, rows = run_duckdb(query, Location(ws.rel(paths[0])))
+    return pd.DataFrame(rows, columns=names, dtype=object)

@@ -1,0 +1,208 @@
+"""The records aggregation as one SQL text (DuckDB dialect), built from the source definition.
+
+One ``SELECT … GROUP BY`` per records source computes every field of the source in a single
+pass over the file: ``count(*) FILTER (WHERE …)``, ``sum(CAST(x AS DECIMAL(18,4))) FILTER
+(…)``, ``count(DISTINCT x) FILTER (…)``. The same text runs on DuckDB as is and on Spark after
+``sqlglot`` transpiling (:mod:`revstat.records.spark`).
+
+Safety: identifiers (Chinese column names included) are always double-quoted with embedded
+quotes doubled; string values of a ``where:`` condition are bound as ``?`` parameters (in
+textual order), never spliced into the text; numbers are written from their ``Decimal`` value.
+
+Typing: CSV files are read as text (``all_varchar``), so a column is cast where it is used —
+``DECIMAL(18,4)`` where compared with a number or summed, ``VARCHAR`` where compared with a
+string. A bare name in a condition is a yes/no flag: ``是``/``1``/``true``/``yes``/``y``/``t``
+count as yes (case and surrounding spaces ignored), an empty cell is unknown.
+Three-valued logic as in SQL: a condition that is unknown (a missing value) does not count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from revstat.errors import DefinitionError
+from revstat.formula import Bin, BoolOp, Call, Compare, Name, Node, Not, Num, Str, Unary
+from revstat.i18n import t
+from revstat.model import Location
+
+#: the numeric type columns are cast to (money to the 0.0001 元; sums become DECIMAL(38,4))
+NUMERIC = "DECIMAL(18,4)"
+#: the values of a yes/no flag column that mean yes (compared after lower(trim(…)))
+TRUTHY = ("1", "true", "t", "yes", "y", "是")
+#: formula functions a record condition may use, as SQL
+_FUNCS = {"abs": "abs", "min": "least", "max": "greatest", "if_missing": "coalesce"}
+_SQL_CMP = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def quote_ident(name: str) -> str:
+    """``村代码`` → ``"村代码"``; an embedded ``"`` is doubled. Rejects NUL and control characters."""
+    if not name or any(ord(c) < 32 for c in name):
+        raise DefinitionError(t("列名 {n!r} 无效", "invalid column name {n!r}", n=name), None,
+                              t("列名不能为空，也不能含控制字符", "a column name must be non-empty, without control characters"))
+    return '"' + name.replace('"', '""') + '"'
+
+
+def number_literal(value: Decimal) -> str:
+    """A Decimal as SQL text (digits, sign and point only)."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {value}")
+    text = format(value, "f")
+    return text if text.lstrip("-").replace(".", "", 1).isdigit() else "0"
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One field of a records source: ``measure`` over the rows where ``where`` holds."""
+
+    alias: str  # result column (ASCII, e.g. f0)
+    measure: str  # count | sum | count_distinct
+    of: str | None  # column header in the file (after the source's ``columns`` mapping)
+    where: Node | None  # the parsed condition (names already mapped to column headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    sql: str
+    params: tuple[Any, ...]
+
+
+class _Where:
+    """Translate a condition tree to SQL; string values go to ``params`` in text order."""
+
+    def __init__(self, where: Location | None) -> None:
+        self.params: list[Any] = []
+        self.where = where
+
+    def fail(self, what: Any) -> DefinitionError:
+        return DefinitionError(what, self.where, t(
+            "记录条件可用列名、数字、字符串、比较、+ - * /、and/or/not 和 abs/min/max/if_missing",
+            "a record condition may use column names, numbers, strings, comparisons, + - * /, "
+            "and/or/not and abs/min/max/if_missing"))
+
+    def bool(self, node: Node) -> str:
+        if isinstance(node, BoolOp):
+            joiner = " AND " if node.op == "and" else " OR "
+            return "(" + joiner.join(self.bool(v) for v in node.values) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.bool(node.operand)})"
+        if isinstance(node, Compare):
+            kind = _compare_kind(node)
+            parts: list[str] = []
+            left = self.value(node.left, kind)
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                right = self.value(right_node, kind)
+                parts.append(f"{left} {_SQL_CMP[op]} {right}")
+                left = right
+            return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+        if isinstance(node, Name):
+            truthy = ", ".join(f"'{v}'" for v in TRUTHY)
+            return f"(lower(trim(CAST({quote_ident(node.id)} AS VARCHAR))) IN ({truthy}))"
+        raise self.fail(t("条件必须是比较或是/否列，如 监测类型 == '脱贫不稳定户'",
+                          "a condition must be a comparison or a yes/no column, e.g. monitor_type == '脱贫不稳定户'"))
+
+    def value(self, node: Node, kind: str) -> str:
+        if isinstance(node, Name):
+            col = quote_ident(node.id)
+            return f"CAST({col} AS {NUMERIC})" if kind == "num" else f"CAST({col} AS VARCHAR)"
+        if isinstance(node, Str):
+            if kind == "num":
+                raise self.fail(t("不能把数字与字符串 {s!r} 比较", "cannot compare a number with the string {s!r}", s=node.value))
+            self.params.append(node.value)
+            return "?"
+        if isinstance(node, Num):
+            if kind != "num":
+                return "'" + number_literal(node.value) + "'"
+            return f"CAST({number_literal(node.value)} AS {NUMERIC})"
+        if isinstance(node, Unary):
+            return f"({node.op}{self.value(node.operand, 'num')})"
+        if isinstance(node, Bin):
+            return f"({self.value(node.left, 'num')} {node.op} {self.value(node.right, 'num')})"
+        if isinstance(node, Call) and node.func in _FUNCS:
+            args = ", ".join(self.value(a, kind if node.func == "if_missing" else "num") for a in node.args)
+            return f"{_FUNCS[node.func]}({args})"
+        if isinstance(node, Call):
+            raise self.fail(t("记录条件中不能用函数 {f}", "the function {f} cannot be used in a record condition", f=node.func))
+        raise self.fail(t("条件中的比较不能嵌套", "comparisons cannot be nested inside a condition"))
+
+
+def _compare_kind(node: Compare) -> str:
+    """``num`` when a side is a number or arithmetic, else ``text``."""
+    sides = [node.left, *node.comparators]
+    if any(isinstance(s, Num | Bin | Unary) or (isinstance(s, Call) and s.func != "if_missing") for s in sides):
+        return "num"
+    if any(isinstance(s, Call) for s in sides):  # if_missing(x, 0): by its arguments
+        inner = [a for s in sides if isinstance(s, Call) for a in s.args]
+        return "num" if any(isinstance(a, Num | Bin | Unary) for a in inner) else "text"
+    return "text"
+
+
+def condition_sql(node: Node, where: Location | None = None) -> Query:
+    """The SQL of one condition with its ``?`` parameters (for tests and :func:`sample_query`)."""
+    w = _Where(where)
+    return Query(w.bool(node), tuple(w.params))
+
+
+def reader_sql(fmt: str) -> str:
+    """The DuckDB table function reading the record files (their list is the first parameter)."""
+    if fmt == "parquet":
+        return "read_parquet(?, union_by_name = true)"
+    return "read_csv(?, header = true, all_varchar = true, union_by_name = true)"
+
+
+def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: Sequence[Aggregate],
+                period_column: str | None = None, periods: Sequence[str] = (),
+                locations: Mapping[str, Location] | None = None) -> Query:
+    """One GROUP BY over the record files computing every aggregate (one result row per region,
+    and per period when ``period_column`` is given)."""
+    params: list[Any] = []  # in the text's order: the FILTER values, the files, the periods
+    selects = [f"CAST({quote_ident(region_column)} AS VARCHAR) AS region_code"]
+    group = ["1"]
+    if period_column:
+        selects.append(f"CAST({quote_ident(period_column)} AS VARCHAR) AS period")
+        group.append("2")
+    for agg in aggregates:
+        filt, fparams = "", ()
+        if agg.where is not None:
+            cond = condition_sql(agg.where, (locations or {}).get(agg.alias))
+            filt, fparams = f" FILTER (WHERE {cond.sql})", cond.params
+        if agg.measure == "count":
+            selects.append(f"count(*){filt} AS {agg.alias}")
+            params.extend(fparams)
+        elif agg.measure == "count_distinct":
+            selects.append(f"count(DISTINCT {quote_ident(agg.of or '')}){filt} AS {agg.alias}")
+            params.extend(fparams)
+        else:
+            # and the rows matched: a sum over no matching rows is 0, over only missing values missing
+            selects.append(f"sum(CAST({quote_ident(agg.of or '')} AS {NUMERIC})){filt} AS {agg.alias}")
+            selects.append(f"count(*){filt} AS {agg.alias}_n")
+            params.extend(fparams)
+            params.extend(fparams)
+    sql = f"SELECT {', '.join(selects)}\nFROM {reader_sql(fmt)}"
+    params.append(list(paths))
+    if period_column and periods:
+        sql += f"\nWHERE CAST({quote_ident(period_column)} AS VARCHAR) IN ({', '.join('?' for _ in periods)})"
+        params.extend(periods)
+    sql += f"\nGROUP BY {', '.join(group)}"
+    return Query(sql, tuple(params))
+
+
+def sample_query(fmt: str, paths: Sequence[str], region_column: str, codes: Sequence[str],
+                 where: Node | None, columns: Sequence[str], n: int,
+                 period_column: str | None = None, period: str | None = None) -> Query:
+    """The first ``n`` rows behind an aggregate for some region codes (``revstat explain``)."""
+    params: list[Any] = [list(paths)]
+    cols = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns) or "*"
+    conds = [f"CAST({quote_ident(region_column)} AS VARCHAR) IN ({', '.join('?' for _ in codes)})"]
+    params.extend(codes)
+    if period_column and period:
+        conds.append(f"CAST({quote_ident(period_column)} AS VARCHAR) = ?")
+        params.append(period)
+    if where is not None:
+        w = _Where(None)
+        conds.append(w.bool(where))
+        params.extend(w.params)
+    sql = f"SELECT {cols}\nFROM {reader_sql(fmt)}\nWHERE {' AND '.join(conds)}\nLIMIT {int(n)}"
+    return Query(sql, tuple(params))
