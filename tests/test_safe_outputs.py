@@ -160,3 +160,112 @@ def test_xlsx_value_converts_decimal_to_float_exactly_enough() -> None:
     assert safe.xlsx_value(Decimal("94.5974")) == 94.5974
     assert math.isclose(safe.xlsx_value(Decimal("1E+3")), 1000.0)
     assert safe.xlsx_value(True) is True
+
+
+# ---- end to end: hostile region names through compile, extract and report ------------------
+
+EVIL = '=HYPERLINK("http://evil.example","河口镇")'
+AMP = "A&B<村>"
+
+
+@pytest.fixture(scope="module")
+def hostile_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bad-input workspace with two 乡镇 renamed (a formula, markup characters), compiled."""
+    from tests.badinputs import make_corpus as mc
+
+    root = tmp_path_factory.mktemp("hostile") / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["excel_lock_file"])
+    (root / mc.DATA / f"~${mc.BAD_FILE}").unlink()
+    quoted = '"' + EVIL.replace('"', '""') + '"'
+    regions = (root / "regions.csv").read_text(encoding="utf-8")
+    (root / "regions.csv").write_text(regions.replace("河口镇", quoted).replace("永宁镇", AMP), encoding="utf-8")
+    bad = {EVIL: ("11", "33", "1.1"), AMP: ("12", "0", "1.2"), "新华乡": ("13", "39", "1.3")}
+    mc.good_xlsx(root / mc.DATA / mc.BAD_FILE, bad, county="乙县")
+    (root / mc.DATA / "甲县.csv").unlink()
+    (root / "sources" / "income.yaml").unlink()
+    (root / "revstat.yaml").write_text('name: 安全输出测试\nregion: "990100000000"\n'
+                                       "standard_indicators: false\nstandard_checks: false\n", encoding="utf-8")
+    (root / "indicators").mkdir()
+    (root / "indicators" / "t.yaml").write_text(
+        "theme: monitoring\nindicators:\n"
+        "  - {id: households_total, name: 监测户数, unit: 户, formula: households, decimals: 0}\n"
+        "  - {id: funds_per_person, name: 人均帮扶资金, unit: 万元, formula: funds / persons, decimals: 4}\n",
+        encoding="utf-8")
+    (root / "templates").mkdir()
+    (root / "templates" / "names.md.j2").write_text(
+        "# {{ region.name }}各乡镇\n\n{% for k in children %}\n- {{ k.name }}：{{ k['households_total']|num }}户\n{% endfor %}\n",
+        encoding="utf-8")
+    _invoke("compile", str(root), "--period", "2024Q4")
+    return root
+
+
+def _invoke(*args: str) -> None:
+    from typer.testing import CliRunner
+
+    from revstat.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+def _csv_cells(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_compile_outputs_are_safe(hostile_ws: Path) -> None:
+    import openpyxl
+
+    out = hostile_ws / "out" / "2024Q4"
+    rows = _csv_cells(out / "indicators.csv")
+    header = rows[0]
+    names = [r[header.index("region_name")] for r in rows[1:]]
+    assert "'" + EVIL in names and EVIL not in names and AMP in names
+    for row in rows[1:]:
+        for cell in row:
+            assert cell.lower() not in ("nan", "inf", "-inf", "infinity", "-infinity"), row
+            assert not cell.startswith(("=", "@", "+")) or safe._PLAIN_NUMBER.match(cell), row
+    # 1.2 万元 / 0 persons: missing, never inf
+    amp = next(r for r in rows[1:] if r[header.index("region_name")] == AMP and r[0] == "funds_per_person")
+    assert amp[header.index("value")] == "" and amp[header.index("display")] in ("", "—")
+
+    data = json.loads((out / "indicators.json").read_text(encoding="utf-8"),
+                      parse_constant=lambda c: pytest.fail(f"JSON contains {c}"))
+    assert EVIL in {r["region_name"] for r in data}  # JSON is data, not a spreadsheet: unchanged
+
+    with zipfile.ZipFile(out / "indicators.xlsx") as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert sheets and all(b"<f>" not in zf.read(n) and b"<f " not in zf.read(n) for n in sheets)
+    wb = openpyxl.load_workbook(out / "indicators.xlsx")
+    evil_cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                  if isinstance(c.value, str) and c.value.strip("\u3000 ") == EVIL]  # names are indented
+    assert evil_cells and all(c.data_type == "s" for c in evil_cells)
+    texts = {str(c.value).lower() for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+    assert not texts & {"nan", "inf", "-inf"}
+
+
+def test_extract_observations_are_neutralised(hostile_ws: Path) -> None:
+    _invoke("extract", str(hostile_ws), "--period", "2024Q4")  # after compile: out/2024Q4 exists
+    rows = _csv_cells(hostile_ws / "out" / "2024Q4" / "observations.csv")
+    names = {r[rows[0].index("region_name")] for r in rows[1:]}
+    assert "'" + EVIL in names and EVIL not in names
+
+
+@pytest.mark.parametrize("fmt", ["html", "docx", "md"])
+def test_markup_characters_survive_reports(hostile_ws: Path, fmt: str) -> None:
+    target = hostile_ws / "out" / f"names.{fmt}"
+    _invoke("report", str(hostile_ws), "--period", "2024Q4", "--template", "names", "--region", "乙县",
+            "--format", fmt, "--output", str(target))
+    if fmt == "docx":
+        import docx
+
+        text = "\n".join(p.text for p in docx.Document(str(target)).paragraphs)
+    else:
+        text = target.read_text(encoding="utf-8")
+    if fmt == "html":
+        assert "A&amp;B&lt;村&gt;" in text and AMP not in text
+        import html as html_mod
+
+        assert AMP in html_mod.unescape(text)
+    else:
+        assert AMP in text
+    assert "nan" not in text.lower().replace("nanjing", "")
