@@ -240,9 +240,12 @@ def test_xls_is_read(tmp_path: Path) -> None:
     for r, row in enumerate([["城关镇", 11, "22", 0.25], ["合计", 11, 22, 0.25]], start=4):
         for c, v in enumerate(row):
             ws.write(r, c, v)
+    ws.write(6, 0, "桃源镇")
+    ws.write(6, 1, 5)
+    ws.row(6).set_cell_error(2, "#DIV/0!")  # calamine reads .xls error cells as blank too
     wb.save(str(root / "data/2024Q4/东山县_2024Q4.xls"))
     result = _read(root)
-    assert result.errors == []
+    assert [(e.where.cell, "#DIV/0!" in e.render("zh")) for e in result.errors] == [("C7", True)]
     got = obs(result)
     assert got[("households", "990121101000")] == (Decimal(11), "B5")
     assert got[("persons", "990121101000")] == (Decimal(22), "C5")

@@ -90,6 +90,8 @@ class Book:
     _calamine: Any = None
     _zip: zipfile.ZipFile | None = None
     _sheet_xml: dict[str, str] = field(default_factory=dict)
+    _xls_bytes: bytes | None = None
+    _xlrd: Any = None
 
     def sheet(self, name: str) -> Grid:
         if name not in self._grids:
@@ -110,6 +112,28 @@ class Book:
         if self._zip is not None:
             self._zip.close()
             self._zip = None
+        if self._xlrd is not None:
+            self._xlrd.release_resources()
+            self._xlrd = None
+        self._xls_bytes = None
+
+    def _scan_xls_errors(self, name: str, grid: Grid) -> None:
+        """Error cells of a .xls sheet (calamine reads them as blank) via xlrd, when it is installed."""
+        try:
+            import xlrd
+
+            if self._xlrd is None:
+                self._xlrd = xlrd.open_workbook(file_contents=self._xls_bytes, on_demand=True)
+            sh = self._xlrd.sheet_by_name(name)
+            for r in range(sh.nrows):
+                types = sh.row_types(r)
+                if xlrd.XL_CELL_ERROR in types:
+                    for c, kind in enumerate(types):
+                        if kind == xlrd.XL_CELL_ERROR:
+                            code = sh.cell_value(r, c)
+                            grid.error_cells[(r, c)] = xlrd.error_text_from_code.get(code, f"#ERR{code}")
+        except Exception:  # noqa: BLE001 - xlrd is only a second opinion; calamine already read the sheet
+            return
 
     def _read_sheet(self, name: str) -> Grid:
         xml = None
@@ -122,6 +146,8 @@ class Book:
         grid = Grid(name, rows, merged, hidden=name in self.hidden_sheets)
         if xml is not None:
             _scan_sheet_xml(xml, grid)
+        elif self.kind == "xls" and self._xls_bytes is not None:
+            self._scan_xls_errors(name, grid)
         return grid
 
 
@@ -167,7 +193,9 @@ def open_book(path: Path, display: str) -> Book:
             raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), where,
                               t("在 Excel/WPS 中打开，取消密码（文件→信息→保护工作簿）后另存为 .xlsx",
                                 "open it in Excel/WPS, remove the password and save it as .xlsx"))
-        return _open_calamine(path, display, "xls", data)
+        book = _open_calamine(path, display, "xls", data)
+        book._xls_bytes = data
+        return book
     if kind == "html":
         return _open_html(path, display, suffix)
     if kind == "text":
@@ -202,7 +230,7 @@ def _check_zip(zf: zipfile.ZipFile, display: str) -> None:
 def _open_xlsx(path: Path, display: str) -> Book:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _DAMAGED as exc:  # BadZipFile, and NotImplementedError for a garbled version field
         raise _damaged(display, str(exc)) from None
     try:
         _check_zip(zf, display)
