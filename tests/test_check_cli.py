@@ -1,0 +1,132 @@
+"""`revstat check`: formats, exit codes, waivers, on the sample city."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from revstat.check_run import check_workspace
+from revstat.cli import app
+from revstat.cli.cmd_check import render_findings
+from revstat.workspace import load_workspace
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> Path:
+    """A copy where 东山县's first township has more sanitary toilets than households."""
+    root = tmp_path_factory.mktemp("cli") / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "2023Q[123]", "2024Q[12]"))
+    path = root / "data" / "2024Q4" / "东山县_2024Q4.xlsx"
+    wb = openpyxl.load_workbook(path)
+    sheet = next(s for s in wb.worksheets if s.title.startswith("5-"))
+    row = next(r for r in range(1, 40) if str(sheet.cell(r, 1).value or "").replace(" ", "").replace("\u3000", "") == "城关镇")
+    households = int(str(sheet.cell(row, 2).value).replace(",", ""))
+    toilets = int(str(sheet.cell(row, 3).value).replace(",", ""))
+    sheet.cell(row, 3).value = households + 7  # 卫生厕所户数 > 农村常住户数; 合计 left as it was
+    wb.save(path)
+    global TOTAL_DIFF, TOILET_CELL  # noqa: PLW0603 - the 合计 row now misses the change
+    TOTAL_DIFF = toilets - (households + 7)
+    TOILET_CELL = f"C{row}"
+    return root
+
+
+TOTAL_DIFF = 0
+TOILET_CELL = ""
+
+
+def test_warnings_fail_only_with_strict():
+    result = invoke("check", str(SAMPLE), "--period", "2024Q4", "--strict", "--format", "json")
+    assert result.exit_code == 1
+    summary = json.loads(result.output)["summary"]
+    assert summary["errors"] == 0 and summary["warnings"] > 0
+
+
+def test_junit_parses_with_junitparser(tmp_path):
+    junitparser = pytest.importorskip("junitparser")
+    out = tmp_path / "findings.xml"
+    result = invoke("check", str(SAMPLE), "--period", "2024Q4", "--format", "junit", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites" and int(root.get("failures")) == 0
+    xml = junitparser.JUnitXml.fromfile(str(out))
+    suites = list(xml)
+    assert len(suites) >= 30
+    assert sum(s.tests for s in suites) == int(root.get("tests"))
+
+
+def test_error_exits_1_with_cell_in_every_format(faulty):
+    table = invoke("check", str(faulty), "--period", "2024Q4")
+    assert table.exit_code == 1, table.output
+    assert "toilets_le_households" in table.output and "东山县" in table.output
+    assert "错误 3" in table.output  # toilets > households, the 合计 row, the rate over 100
+
+    report = check_workspace(load_workspace(faulty), "2024Q4", today=dt.date(2025, 1, 1))
+    data = json.loads(render_findings(report, "json"))
+    [toilet] = [f for f in data["findings"] if f["rule"] == "toilets_le_households"]
+    assert toilet["difference"] == "7" and toilet["region_name"] == "城关镇"
+    assert toilet["locations"][0] == {"file": "data/2024Q4/东山县_2024Q4.xlsx", "sheet": "5-人居环境和基础设施",
+                                      "cell": TOILET_CELL}
+    totals = [f for f in data["findings"] if f["rule"] == "total_row_equals_rows"]
+    assert len(totals) == 1 and totals[0]["difference"] == str(TOTAL_DIFF)
+
+    gh = render_findings(report, "github")
+    line = next(x for x in gh.splitlines() if "title=toilets_le_households" in x)
+    assert line.startswith("::error file=data/2024Q4/东山县_2024Q4.xlsx,title=toilets_le_households::")
+
+    junit = ET.fromstring(render_findings(report, "junit").encode())
+    failures = junit.findall(".//testsuite[@name='toilets_le_households']/testcase/failure")
+    assert len(failures) == 1 and "东山县_2024Q4.xlsx" in failures[0].text
+
+    sarif = json.loads(render_findings(report, "sarif", prefix="sample"))
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    [res] = [r for r in run["results"] if r["ruleId"] == "toilets_le_households"]
+    assert res["level"] == "error"
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "sample/data/2024Q4/东山县_2024Q4.xlsx"
+    assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == "toilets_le_households"
+
+
+def test_waiver_lets_ci_pass_and_expired_waiver_is_loud(faulty, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(faulty, root)
+    (root / "checks").mkdir(exist_ok=True)
+    waivers = root / "checks" / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - {rule: toilets_le_households, region: 990121101000, period: 2024Q4, reason: 已核实：含新建安置小区, who: 张三, expires: 2025-06-30}\n"
+        "  - {rule: rates_within_0_100, region: 990121101000, reason: 同上, who: 张三, expires: 2025-06-30}\n"
+        "  - {rule: total_row_equals_rows, reason: 合计行由县里手工填写, who: 李四, expires: 2025-06-30}\n",
+        encoding="utf-8")
+    ok = invoke("check", str(root), "--period", "2024Q4", "--today", "2025-01-10")
+    assert ok.exit_code == 0, ok.output
+    assert "已豁免" in ok.output
+    late = invoke("check", str(root), "--period", "2024Q4", "--today", "2025-07-01", "-f", "json")
+    assert late.exit_code == 1
+    rules = [f["rule"] for f in json.loads(late.output)["findings"]]
+    assert rules.count("waiver_expired") == 3
+
+
+def test_unusable_input_exits_2(tmp_path):
+    assert invoke("check", str(tmp_path / "nope"), "--period", "2024Q4").exit_code == 2
+    assert invoke("check", str(SAMPLE), "--period", "2024Q9").exit_code == 2
+    assert invoke("check", str(SAMPLE), "--period", "2024Q4", "--format", "xml").exit_code == 2
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("data", "out"))
+    (root / "checks").mkdir(exist_ok=True)
+    (root / "checks" / "bad.yaml").write_text("rules:\n  - {id: x, name: X, kind: nope}\n", encoding="utf-8")
+    bad = invoke("check", str(root), "--period", "2024Q4")
+    assert bad.exit_code == 2 and "checks/bad.yaml" in bad.output
