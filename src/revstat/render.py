@@ -121,6 +121,8 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
     if value is None:
         return ""
     if isinstance(value, float) and value != value:
@@ -186,6 +188,12 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     """
     per = Period.parse(period)
     defs = _indicator_defs(indicators)
+    if focus is not None and tree is not None and focus in tree and "region_code" in results.columns:
+        parent = tree[focus].parent
+        keep = {focus, *tree.children.get(focus, [])}
+        if parent is not None:
+            keep |= {parent, *tree.children.get(parent, [])}
+        results = results[results["region_code"].astype(str).isin(keep)]  # the rest is never printed
     all_rows = results.to_dict("records")
     rows = [r for r in all_rows if str(r.get("period")) == str(per)]
     by_region: dict[str, dict[str, Fig]] = {}

@@ -29,6 +29,7 @@ Warn = Callable[[str], None] | None
 # Markers around a printed figure: \ue000key\ue001text\ue002 (Unicode private use area).
 _M0, _M1, _M2 = "\ue000", "\ue001", "\ue002"
 _MARK_RE = re.compile(f"{_M0}([^{_M1}]*){_M1}([^{_M2}]*){_M2}")
+_SEP = "\ue003"  # separates indicator, region, period and part inside a marker (no "|": tables)
 
 YI = Decimal(10000)  # 1亿元 = 10000万元
 
@@ -69,7 +70,7 @@ class Fig:
 
     @property
     def key(self) -> str:
-        return f"{self.indicator}|{self.region_code}|{self.period}"
+        return f"{self.indicator}{_SEP}{self.region_code}{_SEP}{self.period}"
 
     @property
     def is_rate(self) -> bool:
@@ -86,15 +87,20 @@ class Fig:
 # --------------------------------------------------------------------------- markers
 def mark(fig: Fig, text: str, part: str = "value") -> str:
     """Wrap a printed figure so writers know which result it shows."""
-    return f"{_M0}{fig.key}|{part}{_M1}{text}{_M2}"
+    return f"{_M0}{fig.key}{_SEP}{part}{_M1}{text}{_M2}"
 
 
 def strip_marks(text: str) -> str:
     return _MARK_RE.sub(lambda m: m.group(2), text)
 
 
+def split_key(key: str) -> list[str]:
+    """indicator, region code, period and part of a marker key."""
+    return key.split(_SEP)
+
+
 def iter_marks(text: str) -> Iterable[tuple[str, str]]:
-    """(key, printed text) of every marked figure in ``text``."""
+    """(key, printed text) of every marked figure in ``text``; :func:`split_key` splits a key."""
     for m in _MARK_RE.finditer(text):
         yield m.group(1), m.group(2)
 

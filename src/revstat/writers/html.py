@@ -40,7 +40,7 @@ figcaption{font-size:.9em;color:#555}
 
 def figure_title(key: str, context: dict[str, Any]) -> str:
     """指标 · 公式 · 地区 · 报告期 · 来源 of a marked figure (key = indicator|region|period|part)."""
-    parts = key.split("|")
+    parts = textfmt.split_key(key)
     indicator, region_code, period = (parts + ["", "", ""])[:3]
     part = parts[3] if len(parts) > 3 else "value"
     regions = context.get("regions")

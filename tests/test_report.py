@@ -1,0 +1,209 @@
+"""`revstat report` end to end on the sample city: the Markdown matches the golden files, every
+printed figure is a display value of indicators.csv, the Word file reads back with its official
+styles, and the command compiles first when out/P/ is missing or stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revstat.cli import app
+from revstat.periods import Period
+from revstat.report import is_stale, make_report, read_results
+from revstat.textfmt import iter_marks, split_key
+from revstat.workspace import load_workspace
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_data"
+GOLDEN = Path(__file__).parent / "golden"
+TOTALS = json.loads((SAMPLE / "expected_totals.json").read_text(encoding="utf-8"))
+
+
+def city(period: str, fld: str) -> Decimal:
+    return Decimal(TOTALS["periods"][period]["city"]["fields"][fld])
+
+
+def half_up(value: Decimal, places: int) -> str:
+    return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+@pytest.fixture(scope="module")
+def ws_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("city") / "sample"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def reports(ws_dir):
+    ws = load_workspace(ws_dir)
+    out = {}
+    out["quarterly_brief"] = make_report(ws, "2024Q4", fmt="md")
+    out["county_comparison"] = make_report(ws, "2024Q4", fmt="md", template="county_comparison")
+    out["county_brief_北川县"] = make_report(ws, "2024Q4", fmt="md", region="北川县")
+    return out
+
+
+@pytest.mark.parametrize("name", ["quarterly_brief", "county_comparison", "county_brief_北川县"])
+def test_markdown_matches_the_golden_file(reports, name, update_golden):
+    text = reports[name].path.read_text(encoding="utf-8")
+    golden = GOLDEN / f"{name}.md"
+    if update_golden:
+        golden.write_text(text, encoding="utf-8")
+    assert golden.is_file(), "run pytest --update-golden once and review the files"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_key_sentences_carry_the_hand_computed_figures(reports):
+    text = reports["quarterly_brief"].path.read_text(encoding="utf-8")
+    households, persons = city("2024Q4", "monitored_households"), city("2024Q4", "monitored_persons")
+    assert f"累计纳入防返贫监测对象{households}户{persons}人" in text
+    rate = city("2024Q4", "sanitary_toilet_households") / city("2024Q4", "rural_households") * 100
+    before = city("2023Q4", "sanitary_toilet_households") / city("2023Q4", "rural_households") * 100
+    assert f"农村卫生厕所普及率为{half_up(rate, 2)}%，比上年同期提高{half_up(rate - before, 2)}个百分点" in text
+    # 102226.61万元 ≥ 1亿元 → 亿元, two decimals, half-up
+    yi = half_up(city("2024Q4", "linkage_funds") / 10000, 2)
+    assert f"补助资金{yi}亿元" in text
+    spent = city("2024Q4", "funds_spent") / city("2024Q4", "linkage_funds") * 100
+    assert f"资金支出进度为{half_up(spent, 2)}%，慢于序时进度{half_up(100 - spent, 2)}个百分点" in text
+    assert "北川县未达到65%的目标" in text
+    assert "【待分析人员撰写】" in text
+    assert not re.search(r"\d,\d{3}", text)  # no thousands separators in running text
+
+
+def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
+    from revstat.render import build_context, render_template
+
+    ws = load_workspace(ws_dir)
+    make_report(ws, "2024Q4", fmt="md")  # makes sure out/2024Q4 exists
+    table = read_results(ws.out_dir("2024Q4") / "indicators.csv")
+    rows = {(r["indicator"], r["region_code"], r["period"]): r for r in table.to_dict("records")}
+    from revstat.definitions import load_indicators
+
+    defs = {d.id: d for d in load_indicators(ws)}
+    for template in ("quarterly_brief.md.j2", "county_comparison.md.j2"):
+        ctx = build_context(table, list(defs.values()), ws.regions, [], "2024Q4", focus=ws.config.region)
+        text = render_template(ws.template_dirs(), template, ctx).text
+        seen = 0
+        for key, shown in iter_marks(text):
+            indicator, code, period, part = split_key(key)
+            row = rows[(indicator, code, period)]
+            if part == "value":  # a sign may be said in words (慢于序时进度4.91个百分点)
+                assert shown in (row["display"], row["display"].lstrip("-")), key
+            elif part == "change":
+                assert shown == row["change_display"].lstrip("-"), key
+            elif part == "previous":
+                expected = half_up(Decimal(row["previous"]), defs[indicator].decimals).lstrip("-")
+                assert shown == expected, key
+            elif part == "yi":
+                assert shown == half_up(Decimal(row["value"]) / 10000, 2), key
+            else:
+                pytest.fail(f"unexpected figure part {part}")
+            seen += 1
+        assert seen > 40
+        # numbers outside the marks: years, months, ranks, targets, names (5万元, 5G), counts of regions
+        plain = re.sub("\ue000[^\ue001]*\ue001[^\ue002]*\ue002", "", text)
+        loose = set(re.findall(r"\d+(?:\.\d+)?", plain))
+        assert loose <= {"2024", "2023", "1", "12", "65", "60", "99", "100", "0", "5", "2", "3", "4", "6", "8"}, loose
+
+
+def test_docx_reads_back_with_official_styles(ws_dir):
+    import docx
+    from docx.oxml.ns import qn
+
+    ws = load_workspace(ws_dir)
+    outcome = make_report(ws, "2024Q4", fmt="docx")
+    assert outcome.path == ws_dir / "out" / "2024Q4" / "quarterly_brief.docx"
+    document = docx.Document(str(outcome.path))
+    texts = [p.text for p in document.paragraphs]
+    households, persons = city("2024Q4", "monitored_households"), city("2024Q4", "monitored_persons")
+    assert any(f"{households}户{persons}人" in t for t in texts)
+    assert texts[0].startswith("示范市2024年1—12月")
+    assert "一、工作开展情况" in texts and "（一）防返贫动态监测" in texts
+
+    def east_asia(style_name):
+        rfonts = document.styles[style_name].element.rPr.find(qn("w:rFonts"))
+        return rfonts.get(qn("w:eastAsia")), rfonts.get(qn("w:ascii"))
+
+    assert east_asia("公文标题") == ("方正小标宋简体", "Times New Roman")
+    assert east_asia("一级标题") == ("黑体", "Times New Roman")
+    assert east_asia("二级标题") == ("楷体_GB2312", "Times New Roman")
+    assert east_asia("公文正文") == ("仿宋_GB2312", "Times New Roman")
+    body = [p for p in document.paragraphs if p.style.name == "公文正文"]
+    assert body and document.styles["公文正文"].paragraph_format.line_spacing.pt == 28
+    assert document.paragraphs[0].style.name == "公文标题"
+    footer_xml = document.sections[0].footer._element.xml
+    assert "PAGE" in footer_xml and "fldChar" in footer_xml
+
+
+def test_county_comparison_docx_has_county_tables(ws_dir):
+    import docx
+
+    ws = load_workspace(ws_dir)
+    outcome = make_report(ws, "2024Q4", fmt="docx", template="county_comparison")
+    document = docx.Document(str(outcome.path))
+    assert len(document.tables) == 3
+    first_column = [row.cells[0].text for row in document.tables[0].rows]
+    assert first_column == ["地区", "示范市", "青山区", "东山县", "西河县", "南岭县", "北川县", "清水县"]
+    expected = city("2024Q4", "monitored_households")
+    assert document.tables[0].rows[1].cells[1].text == str(expected)
+
+
+def test_without_a_cjk_font_charts_are_left_out_with_a_warning(ws_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("REVSTAT_CJK_FONT", "none")
+    ws = load_workspace(ws_dir)
+    outcome = make_report(ws, "2024Q4", fmt="html", output=tmp_path / "r.html")
+    page = outcome.path.read_text(encoding="utf-8")
+    assert "<svg" not in page and "农村卫生厕所普及率" in page
+    assert any("中文字体" in w for w in outcome.warnings)
+
+
+def test_report_compiles_first_when_out_is_missing_or_stale(ws_dir, reports, tmp_path):
+    fresh = tmp_path / "ws"
+    shutil.copytree(SAMPLE, fresh, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    period = Period.parse("2024Q4")
+    assert is_stale(load_workspace(fresh), period)  # no out/2024Q4 yet
+    assert reports["quarterly_brief"].compiled  # the first report of ws_dir compiled it
+    ws = load_workspace(ws_dir)
+    assert not is_stale(ws, period)
+    assert not make_report(ws, "2024Q4", fmt="md").compiled
+    later = time.time() + 5
+    data = next((ws_dir / "data" / "2023Q4").glob("*.xlsx"))  # last year's data count too
+    os.utime(data, (later, later))
+    assert is_stale(ws, period)
+    again = make_report(ws, "2024Q4", fmt="md")
+    assert again.compiled and not is_stale(ws, period)
+    assert again.path.read_text(encoding="utf-8") == reports["quarterly_brief"].path.read_text(encoding="utf-8")
+
+
+def test_cli_report_writes_the_file_and_reports_errors(ws_dir, reports, tmp_path):
+    runner = CliRunner()
+    target = tmp_path / "brief.md"
+    result = runner.invoke(app, ["report", str(ws_dir), "--period", "2024Q4", "--format", "md", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith("# 示范市2024年1—12月")
+    bad = runner.invoke(app, ["report", str(ws_dir), "--period", "2024Q4", "--format", "md", "--template", "quartrly_brief"])
+    assert bad.exit_code == 2 and "quarterly_brief" in bad.output
+    fmt = runner.invoke(app, ["report", str(ws_dir), "--period", "2024Q4", "--format", "pdf"])
+    assert fmt.exit_code == 2
+    region = runner.invoke(app, ["report", str(ws_dir), "--period", "2024Q4", "--format", "md", "--region", "不存在县"])
+    assert region.exit_code == 2
+
+
+def test_a_template_error_in_the_workspace_names_its_file_and_line(ws_dir, reports, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(ws_dir, root)
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates" / "mine.md.j2").write_text("# 标题\n\n{{ region.sanitary_toilet_rat|level }}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(root), "--period", "2024Q4", "--format", "md", "--template", "mine"])
+    assert result.exit_code == 2
+    assert "templates/mine.md.j2" in result.output and "第3行" in result.output
+    assert "sanitary_toilet_rate" in result.output
