@@ -1,0 +1,324 @@
+"""Household records aggregated to villages: exact against sums done by hand over the rows,
+DuckDB and pandas paths equal, conditions with Chinese and quote characters safe."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from revstat import tidy
+from revstat.errors import ConfigError, DefinitionError, RevstatError, SourceError
+from revstat.formula import parse_formula
+from revstat.records import read_records, sample_rows
+from revstat.records import sql as rsql
+from revstat.records.engine import choose_engine
+from revstat.workspace import load_workspace
+
+REGIONS = """code,name,level,parent
+990100000000,示范市,city,
+990101000000,甲县,county,990100000000
+990101001000,一镇,township,990101000000
+990101001201,一村,village,990101001000
+990101001202,二村,village,990101001000
+990101001203,三村,village,990101001000
+990102000000,乙县,county,990100000000
+990102101000,二镇,township,990102000000
+990102101201,四村,village,990102101000
+990102101202,五村,village,990102101000
+990103000000,丙县,county,990100000000
+990103101000,三镇,township,990103000000
+990103101201,六村,village,990103101000
+"""
+# 三村 has no households but its county has records: 0; 丙县 has no records at all: absent.
+VILLAGES_WITH_ROWS = ["990101001201", "990101001202", "990102101201", "990102101202"]
+OUTSIDE = "990201001201"  # another city's village in a province-wide export: left out
+HEADER = ["户编号", "村代码", "人数", "监测类型", "是否消除风险", "收入", "备注"]
+TYPES = ["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]
+NOTES = ["", "O'Brien", '张"三', "'; DROP TABLE x; --", "普通"]
+
+SOURCE = """id: households
+name: 户级数据
+kind: records
+files: "data/{period}/records/*.csv"
+region: {column: village, by: code, level: village}
+columns: {village: 村代码, eliminated: 是否消除风险, monitor_type: 监测类型, income: 收入}
+fields:
+  - {id: n, name: 户数, unit: 户, measure: count}
+  - {id: persons, name: 人数, unit: 人, measure: sum, of: 人数}
+  - {id: distinct_hh, name: 不重复户数, unit: 户, measure: count_distinct, of: 户编号}
+  - {id: unstable, name: 脱贫不稳定户数, unit: 户, measure: count, where: "监测类型 == '脱贫不稳定户'"}
+  - {id: remaining, name: 未消除风险户数, unit: 户, measure: count, where: not eliminated}
+  - {id: income, name: 收入, unit: 元, measure: sum, of: income}
+  - {id: income_big_unstable, name: 收入2, unit: 元, measure: sum, of: income, where: "monitor_type == '脱贫不稳定户' and 人数 >= 3"}
+  - {id: quote1, name: 单引号, unit: 户, measure: count, where: "备注 == \\"O'Brien\\""}
+  - {id: quote2, name: 双引号, unit: 户, measure: count, where: "备注 == '张\\"三'"}
+  - {id: injection, name: 注入, unit: 户, measure: count, where: "备注 == \\"'; DROP TABLE x; --\\""}
+  - {id: low, name: 低收入, unit: 户, measure: count, where: income / 人数 < 5000}
+  - {id: none_match, name: 无, unit: 人, measure: sum, of: 人数, where: "监测类型 == '不存在的类型'"}
+"""
+
+
+def _rows(n: int = 600, seed: int = 7) -> list[list[str]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        code = OUTSIDE if i % 97 == 0 else rng.choice(VILLAGES_WITH_ROWS)
+        hid = f"H{rng.randint(0, n // 2):05d}"  # duplicates: count distinct < count
+        income = "" if rng.random() < 0.05 else f"{rng.randint(0, 4_000_000) / 100:.2f}"
+        rows.append([hid, code, str(rng.randint(1, 6)), rng.choice(TYPES), rng.choice(["是", "否", ""]),
+                     income, rng.choice(NOTES)])
+    return rows
+
+
+def _workspace(root: Path, rows: list[list[str]], *, source: str = SOURCE, encoding: str = "utf-8",
+               period: str = "2024Q4") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "revstat.yaml").write_text('name: 测试\nregion: "990100000000"\n', encoding="utf-8")
+    (root / "regions.csv").write_text(REGIONS, encoding="utf-8")
+    (root / "sources").mkdir(exist_ok=True)
+    (root / "sources" / "households.yaml").write_text(source, encoding="utf-8")
+    folder = root / "data" / period / "records"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "h.csv", "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADER)
+        w.writerows(rows)
+    return root
+
+
+def _num(s: str) -> Decimal | None:
+    return Decimal(s) if s != "" else None
+
+
+def _expected(rows: list[list[str]]) -> dict[tuple[str, str], Decimal]:
+    """The aggregation by hand, with SQL's rule: an unknown condition does not count."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    distinct: dict[str, set[str]] = defaultdict(set)
+    codes = set()
+    for hid, code, persons, mtype, elim, income, note in rows:
+        if code == OUTSIDE:
+            continue
+        codes.add(code)
+        p, inc = Decimal(persons), _num(income)
+        out["n", code] += 1
+        out["persons", code] += p
+        distinct[code].add(hid)
+        out["unstable", code] += mtype == "脱贫不稳定户"
+        out["remaining", code] += elim == "否"  # "" is unknown: not counted
+        out["income", code] += inc or 0
+        if mtype == "脱贫不稳定户" and p >= 3:
+            out["income_big_unstable", code] += inc or 0
+        out["quote1", code] += note == "O'Brien"
+        out["quote2", code] += note == '张"三'
+        out["injection", code] += note == "'; DROP TABLE x; --"
+        out["low", code] += inc is not None and inc / p < 5000
+        out["none_match", code] += 0
+    for code in codes:
+        out["distinct_hh", code] = Decimal(len(distinct[code]))
+    for f in ("n", "persons", "distinct_hh", "unstable", "remaining", "income", "income_big_unstable",
+              "quote1", "quote2", "injection", "low", "none_match"):
+        out[f, "990101001203"] = Decimal(0)  # a village of a county with records, no households
+    return dict(out)
+
+
+def _got(df) -> dict[tuple[str, str], Decimal]:
+    return {(r["field"], r["region_code"]): r["value"] for r in df.to_dict("records")}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    rows = _rows()
+    root = _workspace(tmp_path_factory.mktemp("rec") / "w", rows)
+    return load_workspace(root), rows
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_aggregates_equal_the_hand_computed_values(ws, engine):
+    workspace, rows = ws
+    df = read_records(workspace, ["2024Q4"], engine=engine)
+    assert list(df.columns) == tidy.OBSERVATION_COLUMNS
+    expected = _expected(rows)
+    got = _got(df)
+    assert got == expected
+    assert all(isinstance(v, Decimal) for v in got.values())
+    assert expected["quote1", "990101001201"] > 0 and expected["injection", "990102101202"] > 0  # the test bites
+
+
+def test_duckdb_and_pandas_paths_give_identical_observations(ws):
+    workspace, _ = ws
+    a = read_records(workspace, ["2024Q4"], engine="duckdb").sort_values(["field", "region_code"])
+    b = read_records(workspace, ["2024Q4"], engine="pandas").sort_values(["field", "region_code"])
+    assert a.to_dict("records") == b.to_dict("records")
+
+
+def test_money_sums_are_exact_decimals_and_counts_integers(ws):
+    workspace, rows = ws
+    df = read_records(workspace, ["2024Q4"], engine="duckdb")
+    income = df[(df["field"] == "income") & (df["region_code"] == "990101001201")]["value"].iloc[0]
+    by_hand = sum((Decimal(r[5]) for r in rows if r[1] == "990101001201" and r[5]), Decimal(0))
+    assert income == by_hand and str(income) == str(by_hand.normalize() if by_hand != by_hand.to_integral() else by_hand)
+    n = df[(df["field"] == "n") & (df["region_code"] == "990101001201")]["value"].iloc[0]
+    assert n.as_tuple().exponent == 0
+
+
+def test_provenance_names_the_file_and_the_filter(ws):
+    workspace, _ = ws
+    df = read_records(workspace, ["2024Q4"], engine="duckdb")
+    row = df[(df["field"] == "unstable") & (df["region_code"] == "990102101201")].iloc[0]
+    assert row["file"] == "data/2024Q4/records/h.csv"
+    assert row["cell"] == "count where 监测类型 == '脱贫不稳定户'"
+    assert row["origin"] == "records" and row["sheet"] is None
+    assert row["level"] == "village" and row["region_name"] == "四村"
+
+
+def test_levels_and_scope_other_city_and_county_without_records_left_out(ws):
+    workspace, _ = ws
+    codes = set(read_records(workspace, ["2024Q4"], engine="duckdb")["region_code"])
+    assert OUTSIDE not in codes and "990103101201" not in codes
+    assert "990101001203" in codes
+
+
+def test_values_are_parameters_never_spliced_into_the_sql():
+    tree = parse_formula("备注 == \"O'Brien\" or 备注 == '张\"三' and 人数 >= 3").tree
+    q = rsql.condition_sql(tree)
+    assert "O'Brien" not in q.sql and "张" not in q.sql
+    assert q.params == ("O'Brien", '张"三')
+    assert '"备注"' in q.sql and '"人数"' in q.sql
+    assert rsql.quote_ident('a"b') == '"a""b"'
+
+
+def test_spark_text_quotes_chinese_names_with_backticks():
+    pytest.importorskip("sqlglot")
+    from revstat.records.spark import to_spark_sql
+
+    agg = rsql.Aggregate("f0", "count", None, parse_formula("监测类型 == \"O'Brien\"").tree)
+    q = rsql.build_query("csv", ["/d/h.csv"], "村代码", [agg])
+    text = to_spark_sql(q.sql, q.params)
+    assert "`监测类型`" in text and "`村代码`" in text and "revstat_records" in text
+    assert "'O\\'Brien'" in text or "'O''Brien'" in text
+
+
+@pytest.mark.parametrize("where", ["growth(收入) > 1", "收入", "收入 == '一' + 1", "prev_year(收入) > 0"])
+def test_conditions_sql_cannot_express_are_definition_errors(where):
+    tree = parse_formula(where).tree
+    if where == "收入":  # a bare column is a yes/no flag: allowed
+        assert "lower(trim" in rsql.condition_sql(tree).sql
+        return
+    with pytest.raises(DefinitionError):
+        rsql.condition_sql(tree)
+
+
+def test_parquet_gives_the_same_values_as_csv(ws, tmp_path):
+    import duckdb
+
+    workspace, rows = ws
+    root = _workspace(tmp_path / "pq", rows, source=SOURCE.replace("*.csv", "*.parquet"))
+    folder = root / "data" / "2024Q4" / "records"
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{folder / 'h.csv'}', header = true, all_varchar = true)) "
+                   f"TO '{folder / 'h.parquet'}' (FORMAT parquet)")
+    (folder / "h.csv").unlink()
+    got = _got(read_records(load_workspace(root), ["2024Q4"]))
+    assert got == _expected(rows)
+
+
+def test_gb18030_csv_from_chinese_windows_is_read(tmp_path):
+    rows = _rows(120, seed=3)
+    root = _workspace(tmp_path / "gb", rows, encoding="gb18030")
+    for engine in ("duckdb", "pandas"):
+        assert _got(read_records(load_workspace(root), ["2024Q4"], engine=engine)) == _expected(rows)
+
+
+def test_period_column_instead_of_a_folder_per_period(tmp_path):
+    rows = _rows(300, seed=5)
+    source = SOURCE.replace('files: "data/{period}/records/*.csv"', 'files: "data/records/all.csv"\nperiod_column: 报告期')
+    root = _workspace(tmp_path / "pc", [], source=source)
+    (root / "data" / "records").mkdir(parents=True)
+    with open(root / "data" / "records" / "all.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*HEADER, "报告期"])
+        w.writerows([*(r + ["2024Q4"] for r in rows[:200]), *(r + ["2023Q4"] for r in rows[200:])])
+    for engine in ("duckdb", "pandas"):
+        df = read_records(load_workspace(root), ["2024Q4", "2023Q4"], engine=engine)
+        for period, part in (("2024Q4", rows[:200]), ("2023Q4", rows[200:])):
+            assert _got(df[df["period"] == period]) == _expected(part)
+
+
+def test_unknown_village_code_inside_the_city_is_an_error(tmp_path):
+    rows = _rows(50, seed=1) + [["H1", "990101001299", "2", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "bad", rows)
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(SourceError) as info:
+            read_records(load_workspace(root), ["2024Q4"], engine=engine)
+        assert "990101001299" in str(info.value) and "regions.csv" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_text_in_a_summed_column_is_a_source_error(tmp_path, engine):
+    rows = _rows(50, seed=2) + [["H1", "990101001201", "2", "脱贫不稳定户", "否", "1,234.00", ""]]
+    root = _workspace(tmp_path / engine, rows)
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    assert "1,234.00" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_column_missing_from_the_file_is_a_source_error(tmp_path, engine):
+    source = SOURCE.replace("of: 人数}", "of: 家庭人数}", 1)
+    root = _workspace(tmp_path / engine, _rows(20), source=source)
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    assert "家庭人数" in str(info.value)
+
+
+def test_a_period_without_files_gives_no_rows(ws):
+    workspace, _ = ws
+    assert len(read_records(workspace, ["2023Q4"])) == 0
+
+
+def test_records_source_without_a_period_is_a_definition_error(tmp_path):
+    root = _workspace(tmp_path / "np", _rows(10), source=SOURCE.replace("{period}", "2024Q4"))
+    with pytest.raises(RevstatError) as info:
+        read_records(load_workspace(root), ["2024Q4"])
+    assert "period_column" in str(info.value)
+
+
+def test_auto_engine_pandas_for_small_csv_duckdb_for_parquet_override_wins(ws, tmp_path):
+    workspace, _ = ws
+    small = next((workspace.root / "data" / "2024Q4" / "records").glob("*.csv"))
+    assert choose_engine("auto", workspace, "csv", [small]) == "pandas"
+    assert choose_engine("auto", workspace, "parquet", [small]) == "duckdb"
+    assert choose_engine("duckdb", workspace, "csv", [small]) == "duckdb"
+    with pytest.raises(ConfigError):
+        choose_engine("pandas", workspace, "parquet", [small])
+    with pytest.raises(ConfigError):
+        choose_engine("bogus", workspace, "csv", [small])
+
+
+def test_sample_rows_lists_the_households_behind_a_count(ws):
+    workspace, rows = ws
+    got = sample_rows(workspace, "injection", "990102101000", "2024Q4", n=1000)  # a township
+    want = [r for r in rows if r[1].startswith("990102101") and r[6] == "'; DROP TABLE x; --"]
+    assert len(got) == len(want) > 0
+    assert sorted(got["户编号"]) == sorted(r[0] for r in want)
+    assert len(sample_rows(workspace, "n", "990101001201", "2024Q4", n=3)) == 3
+    with pytest.raises(ConfigError):
+        sample_rows(workspace, "no_such_field", "990101001201", "2024Q4")
+
+
+def test_sample_workspace_households_match_a_plain_python_count():
+    import duckdb
+
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    raw = duckdb.execute("SELECT 村代码, 监测类型, 是否消除风险, 家庭人口数, CAST(家庭年纯收入 AS VARCHAR) "
+                         f"FROM read_parquet('{root}/data/2024Q4/records/households.parquet')").fetchall()
+    df = read_records(load_workspace(root), ["2024Q4"])
+    got = _got(df)
+    village = raw[0][0]
+    assert got["hh_unstable_households", village] == sum(1 for r in raw if r[0] == village and r[1] == "脱贫不稳定户")
+    assert got["hh_remaining_persons", village] == sum(r[3] for r in raw if r[0] == village and r[2] == "否")
+    assert sum(v for (f, _), v in got.items() if f == "hh_income") == sum(Decimal(r[4]) for r in raw)
