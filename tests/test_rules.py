@@ -132,3 +132,41 @@ def test_waiver_schema_errors_have_lines(tmp_path):
     with pytest.raises(DefinitionError) as info:
         load_waivers(path)
     assert info.value.where.line == 5
+
+
+# ---- docs and CI files -------------------------------------------------------------------
+
+def _yaml_blocks(path: Path) -> list[str]:
+    import re
+
+    return re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_every_rule_example_in_docs_parses_and_names_known_fields(tmp_path):
+    from revstat.lint import lint_rules
+
+    blocks = [b for b in _yaml_blocks(REPO / "docs" / "checks.md") if b.startswith("rules:")]
+    assert len(blocks) >= 10
+    ws = load_workspace(SAMPLE)
+    from revstat.definitions import load_indicators
+
+    indicators = {i.id: i for i in load_indicators(ws)}
+    for i, block in enumerate(blocks):
+        rules = parse_rules(load_yaml_text(block, f"docs/checks.md#{i}"), f"docs/checks.md#{i}")
+        assert rules
+        path = tmp_path / f"block{i}.yaml"
+        path.write_text(block, encoding="utf-8")
+        _, issues = lint_rules([(path, "x")], fields=ws.fields(), indicators=indicators, local_files=set())
+        assert [x for x in issues if x.severity is Severity.ERROR] == [], block
+
+
+def test_ci_workflow_and_pre_commit_hook():
+    import yaml
+
+    [workflow] = [b for b in _yaml_blocks(REPO / "docs" / "ci.md") if "jobs:" in b]
+    steps = yaml.safe_load(workflow)["jobs"]["check"]["steps"]
+    commands = " ".join(s.get("run", "") for s in steps)
+    assert "revstat lint" in commands and "revstat check" in commands
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    lint = hooks["revstat-lint"]
+    assert (lint["entry"], lint["language"], lint["pass_filenames"]) == ("revstat lint", "python", False)
