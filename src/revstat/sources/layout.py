@@ -72,9 +72,13 @@ def cell_text(value: Any) -> str:
     """A cell as clean text (NFKC, no invisible characters, whitespace folded)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return _clean(value) if isinstance(value, str) else clean_text(str(value))
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return clean_text(str(value))
 
 
 @functools.lru_cache(maxsize=8192)

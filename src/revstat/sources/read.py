@@ -314,10 +314,10 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         if kind == "total":
             totals.append((r, rc))
             continue
-        where = Location(book.display, sheet, a1(r, rc))
         try:
-            code = _region_code(label, source, tree, scope, where)
+            code = _region_code(label, source, tree, scope, None)
         except SourceError as err:
+            err.where = Location(book.display, sheet, a1(r, rc))  # built only when needed
             ctx.errors.append(err)
             continue
         if code == scope or (scope is None and tree.level(code) == scope_level):
@@ -328,7 +328,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         if code in seen_regions:
             ctx.errors.append(SourceError(
                 t("地区 {name} 在同一表中出现两次：{a} 和 {b}", "region {name} appears twice in the sheet: {a} and {b}",
-                  name=label, a=seen_regions[code], b=a1(r, rc)), where,
+                  name=label, a=seen_regions[code], b=a1(r, rc)), Location(book.display, sheet, a1(r, rc)),
                 t("删除重复的行或改正地区名称", "delete the duplicate row or correct the name")))
             continue
         seen_regions[code] = a1(r, rc)
@@ -460,7 +460,7 @@ def to_value(raw: Any) -> Decimal | None:
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
-def _region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location) -> str:
+def _region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location | None) -> str:
     text = label.replace(" ", "")
     if _SCIENTIFIC.match(text):
         raise SourceError(
