@@ -319,3 +319,10 @@ def test_compare_kind_with_formula_sides():
     assert (issue.actual, issue.expected) == (D(5), D(6))
     vals[("persons", A_TOWNS[0], "2024Q4")] = 6
     assert run(r, data_for(vals)) == []
+
+
+def test_default_messages_are_in_both_languages():
+    vals = {("rate", A_TOWNS[0], "2024Q4"): 120}
+    [issue] = run(rule(kind="range", fields=["rate"], max=100, levels=["township"]), data_for(vals, names={"rate": "比率"}))
+    assert "应≤上限（100）" in issue.message.zh
+    assert "should be <= the maximum (100)" in issue.message.en

@@ -53,11 +53,11 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
         if rule.min is not None:
             low = dict.fromkeys(regions, rule.min)
             out += compare_series(rule, data, series, ">=", low, [name], data.label(name),
-                                  t("下限", "the minimum").zh, regions)
+                                  t("下限", "the minimum"), regions)
         if rule.max is not None:
             high = dict.fromkeys(regions, rule.max)
             out += compare_series(rule, data, series, "<=", high, [name], data.label(name),
-                                  t("上限", "the maximum").zh, regions)
+                                  t("上限", "the maximum"), regions)
     return out
 
 
@@ -362,7 +362,7 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
         regions = [r for r in data.regions(data.levels_for(rule)) if series.get(r) is not None]
         goals = dict.fromkeys(regions, goal)
         out += compare_series(rule, data, series, op, goals, [name], data.label(name),
-                              t("目标值", "the target").zh, regions)
+                              t("目标值", "the target"), regions)
     return out
 
 

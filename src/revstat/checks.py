@@ -204,10 +204,13 @@ def render_message(rule: RuleDef, default: Text, params: dict[str, Any]) -> Text
     """The rule's own templates (zh, en) or the kind's default, with placeholders filled."""
     zh = rule.message or default.zh
     en = rule.message_en or (default.en if rule.message is None else rule.message)
-    shown = _Blank({k: fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
-                    for k, v in params.items()})
+    def shown(lang: str) -> _Blank:
+        return _Blank({k: v.render(lang) if isinstance(v, Text)
+                       else fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
+                       for k, v in params.items()})
+
     form = string.Formatter()
-    return Text(form.vformat(zh, (), shown), form.vformat(en, (), shown))
+    return Text(form.vformat(zh, (), shown("zh")), form.vformat(en, (), shown("en")))
 
 
 def _issue(rule: RuleDef, data: CheckData, region: str | None, period: str, default: Text, *,
@@ -249,7 +252,7 @@ def holds(left: Decimal, op: str, right: Decimal, rule: RuleDef) -> bool:
 
 
 def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right: Values,
-                   names: Iterable[str], left_text: str, right_text: str,
+                   names: Iterable[str], left_text: str | Text, right_text: str | Text,
                    regions: Iterable[str] | None = None) -> list[Issue]:
     """One finding per region where ``left op right`` fails; missing on either side is skipped."""
     names = list(names)
