@@ -106,7 +106,7 @@ def test_hidden_sheet_excluded_by_source_policy(tmp_path: Path) -> None:
     result = _read(root)
     assert result.errors == []
     assert len(result.observations) == 0
-    assert result.summary.hidden == [f"{P} › 1-监测情况 (skipped)"]
+    assert result.summary.hidden == [f"{P} › 1-监测情况（已跳过）"]
 
 
 CSV_SOURCE = """id: csvsrc

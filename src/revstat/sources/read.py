@@ -211,13 +211,19 @@ def _read_book(source: SourceDef, book: Book, ctx: _Ctx) -> None:
                                               t("取消隐藏后重新报送，或在配置中设置 hidden: include/exclude",
                                                 "unhide it, or set hidden: include/exclude")))
                 continue
-            ctx.summary.hidden.append(f"{where} ({'skipped' if policy == 'exclude' else 'read'})")
+            ctx.summary.hidden.append(_hidden_note(where, policy))
             if policy == "exclude":
                 continue
         try:
             _read_grid(source, book, grid, ctx)
         except SourceError as err:
             ctx.errors.append(err)
+
+
+def _hidden_note(where: Location, policy: str) -> str:
+    if policy == "exclude":
+        return t("{w}（已跳过）", "{w} (skipped)", w=str(where)).render()
+    return t("{w}（已读取）", "{w} (read)", w=str(where)).render()
 
 
 def _fit(source: SourceDef, grid: Grid) -> int:
@@ -308,7 +314,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                                               t("取消隐藏，或在配置中设置 hidden: include/exclude",
                                                 "unhide it, or set hidden: include/exclude")))
                 continue
-            ctx.summary.hidden.append(f"{where} ({'skipped' if policy == 'exclude' else 'read'})")
+            ctx.summary.hidden.append(_hidden_note(where, policy))
             if policy == "exclude":
                 continue
         if kind == "total":
