@@ -181,9 +181,6 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
         stem += f"_{ws.regions.name(focus)}"
     target = Path(output) if output is not None else out_dir / (stem + EXTENSIONS[fmt])
     font = charts.find_cjk_font() if fmt in ("html", "docx") else None
-    if fmt in ("html", "docx") and font is None:
-        warn(str(t("未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字",
-                   "no openly licensed CJK font found (e.g. Debian's fonts-noto-cjk): charts left out, text only")))
     if fmt == "md":
         from revstat.writers.markdown import write_markdown
 

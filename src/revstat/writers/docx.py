@@ -108,7 +108,7 @@ def build_docx(text: str, context: dict[str, Any], *, font: Path | None = None,
     from docx import Document
     from docx.shared import Cm, Pt
 
-    from revstat.writers.html import chart_svg
+    from revstat.writers.html import chart_skipped, chart_svg
 
     document = Document()
     section = document.sections[0]
@@ -140,8 +140,8 @@ def build_docx(text: str, context: dict[str, Any], *, font: Path | None = None,
         elif block.kind == "chart":
             made = chart_svg(block, context, font, fmt="png")
             if made is None:
-                if font is None and warn is not None:
-                    warn("未找到开源中文字体（如 fonts-noto-cjk），图表已省略，仅输出文字")
+                if warn is not None:
+                    warn(chart_skipped(block, font))
                 continue
             png, caption = made
             document.add_picture(io.BytesIO(png), width=Cm(15))

@@ -102,6 +102,16 @@ def chart_svg(block: Block, context: dict[str, Any], font: Path | None, fmt: str
     return None
 
 
+def chart_skipped(block: Block, font: Path | None) -> str:
+    """Why a chart was left out (a render warning)."""
+    if font is None:
+        return "未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字"
+    if block.chart["kind"] == "trend":
+        return (f"趋势图 {block.chart['indicator']} 已省略：out/ 中没有本年或上年更早报告期的汇总结果"
+                "（先对这些报告期运行 revstat report 或 revstat compile）")
+    return f"图表 {block.chart['indicator']} 已省略：没有下级地区的数据"
+
+
 def render_html(text: str, context: dict[str, Any], *, warnings: list[str] | None = None,
                 autoescaped: bool = False, font: Path | None = None,
                 warn: Callable[[str], None] | None = None) -> str:
@@ -132,8 +142,8 @@ def render_html(text: str, context: dict[str, Any], *, warnings: list[str] | Non
             elif block.kind == "chart":
                 made = chart_svg(block, context, font)
                 if made is None:
-                    if font is None and warn is not None:
-                        warn("未找到开源中文字体（如 fonts-noto-cjk），图表已省略，仅输出文字")
+                    if warn is not None:
+                        warn(chart_skipped(block, font))
                     continue
                 svg, caption = made
                 svg_text = svg.decode("utf-8")
