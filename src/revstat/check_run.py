@@ -73,7 +73,8 @@ def build_check_data(ws: Workspace, period: str, *, observations: Any, values: A
         fields=fields, indicator_inputs=indicator_inputs(indicators, set(fields)),
         indicator_units={i.id: getattr(i, "unit", "") for i in indicators}, names=names,
         scope=ws.config.region, field_levels={f: s.region.level for f, s in sources.items()},
-        field_sources={f: s.id for f, s in sources.items()}, targets=targets)
+        field_sources={f: s.id for f, s in sources.items()}, targets=targets,
+        record_fields=[f for f, s in sources.items() if s.kind == "records"])
 
 
 def _long_values(values: Any) -> Any:

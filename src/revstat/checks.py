@@ -47,6 +47,7 @@ class CheckData:
     names: Mapping[str, str] = field(default_factory=dict)  # id → Chinese label
     field_levels: Mapping[str, str] = field(default_factory=dict)  # field → level its source reports
     field_sources: Mapping[str, str] = field(default_factory=dict)  # field → source id
+    record_fields: frozenset[str] = frozenset()  # fields aggregated from household records
     targets: Mapping[str, tuple[str, Decimal]] = field(default_factory=dict)  # indicator → (op, value)
     scope: str | None = None  # the report region; checks look inside it only
     small: set[tuple[str, str, str]] = field(default_factory=set)  # (indicator, region, period)
@@ -73,7 +74,14 @@ class CheckData:
         """The rule's levels, or by default the levels the data is reported at."""
         if rule.levels:
             return list(rule.levels)
-        return sorted(set(self.field_levels.values())) or ["township"]
+        names = set(rule.targets) | ({rule.total} if rule.total else set()) | set(rule.parts)
+        for text in (rule.rule, rule.left, rule.right):
+            if text:
+                from revstat.formula import parse_formula
+
+                names |= parse_formula(text, rule.location).names
+        levels = {self.field_levels[n] for n in names if n in self.field_levels}
+        return sorted(levels or set(self.field_levels.values())) or ["township"]
 
     def label(self, name: str) -> str:
         return self.names.get(name, name)
@@ -156,7 +164,8 @@ def make_check_data(period: str, tree: RegionTree, *, values: Any = None, result
                     names: Mapping[str, str] | None = None, scope: str | None = None,
                     field_levels: Mapping[str, str] | None = None,
                     field_sources: Mapping[str, str] | None = None,
-                    targets: Mapping[str, tuple[str, Decimal]] | None = None) -> CheckData:
+                    targets: Mapping[str, tuple[str, Decimal]] | None = None,
+                    record_fields: Iterable[str] = ()) -> CheckData:
     """Assemble :class:`CheckData` from long tables.
 
     ``values``: field values by region and period (columns field, region_code, period, value;
@@ -179,7 +188,7 @@ def make_check_data(period: str, tree: RegionTree, *, values: Any = None, result
                      indicator_inputs=dict(indicator_inputs or {}),
                      indicator_units=dict(indicator_units or {}), names=labels, scope=scope,
                      field_levels=dict(field_levels or {}), field_sources=dict(field_sources or {}),
-                     targets=dict(targets or {}))
+                     targets=dict(targets or {}), record_fields=frozenset(record_fields))
 
 
 # ---- messages ----------------------------------------------------------------------------
