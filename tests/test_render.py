@@ -169,3 +169,24 @@ def test_context_never_computes_figures(ctx):
     # the display strings are those of the results table, untouched
     assert strip_marks(str(ctx["regions"][C].sanitary_toilet_rate)) == "61.44%"
     assert ctx["regions"][C].sanitary_toilet_rate.value == D("61.444")
+
+
+def test_report_markdown_blocks():
+    from revstat.writers.markdown import parse_blocks, to_markdown
+
+    text = ("# 标题\n\n## 一、情况\n\n### （一）监测\n\n第一行\n第二行\n\n| 地区 | 值 |\n|---|---:|\n| 东山县 | 1 |\n\n"
+            "[[chart:bar:sanitary_toilet_rate:普及率]]\n\n> 【待分析人员撰写】\n")
+    kinds = [(b.kind, b.text) for b in parse_blocks(text)]
+    assert kinds == [("title", "标题"), ("h1", "一、情况"), ("h2", "（一）监测"), ("para", "第一行第二行"),
+                     ("table", ""), ("chart", ""), ("note", "【待分析人员撰写】")]
+    table = parse_blocks(text)[4]
+    assert table.rows == [["地区", "值"], ["东山县", "1"]]
+    assert "*（图：普及率）*" in to_markdown(text)
+
+
+def test_html_writer_escapes_text_from_markdown_templates(ctx):
+    from revstat.writers.html import render_html
+
+    page = render_html("# 报告\n\n<script>alert(1)</script> & 村\n", ctx, font=None)
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "&amp; 村" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -142,6 +142,10 @@ def test_docx_reads_back_with_official_styles(ws_dir):
     assert document.paragraphs[0].style.name == "公文标题"
     footer_xml = document.sections[0].footer._element.xml
     assert "PAGE" in footer_xml and "fldChar" in footer_xml
+    from revstat.writers.charts import find_cjk_font
+
+    if find_cjk_font() is not None:  # the bar chart of 卫生厕所普及率 by county, as a picture
+        assert len(document.inline_shapes) >= 1
 
 
 def test_county_comparison_docx_has_county_tables(ws_dir):
