@@ -231,6 +231,9 @@ def test_duplicate_rows_and_two_workbooks_for_one_county(tmp_path: Path) -> None
     root = make_ws(tmp_path)
     write_book(root / P, [["城关镇", 1, 2, 3], ["城关镇", 4, 5, 6]])
     write_book(root / "data/2024Q4/东山县_2024Q4_修改.xlsx", [["红星乡", 1, 2, 3]])
+    (root / "sources" / "other.yaml").write_text(  # a second source reading the same workbooks
+        SOURCE.replace("id: monitoring", "id: other").replace("id: households", "id: hh2")
+        .replace("id: persons", "id: pp2").replace("id: funds", "id: funds2"), encoding="utf-8")
     result = _read(root)
     texts = [e.render("zh") for e in result.errors]
     assert len(texts) == 2

@@ -71,6 +71,7 @@ class _Ctx:
     out: list[tuple[Any, ...]]
     seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
     globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
+    reported: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
@@ -98,6 +99,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
                 book.close()
     df = pd.DataFrame(out, columns=OBSERVATION_COLUMNS).astype({"value": object})
     _check_duplicates(df, errors)
+    errors = _unique(errors)
     summary.fields = int(df.loc[df["origin"] == "source", "field"].nunique()) if len(df) else 0
     return ReadResult(df, errors, summary)
 
@@ -220,6 +222,18 @@ def _read_book(source: SourceDef, book: Book, ctx: _Ctx) -> None:
             ctx.errors.append(err)
 
 
+def _unique(errors: list[RevstatError]) -> list[RevstatError]:
+    """One error per problem: two sources reading the same sheet meet the same bad cell."""
+    seen: set[str] = set()
+    out = []
+    for err in errors:
+        key = err.render("en")
+        if key not in seen:
+            seen.add(key)
+            out.append(err)
+    return out
+
+
 def _hidden_note(where: Location, policy: str) -> str:
     if policy == "exclude":
         return t("{w}（已跳过）", "{w} (skipped)", w=str(where)).render()
@@ -274,10 +288,14 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         key = (ctx.period, source.id, scope)
         other = ctx.seen_county.get(key)
         if other is not None and other != book.display:
+            pair = (ctx.period, other, book.display)
+            if pair in ctx.reported:  # once per pair of files, not once per source
+                return
+            ctx.reported.add(pair)
             raise SourceError(
                 t("{county} {period} 有两个文件：{a} 和 {b}", "two files for {county} in {period}: {a} and {b}",
                   county=tree.name(scope), period=ctx.period, a=other, b=book.display),
-                Location(book.display, sheet),
+                Location(book.display),
                 t("删除或移走重复的文件（只保留最新报送的一份）", "remove the duplicate (keep the latest submission)"))
         ctx.seen_county[key] = book.display
 
