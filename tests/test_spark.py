@@ -257,6 +257,22 @@ def test_spark_gives_the_same_rows_as_duckdb_on_parquet(spark, records, tmp_path
 
 
 @pytest.mark.spark
+def test_csv_files_with_columns_in_another_order_are_matched_by_name(spark, tmp_path):
+    """DuckDB's union_by_name; Spark alone would map the second file's columns by position."""
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("村代码,人数,监测类型\n330102001001,3,脱贫不稳定户\n", encoding="utf-8")
+    second.write_text("\ufeff人数,监测类型,村代码,备注\n5,边缘易致贫户,330102001001,x\n"
+                      "2,脱贫不稳定户,330102001002,\n", encoding="utf-8")
+    sql = ('SELECT CAST("村代码" AS VARCHAR) AS region_code, sum(CAST("人数" AS DECIMAL(18,4))) AS persons, '
+           "count(*) FILTER (WHERE \"监测类型\" = ?) AS unstable "
+           "FROM read_csv(?, header = true, all_varchar = true, union_by_name = true) GROUP BY 1 ORDER BY 1")
+    paths = [str(first), str(second)]
+    on_spark = sp.run_spark(sql, sp.SparkInput(paths=tuple(paths)), MASTER, ["脱贫不稳定户", paths])
+    assert _rows(on_spark) == [("330102001001", Decimal("8.0000"), 1), ("330102001002", Decimal("2.0000"), 1)]
+    assert _rows(on_spark) == _rows(_duckdb(sql, ["脱贫不稳定户", paths]))
+
+
+@pytest.mark.spark
 def test_untranspiled_duckdb_text_would_be_silently_wrong_on_spark(spark, records):
     """Why transpiling is not optional: Spark reads "监测类型" as a string literal."""
     sp.register_records(spark, sp.SparkInput(paths=(str(records["csv"]),)), "raw_view")

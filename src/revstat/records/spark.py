@@ -64,6 +64,32 @@ class SparkInput:
     types: Mapping[str, str] = field(default_factory=dict)
     csv_options: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def for_source(cls, source: Any, root: Any, period: str,
+                   paths: Sequence[Any] | None = None, types: Mapping[str, str] | None = None) -> SparkInput:
+        """The input of a records source (``sources/*.yaml``, kind records) for one period.
+
+        ``table:`` (a catalog table) wins over ``files:``. A ``files`` pattern with a scheme
+        (``hdfs://…``, ``s3a://…``, ``file://…``) goes to Spark as is (Spark expands its globs);
+        a workspace-relative pattern uses ``paths`` (the files the DuckDB side found) or is
+        globbed under ``root``.
+        """
+        from pathlib import Path
+
+        table = getattr(source, "table", None)
+        fmt = getattr(source, "format", None)
+        if table:
+            return cls(table=str(table).replace("{period}", period), types=dict(types or {}))
+        pattern = str(source.files).replace("{period}", period)
+        if "://" in pattern:
+            found: tuple[str, ...] = (pattern,)
+        elif paths is not None:
+            found = tuple(str(Path(p).resolve()) for p in paths)
+        else:
+            found = tuple(str(p.resolve()) for p in sorted(Path(root).glob(pattern)) if p.is_file())
+        return cls(paths=found, format=fmt or (_guess_format(found[0]) if found else None),
+                   types=dict(types or {}))
+
     def describe(self) -> str:
         if self.table:
             return self.table
@@ -276,8 +302,8 @@ def stop_session() -> None:
 
 
 def _submitted() -> bool:
-    """True under spark-submit (or a Spark distribution's defaults): the master is chosen there."""
-    return any(os.environ.get(k) for k in ("PYSPARK_GATEWAY_PORT", "PYSPARK_SUBMIT_ARGS", "SPARK_HOME"))
+    """True inside a Python driver started by spark-submit: the master was chosen there."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
 
 
 def _first_line(err: BaseException) -> str:
@@ -299,12 +325,7 @@ def register_records(session: Any, source: SparkInput, view: str = RECORDS_VIEW)
                 raise SourceError(t("没有要汇总的记录文件", "no record files to aggregate"), where,
                                   t("检查来源的 files 模式", "check the source's files pattern"))
             fmt = source.format or _guess_format(source.paths[0])
-            reader = session.read.format(fmt)
-            if fmt == "csv":
-                options = {"header": "true", "inferSchema": "false", "encoding": "UTF-8",
-                           "mode": "FAILFAST", **source.csv_options}
-                reader = reader.options(**options)
-            frame = reader.load(list(source.paths))
+            frame = _read_files(session, fmt, source)
             if fmt == "csv" and source.types:
                 from pyspark.sql import functions as F
 
@@ -318,6 +339,43 @@ def register_records(session: Any, source: SparkInput, view: str = RECORDS_VIEW)
                           where, t("检查路径（Spark 所见的路径，如 hdfs://、s3a://）或表名",
                                    "check the paths (as Spark sees them, e.g. hdfs://, s3a://) or the table name")) from None
     frame.createOrReplaceTempView(view)
+
+
+def _read_files(session: Any, fmt: str, source: SparkInput) -> Any:
+    """Read record files with DuckDB's ``union_by_name`` semantics: columns matched by name
+    across files, missing ones NULL. Spark's CSV reader takes the first file's header and maps
+    the others by position (silently wrong when the order differs), so local CSV files are
+    grouped by their header line and the groups joined by name; files behind a URI pattern are
+    read at once with every header checked against the first (a clear error, never a silent
+    mix-up)."""
+    if fmt == "parquet":
+        return session.read.option("mergeSchema", "true").parquet(*source.paths)
+    options = {"header": "true", "inferSchema": "false", "encoding": "UTF-8", "mode": "FAILFAST",
+               **source.csv_options}
+    groups: dict[str, list[str]] = {}
+    for path in source.paths:
+        groups.setdefault(_header_line(path), []).append(path)
+    if "" in groups:  # not local, or a glob: let Spark expand it, and check the headers
+        return session.read.format("csv").options(enforceSchema="false", **options).load(list(source.paths))
+    frames = [session.read.format("csv").options(**options).load(paths) for paths in groups.values()]
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = frame.unionByName(other, allowMissingColumns=True)
+    return frame
+
+
+def _header_line(path: str) -> str:
+    """The first line of a local file ("" for URIs, globs and unreadable files)."""
+    if "://" in path and not path.startswith("file://"):
+        return ""
+    local = path.removeprefix("file://")
+    if any(ch in local for ch in "*?["):
+        return ""
+    try:
+        with open(local, "rb") as fh:
+            return fh.readline().decode("utf-8-sig", errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def _guess_format(path: str) -> str:
