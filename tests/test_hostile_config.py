@@ -228,3 +228,19 @@ def test_periods_that_are_paths_are_refused(tmp_path: Path, period: str) -> None
     assert "报告期" in result.output + (result.stderr or "")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert not (root / "out").exists() or not any((root / "out").iterdir())
+
+
+def test_data_files_reached_through_a_symlink_outside_are_refused(tmp_path: Path) -> None:
+    from revstat.sources.read import read_sources
+    from tests.badinputs import make_corpus as mc
+
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["excel_lock_file"])
+    (root / mc.DATA / f"~${mc.BAD_FILE}").unlink()
+    outside = tmp_path / "elsewhere.xlsx"
+    (root / mc.DATA / mc.BAD_FILE).rename(outside)
+    (root / mc.DATA / mc.BAD_FILE).symlink_to(outside)
+    result = read_sources(load_workspace(root), [mc.PERIOD])
+    [err] = result.errors
+    assert "工作区以外" in err.render("zh") and err.where.file == "sources/monitoring.yaml"
+    assert not (result.observations["region_code"] == mc.CODE["河口镇"]).any()

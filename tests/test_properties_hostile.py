@@ -123,3 +123,56 @@ def test_rounding_uses_the_decimal_not_the_binary_float(x: float) -> None:
     assume(repr(x).count(".") == 1)
     d = parse_number(x)
     assert Fraction(round_decimal(d, 2)) == _reference_half_up(Decimal(repr(x)), 2)
+
+
+# ---- the change wording agrees with the sign ---------------------------------------------------
+
+def _fig(change: Decimal, unit: str, change_unit: str, decimals: int = 1):
+    from revstat.textfmt import Fig
+
+    return Fig(indicator="x", name="指标", unit=unit, region_code="990100000000", region_name="示范市",
+               period="2024Q4", value=Decimal(1), display="1", change=change,
+               change_display=format_fixed(change, decimals), change_unit=change_unit, decimals=decimals)
+
+
+@given(decimals, st.sampled_from([("元", "%"), ("%", "个百分点")]), st.integers(min_value=0, max_value=2))
+def test_change_wording_agrees_with_the_sign(change: Decimal, units: tuple[str, str], places: int) -> None:
+    from revstat.textfmt import change as change_words
+    from revstat.textfmt import strip_marks
+
+    unit, change_unit = units
+    fig = _fig(change, unit, change_unit, places)
+    text = strip_marks(change_words(fig))
+    shown = round_decimal(change, places)
+    if shown == 0:
+        assert text == "持平"
+        return
+    up, down = ("提高", "下降") if change_unit == "个百分点" else ("增长", "下降")
+    assert text.startswith(up if change > 0 else down), text
+    number = text[len(up if change > 0 else down):].removesuffix("个百分点").removesuffix("%")
+    assert Decimal(number) == abs(shown)  # the printed figure is the display without its sign
+    assert "-" not in text and "−" not in text
+
+
+# ---- duplication: the same county twice is flagged, never counted twice --------------------------
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=3, max_size=3))
+def test_a_county_submitted_twice_is_flagged_not_summed(tmp_path_factory: pytest.TempPathFactory,
+                                                         households: list[int]) -> None:
+    from revstat.sources.read import read_sources
+    from revstat.workspace import load_workspace
+    from tests.badinputs import make_corpus as mc
+
+    root = tmp_path_factory.mktemp("dup") / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["excel_lock_file"])
+    values = {name: (str(h), "1", "1") for name, h in zip(mc.BAD, households, strict=True)}
+    mc.good_xlsx(root / mc.DATA / mc.BAD_FILE, values, county="乙县")
+    mc.good_xlsx(root / mc.DATA / "乙县（副本）.xlsx", values, county="乙县")
+    result = read_sources(load_workspace(root), [mc.PERIOD])
+    assert len(result.errors) == 1 and "两个文件" in result.errors[0].render("zh")
+    obs = result.observations
+    got = obs[(obs["field"] == "households") & (obs["origin"] == "source")]
+    by_code = dict(zip(got["region_code"], got["value"], strict=True))  # one value per township
+    for name, h in zip(mc.BAD, households, strict=True):
+        assert by_code[mc.CODE[name]] == h
