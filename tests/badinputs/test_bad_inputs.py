@@ -190,3 +190,40 @@ def test_huge_declared_dimension_visits_only_the_data(tmp_path: Path) -> None:
     rows = len(mc.standard_rows(mc.BAD))
     assert len(grid.rows) == rows
     assert sum(len(r) for r in grid.rows) == rows * len(mc.HEADERS)
+
+
+def test_compile_sample_with_one_bad_file(tmp_path: Path) -> None:
+    """A copy of sample_data plus one truncated workbook: every other file is read and
+    computed, the one bad file is reported, exit 2, and out/2024Q4 keeps the last results."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from revstat.cli import app
+    from revstat.pipeline import compile_workspace
+    from revstat.workspace import load_workspace
+    from tests.conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    previous = root / "out" / "2024Q4"
+    previous.mkdir(parents=True)
+    (previous / "indicators.csv").write_text("indicator,value\nlast_good,1\n", encoding="utf-8-sig")
+    good = sorted((root / "data" / "2024Q4").glob("*.xlsx"))[0].read_bytes()
+    bad = root / "data" / "2024Q4" / "坏文件.xlsx"
+    bad.write_bytes(good[: len(good) // 3])
+
+    result = CliRunner().invoke(app, ["compile", str(root), "--period", "2024Q4"])
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert result.exit_code == 2, output
+    assert "坏文件.xlsx" in output and "损坏" in output
+    assert output.count("错误:") == 1, output  # the only problem: every other file read cleanly
+    assert "Traceback" not in output
+    assert (previous / "indicators.csv").read_text(encoding="utf-8-sig") == "indicator,value\nlast_good,1\n"
+
+    compiled = compile_workspace(load_workspace(root), "2024Q4")
+    assert len(compiled.read_errors) == 1
+    counties = [c for c, r in compiled.workspace.regions.regions.items() if r.level == "county"]
+    res = compiled.results
+    computed = set(res.loc[res["value"].notna() & res["region_code"].isin(counties), "region_code"])
+    assert computed == set(counties)  # the rest was compiled: every county has results
