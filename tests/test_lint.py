@@ -93,3 +93,23 @@ def test_cli_exit_codes(ws):
     assert bad.exit_code == 1
     assert "checks/local.yaml，第2行" in bad.output and "admin_villages" in bad.output
     assert runner.invoke(app, ["lint", str(ws / "nope")]).exit_code == 2
+
+
+def test_unknown_indicator_in_a_template_with_did_you_mean(ws):
+    (ws / "templates").mkdir(exist_ok=True)
+    (ws / "templates" / "mine.md.j2").write_text(
+        "# 简报\n\n卫生厕所普及率{{ r.sanitary_toilet_rate|level }}，\n自来水{{ r.tap_watr_rate|level }}。\n"
+        "{{ kids|figs_of('medical_insurance_rat')|target }}\n", encoding="utf-8")
+    found = [i for i in lint_workspace(ws) if i.rule == "lint.unknown_reference"]
+    assert [(i.locations[0].file, i.locations[0].line) for i in found] == [
+        ("templates/mine.md.j2", 4), ("templates/mine.md.j2", 5)]
+    assert "`tap_water_rate`" in found[0].message.zh and "`medical_insurance_rate`" in found[1].message.zh
+
+
+def test_unused_indicator_is_info(ws):
+    (ws / "indicators").mkdir(exist_ok=True)
+    (ws / "indicators" / "extra.yaml").write_text(
+        "indicators:\n  - id: villages_per_township\n    name: 乡镇平均行政村数\n    unit: 个\n"
+        "    formula: admin_villages\n    decimals: 1\n", encoding="utf-8")
+    [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unused" and "villages_per_township" in i.message.render("zh")]
+    assert issue.severity is Severity.INFO and issue.locations[0].file == "indicators/extra.yaml"

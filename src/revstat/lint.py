@@ -54,7 +54,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 def _what(what: str) -> tuple[str, str]:
     kind, _, ident = what.partition(" ")
-    return what, f"{ {'规则': 'rule', '指标': 'indicator'}.get(kind, kind)} {ident}"
+    return what, f"{ {'规则': 'rule', '指标': 'indicator', '模板': 'template'}.get(kind, kind)} {ident}"
 
 
 def _unknown(name: str, known: set[str], where: Location | None, what: str) -> Issue:
@@ -307,6 +307,50 @@ def _unused_indicators(indicators: dict[str, Any], rules: list[RuleDef], templat
     return out
 
 
+_TEMPLATE_REFS = (
+    re.compile(r"\b[a-z]\w*\.([a-z][a-z0-9]*_[a-z0-9_]+)"),  # r.sanitary_toilet_rate
+    re.compile(r"figs_of\(\s*['\"]([a-z][a-z0-9_]*)['\"]"),  # kids|figs_of('id')
+    re.compile(r"\[\[chart:\w+:([a-z][a-z0-9_]*):"),  # [[chart:bar:id:title]]
+    re.compile(r"table\(\[([^\]]*)\]"),  # table(['a', 'b'])
+)
+_NOT_INDICATORS = frozenset({"region_name", "region_code", "child_noun", "target_met", "change_display",
+                             "change_unit", "theme_name", "name_en", "label_zh"})
+
+
+def template_references(text: str) -> list[tuple[str, int]]:
+    """Indicator ids a template refers to, with their lines (a heuristic over the usual forms)."""
+    from revstat.tidy import RESULT_COLUMNS
+
+    out: list[tuple[str, int]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        for pattern in _TEMPLATE_REFS:
+            for match in pattern.finditer(line):
+                names = re.findall(r"['\"]([a-z][a-z0-9_]*)['\"]", match.group(1)) if pattern.pattern.startswith("table") \
+                    else [match.group(1)]
+                out += [(n, lineno) for n in names if n not in _NOT_INDICATORS and n not in RESULT_COLUMNS]
+    return out
+
+
+def _template_issues(template_dirs: list[Path], known: set[str], root: Path) -> list[Issue]:
+    out: list[Issue] = []
+    seen: set[str] = set()
+    for folder in template_dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.j2")):
+            if path.name in seen:  # a workspace template replaces the standard one
+                continue
+            seen.add(path.name)
+            try:
+                display = str(path.resolve().relative_to(root.resolve()))
+            except ValueError:
+                display = f"<revstat>/templates/{path.name}"
+            for name, line in template_references(path.read_text(encoding="utf-8", errors="replace")):
+                if name not in known:
+                    out.append(_unknown(name, known, Location(display, line=line), f"模板 {path.name}"))
+    return out
+
+
 def lint_workspace(root: Path) -> list[Issue]:
     """All lint findings of a workspace folder (unusable revstat.yaml/regions.csv still raise)."""
     from revstat.errors import ConfigError
@@ -335,6 +379,8 @@ def lint_workspace(root: Path) -> list[Issue]:
                                     local_files=local)
     issues += rule_issues
     issues += _unused_indicators(indicators, rules, ws.template_dirs())
+    if indicators:
+        issues += _template_issues(ws.template_dirs(), set(indicators) | set(fields), ws.root)
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(issues, key=lambda i: (order[i.severity], *_where_key(i), i.rule))
 
