@@ -3,6 +3,7 @@
 ``read_sources(ws, periods)`` → :class:`ReadResult` (observations, errors, summary).
 """
 
-from revstat.sources.read import ReadResult, ReadSummary, read_sources, to_value
+from revstat.sources.cells import to_value
+from revstat.sources.read import ReadResult, ReadSummary, read_sources
 
 __all__ = ["ReadResult", "ReadSummary", "read_sources", "to_value"]

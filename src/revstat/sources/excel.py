@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import posixpath
@@ -42,7 +41,7 @@ RATIO_MIN_SIZE = 1024 * 1024
 #: abort the process. Checked on the sheet XML before calamine parses it.
 MAX_GRID_CELLS = 20_000_000
 #: Encodings tried, in order, for CSV files (strict decoding, no guessing).
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # used by revstat.sources.textfile
 
 #: What reading a damaged zip member or its XML can raise (besides SourceError).
 _DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, LookupError,
@@ -100,7 +99,7 @@ class Book:
             except SourceError:
                 raise
             except Exception as exc:  # calamine/zip raise many unrelated types for damaged sheets
-                err = _damaged(self.display, f"{type(exc).__name__}: {exc}")
+                err = damaged(self.display, f"{type(exc).__name__}: {exc}")
                 err.where = Location(self.display, name)
                 raise err from None
         return self._grids[name]
@@ -197,14 +196,18 @@ def open_book(path: Path, display: str) -> Book:
         book._xls_bytes = data
         return book
     if kind == "html":
-        return _open_html(path, display, suffix)
+        from revstat.sources.textfile import open_html
+
+        return open_html(path, display, suffix)
     if kind == "text":
-        return _open_csv(path, display, suffix)
+        from revstat.sources.textfile import open_csv
+
+        return open_csv(path, display, suffix)
     raise SourceError(t("无法识别的文件格式", "unrecognised file format"), where,
                       t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
 
 
-def _damaged(display: str, detail: str) -> SourceError:
+def damaged(display: str, detail: str) -> SourceError:
     return SourceError(
         t("文件已损坏或不完整，无法读取（{detail}）", "the file is damaged or incomplete ({detail})", detail=detail),
         Location(display),
@@ -231,7 +234,7 @@ def _open_xlsx(path: Path, display: str) -> Book:
     try:
         zf = zipfile.ZipFile(path)
     except _DAMAGED as exc:  # BadZipFile, and NotImplementedError for a garbled version field
-        raise _damaged(display, str(exc)) from None
+        raise damaged(display, str(exc)) from None
     try:
         _check_zip(zf, display)
         names = set(zf.namelist())
@@ -241,7 +244,7 @@ def _open_xlsx(path: Path, display: str) -> Book:
         try:
             sheet_xml, hidden = _workbook_parts(zf)
         except _DAMAGED as exc:  # bad CRC, bad deflate data, malformed or hostile XML
-            raise _damaged(display, f"{type(exc).__name__}: {exc}") from None
+            raise damaged(display, f"{type(exc).__name__}: {exc}") from None
         book = _open_calamine(path, display, "xlsx")
         book._zip = zf
         book._sheet_xml = {n: p for n, p in sheet_xml.items() if p in names}
@@ -289,7 +292,7 @@ def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = Non
         raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), Location(display),
                           t("在 Excel/WPS 中打开，取消密码后另存为 .xlsx", "open it in Excel/WPS, remove the password and save it as .xlsx")) from None
     except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise _damaged(display, f"{type(exc).__name__}: {exc}") from None
+        raise damaged(display, f"{type(exc).__name__}: {exc}") from None
     hidden = {m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
     return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
 
@@ -366,83 +369,3 @@ def col_letter(col: int) -> str:
 def a1(row: int, col: int) -> str:
     """0-based (row, col) → "B7"."""
     return f"{col_letter(col)}{row + 1}"
-
-
-# ---- text files ------------------------------------------------------------------------------
-def decode_text(data: bytes, display: str) -> tuple[str, str]:
-    """Decode strictly as utf-8-sig, then gb18030; return (text, encoding)."""
-    for encoding in CSV_ENCODINGS:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise SourceError(t("无法识别文件的文字编码（既不是 UTF-8 也不是 GB18030/GBK）",
-                        "cannot decode the file (neither UTF-8 nor GB18030/GBK)"), Location(display),
-                      t("在 Excel/WPS 中另存为 “CSV UTF-8” 或 .xlsx", "save it as \"CSV UTF-8\" or .xlsx"))
-
-
-def _open_csv(path: Path, display: str, suffix: str) -> Book:
-    text, encoding = decode_text(path.read_bytes(), display)
-    sample = text[:4096]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    name = Path(display).stem
-    note = None
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        note = "csv-under-excel-name"
-    book = Book(path, display, "csv", [name], encoding=encoding, note=note)
-    book._grids[name] = Grid(name, rows)
-    return book
-
-
-def _open_html(path: Path, display: str, suffix: str) -> Book:
-    try:
-        import lxml.html
-    except ImportError:
-        raise SourceError(t("这是网页（HTML）文件，只是扩展名为 {ext}", "this is a web page (HTML) saved under an {ext} name", ext=suffix),
-                          Location(display), t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx")) from None
-    text, encoding = decode_text(path.read_bytes(), display)
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    try:
-        doc = lxml.html.document_fromstring(text)
-    except Exception as exc:  # lxml raises ParserError/ValueError on garbage
-        raise _damaged(display, str(exc)) from None
-    book = Book(path, display, "html", [], encoding=encoding, note="html-under-excel-name")
-    for i, table in enumerate(doc.iter("table"), start=1):
-        name = f"table{i}"
-        book.sheet_names.append(name)
-        book._grids[name] = _html_grid(table, name)
-    if not book.sheet_names:
-        raise SourceError(t("网页（HTML）文件中没有表格", "the web page (HTML) file holds no table"), Location(display),
-                          t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
-    return book
-
-
-def _html_grid(table: Any, name: str) -> Grid:
-    rows: list[list[Any]] = []
-    merged: list[tuple[int, int, int, int]] = []
-    taken: set[tuple[int, int]] = set()
-    for r, tr in enumerate(table.iter("tr")):
-        row: list[Any] = []
-        c = 0
-        for td in tr:
-            if td.tag not in ("td", "th"):
-                continue
-            while (r, c) in taken:
-                c += 1
-            span_c = max(int(td.get("colspan", "1") or 1), 1)
-            span_r = max(int(td.get("rowspan", "1") or 1), 1)
-            if span_c > 1 or span_r > 1:
-                merged.append((r, c, r + span_r - 1, c + span_c - 1))
-            for dr in range(span_r):
-                for dc in range(span_c):
-                    taken.add((r + dr, c + dc))
-            while len(row) <= c:
-                row.append("")
-            row[c] = td.text_content().strip()
-            c += span_c
-        rows.append(row)
-    width = max((len(r) for r in rows), default=0)
-    for row in rows:
-        row.extend([""] * (width - len(row)))
-    return Grid(name, rows, merged)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +19,26 @@ from revstat.config import LEVELS, FieldDef, SourceDef
 from revstat.errors import RevstatError, SourceError
 from revstat.i18n import t
 from revstat.model import Location
-from revstat.numbers import NotANumber, parse_number
+from revstat.numbers import NotANumber
+from revstat.sources.cells import (
+    ONE,
+    PrecisionLost,
+    missing_column,
+    region_code,
+    to_value,
+    unit_from,
+    unit_shift,
+)
 from revstat.sources.excel import Book, Grid, a1, col_letter, open_book
 from revstat.sources.layout import (
-    MONEY_UNITS,
     Column,
-    Layout,
     cell_text,
     classify_label,
     detect_layout,
-    header_key,
     match_column,
 )
 from revstat.tidy import OBSERVATION_COLUMNS
 from revstat.workspace import Workspace
-
-_CODE_LEN = 12
-_ONE = Decimal(1)
 
 
 @dataclass
@@ -253,16 +254,16 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     layout = detect_layout(grid.rows, grid.merged, header_rows=header_rows, anchor=source.region.column)
     region_col, close = match_column(layout.columns, source.region.column)
     if region_col is None:
-        raise _missing_column(book.display, sheet, source.region.column, layout, close)
+        raise missing_column(book.display, sheet, source.region.column, layout, close)
     fields: list[tuple[FieldDef, Column, int]] = []
     for f in source.fields:
         col, close = match_column(layout.columns, f.column or f.name)
         if col is None:
             if f.required:
-                ctx.errors.append(_missing_column(book.display, sheet, f.column or f.name, layout, close))
+                ctx.errors.append(missing_column(book.display, sheet, f.column or f.name, layout, close))
             continue
         try:
-            shift = _unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
+            shift = unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
         except SourceError as err:
             ctx.errors.append(err)
             continue
@@ -270,7 +271,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     conv: dict[str, list[str]] = {}
     for f, col, shift in fields:
         if shift:
-            conv.setdefault(f"{_unit_from(shift, f.unit)} → {f.unit}", []).append(col.label)
+            conv.setdefault(f"{unit_from(shift, f.unit)} → {f.unit}", []).append(col.label)
     for change, labels in conv.items():
         ctx.summary.conversions.append(f"{Location(book.display, sheet)}: {change} ({'、'.join(labels)})")
     ctx.summary.sheets += 1
@@ -339,7 +340,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
             totals.append((r, rc))
             continue
         try:
-            code = _region_code(label, source, tree, scope, None)
+            code = region_code(label, source, tree, scope, None)
         except SourceError as err:
             err.where = Location(book.display, sheet, a1(r, rc))  # built only when needed
             ctx.errors.append(err)
@@ -454,99 +455,9 @@ def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple
             ctx.summary.missing_cells += 1
         elif shift:
             value = value.scaleb(shift)
-            value = value.quantize(_ONE) if value == value.to_integral_value() else value.normalize()
+            value = value.quantize(ONE) if value == value.to_integral_value() else value.normalize()
         ctx.out.append((f.id, code, region.name, region.level, ctx.period, value, f.unit,
                         book.display, sheet, cell, origin))
-
-
-class PrecisionLost(NotANumber):
-    """A number stored as a double with more than 15 significant digits (e.g. 18 digits)."""
-
-
-def to_value(raw: Any) -> Decimal | None:
-    """A raw cell as an exact Decimal (None when missing); floats as Excel shows them (15 digits).
-
-    Raises :class:`PrecisionLost` for whole numbers of 16+ digits stored as numbers: Excel
-    keeps 15 significant digits, so the digits after them are already gone."""
-    if raw is None or raw == "":
-        return None
-    if type(raw) is float:
-        if raw.is_integer() and abs(raw) < 1e15:
-            return Decimal(int(raw))
-        if raw.is_integer() and abs(raw) < float("inf"):
-            raise PrecisionLost(repr(raw))
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise NotANumber(str(raw))
-        return Decimal(format(raw, ".15g"))
-    return parse_number(raw)
-
-
-_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
-
-
-def _region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location | None) -> str:
-    text = label.replace(" ", "")
-    if _SCIENTIFIC.match(text):
-        raise SourceError(
-            t("地区代码 {v} 是科学计数法，后几位已丢失", "region code {v} is in scientific notation; its last digits are lost", v=label),
-            where, t("把该列设为文本格式，重新录入12位代码（或改填地区名称）",
-                     "format the column as text and type the 12-digit code again (or use the region name)"))
-    is_code = text.isdigit() and len(text) == _CODE_LEN
-    if source.region.by == "code" and not is_code:
-        raise SourceError(t("地区代码应为12位数字：{v!r}", "a region code must have 12 digits: {v!r}", v=label), where,
-                          t("填写12位统计用区划代码（以文本保存）", "write the 12-digit code, stored as text"))
-    if source.region.by == "name" and is_code:
-        raise SourceError(t("此列应为地区名称，而不是代码：{v}", "this column should hold names, not codes: {v}", v=label), where,
-                          t("改为地区名称，或设置 region.by: code/auto", "use names, or set region.by: code or auto"))
-    code: str = tree.match(text if is_code else label, within=scope, level=source.region.level, where=where)
-    return code
-
-
-def _unit_shift(f: FieldDef, col: Column, layout: Layout, source: SourceDef, where: Location) -> int:
-    """Power of ten that turns the sheet's unit into the field's declared unit (0: same unit)."""
-    found = col.unit
-    if found is None and f.unit in MONEY_UNITS:
-        money = layout.money_units
-        if len(money) == 1:
-            found = money[0]
-        elif len(money) > 1 and f.unit not in money:
-            raise SourceError(
-                t("单位行列出多个金额单位（{units}），无法确定列 {col} 的单位", "the 单位 row lists several money units ({units}); "
-                  "cannot tell the unit of column {col}", units="、".join(money), col=col.label), where,
-                t("在表头中注明单位，如 “{col}（万元）”", "put the unit in the header, e.g. \"{col}（万元）\"", col=col.label))
-        elif source.unit in MONEY_UNITS and not money:
-            found = source.unit
-    if found is None or found == f.unit:
-        return 0
-    if found in MONEY_UNITS and f.unit in MONEY_UNITS:
-        return MONEY_UNITS[found] - MONEY_UNITS[f.unit]
-    raise SourceError(
-        t("列 {col} 的单位是 {found}，而配置要求 {want}，无法换算", "column {col} is in {found} but the source says {want}; "
-          "no certain conversion", col=col.label, found=found, want=f.unit), where,
-        t("核对该列的内容与单位；若配置有误，改正字段的 unit", "check the column and its unit; if the source is wrong, fix the field's unit"))
-
-
-def _unit_from(shift: int, unit: str) -> str:
-    target = MONEY_UNITS[unit] + shift
-    return next((u for u, p in MONEY_UNITS.items() if p == target), "?")
-
-
-def _missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str]) -> SourceError:
-    key = "/".join(header_key(wanted))
-    twins = [c for c in layout.columns if "/".join(c.parts) == key or c.parts[-len(key.split("/")):] == tuple(key.split("/"))]
-    if len(twins) > 1:
-        cells = "、".join(a1(layout.header_rows[-1], c.index) for c in twins)
-        return SourceError(
-            t("表头 {col!r} 重复出现（{cells}），无法确定读哪一列", "header {col!r} appears more than once ({cells}); "
-              "cannot tell which column to read", col=wanted, cells=cells),
-            Location(file, sheet, a1(layout.header_rows[-1], twins[1].index)),
-            t("删除或改名重复的列", "delete or rename the duplicate column"))
-    found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
-    hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
-    return SourceError(
-        t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, note=None),
-        t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
-          hint=hint, found=found))
 
 
 def _check_duplicates(df: Any, errors: list[RevstatError]) -> None:

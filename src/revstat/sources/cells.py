@@ -1,0 +1,110 @@
+"""Pure helpers for one cell, column or row label: exact values, units, region codes, and the
+errors that name them. Used by :mod:`revstat.sources.read`; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from revstat.config import FieldDef, SourceDef
+from revstat.errors import SourceError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.numbers import NotANumber, parse_number
+from revstat.sources.excel import a1
+from revstat.sources.layout import MONEY_UNITS, Column, Layout, header_key
+
+CODE_LEN = 12
+ONE = Decimal(1)
+
+
+class PrecisionLost(NotANumber):
+    """A number stored as a double with more than 15 significant digits (e.g. 18 digits)."""
+
+
+def to_value(raw: Any) -> Decimal | None:
+    """A raw cell as an exact Decimal (None when missing); floats as Excel shows them (15 digits).
+
+    Raises :class:`PrecisionLost` for whole numbers of 16+ digits stored as numbers: Excel
+    keeps 15 significant digits, so the digits after them are already gone."""
+    if raw is None or raw == "":
+        return None
+    if type(raw) is float:
+        if raw.is_integer() and abs(raw) < 1e15:
+            return Decimal(int(raw))
+        if raw.is_integer() and abs(raw) < float("inf"):
+            raise PrecisionLost(repr(raw))
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise NotANumber(str(raw))
+        return Decimal(format(raw, ".15g"))
+    return parse_number(raw)
+
+
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+
+
+def region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location | None) -> str:
+    text = label.replace(" ", "")
+    if _SCIENTIFIC.match(text):
+        raise SourceError(
+            t("地区代码 {v} 是科学计数法，后几位已丢失", "region code {v} is in scientific notation; its last digits are lost", v=label),
+            where, t("把该列设为文本格式，重新录入12位代码（或改填地区名称）",
+                     "format the column as text and type the 12-digit code again (or use the region name)"))
+    is_code = text.isdigit() and len(text) == CODE_LEN
+    if source.region.by == "code" and not is_code:
+        raise SourceError(t("地区代码应为12位数字：{v!r}", "a region code must have 12 digits: {v!r}", v=label), where,
+                          t("填写12位统计用区划代码（以文本保存）", "write the 12-digit code, stored as text"))
+    if source.region.by == "name" and is_code:
+        raise SourceError(t("此列应为地区名称，而不是代码：{v}", "this column should hold names, not codes: {v}", v=label), where,
+                          t("改为地区名称，或设置 region.by: code/auto", "use names, or set region.by: code or auto"))
+    code: str = tree.match(text if is_code else label, within=scope, level=source.region.level, where=where)
+    return code
+
+
+def unit_shift(f: FieldDef, col: Column, layout: Layout, source: SourceDef, where: Location) -> int:
+    """Power of ten that turns the sheet's unit into the field's declared unit (0: same unit)."""
+    found = col.unit
+    if found is None and f.unit in MONEY_UNITS:
+        money = layout.money_units
+        if len(money) == 1:
+            found = money[0]
+        elif len(money) > 1 and f.unit not in money:
+            raise SourceError(
+                t("单位行列出多个金额单位（{units}），无法确定列 {col} 的单位", "the 单位 row lists several money units ({units}); "
+                  "cannot tell the unit of column {col}", units="、".join(money), col=col.label), where,
+                t("在表头中注明单位，如 “{col}（万元）”", "put the unit in the header, e.g. \"{col}（万元）\"", col=col.label))
+        elif source.unit in MONEY_UNITS and not money:
+            found = source.unit
+    if found is None or found == f.unit:
+        return 0
+    if found in MONEY_UNITS and f.unit in MONEY_UNITS:
+        return MONEY_UNITS[found] - MONEY_UNITS[f.unit]
+    raise SourceError(
+        t("列 {col} 的单位是 {found}，而配置要求 {want}，无法换算", "column {col} is in {found} but the source says {want}; "
+          "no certain conversion", col=col.label, found=found, want=f.unit), where,
+        t("核对该列的内容与单位；若配置有误，改正字段的 unit", "check the column and its unit; if the source is wrong, fix the field's unit"))
+
+
+def unit_from(shift: int, unit: str) -> str:
+    target = MONEY_UNITS[unit] + shift
+    return next((u for u, p in MONEY_UNITS.items() if p == target), "?")
+
+
+def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str]) -> SourceError:
+    key = "/".join(header_key(wanted))
+    twins = [c for c in layout.columns if "/".join(c.parts) == key or c.parts[-len(key.split("/")):] == tuple(key.split("/"))]
+    if len(twins) > 1:
+        cells = "、".join(a1(layout.header_rows[-1], c.index) for c in twins)
+        return SourceError(
+            t("表头 {col!r} 重复出现（{cells}），无法确定读哪一列", "header {col!r} appears more than once ({cells}); "
+              "cannot tell which column to read", col=wanted, cells=cells),
+            Location(file, sheet, a1(layout.header_rows[-1], twins[1].index)),
+            t("删除或改名重复的列", "delete or rename the duplicate column"))
+    found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
+    hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
+    return SourceError(
+        t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, note=None),
+        t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
+          hint=hint, found=found))

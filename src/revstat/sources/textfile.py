@@ -1,0 +1,97 @@
+"""Text files that arrive instead of workbooks: CSV (decoded strictly as utf-8-sig, then
+gb18030, the encoding recorded) and HTML tables saved under an .xlsx name (read with lxml,
+colspan/rowspan becoming merged cells). :func:`revstat.sources.excel.open_book` sends them here
+after sniffing the first bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from revstat.errors import SourceError
+from revstat.i18n import t
+from revstat.model import Location
+from revstat.sources.excel import CSV_ENCODINGS, Book, Grid, damaged
+
+
+def decode_text(data: bytes, display: str) -> tuple[str, str]:
+    """Decode strictly as utf-8-sig, then gb18030; return (text, encoding)."""
+    for encoding in CSV_ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise SourceError(t("无法识别文件的文字编码（既不是 UTF-8 也不是 GB18030/GBK）",
+                        "cannot decode the file (neither UTF-8 nor GB18030/GBK)"), Location(display),
+                      t("在 Excel/WPS 中另存为 “CSV UTF-8” 或 .xlsx", "save it as \"CSV UTF-8\" or .xlsx"))
+
+
+def open_csv(path: Path, display: str, suffix: str) -> Book:
+    text, encoding = decode_text(path.read_bytes(), display)
+    sample = text[:4096]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    name = Path(display).stem
+    note = None
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        note = "csv-under-excel-name"
+    book = Book(path, display, "csv", [name], encoding=encoding, note=note)
+    book._grids[name] = Grid(name, rows)
+    return book
+
+
+def open_html(path: Path, display: str, suffix: str) -> Book:
+    try:
+        import lxml.html
+    except ImportError:
+        raise SourceError(t("这是网页（HTML）文件，只是扩展名为 {ext}", "this is a web page (HTML) saved under an {ext} name", ext=suffix),
+                          Location(display), t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx")) from None
+    text, encoding = decode_text(path.read_bytes(), display)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except Exception as exc:  # lxml raises ParserError/ValueError on garbage
+        raise damaged(display, str(exc)) from None
+    book = Book(path, display, "html", [], encoding=encoding, note="html-under-excel-name")
+    for i, table in enumerate(doc.iter("table"), start=1):
+        name = f"table{i}"
+        book.sheet_names.append(name)
+        book._grids[name] = _html_grid(table, name)
+    if not book.sheet_names:
+        raise SourceError(t("网页（HTML）文件中没有表格", "the web page (HTML) file holds no table"), Location(display),
+                          t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
+    return book
+
+
+def _html_grid(table: Any, name: str) -> Grid:
+    rows: list[list[Any]] = []
+    merged: list[tuple[int, int, int, int]] = []
+    taken: set[tuple[int, int]] = set()
+    for r, tr in enumerate(table.iter("tr")):
+        row: list[Any] = []
+        c = 0
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            while (r, c) in taken:
+                c += 1
+            span_c = max(int(td.get("colspan", "1") or 1), 1)
+            span_r = max(int(td.get("rowspan", "1") or 1), 1)
+            if span_c > 1 or span_r > 1:
+                merged.append((r, c, r + span_r - 1, c + span_c - 1))
+            for dr in range(span_r):
+                for dc in range(span_c):
+                    taken.add((r + dr, c + dc))
+            while len(row) <= c:
+                row.append("")
+            row[c] = td.text_content().strip()
+            c += span_c
+        rows.append(row)
+    width = max((len(r) for r in rows), default=0)
+    for row in rows:
+        row.extend([""] * (width - len(row)))
+    return Grid(name, rows, merged)
