@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from revstat.cli import common
 from revstat.i18n import t
+
+if TYPE_CHECKING:  # no pandas at import time: `revstat --help` stays fast
+    from revstat.sources.read import ReadResult, ReadSummary
+    from revstat.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +52,7 @@ def extract(
             raise typer.Exit(common.EXIT_INPUT)
 
 
-def read_with_progress(ws: object, periods: list[str]) -> object:
+def read_with_progress(ws: Workspace, periods: list[str]) -> ReadResult:
     """read_sources with a rich progress bar on stderr (one step per file)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -63,20 +68,20 @@ def read_with_progress(ws: object, periods: list[str]) -> object:
         def step(name: str) -> None:
             progress.update(task, advance=1, file=name)
 
-        return read_sources(ws, periods, progress=step)  # type: ignore[arg-type]
+        return read_sources(ws, periods, progress=step)
 
 
-def _count_files(ws: object, periods: list[str]) -> int:
+def _count_files(ws: Workspace, periods: list[str]) -> int:
     files = set()
     for period in periods:
-        for source in ws.sources:  # type: ignore[attr-defined]
+        for source in ws.sources:
             if source.kind != "records":
-                files |= {p for p in ws.root.glob(source.files.replace("{period}", period))  # type: ignore[attr-defined]
+                files |= {p for p in ws.root.glob(source.files.replace("{period}", period))
                           if p.is_file() and not p.name.startswith("~$")}
     return len(files)
 
 
-def write_observations(df: object, target: Path) -> None:
+def write_observations(df: Any, target: Path) -> None:
     """observations.csv: UTF-8 with BOM (Excel opens it), written atomically."""
     import csv
 
@@ -87,11 +92,11 @@ def write_observations(df: object, target: Path) -> None:
     with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(OBSERVATION_COLUMNS)
-        for row in df[OBSERVATION_COLUMNS].itertuples(index=False, name=None):  # type: ignore[index]
+        for row in df[OBSERVATION_COLUMNS].itertuples(index=False, name=None):
             writer.writerow(csv_row(row))
 
 
-def show_summary(summary: object, target: Path) -> None:
+def show_summary(summary: ReadSummary, target: Path) -> None:
     from rich.table import Table
 
     s = summary
@@ -99,24 +104,24 @@ def show_summary(summary: object, target: Path) -> None:
     table.add_column()
     table.add_column(justify="right")
     for label, value in (
-        (t("文件", "files"), s.files),  # type: ignore[attr-defined]
-        (t("工作表", "sheets"), s.sheets),  # type: ignore[attr-defined]
-        (t("数据行", "data rows"), s.rows),  # type: ignore[attr-defined]
-        (t("字段", "fields"), s.fields),  # type: ignore[attr-defined]
-        (t("缺失单元格", "missing cells"), s.missing_cells),  # type: ignore[attr-defined]
-        (t("合计行（另存待审核，不参与汇总）", "totals rows set aside (checked, never summed)"), s.totals_rows),  # type: ignore[attr-defined]
+        (t("文件", "files"), s.files),
+        (t("工作表", "sheets"), s.sheets),
+        (t("数据行", "data rows"), s.rows),
+        (t("字段", "fields"), s.fields),
+        (t("缺失单元格", "missing cells"), s.missing_cells),
+        (t("合计行（另存待审核，不参与汇总）", "totals rows set aside (checked, never summed)"), s.totals_rows),
     ):
         table.add_row(label.render(), str(value))
     console = common.out_console()
     console.print(table)
-    for line in s.conversions:  # type: ignore[attr-defined]
+    for line in s.conversions:
         console.print(t("单位换算：{x}", "unit converted: {x}", x=line).render(), markup=False)
-    for file, enc in s.encodings.items():  # type: ignore[attr-defined]
+    for file, enc in s.encodings.items():
         console.print(t("编码：{f} 为 {e}", "encoding: {f} is {e}", f=file, e=enc).render(), markup=False)
-    for line in s.notes:  # type: ignore[attr-defined]
+    for line in s.notes:
         console.print(t("注意：{x}", "note: {x}", x=line).render(), markup=False)
-    for line in s.hidden:  # type: ignore[attr-defined]
+    for line in s.hidden:
         console.print(t("隐藏：{x}", "hidden: {x}", x=line).render(), markup=False)
-    for line in s.skipped:  # type: ignore[attr-defined]
+    for line in s.skipped:
         console.print(t("已跳过：{x}", "skipped: {x}", x=line).render(), markup=False)
     console.print(t("已写出 {p}", "wrote {p}", p=str(target)).render(), markup=False)
