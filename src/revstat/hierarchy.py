@@ -49,11 +49,22 @@ def reported_values(observations: Any, tree: RegionTree | None = None) -> Any:
     obs = observations
     rep = obs[obs[tidy.ORIGIN].isin(REPORTED) & obs[tidy.VALUE].notna()]
     if tree is not None:
-        rep = rep[rep[tidy.REGION_CODE].isin(tree.regions.keys())]
-    sort_cols = [tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE, tidy.FILE, tidy.SHEET, tidy.CELL]
-    rep = rep.assign(**{c: rep[c].astype(object).where(rep[c].notna(), "") for c in (tidy.FILE, tidy.SHEET, tidy.CELL)})
-    rep = rep.sort_values(sort_cols, kind="stable")
-    return rep.drop_duplicates([tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE], keep="first")
+        rep = rep[rep[tidy.REGION_CODE].isin(list(tree.regions))]
+    keys = [tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE]
+    dup = rep.duplicated(keys, keep=False)
+    if not dup.any():
+        return rep
+    twins = rep[dup]
+    twins = twins.assign(**{c: twins[c].astype(object).where(twins[c].notna(), "").astype(str)
+                            for c in (tidy.FILE, tidy.SHEET, tidy.CELL)})
+    twins = twins.sort_values([*keys, tidy.FILE, tidy.SHEET, tidy.CELL], kind="stable")
+    return pd_concat([rep[~dup], twins.drop_duplicates(keys, keep="first")])
+
+
+def pd_concat(frames: list[Any]) -> Any:
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
 
 
 def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
@@ -63,110 +74,157 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     are ignored, so rolling up a rolled-up table again gives the same table). ``fields``: field
     id → FieldDef (``agg``, ``weight``, ``unit``); unknown fields are summed.
     Returns a DataFrame with :data:`VALUE_COLUMNS`, sorted by field, period, region.
+
+    Vectorised: rows are keyed by one integer (field, period, region) and grouped by parent
+    level by level, deepest first.
     """
+    import numpy as np
     import pandas as pd
 
-    rep = reported_values(values, tree)
-    parent = {c: r.parent for c, r in tree.regions.items()}
-    depth = {c: len(tree.ancestors(c)) for c in tree.regions}
-    n_children = {c: len(ch) for c, ch in tree.children.items()}
+    codes = sorted(tree.regions)
+    obs = values
+    rep = obs[obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool) & obs[tidy.VALUE].notna().to_numpy(dtype=bool)]
+    r_idx = pd.Index(codes).get_indexer(rep[tidy.REGION_CODE].astype(str))
+    rep = rep[r_idx >= 0]
+    r_idx = r_idx[r_idx >= 0].astype(np.int64)
+    parent_of = {c: i for i, c in enumerate(codes)}
+    parent_idx = np.array([parent_of[tree.regions[c].parent] if tree.regions[c].parent else -1 for c in codes],
+                          dtype=np.int64)
+    depth_arr = np.array([len(tree.ancestors(c)) for c in codes], dtype=np.int64)
+    n_children = np.array([len(tree.children.get(c, [])) for c in codes], dtype=np.int64)
 
+    f_codes, f_names = pd.factorize(rep[tidy.FIELD].astype(str), sort=True)
+    p_codes, p_names = pd.factorize(rep[tidy.PERIOD].astype(str), sort=True)
+    n_r, n_p = len(codes), max(len(p_names), 1)
+    rkey = (f_codes.astype(np.int64) * n_p + p_codes) * n_r + r_idx
+    dup = pd.Series(rkey).duplicated(keep=False).to_numpy(dtype=bool)
+    if dup.any():  # one value per key: the first by file › sheet › cell, whatever the row order
+        twins = rep[dup].assign(_k=rkey[dup], _pos=np.flatnonzero(dup))
+        for c in (tidy.FILE, tidy.SHEET, tidy.CELL):
+            twins[c] = twins[c].astype(object).where(twins[c].notna(), "").astype(str)
+        twins = twins.sort_values(["_k", tidy.FILE, tidy.SHEET, tidy.CELL], kind="stable")
+        keep = ~dup
+        keep[twins.drop_duplicates("_k")["_pos"].to_numpy()] = True
+        rep, f_codes, p_codes, r_idx = rep[keep], f_codes[keep], p_codes[keep], r_idx[keep]
     known = pd.DataFrame({
-        tidy.FIELD: rep[tidy.FIELD].to_numpy(dtype=object),
-        tidy.PERIOD: rep[tidy.PERIOD].astype(str).to_numpy(dtype=object),
-        tidy.REGION_CODE: rep[tidy.REGION_CODE].astype(str).to_numpy(dtype=object),
+        "_f": f_codes.astype(np.int64), "_p": p_codes.astype(np.int64), "_r": r_idx,
         tidy.VALUE: rep[tidy.VALUE].to_numpy(dtype=object),
         tidy.UNIT: rep[tidy.UNIT].to_numpy(dtype=object) if tidy.UNIT in rep else None,
         tidy.ORIGIN: rep[tidy.ORIGIN].to_numpy(dtype=object),
         INCOMPLETE: False,
         N_MISSING: 0,
     })
-    aggs = {f: _agg_of(fields, f) for f in known[tidy.FIELD].unique()}
-    rollable = [f for f, (agg, _, _) in aggs.items() if agg != "none"]
-    max_depth = max(depth.values(), default=0)
-    frames = [known]
+    field_names = [str(f) for f in f_names]
+    aggs = [_agg_of(fields, f) for f in field_names]
+    f_of = {f: i for i, f in enumerate(field_names)}
+    wmean = np.array([agg == "wmean" and w is not None and w in f_of for agg, w, _ in aggs], dtype=bool)
+    # none: only where reported; a weighted mean without any weight data cannot be formed
+    rollable = np.array([agg != "none" and (agg != "wmean" or bool(wm)) for (agg, _, _), wm in zip(aggs, wmean, strict=True)],
+                        dtype=bool)
+    weight_code = np.array([f_of.get(w, -1) if w else -1 for _, w, _ in aggs], dtype=np.int64)
+
+    def key(f: Any, p: Any, r: Any) -> Any:
+        return (f * n_p + p) * n_r + r
+
+    max_depth = int(depth_arr.max()) if len(depth_arr) else 0
+    row_depth = depth_arr[known["_r"].to_numpy()] if len(known) else np.array([], dtype=np.int64)
+    at_depth = {d: known[row_depth == d] for d in range(max_depth + 1)}
     with decimal.localcontext(CONTEXT):
         for d in range(max_depth, 0, -1):
-            cur = pd.concat(frames, ignore_index=True)
-            level_codes = {c for c, dd in depth.items() if dd == d}
-            kids = cur[cur[tidy.REGION_CODE].isin(level_codes) & cur[tidy.FIELD].isin(rollable)]
+            level = at_depth[d]
+            kids = level[rollable[level["_f"].to_numpy()]] if len(level) else level
             if kids.empty:
                 continue
-            kids = kids.assign(parent=kids[tidy.REGION_CODE].map(parent))
-            have = set(zip(cur[tidy.FIELD], cur[tidy.PERIOD], cur[tidy.REGION_CODE], strict=True))
-            new = _aggregate(kids, cur, aggs, n_children)
+            new = _aggregate(kids, level, key, parent_idx, n_children, wmean, weight_code)
             if new.empty:
                 continue
-            keep = [(f, p, c) not in have for f, p, c in
-                    zip(new[tidy.FIELD], new[tidy.PERIOD], new[tidy.REGION_CODE], strict=True)]
-            frames.append(new[keep])
-    out = pd.concat(frames, ignore_index=True)
-    out[tidy.REGION_NAME] = out[tidy.REGION_CODE].map(lambda c: tree.regions[c].name)
-    out[tidy.LEVEL] = out[tidy.REGION_CODE].map(lambda c: tree.regions[c].level)
-    units = {f: u for f, (_, _, u) in aggs.items() if u}
-    out[tidy.UNIT] = out[tidy.UNIT].where(out[tidy.UNIT].notna(), out[tidy.FIELD].map(units))
-    out[INCOMPLETE] = out[INCOMPLETE].astype(bool)
-    out[N_MISSING] = out[N_MISSING].astype(int)
-    out = out.sort_values([tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE], kind="stable", ignore_index=True)
-    return out[VALUE_COLUMNS]
+            here = at_depth[d - 1]
+            if len(here):
+                taken = key(here["_f"].to_numpy(), here["_p"].to_numpy(), here["_r"].to_numpy())
+                new = new[~np.isin(key(new["_f"].to_numpy(), new["_p"].to_numpy(), new["_r"].to_numpy()), taken)]
+            at_depth[d - 1] = pd.concat([here, new], ignore_index=True)
+    out = pd.concat(list(at_depth.values()), ignore_index=True)
+    order = np.argsort(key(out["_f"].to_numpy(), out["_p"].to_numpy(), out["_r"].to_numpy()), kind="stable")
+    out = out.iloc[order].reset_index(drop=True)
+    codes_arr = np.array(codes, dtype=object)
+    r = out["_r"].to_numpy()
+    f = out["_f"].to_numpy()
+    units = np.array([u for _, _, u in aggs], dtype=object)
+    unit = out[tidy.UNIT].to_numpy(dtype=object).copy()
+    blank = pd.isna(unit)
+    unit[blank] = units[f[blank]] if len(units) else None
+    return pd.DataFrame({
+        tidy.FIELD: np.array(field_names, dtype=object)[f] if len(field_names) else np.array([], dtype=object),
+        tidy.REGION_CODE: codes_arr[r],
+        tidy.REGION_NAME: np.array([tree.regions[c].name for c in codes], dtype=object)[r],
+        tidy.LEVEL: np.array([tree.regions[c].level for c in codes], dtype=object)[r],
+        tidy.PERIOD: np.array([str(p) for p in p_names], dtype=object)[out["_p"].to_numpy()]
+        if len(p_names) else np.array([], dtype=object),
+        tidy.VALUE: out[tidy.VALUE].to_numpy(dtype=object),
+        tidy.UNIT: unit,
+        tidy.ORIGIN: out[tidy.ORIGIN].to_numpy(dtype=object),
+        INCOMPLETE: out[INCOMPLETE].to_numpy(dtype=bool),
+        N_MISSING: out[N_MISSING].to_numpy(dtype=np.int64),
+    }, columns=VALUE_COLUMNS)
 
 
-def _aggregate(kids: Any, cur: Any, aggs: Mapping[str, tuple[str, str | None, str | None]],
-               n_children: Mapping[str, int]) -> Any:
-    """Parent rows from the children rows of one depth."""
+def _aggregate(kids: Any, level: Any, key: Any, parent_idx: Any, n_children: Any, wmean: Any,
+               weight_code: Any) -> Any:
+    """Parent rows (integer-keyed) from the children rows of one depth."""
+    import numpy as np
     import pandas as pd
 
-    keys = [tidy.FIELD, tidy.PERIOD, "parent"]
-    wmean_fields = {f for f, (agg, w, _) in aggs.items() if agg == "wmean" and w}
-    plain = kids[~kids[tidy.FIELD].isin(wmean_fields)]
+    f = kids["_f"].to_numpy()
+    p = kids["_p"].to_numpy()
+    par = parent_idx[kids["_r"].to_numpy()]
+    gkey = key(f, p, par)
+    is_w = wmean[f]
     parts = []
-    if not plain.empty:
-        g = plain.groupby(keys, sort=False)
-        res = pd.DataFrame({
-            tidy.VALUE: g[tidy.VALUE].sum(),
-            "n": g[tidy.VALUE].count(),
-            "inc": g[INCOMPLETE].any(),
-        }).reset_index()
-        parts.append(res)
-    if wmean_fields:
-        wk = kids[kids[tidy.FIELD].isin(wmean_fields)]
-        if not wk.empty:
-            weights = cur.set_index([tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE])[tidy.VALUE]
-            weights = weights[~weights.index.duplicated()]
-            wkey = pd.MultiIndex.from_arrays([wk[tidy.FIELD].map(lambda f: aggs[f][1]), wk[tidy.PERIOD],
-                                              wk[tidy.REGION_CODE]])
-            w = pd.Series(weights.reindex(wkey).to_numpy(dtype=object), index=wk.index, dtype=object)
-            ok = wk[tidy.VALUE].notna() & w.notna()
-            xw = pd.Series(None, index=wk.index, dtype=object)
-            if ok.any():
-                xw[ok] = wk.loc[ok, tidy.VALUE].to_numpy() * w[ok].to_numpy()
-            wk = wk.assign(xw=xw, w=w.where(ok, None), ok=ok)
-            g = wk.groupby(keys, sort=False)
-            sw = g["w"].sum()
-            sxw = g["xw"].sum()
-            n = g["ok"].sum()
-            value = pd.Series(None, index=sw.index, dtype=object)
-            good = (n > 0) & (sw != 0)
-            if good.any():
-                value[good] = sxw[good].to_numpy() / sw[good].to_numpy()
-            res = pd.DataFrame({tidy.VALUE: value, "n": n.astype(int), "inc": g[INCOMPLETE].any()}).reset_index()
-            parts.append(res)
-    if not parts:
-        return pd.DataFrame()
-    res = pd.concat(parts, ignore_index=True)
+    if (~is_w).any():
+        sub = kids[~is_w]
+        g = sub.groupby(gkey[~is_w], sort=False)
+        parts.append(pd.DataFrame({"v": g[tidy.VALUE].sum(), "n": g[tidy.VALUE].count(), "inc": g[INCOMPLETE].any()}))
+    if is_w.any():
+        sub = kids[is_w]
+        weights = pd.Series(level[tidy.VALUE].to_numpy(dtype=object),
+                            index=key(level["_f"].to_numpy(), level["_p"].to_numpy(), level["_r"].to_numpy()))
+        weights = weights[~weights.index.duplicated()]
+        wkey = key(weight_code[f[is_w]], p[is_w], sub["_r"].to_numpy())
+        w = weights.reindex(wkey).to_numpy(dtype=object)
+        x = sub[tidy.VALUE].to_numpy(dtype=object)
+        ok = ~pd.isna(x) & ~pd.isna(w)
+        xw = np.full(len(x), None, dtype=object)
+        xw[ok] = x[ok] * w[ok]
+        wv = np.where(ok, w, None)
+        frame = pd.DataFrame({"xw": xw, "w": wv, "ok": ok, "inc": sub[INCOMPLETE].to_numpy(dtype=bool)})
+        g = frame.groupby(gkey[is_w], sort=False)
+        sw, sxw, n = g["w"].sum(), g["xw"].sum(), g["ok"].sum().astype(int)
+        value = pd.Series(None, index=sw.index, dtype=object)
+        good = ((n > 0) & (sw != 0)).to_numpy(dtype=bool)
+        if good.any():
+            value[good] = sxw[good].to_numpy() / sw[good].to_numpy()
+        parts.append(pd.DataFrame({"v": value, "n": n, "inc": g["inc"].any()}))
+    res = pd.concat(parts)
     res = res[res["n"] > 0]
-    total = res["parent"].map(n_children).fillna(0).astype(int)
-    missing = (total - res["n"]).clip(lower=0)
+    k = res.index.to_numpy(dtype=np.int64)
+    n_r = len(parent_idx)
+    region = k % n_r
+    fp = k // n_r
+    missing = np.clip(n_children[region] - res["n"].to_numpy(dtype=np.int64), 0, None)
+    n_p = _n_periods(key)
     return pd.DataFrame({
-        tidy.FIELD: res[tidy.FIELD].to_numpy(dtype=object),
-        tidy.PERIOD: res[tidy.PERIOD].to_numpy(dtype=object),
-        tidy.REGION_CODE: res["parent"].to_numpy(dtype=object),
-        tidy.VALUE: res[tidy.VALUE].to_numpy(dtype=object),
+        "_f": fp // n_p, "_p": fp % n_p, "_r": region,
+        tidy.VALUE: res["v"].to_numpy(dtype=object),
         tidy.UNIT: None,
         tidy.ORIGIN: "rollup",
-        INCOMPLETE: (res["inc"].astype(bool) | (missing > 0)).to_numpy(),
-        N_MISSING: missing.to_numpy(),
+        INCOMPLETE: res["inc"].to_numpy(dtype=bool) | (missing > 0),
+        N_MISSING: missing,
     })
+
+
+def _n_periods(key: Any) -> int:
+    # key(f, p, r) = (f·P + p)·R + r, so key(1, 0, 0) = P·R and key(0, 1, 0) = R
+    return int(key(1, 0, 0) // key(0, 1, 0))
 
 
 def children_values(values: Any, tree: RegionTree, field: str, region: str, period: str) -> list[tuple[str, Any]]:
