@@ -175,3 +175,51 @@ def test_leftovers_of_live_processes_are_not_touched(previous: Path) -> None:
     mine.mkdir()
     clean_leftovers(previous)
     assert mine.is_dir()
+
+
+# ---- a real `revstat compile` killed with SIGKILL while writing ------------------------------
+
+_KILLED_COMPILE = textwrap.dedent("""
+    import sys, time
+    import revstat.writers.tables as tables
+
+    original = tables.write_indicators_xlsx
+
+    def slow(*args, **kwargs):
+        original(*args, **kwargs)        # indicators.csv/json/xlsx are in the temporary folder
+        print("writing", flush=True)
+        time.sleep(600)                  # killed here, before findings.json and the swap
+
+    tables.write_indicators_xlsx = slow
+    sys.argv = ["revstat", "compile", sys.argv[1], "--period", "2024Q4"]
+    from revstat.cli import main
+    main()
+""")
+
+
+def test_kill_9_of_a_real_compile_leaves_previous_outputs(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    previous = root / "out" / "2024Q4"
+    previous.mkdir(parents=True)
+    (previous / "indicators.csv").write_text("indicator,value\nold,1\n", encoding="utf-8-sig")
+    (previous / "report.docx").write_bytes(b"PK old report")
+    before = _snapshot(previous)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_COMPILE, str(root)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while line and line.strip() != "writing":  # skip the compile's own output
+            line = proc.stdout.readline()
+        assert line.strip() == "writing", proc.stderr.read() if proc.stderr else ""
+        tmp_dirs = [p for p in previous.parent.iterdir() if p.name.startswith(".2024Q4.tmp-")]
+        assert len(tmp_dirs) == 1 and (tmp_dirs[0] / "indicators.xlsx").is_file()  # mid-write
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert _snapshot(previous) == before
+    clean_leftovers(previous)  # what the next compile does first
+    assert _siblings(previous) == []

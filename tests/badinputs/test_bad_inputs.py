@@ -214,7 +214,7 @@ def test_compile_sample_with_one_bad_file(tmp_path: Path) -> None:
     bad.write_bytes(good[: len(good) // 3])
 
     result = CliRunner().invoke(app, ["compile", str(root), "--period", "2024Q4"])
-    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    output = result.output  # stdout and stderr together
     assert result.exit_code == 2, output
     assert "坏文件.xlsx" in output and "损坏" in output
     assert output.count("错误:") == 1, output  # the only problem: every other file read cleanly
