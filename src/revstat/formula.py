@@ -425,10 +425,8 @@ class _Eval:
             else:
                 res = x / y
             out[mask] = res
-        bad = out.map(lambda d: isinstance(d, Decimal) and not d.is_finite())
-        if bad.any():
-            out[bad] = None
-            reason = reason.where(~bad, t("结果不是有限数", "result is not finite").render())
+        # finite inputs with zero denominators masked give finite results (no traps in CONTEXT,
+        # exponents far beyond any statistic), so no per-cell finiteness check is needed here
         return out, reason.where(out.isna(), None)
 
     def compare(self, node: Compare, shift: Shift) -> tuple[Any, Any]:
