@@ -108,8 +108,8 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
     if ws is not None:
         table.add_column(t("对应字段", "field").render())
     for col in layout.columns:
-        cells = [col_letter(col.index), col.label, col.unit or ""]
+        line = [col_letter(col.index), col.label, col.unit or ""]
         if ws is not None:
-            cells.append(mapping.get(col.index, "—"))
-        table.add_row(*cells)
+            line.append(mapping.get(col.index, "—"))
+        table.add_row(*line)
     console.print(table)
