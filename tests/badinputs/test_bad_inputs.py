@@ -213,6 +213,13 @@ def test_compile_sample_with_one_bad_file(tmp_path: Path) -> None:
     bad = root / "data" / "2024Q4" / "坏文件.xlsx"
     bad.write_bytes(good[: len(good) // 3])
 
+    import hashlib
+
+    def digest() -> dict[str, str]:
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted((root / "data").rglob("*")) if p.is_file()}
+
+    inputs = digest()
     result = CliRunner().invoke(app, ["compile", str(root), "--period", "2024Q4"])
     output = result.output  # stdout and stderr together
     assert result.exit_code == 2, output
@@ -227,3 +234,4 @@ def test_compile_sample_with_one_bad_file(tmp_path: Path) -> None:
     res = compiled.results
     computed = set(res.loc[res["value"].notna() & res["region_code"].isin(counties), "region_code"])
     assert computed == set(counties)  # the rest was compiled: every county has results
+    assert digest() == inputs  # inputs are only ever read
