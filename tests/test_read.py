@@ -344,3 +344,17 @@ def test_a_row_named_after_the_county_is_its_total(tmp_path: Path) -> None:
     assert result.errors == []
     assert obs(result, "total")[("households", "990121000000")] == (Decimal(90), "B10")
     assert result.summary.rows == 3 and result.summary.totals_rows == 1
+
+
+def test_a_township_workbook_of_villages_finds_its_township_through_the_county(tmp_path: Path) -> None:
+    root = make_ws(tmp_path, source=SOURCE.replace("level: township", "level: village"))
+    (root / "regions.csv").write_text(REGIONS + "\n".join([
+        "990121101001,前进村,village,990121101000", "990121101002,红旗村,village,990121101000",
+        "990102102001,前进村,village,990102102000", "990102102002,红旗村,village,990102102000"]) + "\n",
+        encoding="utf-8")
+    write_book(root / "data/2024Q4/东山县城关镇_2024Q4.xlsx", [["前进村", 1, 2, 3], ["红旗村", 4, 5, 6]],
+               total=["合计", 5, 7, 9], org="城关镇人民政府")
+    result = _read(root)
+    assert result.errors == []
+    assert obs(result)[("households", "990121101002")] == (Decimal(4), "B8")
+    assert obs(result, "total")[("households", "990121101000")] == (Decimal(5), "B9")

@@ -45,6 +45,34 @@ def to_value(raw: Any) -> Decimal | None:
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
+def find_scope(tree: Any, texts: list[str], level: str) -> str | None:
+    """The region (of ``level``) a workbook is for, from its file name, title or 填报单位 text.
+
+    Tried text by text; when a name is not unique (城关镇 exists in several counties), the
+    region one level up is found first and the name looked up inside it (东山县城关镇.xlsx)."""
+    from revstat.config import LEVELS
+    from revstat.regions import normalize_name
+
+    texts = [x for x in texts if x]
+    for text in texts:
+        code: str | None = tree.find_in_text(text, level)
+        if code is not None:
+            return code
+    idx = LEVELS.index(level)
+    if idx < 2:
+        return None
+    for text in texts:
+        parent = tree.find_in_text(text, LEVELS[idx - 1])
+        if parent is None:
+            continue
+        norm = normalize_name(text)
+        hits = [c for c in tree.descendants(parent)
+                if tree.level(c) == level and normalize_name(tree.name(c)) in norm]
+        if len(hits) == 1:
+            return str(hits[0])
+    return None
+
+
 def region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location | None) -> str:
     text = label.replace(" ", "")
     if _SCIENTIFIC.match(text):

@@ -23,6 +23,7 @@ from revstat.numbers import NotANumber
 from revstat.sources.cells import (
     ONE,
     PrecisionLost,
+    find_scope,
     missing_column,
     region_code,
     to_value,
@@ -279,12 +280,8 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     tree = ws.regions
     level = source.region.level
     scope_level = LEVELS[LEVELS.index(level) - 1] if LEVELS.index(level) > 0 else None
-    scope = None
-    if scope_level is not None:
-        for text in (Path(book.display).stem, layout.title, layout.meta):
-            scope = tree.find_in_text(text, scope_level) if text else None
-            if scope is not None:
-                break
+    scope = find_scope(tree, [Path(book.display).stem, layout.title, layout.meta], scope_level) \
+        if scope_level is not None else None
     if scope is not None:
         key = (ctx.period, source.id, scope)
         other = ctx.seen_county.get(key)
