@@ -27,7 +27,7 @@ def check_expression(rule: RuleDef, data: CheckData) -> list[Issue]:
 
     out: list[Issue] = []
     for left, op, right in comparison_sides(rule, data):
-        out += compare_series(rule, data, left.values, op, right.values, left.names | right.names,
+        out += compare_series(rule, data, left.values, op, right.values, _ordered(left.names, right.names),
                               left.text, right.text)
     return out
 
@@ -39,7 +39,7 @@ def check_compare(rule: RuleDef, data: CheckData) -> list[Issue]:
 
     assert rule.left and rule.op and rule.right  # guaranteed by RuleDef  # noqa: S101
     left, right = side(rule.left, rule, data), side(rule.right, rule, data)
-    return compare_series(rule, data, left.values, rule.op, right.values, left.names | right.names,
+    return compare_series(rule, data, left.values, rule.op, right.values, _ordered(left.names, right.names),
                           left.text, right.text)
 
 
@@ -455,3 +455,8 @@ def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
             actual=len(rows), locations=cells, count=len(fids),
             fields="、".join(data.label(f) for f in fids[:5]) + ("…" if len(fids) > 5 else "")))
     return out
+
+
+def _ordered(left: frozenset[str], right: frozenset[str]) -> list[str]:
+    """Names of the left side, then of the right: the cells of a finding in reading order."""
+    return sorted(left) + sorted(right - left)
