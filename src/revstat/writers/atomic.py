@@ -100,6 +100,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     clean_leftovers(target)
     _refuse_open_outputs(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
     try:
         if target.is_dir():  # keep outputs other commands wrote (e.g. reports) unless replaced
             for item in target.iterdir():
@@ -134,6 +135,7 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     os.close(fd)
     tmp = Path(name)
     try:
@@ -150,3 +152,10 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
