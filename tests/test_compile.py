@@ -183,3 +183,67 @@ def test_indicators_and_schema_commands():
     schema = json.loads(res.output)
     assert "IndicatorDef" in schema["$defs"]
     assert invoke("schema", "nonsense").exit_code == 2
+
+
+# ---- a workspace of household records --------------------------------------------------------
+
+RECORDS_REGIONS = """code,name,level,parent
+990100000000,示范市,city,
+990101000000,甲县,county,990100000000
+990101001000,一镇,township,990101000000
+990101001201,一村,village,990101001000
+990101001202,二村,village,990101001000
+990102000000,乙县,county,990100000000
+990102101000,二镇,township,990102000000
+990102101201,三村,village,990102101000
+"""
+RECORDS_SOURCE = """id: households
+name: 户级数据
+kind: records
+files: "data/{period}/records/*.csv"
+region: {column: 村代码, by: code, level: village}
+fields:
+  - {id: hh_all, name: 监测户数, unit: 户, measure: count}
+  - {id: hh_unstable, name: 脱贫不稳定户数, unit: 户, measure: count, where: "监测类型 == '脱贫不稳定户'"}
+  - {id: hh_persons, name: 人数, unit: 人, measure: sum, of: 人数}
+"""
+RECORDS_INDICATORS = """theme: monitoring
+indicators:
+  - {id: unstable_share, name: 脱贫不稳定户占比, unit: "%", formula: hh_unstable / hh_all * 100, decimals: 1, change: pp}
+  - {id: persons_per_household, name: 户均人数, unit: 人, formula: hh_persons / hh_all, decimals: 2, change: none}
+"""
+HOUSEHOLDS = {  # village → [(persons, type)]
+    "990101001201": [(3, "脱贫不稳定户"), (2, "边缘易致贫户"), (4, "脱贫不稳定户")],
+    "990101001202": [(1, "突发严重困难户")],
+    "990102101201": [(5, "脱贫不稳定户"), (2, "边缘易致贫户")],
+}
+
+
+def test_compile_a_records_workspace(tmp_path):
+    ws = tmp_path / "ws"
+    (ws / "sources").mkdir(parents=True)
+    (ws / "indicators").mkdir()
+    (ws / "revstat.yaml").write_text('name: 户级测试\nregion: "990100000000"\n', encoding="utf-8")
+    (ws / "regions.csv").write_text(RECORDS_REGIONS, encoding="utf-8")
+    (ws / "sources" / "households.yaml").write_text(RECORDS_SOURCE, encoding="utf-8")
+    (ws / "indicators" / "local.yaml").write_text(RECORDS_INDICATORS, encoding="utf-8")
+    folder = ws / "data" / "2024Q4" / "records"
+    folder.mkdir(parents=True)
+    with open(folder / "h.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["户编号", "村代码", "人数", "监测类型"])
+        for i, (village, households) in enumerate(sorted(HOUSEHOLDS.items())):
+            for j, (persons, kind) in enumerate(households):
+                w.writerow([f"H{i}{j}", village, persons, kind])
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    rows = {(r["indicator"], r["region_code"]): r for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")}
+    # city: 3 of 6 households are 脱贫不稳定户 → 50.0%; 17 persons / 6 households = 2.83
+    assert rows["unstable_share", CITY]["display"] == "50.0"
+    assert rows["persons_per_household", CITY]["display"] == "2.83"
+    # 甲县: 2 of 4 → 50.0%; 乙县: 1 of 2 → 50.0%; 一村: 2 of 3 → 66.7
+    assert rows["unstable_share", "990101001201"]["display"] == "66.7"
+    assert rows["persons_per_household", "990101000000"]["display"] == "2.50"  # 10 / 4
+    # the standard indicators need fields this workspace lacks: skipped and listed, not an error
+    assert "sanitary_toilet_rate" not in {k[0] for k in rows}
+    assert "跳过" in res.output

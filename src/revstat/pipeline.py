@@ -59,9 +59,12 @@ def periods_needed(defs: list[IndicatorDef], period: Period) -> tuple[list[Perio
 
 
 def has_files(ws: Any, period: Period | str) -> bool:
-    """True when some sheet/csv source of the workspace has a file for ``period``."""
+    """True when some source of the workspace has a file for ``period`` (a records source whose
+    file pattern has no ``{period}`` holds every period: a period column)."""
     for source in ws.sources:
-        if source.kind == "records":
+        if source.kind == "records" and "{period}" not in source.files:
+            if any(p.is_file() for p in ws.root.glob(source.files)):
+                return True
             continue
         pattern = source.files.replace("{period}", str(period))
         if any(p.is_file() and not p.name.startswith("~$") for p in ws.root.glob(pattern)):

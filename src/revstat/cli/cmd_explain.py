@@ -53,7 +53,7 @@ def explain(
             common.err_console().print(t("指标 {n} 未计算：工作区没有字段 {f}", "{n} was not computed: the workspace lacks {f}",
                                          n=d.name, f=", ".join(missing)).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
-        show(explain_value(compiled, d, code))
+        show(explain_value(compiled, d, code), ws)
 
 
 def _num(value: Any) -> str:
@@ -63,7 +63,7 @@ def _num(value: Any) -> str:
     return text if text else "—"
 
 
-def show(ex: Any) -> None:
+def show(ex: Any, ws: Any = None) -> None:
     console = common.out_console()
     d = ex.indicator
     r = ex.result or {}
@@ -109,3 +109,23 @@ def show(ex: Any) -> None:
             if len(term.cells) > MAX_CELLS:
                 console.print(t("      …… 另有 {n} 个", "      … and {n} more", n=len(term.cells) - MAX_CELLS).render(),
                               markup=False)
+        if term.origin == "records" or (term.kind == "field" and term.origin == "rollup" and _is_records(ws, term.name)):
+            _show_households(ws, term, ex.region_code)
+
+
+def _is_records(ws: Any, field: str) -> bool:
+    return ws is not None and any(s.kind == "records" and any(f.id == field for f in s.fields) for s in ws.sources)
+
+
+def _show_households(ws: Any, term: Any, region: str, n: int = 5) -> None:
+    """A few of the household rows a records field counted (the cells behind a count)."""
+    from revstat.records import sample_rows
+
+    console = common.out_console()
+    rows = sample_rows(ws, term.name, region, term.period, n=n)
+    if rows is None or not len(rows):
+        return
+    console.print(t("    明细户（前 {n} 行）：", "    household rows (first {n}):", n=len(rows)).render(), markup=False)
+    console.print("      " + " | ".join(str(c) for c in rows.columns), markup=False)
+    for rec in rows.itertuples(index=False, name=None):
+        console.print("      " + " | ".join("" if v is None else str(v) for v in rec), markup=False)
