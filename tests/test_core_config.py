@@ -102,3 +102,20 @@ def test_regions_csv_errors_name_the_line():
     assert info.value.where.line == 3
     with pytest.raises(ConfigError, match="重复的地区代码"):
         parse_regions("code,name,level,parent\n990100000000,a,city,\n990100000000,b,city,\n", "regions.csv")
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    from revstat.writers.atomic import atomic_dir, atomic_file
+
+    old = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "a.csv") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "out") as folder:
+            (folder / "b.csv").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
