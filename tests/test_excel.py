@@ -284,3 +284,40 @@ def test_sniff_and_a1() -> None:
     assert sniff("乡镇,户数".encode()) == "text"
     assert sniff(b"") == "empty"
     assert (a1(0, 0), a1(9, 25), a1(0, 26), a1(4, 701), a1(0, 702)) == ("A1", "Z10", "AA1", "ZZ5", "AAA1")
+
+
+SPREADSHEETML = """<?xml version="1.0" encoding="UTF-8"?>
+<?mso-application progid="Excel.Sheet"?>
+<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"
+ xmlns:x="urn:schemas-microsoft-com:office:excel">
+ <Worksheet ss:Name="1-监测情况"><Table>
+  <Row><Cell ss:MergeAcross="3"><Data ss:Type="String">东山县防返贫动态监测情况表</Data></Cell></Row>
+  <Row><Cell ss:Index="4"><Data ss:Type="String">单位：户、人、元</Data></Cell></Row>
+  <Row><Cell ss:MergeDown="1"><Data ss:Type="String">乡镇</Data></Cell>
+       <Cell ss:MergeAcross="1"><Data ss:Type="String">累计纳入监测对象</Data></Cell>
+       <Cell ss:MergeDown="1"><Data ss:Type="String">衔接资金</Data></Cell></Row>
+  <Row><Cell ss:Index="2"><Data ss:Type="String">户数</Data></Cell><Cell><Data ss:Type="String">人数</Data></Cell></Row>
+  <Row><Cell><Data ss:Type="String">城关镇</Data></Cell><Cell><Data ss:Type="Number">12</Data></Cell>
+       <Cell><Data ss:Type="String">1,234</Data></Cell><Cell><Data ss:Type="Number">25000</Data></Cell></Row>
+  <Row ss:Hidden="1"><Cell><Data ss:Type="String">红星乡</Data></Cell><Cell><Data ss:Type="Number">1</Data></Cell>
+       <Cell><Data ss:Type="Number">2</Data></Cell><Cell><Data ss:Type="Number">3</Data></Cell></Row>
+  <Row><Cell><Data ss:Type="String">桃源镇</Data></Cell><Cell><Data ss:Type="Error">#DIV/0!</Data></Cell>
+       <Cell><Data ss:Type="Number">5</Data></Cell><Cell><Data ss:Type="Number">0.5</Data></Cell></Row>
+ </Table></Worksheet>
+</Workbook>
+"""
+
+
+def test_excel_2003_xml_under_an_xls_name_is_read(tmp_path: Path) -> None:
+    root = make_ws(tmp_path, source=SOURCE.replace("*.xlsx", "*.xls"), hidden="exclude")
+    (root / "data/2024Q4/东山县_2024Q4.xls").write_text(SPREADSHEETML, encoding="utf-8")
+    result = _read(root)
+    assert [(e.where.cell, "#DIV/0!" in e.render("zh")) for e in result.errors] == [("B7", True)]
+    got = obs(result)
+    assert got[("households", "990121101000")] == (Decimal(12), "B5")
+    assert got[("persons", "990121101000")] == (Decimal(1234), "C5")
+    assert got[("funds", "990121101000")] == (Decimal("2.5"), "D5")  # 元 → 万元
+    assert got[("funds", "990121102000")] == (Decimal("0.00005"), "D7")
+    assert ("households", "990121201000") not in got  # hidden row excluded by policy
+    assert any("6:6" in h for h in result.summary.hidden)
+    assert any("2003" in n for n in result.summary.notes)

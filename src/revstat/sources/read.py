@@ -157,6 +157,10 @@ def _book(path: Path, ws: Workspace, books: dict[Path, Book | None], ctx: _Ctx,
             ctx.summary.notes.append(t("{f} 实际是 CSV 文本文件，已按 CSV 读取（编码 {enc}）",
                                        "{f} is really a CSV text file; read as CSV ({enc})",
                                        f=display, enc=book.encoding).render())
+        elif book.note == "xml2003":
+            ctx.summary.notes.append(t("{f} 是 Excel 2003 XML 表格，已读取；建议另存为 .xlsx",
+                                       "{f} is an Excel 2003 XML spreadsheet; it was read (saving it as .xlsx is better)",
+                                       f=display).render())
         elif book.note == "html-under-excel-name":
             ctx.summary.notes.append(t("{f} 实际是网页（HTML）文件，已读取其中的表格",
                                        "{f} is really a web page (HTML); its tables were read", f=display).render())

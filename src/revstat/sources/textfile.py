@@ -45,12 +45,16 @@ def open_csv(path: Path, display: str, suffix: str) -> Book:
 
 
 def open_html(path: Path, display: str, suffix: str) -> Book:
+    """HTML tables (web/WPS exports), or an Excel 2003 XML spreadsheet, under any name."""
+    raw = path.read_bytes()
+    if _SPREADSHEETML in raw[:4096]:
+        return open_spreadsheetml(path, display, raw)
     try:
         import lxml.html
     except ImportError:
         raise SourceError(t("这是网页（HTML）文件，只是扩展名为 {ext}", "this is a web page (HTML) saved under an {ext} name", ext=suffix),
                           Location(display), t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx")) from None
-    text, encoding = decode_text(path.read_bytes(), display)
+    text, encoding = decode_text(raw, display)
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     try:
         doc = lxml.html.document_fromstring(text)
@@ -95,3 +99,75 @@ def _html_grid(table: Any, name: str) -> Grid:
     for row in rows:
         row.extend([""] * (width - len(row)))
     return Grid(name, rows, merged)
+
+
+# ---- Excel 2003 XML (SpreadsheetML) ----------------------------------------------------------
+_SPREADSHEETML = b"urn:schemas-microsoft-com:office:spreadsheet"
+_SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+_ERROR_TEXTS = ("#DIV/0!", "#REF!", "#VALUE!", "#N/A", "#NAME?", "#NUM!", "#NULL!")
+
+
+def open_spreadsheetml(path: Path, display: str, raw: bytes) -> Book:
+    """An "Excel 2003 XML" workbook (many government systems export these as .xls): worksheets,
+    merged cells (MergeAcross/MergeDown), hidden rows and sheets, error cells. Cell text is kept
+    as typed (numbers are parsed exactly later). Parsed with defusedxml (no entity expansion)."""
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(raw)
+    except Exception as exc:  # defusedxml refuses entities; ParseError on broken XML
+        raise damaged(display, f"{type(exc).__name__}: {exc}") from None
+    book = Book(path, display, "xml2003", [], note="xml2003")
+    for ws in root.iter(f"{_SS}Worksheet"):
+        name = ws.get(f"{_SS}Name") or f"Sheet{len(book.sheet_names) + 1}"
+        grid = _spreadsheetml_grid(ws, name)
+        options = ws.find("{urn:schemas-microsoft-com:office:excel}WorksheetOptions")
+        if options is not None:
+            visible = options.find("{urn:schemas-microsoft-com:office:excel}Visible")
+            if visible is not None and (visible.text or "").strip() in ("SheetHidden", "SheetVeryHidden"):
+                grid.hidden = True
+                book.hidden_sheets.add(name)
+        book.sheet_names.append(name)
+        book._grids[name] = grid
+    if not book.sheet_names:
+        raise SourceError(t("Excel 2003 XML 文件中没有工作表", "the Excel 2003 XML file holds no worksheet"), Location(display),
+                          t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
+    return book
+
+
+def _spreadsheetml_grid(ws: Any, name: str) -> Grid:
+    rows: list[list[Any]] = []
+    merged: list[tuple[int, int, int, int]] = []
+    hidden: set[int] = set()
+    errors: dict[tuple[int, int], str] = {}
+    table = ws.find(f"{_SS}Table")
+    r = -1
+    for row in table.iter(f"{_SS}Row") if table is not None else ():
+        index = row.get(f"{_SS}Index")
+        r = int(index) - 1 if index else r + 1
+        while len(rows) <= r:
+            rows.append([])
+        if row.get(f"{_SS}Hidden") in ("1", "true"):
+            hidden.add(r)
+        c = -1
+        for cell in row.iter(f"{_SS}Cell"):
+            cindex = cell.get(f"{_SS}Index")
+            c = int(cindex) - 1 if cindex else c + 1
+            across = int(cell.get(f"{_SS}MergeAcross", "0") or 0)
+            down = int(cell.get(f"{_SS}MergeDown", "0") or 0)
+            if across or down:
+                merged.append((r, c, r + down, c + across))
+            data = cell.find(f"{_SS}Data")
+            text = "".join(data.itertext()) if data is not None else ""
+            line = rows[r]
+            while len(line) <= c:
+                line.append("")
+            if data is not None and data.get(f"{_SS}Type") == "Error" or text in _ERROR_TEXTS:
+                errors[(r, c)] = text
+                text = ""
+            line[c] = text
+            c += across
+    width = max((len(x) for x in rows), default=0)
+    for line in rows:
+        line.extend([""] * (width - len(line)))
+    return Grid(name, rows, merged, hidden_rows=frozenset(hidden), error_cells=errors)
