@@ -1,0 +1,253 @@
+"""Benchmarks: revstat against its floor, in the same run, interleaved (A B, B A, …).
+
+    python bench/run.py                                  # everything, writes bench/results.md
+    python bench/run.py --only help,records --repeat 7
+    python bench/run.py --only records --sizes 100000,1000000
+    python bench/run.py --src /tmp/revstat-head/src      # benchmark another checkout's code
+
+Pairs (each side a fresh process; wall time and peak memory of that process via os.wait4):
+
+* ``help``    — ``python -m revstat --help`` vs ``python bench/bare_typer.py --help``;
+* ``compile`` — ``python -m revstat compile bench/data/city --period 2024Q4`` vs
+  ``python bench/floor_read.py`` (import pandas + read every sheet with python-calamine);
+* ``records`` — ``read_records`` (DuckDB engine) vs the same aggregations hand-written for DuckDB
+  (bench/records_job.py), at 100k, 1M and 5M household rows; the aggregation time is measured
+  inside each process (imports excluded, on both sides), memory is the process's peak RSS.
+
+Goals (issue 6): compile ≤ 1.5× floor; 5M records ≤ 1.5× bare DuckDB and ≤ 1 GB; --help ≤ 1.5×
+bare typer; 10× the rows ≤ 10× the time. Data are generated (seeded) under bench/data/ when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = HERE / "data"
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+
+
+# ---- data ----------------------------------------------------------------------------------
+
+def city() -> Path:
+    import gen_city
+
+    target = DATA / "city"
+    if not (target / "data" / gen_city.PERIOD).is_dir():
+        gen_city.generate(target)
+    return target
+
+
+def records_workspace(rows: int) -> Path:
+    """bench/data/records/<rows>/: the city's regions, the sample's households source, the file."""
+    import gen_records
+
+    target = DATA / "records" / str(rows)
+    data = target / "data" / "2024Q4" / "records" / "households.parquet"
+    if data.is_file():
+        return target
+    regions = city() / "regions.csv"
+    (target / "sources").mkdir(parents=True, exist_ok=True)
+    shutil.copy(regions, target / "regions.csv")
+    shutil.copy(REPO / "sample_data" / "sources" / "7_households.yaml", target / "sources" / "7_households.yaml")
+    (target / "revstat.yaml").write_text('name: 基准测试\nregion: "990100000000"\n', encoding="utf-8")
+    gen_records.generate(data, rows, gen_records.villages_of(regions))
+    return target
+
+
+# ---- measuring -----------------------------------------------------------------------------
+
+def measure(cmd: list[str], env: dict[str, str]) -> dict[str, object]:
+    """Run ``cmd`` once: wall seconds, peak RSS (MB) of that process, exit code, stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode("utf-8", "replace")
+        if proc.returncode not in (0, 1):  # compile exits 1 when checks find errors: still a run
+            sys.stderr.write(err.read().decode("utf-8", "replace")[-2000:])
+    return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "code": proc.returncode, "out": text}
+
+
+def interleaved(a: list[str], b: list[str], repeat: int, env: dict[str, str], label: str) -> tuple[list, list]:
+    """A and B alternately (A B, B A, …) after one unmeasured warm-up run of each."""
+    measure(a, env), measure(b, env)
+    runs_a, runs_b = [], []
+    for i in range(repeat):
+        pairs = [(a, runs_a), (b, runs_b)] if i % 2 == 0 else [(b, runs_b), (a, runs_a)]
+        for cmd, bucket in pairs:
+            bucket.append(measure(cmd, env))
+        print(f"  {label} {i + 1}/{repeat}: A {runs_a[-1]['wall']:.2f}s  B {runs_b[-1]['wall']:.2f}s", flush=True)
+    return runs_a, runs_b
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def fmt(s: dict[str, float], unit: str = "s") -> str:
+    digits = 3 if s["median"] < 1 else 2
+    return f"{s['median']:.{digits}f} {unit} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+
+# ---- machine -------------------------------------------------------------------------------
+
+def machine() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GB"
+    except (OSError, StopIteration):
+        pass
+    versions = []
+    for mod in ("pandas", "duckdb", "typer", "python_calamine"):
+        try:
+            versions.append(f"{mod} {__import__(mod).__version__}")
+        except (ImportError, AttributeError):
+            versions.append(f"{mod} ?")
+    return [f"- CPU: {cpu}, {os.cpu_count()} logical cores; RAM {mem}",
+            f"- {platform.platform()}; Python {platform.python_version()}; " + ", ".join(versions)]
+
+
+def commit(src: str | None) -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head = "?"
+    return f"{head} ({'code from ' + src if src else 'working tree'})"
+
+
+# ---- the benchmarks ------------------------------------------------------------------------
+
+def bench_help(repeat: int, env: dict[str, str]) -> list[dict[str, object]]:
+    a, b = interleaved([PY, "-m", "revstat", "--help"], [PY, str(HERE / "bare_typer.py"), "--help"], repeat, env, "help")
+    return [_row("`revstat --help` vs bare typer app `--help`", a, b, "wall", goal=1.5)]
+
+
+def bench_compile(repeat: int, env: dict[str, str]) -> list[dict[str, object]]:
+    ws = city()
+    a_cmd = [PY, "-m", "revstat", "compile", str(ws), "--period", "2024Q4"]
+    b_cmd = [PY, str(HERE / "floor_read.py"), str(ws / "data" / "2024Q4")]
+    a, b = interleaved(a_cmd, b_cmd, repeat, env, "compile")
+    failed = [r["code"] for r in a if r["code"] not in (0, 1)]
+    row = _row("`revstat compile` city quarter (10 counties × 300 villages × 5 sheets) vs import pandas + "
+               "python-calamine read", a, b, "wall", goal=1.5)
+    if failed:
+        row["note"] = f"revstat compile failed (exit {failed[0]}): the time is of a crash, not a compile"
+    return [row]
+
+
+def bench_records(repeat: int, env: dict[str, str], sizes: list[int]) -> list[dict[str, object]]:
+    rows = []
+    for n in sizes:
+        ws = records_workspace(n)
+        a, b = interleaved([PY, str(HERE / "records_job.py"), "revstat", str(ws)],
+                           [PY, str(HERE / "records_job.py"), "bare", str(ws)], repeat, env, f"records {n:,}")
+        for r in (*a, *b):
+            r["agg"] = json.loads(r["out"].strip().splitlines()[-1])["seconds"] if r["code"] == 0 else float("nan")
+        row = _row(f"records aggregation, {n:,} households (Parquet, 14 fields) vs bare DuckDB GROUP BY", a, b,
+                   "agg", goal=1.5 if n >= 1_000_000 else None)
+        row["rows"] = n
+        row["mem_goal"] = 1024 if n >= 5_000_000 else None
+        rows.append(row)
+    return rows
+
+
+def _row(name: str, a: list[dict], b: list[dict], key: str, goal: float | None) -> dict[str, object]:
+    sa, sb = stats([float(r[key]) for r in a]), stats([float(r[key]) for r in b])
+    return {"name": name, "a": sa, "b": sb, "ratio": sa["median"] / sb["median"], "goal": goal,
+            "rss_a": max(float(r["rss_mb"]) for r in a), "rss_b": max(float(r["rss_mb"]) for r in b),
+            "wall_a": stats([float(r["wall"]) for r in a]), "wall_b": stats([float(r["wall"]) for r in b])}
+
+
+def linear(rows: list[dict[str, object]]) -> list[str]:
+    rec = sorted((r for r in rows if "rows" in r), key=lambda r: r["rows"])
+    out = []
+    for small, big in zip(rec, rec[1:], strict=False):
+        k = big["rows"] / small["rows"]
+        t = big["a"]["median"] / small["a"]["median"]
+        out.append(f"| {small['rows']:,} → {big['rows']:,} | ×{k:g} | ×{t:.2f} | "
+                   f"{'yes' if t <= k else 'NO'} |")
+    return out
+
+
+def write(path: Path, rows: list[dict[str, object]], header: list[str], repeat: int, load: tuple[str, str]) -> None:
+    lines = ["# Benchmark results", "", "Written by `python bench/run.py`; see docs/performance.md for the reading.", "",
+             *header, f"- load average before / after: {load[0]} / {load[1]} (other work on the machine "
+             "inflates wall times; A and B are interleaved so both see the same load)",
+             f"- {repeat} interleaved repeats per pair after one warm-up run each; median (min–max)", "",
+             "| benchmark | revstat | floor | ratio | goal | peak memory revstat / floor |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        goal = f"≤ {r['goal']}×" if r["goal"] else "—"
+        if r["goal"]:
+            goal += " ✓" if r["ratio"] <= r["goal"] else " ✗"
+        mem = f"{r['rss_a']:.0f} MB / {r['rss_b']:.0f} MB"
+        if r.get("mem_goal"):
+            mem += " (goal ≤ 1 GB " + ("✓" if r["rss_a"] <= r["mem_goal"] else "✗") + ")"
+        lines.append(f"| {r['name']} | {fmt(r['a'])} | {fmt(r['b'])} | {r['ratio']:.2f}× | {goal} | {mem} |")
+        if r.get("note"):
+            lines.append(f"| ↳ {r['note']} | | | | | |")
+    rec = [r for r in rows if "rows" in r]
+    if rec:
+        lines += ["", "Records: process wall time including imports (revstat / bare):", ""]
+        lines += [f"- {r['rows']:,} rows: {fmt(r['wall_a'])} / {fmt(r['wall_b'])}" for r in rec]
+        lines += ["", "Linear growth of the revstat aggregation (median times):", "",
+                  "| rows | rows × | time × | ≤ rows × |", "|---|---|---|---|", *linear(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="help,records,compile")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--compile-repeat", type=int, default=3)
+    ap.add_argument("--sizes", default="100000,1000000,5000000")
+    ap.add_argument("--src", help="PYTHONPATH for revstat (another checkout's src/)")
+    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = ap.parse_args()
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1", COLUMNS="120")
+    if args.src:
+        env["PYTHONPATH"] = str(Path(args.src).resolve())
+    only = set(args.only.split(","))
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows: list[dict[str, object]] = []
+    if "help" in only:
+        rows += bench_help(args.repeat, env)
+    if "records" in only:
+        rows += bench_records(args.repeat, env, [int(s) for s in args.sizes.split(",")])
+    if "compile" in only:
+        rows += bench_compile(args.compile_repeat, env)
+    load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    header = [f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; revstat {commit(args.src)}", *machine()]
+    write(args.out, rows, header, args.repeat, (load_before, load_after))
+    print(args.out.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()
