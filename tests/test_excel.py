@@ -321,3 +321,30 @@ def test_excel_2003_xml_under_an_xls_name_is_read(tmp_path: Path) -> None:
     assert ("households", "990121201000") not in got  # hidden row excluded by policy
     assert any("6:6" in h for h in result.summary.hidden)
     assert any("2003" in n for n in result.summary.notes)
+
+
+def test_opendocument_spreadsheet_is_read(tmp_path: Path) -> None:
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    num = '<table:table-cell office:value-type="float" office:value="{0}"><text:p>{0}</text:p></table:table-cell>'
+    rows = [[cell.format(x) for x in ("乡镇", "累计纳入监测对象/户数", "累计纳入监测对象/人数", "衔接资金")],
+            [cell.format("城关镇"), num.format(7), cell.format("1,234"), num.format("0.25")]]
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="1-监测情况">'
+               + "".join(f"<table:table-row>{''.join(r)}</table:table-row>" for r in rows)
+               + "</table:table></office:spreadsheet></office:body></office:document-content>")
+    root = make_ws(tmp_path, source=SOURCE.replace("*.xlsx", "*.ods"))
+    with zipfile.ZipFile(root / "data/2024Q4/东山县_2024Q4.ods", "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content)
+        zf.writestr("META-INF/manifest.xml", '<?xml version="1.0"?><manifest:manifest xmlns:manifest='
+                    '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" '
+                    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>')
+    result = _read(root)
+    assert result.errors == []
+    got = obs(result)
+    assert got[("households", "990121101000")] == (Decimal(7), "B2")
+    assert got[("persons", "990121101000")] == (Decimal(1234), "C2")
+    assert got[("funds", "990121101000")] == (Decimal("0.25"), "D2")

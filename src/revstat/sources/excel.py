@@ -238,6 +238,10 @@ def _open_xlsx(path: Path, display: str) -> Book:
     try:
         _check_zip(zf, display)
         names = set(zf.namelist())
+        if "xl/workbook.xml" not in names and "content.xml" in names and "mimetype" in names \
+                and b"opendocument.spreadsheet" in zf.read("mimetype")[:100]:
+            zf.close()  # OpenDocument (.ods from LibreOffice/WPS): calamine reads it from the bytes
+            return _open_calamine(path, display, "ods", None if path.suffix.lower() == ".ods" else path.read_bytes())
         if "xl/workbook.xml" not in names:
             raise SourceError(t("不是 Excel 工作簿（压缩包中没有 xl/workbook.xml）", "not an Excel workbook (no xl/workbook.xml in the zip)"),
                               Location(display), t("在 Excel/WPS 中另存为 .xlsx", "save it as .xlsx in Excel/WPS"))
