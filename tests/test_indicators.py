@@ -76,6 +76,10 @@ def test_results_have_the_contract_columns():
     res = compute(TOILETS, [TOILET])
     assert list(res.columns) == RESULT_COLUMNS
     assert set(res.region_code) == {CITY, A, B, A1, A2, B1, B2}
+    # missing is None, never a float NaN (pandas 3 would infer a string dtype with NaN)
+    for col in ("value", "numerator", "denominator", "note", "previous", "change", "target", "target_met"):
+        assert not any(isinstance(v, float) for v in res[col]), col
+    assert row(res, "toilet_rate", CITY).note is None
 
 
 def test_ratio_is_ratio_of_sums_at_township_county_and_city():

@@ -181,20 +181,32 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
         tidy.REGION_NAME: [tree.regions[c].name for c in index],
         tidy.LEVEL: [tree.regions[c].level for c in index],
         tidy.PERIOD: [period] * n,
-        tidy.VALUE: values.to_numpy(dtype=object),
+        tidy.VALUE: _obj(_none_for_nan(values)),
         "display": [format_fixed(v, d.decimals, rounding) for v in values],
         tidy.UNIT: [d.unit] * n,
-        "numerator": parts[0].to_numpy(dtype=object) if parts else [None] * n,
-        "denominator": parts[1].to_numpy(dtype=object) if parts else [None] * n,
-        "target": [str(d.target) if d.target else None] * n,
-        "target_met": pd.Series([d.target.met(v) if d.target else None for v in values], dtype=object).to_numpy(),
-        "note": note.to_numpy(dtype=object),
-        "previous": previous.to_numpy(dtype=object),
-        "change": change,
+        "numerator": _obj(_none_for_nan(parts[0]) if parts else [None] * n),
+        "denominator": _obj(_none_for_nan(parts[1]) if parts else [None] * n),
+        "target": _obj([str(d.target) if d.target else None] * n),
+        "target_met": _obj([d.target.met(v) if d.target else None for v in values]),
+        "note": _obj(_none_for_nan(note)),
+        "previous": _obj(_none_for_nan(previous)),
+        "change": _obj(change),
         "change_display": [format_fixed(c, 1 if d.change == "growth" else d.decimals, rounding) for c in change],
         "change_unit": [CHANGE_UNITS[d.change]] * n,
         "incomplete": incomplete.to_numpy(dtype=bool),
     })
+
+
+def _obj(values: list[Any]) -> Any:
+    """An object Series (pandas 3 would infer a string dtype whose missing value is NaN)."""
+    import pandas as pd
+
+    return pd.Series(values, dtype=object)
+
+
+def _none_for_nan(series: Any) -> list[Any]:
+    """Plain values with every missing marker (NaN, pd.NA) as None."""
+    return [None if v is None or v != v else v for v in series.tolist()]
 
 
 def _change(kind: str, values: Any, previous: Any) -> list[Decimal | None]:

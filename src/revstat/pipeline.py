@@ -150,6 +150,8 @@ class Term:
     children: list[tuple[str, str, Any]]  # (code, name, value) when rolled up
     cells: list[Any]  # Location of every reported value behind it
     formula: str | None = None  # for an indicator term
+    weight: str | None = None  # the weight field of a weighted mean (agg: wmean)
+    weights: list[Any] = field(default_factory=list)  # the children's weights, in order
 
 
 @dataclass
@@ -210,9 +212,16 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
             cells = [Location(str(f), None if s is None or s != s else str(s), None if c is None or c != c else str(c))
                      for f, s, c in zip(cells_df[tidy.FILE], cells_df[tidy.SHEET], cells_df[tidy.CELL], strict=True)]
             label = getattr(fields.get(name), "name", name)
-            terms.append(Term(name, label, "field", period, own[tidy.VALUE] if own else None,
-                              own[tidy.ORIGIN] if own else None, bool(own[INCOMPLETE]) if own else False,
-                              children, cells))
+            term = Term(name, label, "field", period, own[tidy.VALUE] if own else None,
+                        own[tidy.ORIGIN] if own else None, bool(own[INCOMPLETE]) if own else False,
+                        children, cells)
+            fdef = fields.get(name)
+            if getattr(fdef, "agg", None) == "wmean" and children:
+                wt = values[(values[tidy.FIELD] == fdef.weight) & (values[tidy.PERIOD] == period)]
+                wmap = dict(zip(wt[tidy.REGION_CODE], wt[tidy.VALUE], strict=True))
+                term.weight = getattr(fields.get(fdef.weight), "name", fdef.weight)
+                term.weights = [wmap.get(c) for c, _, _ in children]
+            terms.append(term)
     return Explanation(indicator, region, tree.name(region), compiled.period, result, terms)
 
 

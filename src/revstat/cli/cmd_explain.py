@@ -100,8 +100,13 @@ def show(ex: Any, ws: Any = None) -> None:
         if term.children:
             console.print(t("    由 {n} 个下级地区汇总：", "    summed from {n} child regions:", n=len(term.children)).render(),
                           markup=False)
-            for code, name, value in term.children:
-                console.print(f"      {name} {code}: {_num(value)}", markup=False)
+            if term.weight:
+                console.print(t("    （加权平均，权重为 {w}）", "    (weighted mean, weight {w})", w=term.weight).render(),
+                              markup=False)
+            weights = term.weights or [None] * len(term.children)
+            for (code, name, value), w in zip(term.children, weights, strict=True):
+                extra = t("（权重 {w}）", " (weight {w})", w=_num(w)).render() if term.weight else ""
+                console.print(f"      {name} {code}: {_num(value)}{extra}", markup=False)
         if term.cells:
             console.print(t("    来源单元格（{n} 个）：", "    source cells ({n}):", n=len(term.cells)).render(), markup=False)
             for loc in term.cells[:MAX_CELLS]:
