@@ -425,19 +425,19 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     tree = ws.regions
     scope = ws.config.region
     prefix = _scope_prefix(scope)
+    inside = set(tree.subtree(scope))
     pos = {n: i for i, n in enumerate(names)}
+    at_period = pos.get("period")
+    at_code = pos["region_code"]
     by_period: dict[str, dict[str, tuple[Any, ...]]] = {}
     unknown: dict[str, int] = {}
     for r in rows:
-        code = "" if r[pos["region_code"]] is None else str(r[pos["region_code"]]).strip()
-        p = str(r[pos["period"]]) if "period" in pos else str(period)
-        if code not in tree:
-            if code.startswith(prefix):
+        code = "" if r[at_code] is None else str(r[at_code]).strip()
+        if code not in inside:
+            if code not in tree and code.startswith(prefix):
                 unknown[code] = unknown.get(code, 0) + 1
             continue
-        if not tree.is_within(code, scope):
-            continue
-        by_period.setdefault(p, {})[code] = r
+        by_period.setdefault(str(r[at_period]) if at_period is not None else str(period), {})[code] = r
     if unknown:
         shown = "、".join(sorted(unknown)[:5]) + (" …" if len(unknown) > 5 else "")
         raise SourceError(t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes}",
@@ -445,25 +445,36 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
                           Location(file_label, note=plan.region_column),
                           t("改正记录中的代码，或在 regions.csv 中补上这些地区",
                             "correct the codes in the records, or add the regions to regions.csv"))
+    # per aggregate: (field id, unit, label, measure, value column, matched-rows column)
+    specs = [(plan.fields[a.alias].id, plan.fields[a.alias].unit, plan.labels[a.alias], a.measure,
+              pos[a.alias], pos.get(f"{a.alias}_n")) for a in plan.aggregates]
+    zero = Decimal(0)
+    ints: dict[int, Decimal] = {}  # counts repeat: one Decimal per distinct count
     out: list[tuple[Any, ...]] = []
     for p, found in sorted(by_period.items()):
         codes = set(found)
-        levels = {tree.level(c) for c in codes}
-        counties = {a for c in codes for a in tree.ancestors(c) if tree.level(a) == "county"}
+        levels = {tree.regions[c].level for c in codes}
+        parents = {tree.regions[c].parent for c in codes}
+        counties: set[str] = set()
+        for c in parents:  # the county above each parent (walk up only once per parent)
+            while c is not None and tree.regions[c].level != "county":
+                c = tree.regions[c].parent
+            if c is not None:
+                counties.add(c)
         for county in counties:  # households none of whose rows matched: the village has 0
-            codes |= {c for c in tree.descendants(county) if tree.level(c) in levels}
+            codes |= {c for c in tree.descendants(county) if tree.regions[c].level in levels}
         for code in sorted(codes):
             r = found.get(code)
-            for a in plan.aggregates:
-                f = plan.fields[a.alias]
+            region = tree.regions[code]
+            for fid, unit, label, measure, at, at_n in specs:
                 if r is None:
-                    value: Decimal | None = Decimal(0)
-                elif a.measure == "sum":
-                    value = Decimal(0) if not r[pos[f"{a.alias}_n"]] else _tidy_decimal(r[pos[a.alias]])
+                    value: Decimal | None = zero
+                elif measure == "sum":
+                    value = zero if not r[at_n] else _tidy_decimal(r[at])
                 else:
-                    value = Decimal(int(r[pos[a.alias]] or 0))
-                out.append((f.id, code, tree.name(code), tree.level(code), p, value, f.unit,
-                            file_label, None, plan.labels[a.alias], "records"))
+                    n = int(r[at] or 0)
+                    value = ints.get(n) or ints.setdefault(n, Decimal(n))
+                out.append((fid, code, region.name, region.level, p, value, unit, file_label, None, label, "records"))
     return out
 
 
