@@ -38,7 +38,10 @@ def compile_(
         from revstat.workspace import load_workspace
 
         if engine not in ("auto", "duckdb", "pandas", "spark"):
-            raise typer.BadParameter("--engine: auto | duckdb | pandas")
+            from revstat.errors import ConfigError
+
+            raise ConfigError(t("未知的引擎 {e}", "unknown engine {e}", e=engine), None,
+                              t("--engine 取 auto、duckdb、pandas 或 spark", "--engine is auto, duckdb, pandas or spark"))
         period = str(parse_period(period))
         ws = load_workspace(workspace)
         defs = load_indicators(ws)
@@ -64,8 +67,9 @@ def compile_(
 def run_checks_into(compiled: Any) -> None:
     """The place where the consistency checks fill ``compiled.findings`` (findings.json).
 
-    Uses ``revstat.check_run.check_workspace`` when the checks are installed; a failure of a
-    check never stops the compilation of the indicators."""
+    Uses ``revstat.check_run.check_workspace`` (rules of checks/*.yaml and the standard set,
+    waivers applied) on the tables just compiled; an unusable rule file is an input error
+    (exit 2) like any other. Findings never change the exit code unless ``--strict``."""
     try:
         from revstat.check_run import check_workspace
     except ImportError:
