@@ -90,3 +90,12 @@ def test_inspect_a_damaged_file(tmp_path: Path, runner: CliRunner) -> None:
     path.write_bytes(b"")
     res = runner.invoke(app, ["inspect", str(path)])
     assert res.exit_code == 2 and "空" in res.output
+
+
+def test_inspect_says_what_a_misnamed_file_really_is(tmp_path: Path, runner: CliRunner) -> None:
+    path = tmp_path / "东山县.xlsx"
+    path.write_bytes("东山县监测情况表\n乡镇,户数\n城关镇,3\n".encode("gb18030"))
+    res = runner.invoke(app, ["inspect", str(path)], env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    assert "CSV" in res.output and "gb18030" in res.output and ".xlsx" in res.output
+    assert "表头行: 2" in res.output

@@ -36,11 +36,28 @@ def inspect(
 
             ws = load_workspace(workspace)
         book = open_book(file, str(file))
+        _show_kind(book)
         try:
             for name in book.sheet_names:
                 _show_sheet(book, name, ws)
         finally:
             book.close()
+
+
+_KINDS = {"xlsx": ("Excel 工作簿（.xlsx）", "Excel workbook (.xlsx)"), "xls": ("Excel 97-2003 工作簿（.xls）", "Excel 97-2003 workbook (.xls)"),
+          "ods": ("OpenDocument 表格（.ods）", "OpenDocument spreadsheet (.ods)"), "csv": ("CSV 文本", "CSV text"),
+          "html": ("网页（HTML）表格", "web page (HTML) tables"), "xml2003": ("Excel 2003 XML 表格", "Excel 2003 XML spreadsheet")}
+
+
+def _show_kind(book: Any) -> None:
+    zh, en = _KINDS.get(book.kind, (book.kind, book.kind))
+    text = t("文件类型：{k}", "file type: {k}", k=t(zh, en).render()).render()
+    if book.encoding:
+        text += t("，编码 {e}", ", encoding {e}", e=book.encoding).render()
+    suffix = book.path.suffix.lower()
+    if book.kind in ("csv", "html", "xml2003") and suffix in (".xlsx", ".xlsm", ".xls"):
+        text += t("（扩展名却是 {s}）", " (but named {s})", s=suffix).render()
+    common.out_console().print(text, markup=False)
 
 
 def _show_sheet(book: Any, name: str, ws: Any) -> None:
