@@ -358,3 +358,25 @@ def test_a_township_workbook_of_villages_finds_its_township_through_the_county(t
     assert result.errors == []
     assert obs(result)[("households", "990121101002")] == (Decimal(4), "B8")
     assert obs(result, "total")[("households", "990121101000")] == (Decimal(5), "B9")
+
+
+def test_section_marks_in_a_number_column_left_of_the_names(tmp_path: Path) -> None:
+    source = SOURCE.replace("column: 衔接资金, unit: 万元", "column: 衔接资金, unit: 万元, required: false")
+    root = make_ws(tmp_path, source=source)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "1-监测情况"
+    ws.append(["序号", "乡镇", "累计纳入监测对象", None])
+    ws.append([None, None, "户数", "人数"])
+    ws.merge_cells("C1:D1")
+    for row in (["一、", "镇", None, None], [1, "城关镇", 3, 4], ["其中：", "城关社区", 1, 1],
+                ["二、", "乡", None, None], [2, "红星乡", 5, 6], [None, "合计", 8, 10]):
+        ws.append(row)
+    wb.save(root / P)
+    result = _read(root)
+    assert result.errors == []
+    assert obs(result) == {("households", "990121101000"): (Decimal(3), "C4"),
+                           ("persons", "990121101000"): (Decimal(4), "D4"),
+                           ("households", "990121201000"): (Decimal(5), "C7"),
+                           ("persons", "990121201000"): (Decimal(6), "D7")}
+    assert obs(result, "total")[("persons", "990121000000")] == (Decimal(10), "D8")

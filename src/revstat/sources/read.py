@@ -316,8 +316,8 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         kind = classify_label(first) if first else "blank"
         if kind == "footer":
             break
-        if label:
-            kind = classify_label(label) if kind != "total" else kind
+        if label:  # a 序号 column left of the names may mark the row: "一、" section, "其中", 合计
+            kind = classify_label(label) if kind not in ("total", "section", "part") else kind
         elif kind not in ("total", "section", "part"):
             if any(c < len(row) and row[c] not in ("", None) for c in data_cols):
                 ctx.errors.append(SourceError(
