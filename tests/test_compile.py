@@ -247,3 +247,13 @@ def test_compile_a_records_workspace(tmp_path):
     # the standard indicators need fields this workspace lacks: skipped and listed, not an error
     assert "sanitary_toilet_rate" not in {k[0] for k in rows}
     assert "跳过" in res.output
+
+
+def test_strict_exits_1_on_incomplete_city_figures(compiled):
+    ws, _ = compiled
+    city = city_rows(ws)
+    incomplete = any(r["incomplete"] == "true" for r in city.values())
+    res = invoke("compile", str(ws), "--period", "2024Q4", "--strict")
+    assert incomplete  # the sample has blank 5G cells (sample_data/README.md)
+    assert res.exit_code == 1
+    assert (ws / "out" / "2024Q4" / "indicators.csv").is_file()  # written all the same
