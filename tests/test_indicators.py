@@ -292,3 +292,41 @@ def test_results_frame_is_empty_but_shaped_without_indicators():
     res = compute(TOILETS, [])
     assert list(res.columns) == RESULT_COLUMNS and len(res) == 0
     assert isinstance(res, pd.DataFrame)
+
+
+# ---- the tables ----------------------------------------------------------------------------
+
+def test_tables_never_write_formulas_or_nan(tmp_path):
+    import json
+
+    import openpyxl
+
+    from revstat.writers.tables import (
+        write_indicators_csv,
+        write_indicators_json,
+        write_indicators_xlsx,
+    )
+
+    evil = '=HYPERLINK("http://x","点我")'
+    tree = make_tree([(CITY, "示范市", "city", None), (A, evil, "county", CITY),
+                      (A1, "甲一镇", "township", A), (A2, "甲二镇", "township", A)])
+    data = {"2024Q4": {"toilet": {A1: 8, A2: 0}, "hh": {A1: 10, A2: 0}}}
+    values = roll_up(observations(data), tree, FIELDS)
+    res = compute_indicators(values, [TOILET], tree, "2024Q4", scope=CITY)
+    write_indicators_csv(res, tmp_path / "i.csv")
+    write_indicators_json(res, tmp_path / "i.json")
+    write_indicators_xlsx(res, tmp_path / "i.xlsx", [TOILET], tree=tree)
+    text = (tmp_path / "i.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert "nan" not in text.lower() and "inf" not in text.lower()
+    rows = json.loads((tmp_path / "i.json").read_text(encoding="utf-8"))
+    a2 = next(r for r in rows if r["region_code"] == A2)
+    assert a2["value"] is None and a2["note"] == "分母为0"
+    city = next(r for r in rows if r["region_code"] == CITY)
+    assert D(city["value"]) == 80 and city["display"] == "80.00"  # (8+0)/(10+0)
+    wb = openpyxl.load_workbook(tmp_path / "i.xlsx")
+    sheet = wb[wb.sheetnames[0]]
+    names = [row[1].value for row in sheet.iter_rows(min_row=3)]
+    assert any(isinstance(n, str) and n.strip("　") == evil for n in names)
+    assert all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=3))
+    assert "指标说明" in wb.sheetnames

@@ -177,5 +177,24 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             ws.freeze_panes(2, 3)
             if title:
                 ws.set_header(f"&C{title.replace('&', '&&')}")
+        _notes_sheet(wb, indicators, sheet_name("指标说明", used), head, text_fmt)
     finally:
         wb.close()
+
+
+def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any) -> None:
+    """One row per indicator: theme, name, id, unit, decimals, target, formula, basis."""
+    ws = wb.add_worksheet(name)
+    headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
+    rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, str(d.target) if d.target else "",
+             d.formula, d.basis or d.description or ""] for d in indicators]
+    widths = [display_width(h) for h in headers]
+    for col, h in enumerate(headers):
+        write_xlsx_cell(ws, 0, col, h, head)
+    for i, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            write_xlsx_cell(ws, i, col, value, text_fmt)
+            widths[col] = min(max(widths[col], display_width(str(value))), 60)
+    for col, w in enumerate(widths):
+        ws.set_column(col, col, w + 2)
+    ws.freeze_panes(1, 2)
