@@ -159,6 +159,10 @@ def show_headlines(compiled: Any) -> None:
 def show_footer(compiled: Any, target: Path) -> None:
     console = common.out_console()
     results = compiled.results
+    summary = compiled.read_summary
+    if summary is not None and getattr(summary, "files", None) is not None:
+        console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
+                        f=summary.files, r=summary.rows, p="、".join(compiled.periods)).render(), markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
     console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标 × {r} 个地区）",
                     "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators × {r} regions)",
