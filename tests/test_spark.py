@@ -256,6 +256,121 @@ def test_spark_gives_the_same_rows_as_duckdb_on_parquet(spark, records, tmp_path
     assert _rows(on_spark) == _rows(on_duckdb)
 
 
+# ----------------------------------------------------------------- the records source, end to end
+
+REPO = Path(__file__).resolve().parents[1]
+WS_HEADER = ["户编号", "村代码", "家庭人口数", "监测类型", "风险类型", "纳入监测日期", "是否消除风险",
+             "风险消除日期", "家庭年纯收入", "帮扶措施", "是否落实帮扶", "备注"]
+NOTES = ("", "O'Brien", '张"三', "'; DROP TABLE x; --", "反斜杠\\n", "普通", "两行\n备注")
+# the sample workspace's households source, plus fields with quotes, a backslash and a
+# distinct count under a condition
+EXTRA_FIELDS = r"""
+  - {id: hh_quote1, name: 单引号, unit: 户, measure: count, where: "备注 == \"O'Brien\""}
+  - {id: hh_quote2, name: 双引号, unit: 户, measure: count, where: "备注 == '张\"三'"}
+  - {id: hh_injection, name: 注入, unit: 户, measure: count, where: "备注 == \"'; DROP TABLE x; --\""}
+  - {id: hh_backslash, name: 反斜杠, unit: 人, measure: sum, of: persons, where: "备注 == '反斜杠\\\\n'"}
+  - {id: hh_two_lines, name: 两行, unit: 户, measure: count, where: "备注 == '两行\\n备注'"}
+  - {id: hh_unstable_distinct, name: 脱贫不稳定不重复户, unit: 户, measure: count_distinct, of: household_id, where: "monitor_type == '脱贫不稳定户' and persons >= 3"}
+"""
+
+
+def _village_codes() -> list[str]:
+    with open(REPO / "sample_data" / "regions.csv", encoding="utf-8-sig", newline="") as fh:
+        return [r["code"] for r in csv.DictReader(fh) if r["level"] == "village"]
+
+
+def _households(rows: int, seed: int = 6) -> list[list[str]]:
+    rnd = random.Random(seed)
+    villages = _village_codes()
+    out = []
+    for i in range(rows):
+        entered = date(2021, 1, 1) + timedelta(days=rnd.randint(0, 1400))
+        eliminated = rnd.choice(("是", "否", "是 ", "Y", ""))
+        out.append([
+            f"H{rnd.randint(0, rows * 9 // 10):07d}",
+            rnd.choice(villages),
+            str(rnd.randint(1, 6)),
+            rnd.choice(TYPES),
+            rnd.choice(RISKS),
+            entered.isoformat(),
+            eliminated,
+            (entered + timedelta(days=rnd.randint(30, 400))).isoformat() if eliminated.strip() == "是" else "",
+            f"{rnd.randint(300_000, 9_000_000) / 100:.2f}" if i % 41 else "",
+            rnd.choice(("产业帮扶", "就业帮扶", "产业帮扶、就业帮扶")),
+            rnd.choice(("是", "否")),
+            rnd.choice(NOTES),
+        ])
+    return out
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """The sample city's revstat.yaml, regions and households source over a 10k-row CSV; the
+    same rows as Parquet in a second workspace."""
+    import duckdb
+
+    rows = _households(ROWS)
+    roots = {}
+    for fmt in ("csv", "parquet"):
+        root = tmp_path_factory.mktemp(f"ws_{fmt}")
+        config = (REPO / "sample_data" / "revstat.yaml").read_text(encoding="utf-8")
+        (root / "revstat.yaml").write_text(config + f"\nspark_master: {MASTER}\n", encoding="utf-8")
+        (root / "regions.csv").write_bytes((REPO / "sample_data" / "regions.csv").read_bytes())
+        (root / "sources").mkdir()
+        source = (REPO / "sample_data" / "sources" / "7_households.yaml").read_text(encoding="utf-8")
+        source = source.replace("*.parquet", f"*.{fmt}").rstrip("\n") + EXTRA_FIELDS
+        (root / "sources" / "7_households.yaml").write_text(source, encoding="utf-8")
+        folder = root / "data" / "2024Q4" / "records"
+        folder.mkdir(parents=True)
+        roots[fmt] = root
+    csv_path = roots["csv"] / "data" / "2024Q4" / "records" / "households.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(WS_HEADER)
+        writer.writerows(rows)
+    parquet_path = roots["parquet"] / "data" / "2024Q4" / "records" / "households.parquet"
+    duckdb.execute(f"COPY (SELECT * REPLACE (CAST(\"家庭人口数\" AS INTEGER) AS \"家庭人口数\", "
+                   f"CAST(\"家庭年纯收入\" AS DECIMAL(12, 2)) AS \"家庭年纯收入\") "
+                   f"FROM read_csv('{csv_path}', header = true, all_varchar = true)) TO '{parquet_path}' (FORMAT parquet)")
+    return {"rows": rows, **roots}
+
+
+def _observations(root: Path, engine: str) -> list[tuple]:
+    from revstat.records import read_records
+    from revstat.workspace import load_workspace
+
+    frame = read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    return sorted(tuple(r) for r in frame.itertuples(index=False))
+
+
+def _total(observations: list[tuple], field: str) -> Decimal:
+    return sum((r[5] for r in observations if r[0] == field and r[5] is not None), Decimal(0))
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_records_source_gives_identical_observations_on_duckdb_and_spark(spark, workspace, fmt):
+    on_duckdb = _observations(workspace[fmt], "duckdb")
+    on_spark = _observations(workspace[fmt], "spark")
+    assert len(on_duckdb) == 300 * 20  # every village × every field of the source
+    assert on_spark == on_duckdb  # every column: field, region, value (Decimal), unit, provenance
+    rows = workspace["rows"]
+    assert _total(on_spark, "hh_persons") == sum(int(r[2]) for r in rows)
+    assert _total(on_spark, "hh_income") == sum((Decimal(r[8]) for r in rows if r[8]), Decimal(0))
+    assert _total(on_spark, "hh_unstable_households") == sum(r[3] == "脱贫不稳定户" for r in rows)
+    assert _total(on_spark, "hh_quote1") == sum(r[11] == "O'Brien" for r in rows) > 0
+    assert _total(on_spark, "hh_quote2") == sum(r[11] == '张"三' for r in rows) > 0
+    assert _total(on_spark, "hh_injection") == sum(r[11] == "'; DROP TABLE x; --" for r in rows) > 0
+    assert _total(on_spark, "hh_backslash") == sum(int(r[2]) for r in rows if r[11] == "反斜杠\\n") > 0
+    assert _total(on_spark, "hh_two_lines") == sum(r[11] == "两行\n备注" for r in rows) > 0
+    assert _total(on_spark, "hh_eliminated_households") == sum(r[6].strip() in ("是", "Y") for r in rows)
+    by_village: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r[3] == "脱贫不稳定户" and int(r[2]) >= 3:
+            by_village[r[1]].add(r[0])
+    assert _total(on_spark, "hh_unstable_distinct") == sum(len(v) for v in by_village.values())
+
+
 @pytest.mark.spark
 def test_csv_files_with_columns_in_another_order_are_matched_by_name(spark, tmp_path):
     """DuckDB's union_by_name; Spark alone would map the second file's columns by position."""

@@ -252,8 +252,8 @@ def spark_session(master: str | None = None, app_name: str = "revstat") -> Any:
     from pyspark.sql import SparkSession
 
     with _lock:
-        if _session is not None and _session_master == master:
-            return _session
+        if _session is not None and (master is None or _session_master == master):
+            return _session  # None: whatever session this process already has
         if _session is not None:
             _session.stop()
             _session = None
@@ -350,8 +350,11 @@ def _read_files(session: Any, fmt: str, source: SparkInput) -> Any:
     mix-up)."""
     if fmt == "parquet":
         return session.read.option("mergeSchema", "true").parquet(*source.paths)
+    # as DuckDB reads CSV: RFC 4180 quoting ("" inside quotes, never a backslash escape) and
+    # line breaks inside quoted cells (multiLine: one task per file; split huge CSV exports or
+    # use Parquet on a cluster)
     options = {"header": "true", "inferSchema": "false", "encoding": "UTF-8", "mode": "FAILFAST",
-               **source.csv_options}
+               "quote": '"', "escape": '"', "multiLine": "true", **source.csv_options}
     groups: dict[str, list[str]] = {}
     for path in source.paths:
         groups.setdefault(_header_line(path), []).append(path)
