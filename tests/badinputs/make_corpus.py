@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import io
 import shutil
 import zipfile
@@ -422,13 +423,19 @@ def _two_submissions(d: Path) -> None:
     good_xlsx(d / "乙县（修订）.xlsx", changed, county="乙县")
 
 
-#: Zip bomb: how far the sheet expands (bytes) and how small it stays compressed.
-BOMB_EXPANDED = 400 * 1024 * 1024
+#: Zip bomb: how far the sheet expands (bytes); it stays ~1000 times smaller compressed.
+BOMB_EXPANDED = 300 * 1024 * 1024
 
 
 def _zip_bomb(d: Path) -> None:
+    (d / BAD_FILE).write_bytes(_bomb_bytes())
+
+
+@functools.lru_cache(maxsize=1)
+def _bomb_bytes() -> bytes:
+    """Built once per process (deflating 300 MB takes a moment)."""
     src = xlsx_bytes()
-    out = d / BAD_FILE
+    out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -442,6 +449,7 @@ def _zip_bomb(d: Path) -> None:
                 for _ in range(BOMB_EXPANDED // len(chunk)):
                     member.write(chunk)
                 member.write(tail)
+    return out.getvalue()
 
 
 LAUGHS = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE lolz [\n'
