@@ -113,3 +113,24 @@ def test_unused_indicator_is_info(ws):
         "    formula: admin_villages\n    decimals: 1\n", encoding="utf-8")
     [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unused" and "villages_per_township" in i.message.render("zh")]
     assert issue.severity is Severity.INFO and issue.locations[0].file == "indicators/extra.yaml"
+
+
+def test_waiver_of_an_unknown_rule_and_of_an_unknown_region(ws):
+    (ws / "checks" / "waivers.yaml").write_text(
+        "waivers:\n  - {rule: toilets_le_househlds, reason: 已核实原因, who: 张三, expires: 2025-06-30}\n", encoding="utf-8")
+    [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unknown_reference"]
+    assert issue.locations[0].line == 2 and "`toilets_le_households`" in issue.message.zh
+    (ws / "checks" / "waivers.yaml").write_text(
+        "waivers:\n  - {rule: toilets_le_households, region: 不存在县, reason: 已核实原因, who: 张三, expires: 2025-06-30}\n",
+        encoding="utf-8")
+    assert any(i.rule == "lint.schema" and i.locations[0].line == 2 for i in lint_workspace(ws))
+
+
+def test_indicator_cycle_is_reported_with_its_file(ws):
+    (ws / "indicators").mkdir(exist_ok=True)
+    (ws / "indicators" / "loop.yaml").write_text(
+        "indicators:\n  - {id: aa_rate, name: 甲, unit: '%', formula: bb_rate + 1}\n"
+        "  - {id: bb_rate, name: 乙, unit: '%', formula: aa_rate - 1}\n", encoding="utf-8")
+    errors = [i for i in lint_workspace(ws) if i.severity is Severity.ERROR]
+    assert errors and all(i.locations and i.locations[0].file == "indicators/loop.yaml" for i in errors)
+    assert any("aa_rate" in i.message.render("zh") and "bb_rate" in i.message.render("zh") for i in errors)

@@ -54,7 +54,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 def _what(what: str) -> tuple[str, str]:
     kind, _, ident = what.partition(" ")
-    return what, f"{ {'规则': 'rule', '指标': 'indicator', '模板': 'template'}.get(kind, kind)} {ident}"
+    return what, f"{ {'规则': 'rule', '指标': 'indicator', '模板': 'template', '豁免': 'waiver'}.get(kind, kind)} {ident}"
 
 
 def _unknown(name: str, known: set[str], where: Location | None, what: str) -> Issue:
@@ -212,7 +212,7 @@ def _rule_names(rule: RuleDef) -> list[str]:
 # ---- the whole workspace -------------------------------------------------------------------
 
 def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicators: dict[str, Any],
-               local_files: set[str]) -> tuple[list[RuleDef], list[Issue]]:
+               local_files: set[str], names_complete: bool = True) -> tuple[list[RuleDef], list[Issue]]:
     """Lint rule files; returns the merged rules (later files override) and the findings."""
     units = {f: d.unit for f, d in fields.items()} | {i: getattr(d, "unit", "") for i, d in indicators.items()}
     known = set(fields) | set(indicators)
@@ -243,8 +243,9 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
         except RevstatError as err:
             issues += _from_error(err, "formula")
             continue
-        issues += [_unknown(n, known, rule.location, f"规则 {rule.id}") for n in dict.fromkeys(names) if n not in known]
         if any(n not in known for n in names):
+            if names_complete:  # else the indicators failed to load: their errors say why
+                issues += [_unknown(n, known, rule.location, f"规则 {rule.id}") for n in dict.fromkeys(names) if n not in known]
             continue
         for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
                      f"{rule.total} == {' + '.join(rule.parts)}" if rule.kind == "balance" else None):
@@ -351,6 +352,18 @@ def _template_issues(template_dirs: list[Path], known: set[str], root: Path) -> 
     return out
 
 
+def _waiver_issues(ws: Any, rule_ids: set[str]) -> list[Issue]:
+    from revstat.waivers import load_waivers
+
+    display = "checks/waivers.yaml"
+    try:
+        waivers = load_waivers(ws.root / "checks" / "waivers.yaml", display, ws.regions)
+    except RevstatError as err:
+        return _from_error(err)
+    return [_unknown(w.rule, rule_ids, Location(display, line=w.line), "豁免")
+            for w in waivers if w.rule not in rule_ids and not w.rule.startswith("waiver_")]
+
+
 def lint_workspace(root: Path) -> list[Issue]:
     """All lint findings of a workspace folder (unusable revstat.yaml/regions.csv still raise)."""
     from revstat.errors import ConfigError
@@ -365,6 +378,7 @@ def lint_workspace(root: Path) -> list[Issue]:
     fields = ws.fields()
     issues: list[Issue] = []
     indicators: dict[str, Any] = {}
+    loaded = True
     try:
         from revstat.definitions import load_indicators
 
@@ -372,14 +386,16 @@ def lint_workspace(root: Path) -> list[Issue]:
     except ImportError:
         pass
     except RevstatError as err:
+        loaded = False
         issues += _from_error(err, "indicators")
     issues += _indicator_issues(indicators, fields)
     local = {display for path, display in ws.definition_files("checks") if not display.startswith("<revstat>")}
     rules, rule_issues = lint_rules(ws.definition_files("checks"), fields=fields, indicators=indicators,
-                                    local_files=local)
+                                    local_files=local, names_complete=loaded)
     issues += rule_issues
+    issues += _waiver_issues(ws, {r.id for r in rules})
     issues += _unused_indicators(indicators, rules, ws.template_dirs())
-    if indicators:
+    if indicators and loaded:
         issues += _template_issues(ws.template_dirs(), set(indicators) | set(fields), ws.root)
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(issues, key=lambda i: (order[i.severity], *_where_key(i), i.rule))
