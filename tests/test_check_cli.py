@@ -130,3 +130,14 @@ def test_unusable_input_exits_2(tmp_path):
     (root / "checks" / "bad.yaml").write_text("rules:\n  - {id: x, name: X, kind: nope}\n", encoding="utf-8")
     bad = invoke("check", str(root), "--period", "2024Q4")
     assert bad.exit_code == 2 and "checks/bad.yaml" in bad.output
+
+
+def test_compile_runs_the_checks_into_findings_json_without_stopping(faulty, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(faulty, root)
+    result = invoke("compile", str(root), "--period", "2024Q4")
+    assert result.exit_code == 0, result.output
+    data = json.loads((root / "out" / "2024Q4" / "findings.json").read_text(encoding="utf-8"))
+    assert data["summary"]["errors"] == 3
+    assert {f["rule"] for f in data["findings"] if f["severity"] == "error"} == {
+        "toilets_le_households", "total_row_equals_rows", "rates_within_0_100"}
