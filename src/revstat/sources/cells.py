@@ -45,32 +45,64 @@ def to_value(raw: Any) -> Decimal | None:
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
-def find_scope(tree: Any, texts: list[str], level: str) -> str | None:
-    """The region (of ``level``) a workbook is for, from its file name, title or 填报单位 text.
+class ScopeFinder:
+    """Which region a workbook is for, from its file name, title and 填报单位 text.
 
-    Tried text by text; when a name is not unique (城关镇 exists in several counties), the
-    region one level up is found first and the name looked up inside it (东山县城关镇.xlsx)."""
-    from revstat.config import LEVELS
-    from revstat.regions import normalize_name
+    Region names are normalised once per read (a tree has thousands of villages); answers are
+    cached per (text, level), since every source reading a workbook asks about the same texts."""
 
-    texts = [x for x in texts if x]
-    for text in texts:
-        code: str | None = tree.find_in_text(text, level)
-        if code is not None:
-            return code
-    idx = LEVELS.index(level)
-    if idx < 2:
-        return None
-    for text in texts:
-        parent = tree.find_in_text(text, LEVELS[idx - 1])
-        if parent is None:
-            continue
-        norm = normalize_name(text)
-        hits = [c for c in tree.descendants(parent)
-                if tree.level(c) == level and normalize_name(tree.name(c)) in norm]
-        if len(hits) == 1:
-            return str(hits[0])
-    return None
+    def __init__(self, tree: Any) -> None:
+        from revstat.regions import _short, normalize_name
+
+        self.tree = tree
+        self._norm = normalize_name
+        self.by_level: dict[str, list[tuple[str, str, str | None]]] = {}
+        for code, region in tree.regions.items():
+            full = normalize_name(region.name)
+            short = _short(full)
+            self.by_level.setdefault(region.level, []).append((code, full, short if len(short) >= 2 else None))
+        self._cache: dict[tuple[str, str, str | None, bool], str | None] = {}
+
+    def in_text(self, text: str, level: str, within: str | None = None, shorts: bool = True) -> str | None:
+        """The one region of ``level`` (inside ``within``) whose name appears in ``text``."""
+        key = (text, level, within, shorts)
+        if key not in self._cache:
+            norm = self._norm(text)
+            cands = self.by_level.get(level, [])
+            if within is not None:
+                cands = [x for x in cands if self.tree.is_within(x[0], within)]
+            hits = {c for c, full, _ in cands if full in norm}
+            if len(hits) != 1 and shorts:
+                hits = hits or {c for c, _, short in cands if short and short in norm}
+            self._cache[key] = next(iter(hits)) if len(hits) == 1 else None
+        return self._cache[key]
+
+    def find(self, texts: list[str], row_level: str) -> str | None:
+        """The deepest region above ``row_level`` named in ``texts`` (nearest level first) that
+        agrees with the regions named at higher levels; then, inside a county found that way, a
+        township named in full (东山县城关镇.xlsx → 城关镇, where 城关镇 alone is ambiguous)."""
+        from revstat.config import LEVELS
+
+        texts = [x for x in texts if x]
+        up = list(reversed(LEVELS[:LEVELS.index(row_level)]))  # nearest level first
+        found: dict[str, str] = {}
+        for lv in up:
+            code = next((c for c in (self.in_text(x, lv) for x in texts) if c is not None), None)
+            if code is not None:
+                found[lv] = code
+        best = None
+        for i, lv in enumerate(up):
+            code = found.get(lv)
+            if code is not None and all(self.tree.is_within(code, found[h]) for h in up[i + 1:] if h in found):
+                best = code
+                break
+        if best is not None and up and self.tree.level(best) != up[0]:
+            for lv in up[:up.index(self.tree.level(best))]:
+                inner = next((c for c in (self.in_text(x, lv, within=best, shorts=False) for x in texts)
+                              if c is not None), None)
+                if inner is not None:
+                    return inner
+        return best
 
 
 def region_code(label: str, source: SourceDef, tree: Any, scope: str | None, where: Location | None) -> str:

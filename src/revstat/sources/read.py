@@ -12,6 +12,7 @@ import datetime as _dt
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from revstat.numbers import NotANumber
 from revstat.sources.cells import (
     ONE,
     PrecisionLost,
-    find_scope,
+    ScopeFinder,
     missing_column,
     region_code,
     to_value,
@@ -70,10 +71,11 @@ class _Ctx:
     period: str
     errors: list[RevstatError]
     summary: ReadSummary
-    out: list[tuple[Any, ...]]
+    out: dict[str, list[Any]]  # observation columns, filled a field at a time
     seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
     globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
     reported: set[tuple[str, str, str]] = field(default_factory=set)
+    scopes: ScopeFinder | None = None
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
@@ -83,11 +85,12 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
 
     summary = ReadSummary()
     errors: list[RevstatError] = []
-    out: list[tuple[Any, ...]] = []
+    out: dict[str, list[Any]] = {name: [] for name in OBSERVATION_COLUMNS}
     books: dict[Path, Book | None] = {}
+    scopes = ScopeFinder(ws.regions)  # region names normalised once for all periods
     try:
         for period in periods:
-            ctx = _Ctx(ws, str(period), errors, summary, out)
+            ctx = _Ctx(ws, str(period), errors, summary, out, scopes=scopes)
             for source in ws.sources:
                 if source.kind == "records":
                     continue
@@ -100,6 +103,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
             if book is not None:
                 book.close()
     df = pd.DataFrame(out, columns=OBSERVATION_COLUMNS).astype({"value": object})
+    df["value"] = pd.Series(out["value"], dtype=object)  # Decimal objects, never floats
     _check_duplicates(df, errors)
     errors = _unique(errors)
     summary.fields = int(df.loc[df["origin"] == "source", "field"].nunique()) if len(df) else 0
@@ -284,7 +288,8 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     tree = ws.regions
     level = source.region.level
     scope_level = LEVELS[LEVELS.index(level) - 1] if LEVELS.index(level) > 0 else None
-    scope = find_scope(tree, [Path(book.display).stem, layout.title, layout.meta], scope_level) \
+    scopes = ctx.scopes or ScopeFinder(tree)
+    scope = scopes.find([Path(book.display).stem, layout.title, layout.meta], level) \
         if scope_level is not None else None
     if scope is not None:
         key = (ctx.period, source.id, scope)
@@ -369,9 +374,9 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         parents = {tree[c].parent for _, c in matched}
         scope = parents.pop() if len(parents) == 1 else None
     skip = _merged_data_cells(grid, {r for r, _ in matched} | {r for r, _ in totals}, set(data_cols), book, sheet, ctx)
-    for r, code in matched:
-        _emit_row(rows[r], r, code, "source", fields, book, sheet, grid, ctx, skip)
-        ctx.summary.rows += 1
+    _emit_block([r for r, _ in matched], [code for _, code in matched], "source", fields, book, sheet, grid, ctx, skip)
+    ctx.summary.rows += len(matched)
+    total_rows = []
     for r, c in totals:
         if scope is None:
             ctx.errors.append(SourceError(
@@ -379,8 +384,10 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                 Location(book.display, sheet, a1(r, c)),
                 t("在文件名或标题中写明县（区）名称", "put the county name in the file name or title")))
             continue
-        _emit_row(rows[r], r, scope, "total", fields, book, sheet, grid, ctx, skip)
-        ctx.summary.totals_rows += 1
+        total_rows.append(r)
+    if total_rows and scope is not None:
+        _emit_block(total_rows, [scope] * len(total_rows), "total", fields, book, sheet, grid, ctx, skip)
+        ctx.summary.totals_rows += len(total_rows)
 
 
 def _merged_data_cells(grid: Grid, data_rows: set[int], data_cols: set[int], book: Book,
@@ -403,62 +410,113 @@ def _merged_data_cells(grid: Grid, data_rows: set[int], data_cols: set[int], boo
     return frozenset(cells)
 
 
-def _emit_row(row: list[Any], r: int, code: str, origin: str, fields: list[tuple[FieldDef, Column, int]],
-              book: Book, sheet: str | None, grid: Grid, ctx: _Ctx,
-              skip: frozenset[tuple[int, int]] = frozenset()) -> None:
-    region = ctx.ws.regions[code]
-    excel_row = str(r + 1)
+_SLOW = object()  # marks a cell the fast path leaves to _cell_value
+
+
+def _emit_block(rows_at: list[int], codes: list[str], origin: str, fields: list[tuple[FieldDef, Column, int]],
+                book: Book, sheet: str | None, grid: Grid, ctx: _Ctx,
+                skip: frozenset[tuple[int, int]] = frozenset()) -> None:
+    """The observations of some data (or 合计) rows, a field at a time: plain numbers go through
+    one list comprehension; text, blanks, error cells and the rest through :func:`_cell_value`."""
+    if not rows_at:
+        return
+    regions = ctx.ws.regions
+    grid_rows = grid.rows
+    lines = [grid_rows[r] for r in rows_at]
+    labels = [str(r + 1) for r in rows_at]
+    names = [regions[c].name for c in codes]
+    levels = [regions[c].level for c in codes]
+    special = set(skip) | set(grid.error_cells) | set(grid.uncached)
+    out = ctx.out
     for f, col, shift in fields:
         c = col.index
-        if (r, c) in skip:
-            continue
-        raw = row[c] if c < len(row) else ""
-        cell = col_letter(c) + excel_row
-        if grid.error_cells and (r, c) in grid.error_cells:
-            ctx.errors.append(SourceError(
-                t("单元格是错误值 {v}", "the cell holds the error value {v}", v=grid.error_cells[(r, c)]),
-                Location(book.display, sheet, cell),
-                t("改正该单元格的公式或数值；若未上报，请填 “—” 表示缺失",
-                  "correct the formula or value; write \"—\" if the value is not reported")))
-            continue
-        if grid.uncached and (r, c) in grid.uncached:
-            ctx.errors.append(SourceError(
-                t("单元格是公式但没有计算结果", "the cell is a formula without a calculated value"),
-                Location(book.display, sheet, cell),
-                t("在 Excel/WPS 中打开该文件并保存一次（让公式算出结果），再重新运行",
-                  "open the file in Excel/WPS and save it once (so formulas are calculated), then rerun")))
-            continue
-        if isinstance(raw, _dt.date | _dt.time | _dt.timedelta):
-            ctx.errors.append(SourceError(
-                t("单元格是日期/时间 {v}，不是数字（{field}）", "the cell holds a date/time {v}, not a number ({field})",
-                  v=str(raw), field=f.name),
-                Location(book.display, sheet, cell),
-                t("把该单元格的格式改为“常规”或“数值”并核对数值", "set the cell's format to General/Number and check the value")))
-            continue
-        try:
-            value = to_value(raw)
-        except PrecisionLost:
-            ctx.errors.append(SourceError(
-                t("单元格中的数字 {v} 超过15位有效数字，Excel 保存时精度已丢失（{field}）",
-                  "the number {v} has more than 15 significant digits; Excel already lost its precision ({field})",
-                  v=f"{raw:.0f}", field=f.name),
-                Location(book.display, sheet, cell),
-                t("核对原始数据；长数字（如代码、证件号）请以文本格式录入",
-                  "check the source data; enter long numbers (codes, ID numbers) as text")))
-            continue
-        except NotANumber:
-            ctx.errors.append(SourceError(
-                t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field})", v=cell_text(raw) or str(raw), field=f.name),
-                Location(book.display, sheet, cell),
-                t("改正该单元格；若该地区未上报，请填 “—” 表示缺失", "correct the cell; write \"—\" if the value is not reported")))
-            continue
-        if value is None:
-            ctx.summary.missing_cells += 1
-        elif shift:
-            value = value.scaleb(shift)
-            value = value.quantize(ONE) if value == value.to_integral_value() else value.normalize()
-        ctx.out.append((f.id, code, region.name, region.level, ctx.period, value, f.unit,
-                        book.display, sheet, cell, origin))
+        raws = [line[c] if c < len(line) else "" for line in lines]
+        values: list[Any] = [(Decimal(int(x)) if x.is_integer() else Decimal(format(x, ".15g")))
+                             if type(x) is float and -1e15 < x < 1e15 else _SLOW for x in raws]
+        bad = {r for r, cc in special if cc == c} if special else ()
+        keep = None
+        missing = 0
+        letter = col_letter(c)
+        for i, value in enumerate(values):
+            r = rows_at[i]
+            if value is _SLOW or (bad and r in bad):
+                if (r, c) in skip:
+                    ok, value = False, None
+                else:
+                    ok, value = _cell_value(raws[i], r, c, f, grid, book, sheet, letter + labels[i], ctx)
+                if not ok:
+                    keep = keep or [True] * len(values)
+                    keep[i] = False
+                elif value is None:
+                    missing += 1
+                values[i] = value
+        if keep is not None:
+            idx = [i for i, k in enumerate(keep) if k]
+            values = [values[i] for i in idx]
+        else:
+            idx = range(len(values))
+        ctx.summary.missing_cells += missing  # only the slow path meets blanks and "—"
+        if shift:
+            values = [_scale(v, shift) if v is not None else None for v in values]
+        n = len(values)
+        out["field"] += [f.id] * n
+        out["region_code"] += [codes[i] for i in idx]
+        out["region_name"] += [names[i] for i in idx]
+        out["level"] += [levels[i] for i in idx]
+        out["period"] += [ctx.period] * n
+        out["value"] += values
+        out["unit"] += [f.unit] * n
+        out["file"] += [book.display] * n
+        out["sheet"] += [sheet] * n
+        out["cell"] += [letter + labels[i] for i in idx]
+        out["origin"] += [origin] * n
+
+
+def _scale(value: Decimal, shift: int) -> Decimal:
+    value = value.scaleb(shift)
+    return value.quantize(ONE) if value == value.to_integral_value() else value.normalize()
+
+
+def _cell_value(raw: Any, r: int, c: int, f: FieldDef, grid: Grid, book: Book, sheet: str | None, cell: str,
+                ctx: _Ctx) -> tuple[bool, Decimal | None]:
+    """(True, value) or (False, None) after recording the error that names the cell."""
+    if grid.error_cells and (r, c) in grid.error_cells:
+        ctx.errors.append(SourceError(
+            t("单元格是错误值 {v}", "the cell holds the error value {v}", v=grid.error_cells[(r, c)]),
+            Location(book.display, sheet, cell),
+            t("改正该单元格的公式或数值；若未上报，请填 “—” 表示缺失",
+              "correct the formula or value; write \"—\" if the value is not reported")))
+        return False, None
+    if grid.uncached and (r, c) in grid.uncached:
+        ctx.errors.append(SourceError(
+            t("单元格是公式但没有计算结果", "the cell is a formula without a calculated value"),
+            Location(book.display, sheet, cell),
+            t("在 Excel/WPS 中打开该文件并保存一次（让公式算出结果），再重新运行",
+              "open the file in Excel/WPS and save it once (so formulas are calculated), then rerun")))
+        return False, None
+    if isinstance(raw, _dt.date | _dt.time | _dt.timedelta):
+        ctx.errors.append(SourceError(
+            t("单元格是日期/时间 {v}，不是数字（{field}）", "the cell holds a date/time {v}, not a number ({field})",
+              v=str(raw), field=f.name),
+            Location(book.display, sheet, cell),
+            t("把该单元格的格式改为“常规”或“数值”并核对数值", "set the cell's format to General/Number and check the value")))
+        return False, None
+    try:
+        return True, to_value(raw)
+    except PrecisionLost:
+        ctx.errors.append(SourceError(
+            t("单元格中的数字 {v} 超过15位有效数字，Excel 保存时精度已丢失（{field}）",
+              "the number {v} has more than 15 significant digits; Excel already lost its precision ({field})",
+              v=f"{raw:.0f}", field=f.name),
+            Location(book.display, sheet, cell),
+            t("核对原始数据；长数字（如代码、证件号）请以文本格式录入",
+              "check the source data; enter long numbers (codes, ID numbers) as text")))
+    except NotANumber:
+        ctx.errors.append(SourceError(
+            t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field})", v=cell_text(raw) or str(raw), field=f.name),
+            Location(book.display, sheet, cell),
+            t("改正该单元格；若该地区未上报，请填 “—” 表示缺失", "correct the cell; write \"—\" if the value is not reported")))
+    return False, None
 
 
 def _check_duplicates(df: Any, errors: list[RevstatError]) -> None:
