@@ -20,7 +20,9 @@ def compile_(
     period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period, e.g. 2024Q4"),
     strict: bool = typer.Option(False, "--strict", help="有缺数、跳过的指标或审核错误时退出码为 1 / exit 1 on incomplete "
                                                         "figures, skipped indicators or check errors"),
-    engine: str = typer.Option("auto", "--engine", help="户级数据的汇总引擎 auto|duckdb|pandas / engine for records"),
+    engine: str = typer.Option("auto", "--engine", help="户级数据的汇总引擎 auto|duckdb|pandas|spark / engine for records"),
+    spark_master: str = typer.Option(None, "--spark-master", help="Spark：local[N]、spark://…、yarn 或 Spark Connect 的 "
+                                                                  "sc://主机:端口 / Spark master or sc:// URL (docs/scale.md)"),
 ) -> None:
     """汇总计算一期的全部指标，写出 out/<期>/indicators.csv|json|xlsx 和 findings.json。
 
@@ -29,6 +31,8 @@ def compile_(
     and nothing is replaced (exit 2).
 
     Example: revstat compile sample_data --period 2024Q4
+
+    Records on Spark: revstat compile ws --period 2024Q4 --engine spark --spark-master 'local[4]'
     """
     with common.guarded():
         from revstat.definitions import load_indicators
@@ -44,6 +48,8 @@ def compile_(
                               t("--engine 取 auto、duckdb、pandas 或 spark", "--engine is auto, duckdb, pandas or spark"))
         period = str(parse_period(period))
         ws = load_workspace(workspace)
+        if spark_master:  # the command line wins over revstat.yaml's spark_master
+            ws.config = ws.config.model_copy(update={"spark_master": spark_master})
         defs = load_indicators(ws)
         periods = read_periods(ws, period, defs)
         with progress_bar(count_files(ws, periods)) as step:
