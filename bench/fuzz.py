@@ -330,7 +330,8 @@ def _supervise(args: argparse.Namespace) -> int:
                "--timeout", str(args.timeout), "--memory-mb", str(args.memory_mb)]
         for family in args.only or []:
             cmd += ["--only", family]
-        proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, errors="replace")
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, errors="replace")
+        _, stderr = proc.communicate()
         if out.exists():
             part = json.loads(out.read_text(encoding="utf-8"))
             out.unlink()
@@ -343,7 +344,7 @@ def _supervise(args: argparse.Namespace) -> int:
         else:
             leftovers = sorted(CRASHES.glob(f".current-{proc.pid}.*"))
             site = f"process-abort(rc={proc.returncode})"
-            tail = "\n".join(line for line in proc.stderr.splitlines() if not line.lstrip()[:1].isdigit()
+            tail = "\n".join(line for line in stderr.splitlines() if not line.lstrip()[:1].isdigit()
                              and not line.strip().startswith("at "))[-600:]
             stats["crashes"] += 1
             if leftovers:

@@ -485,6 +485,13 @@ def _stray_far_cell(d: Path) -> None:
     write_xlsx(d / BAD_FILE, {SHEET: standard_rows(BAD)}, after=after)
 
 
+def _cell_ref_out_of_range(d: Path) -> None:
+    def change(xml: bytes) -> bytes:
+        return xml.replace(b'<c r="A7"', b'<c r="A99999999999"', 1)  # the 合计 label claims a far row
+
+    (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/worksheets/sheet1.xml", change))
+
+
 def _missing_sheet(d: Path) -> None:
     write_xlsx(d / BAD_FILE, {"Sheet1": standard_rows(BAD)})
 
@@ -615,6 +622,9 @@ CASES: list[Case] = [
     Case("stray_far_cell", "远处 XFD1048576 误填了一个空格（稠密网格会耗尽内存）", _stray_far_cell,
          Expect("error", words=("已用范围", "XFD1048576", "Ctrl+End"), sheet=SHEET, cell="XFD1048576",
                 absent=tuple(BAD))),
+    Case("cell_ref_out_of_range", "单元格引用 A99999999999 超出工作表（由模糊测试发现：calamine 会申请 ~150 GB 内存）",
+         _cell_ref_out_of_range,
+         Expect("error", words=("已用范围", "99999999999"), sheet=SHEET, cell="D99999999999", absent=tuple(BAD))),
     Case("missing_sheet", "找不到配置的工作表", _missing_sheet,
          Expect("error", words=("工作表", "监测*"))),
     Case("missing_column", "缺少配置的列", _missing_column,

@@ -57,7 +57,8 @@ _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _TYPE_STR = re.compile(rb'\bt="(?:str|inlineStr)"')
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _ROW_NUMBER_FAST = re.compile(rb'<row r="(\d+)"')  # how Excel, WPS and xlsxwriter write it
-_CELL_COLUMN = re.compile(rb' r="([A-Z]{1,3})\d')  # only cell references have letters in r="…"
+_CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cell references have letters in r="…"
+_CELL_ROW = re.compile(rb' r="[A-Z]+(\d+)"')  # calamine places cells by these, not by <row r>
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"|<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
 
 
@@ -308,6 +309,9 @@ def _check_extent(xml: bytes, display: str, sheet: str) -> None:
     Python work per cell, so big sheets pay ~15% of calamine's own time for this guard."""
     row_numbers = _ROW_NUMBER_FAST.findall(xml) or _ROW_NUMBER.findall(xml)
     max_row = max(map(int, row_numbers)) - 1 if row_numbers else xml.count(b"<row")
+    cell_rows = set(_CELL_ROW.findall(xml))  # distinct row numbers of cell references (C-level)
+    if cell_rows:  # a cell may claim a row far beyond its <row r="…"> (hostile or damaged XML)
+        max_row = max(max_row, max(map(int, cell_rows)) - 1)
     max_col = max((_col_index(letters) for letters in set(_CELL_COLUMN.findall(xml))), default=0)
     cells = (max_row + 1) * (max_col + 1)
     if cells > MAX_GRID_CELLS:
