@@ -111,13 +111,14 @@ def records(tmp_path_factory) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     if not sp.spark_available(MASTER):
         reason = "pyspark, sqlglot or Java 17 missing: pip install -e '.[test]' and install Java 17"
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but the Spark test cannot run: {reason}")
         pytest.skip(reason)
-    session = sp.spark_session(MASTER)
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")  # saveAsTable writes here, not in the cwd
+    session = sp.spark_session(MASTER, conf={"spark.sql.warehouse.dir": str(warehouse)})
     yield session
     sp.stop_session()
 
@@ -369,6 +370,43 @@ def test_the_records_source_gives_identical_observations_on_duckdb_and_spark(spa
         if r[3] == "脱贫不稳定户" and int(r[2]) >= 3:
             by_village[r[1]].add(r[0])
     assert _total(on_spark, "hh_unstable_distinct") == sum(len(v) for v in by_village.values())
+
+
+def _with_input(base: Path, target: Path, line: str) -> Path:
+    """A copy of a workspace whose households source reads ``line`` instead of its files."""
+    import re
+    import shutil
+
+    shutil.copytree(base, target)
+    source = target / "sources" / "7_households.yaml"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(re.sub(r"^files:.*$", line, text, count=1, flags=re.M), encoding="utf-8")
+    return target
+
+
+@pytest.mark.spark
+def test_files_as_uris_and_a_catalog_table_give_the_same_observations(spark, workspace, tmp_path):
+    from revstat.errors import ConfigError
+    from revstat.records import read_records
+    from revstat.workspace import load_workspace
+
+    base = workspace["parquet"]
+    expected = [r[:7] + r[8:] for r in _observations(base, "duckdb")]  # all but the file label
+    uri = _with_input(base, tmp_path / "uri", f'files: "file://{base.resolve()}/data/{{period}}/records/*.parquet"')
+    ws = load_workspace(uri)
+    # 2023Q4 (an optional period) has no files there: no rows, no error
+    got = sorted(tuple(r) for r in read_records(ws, ["2024Q4", "2023Q4"], engine="spark").itertuples(index=False))
+    assert [r[:7] + r[8:] for r in got] == expected
+    assert got[0][7].startswith("file://")
+    with pytest.raises(ConfigError, match="Spark"):
+        read_records(ws, ["2024Q4"], engine="duckdb")  # only Spark sees such paths
+
+    parquet = base / "data" / "2024Q4" / "records" / "households.parquet"
+    spark.read.parquet(str(parquet)).write.mode("overwrite").saveAsTable("households_2024Q4")
+    table = _with_input(base, tmp_path / "table", "table: households_{period}")
+    got = _observations(table, "spark")
+    assert [r[:7] + r[8:] for r in got] == expected
+    assert got[0][7] == "households_2024Q4"
 
 
 @pytest.mark.spark

@@ -82,6 +82,10 @@ class FieldDef(Strict):
         return self
 
 
+#: ``files`` of a records source read from a catalog table (``table: db.households``)
+TABLE_SCHEME = "table://"
+
+
 class SourceDef(Strict):
     """sources/*.yaml: how to read one kind of sheet (or record file) into fields."""
 
@@ -101,7 +105,24 @@ class SourceDef(Strict):
         None, description="records: 报告期所在列（文件模式不含 {period} 时）/ column holding the period")
     columns: dict[str, str] = Field(
         default_factory=dict, description="records: of/where 中的名称 → 文件中的列名 / names → column headers")
+    table: str | None = Field(
+        None, description="records（Spark 引擎）：数据平台目录中的表，如 db.households，代替 files "
+                          "/ records on Spark: a catalog table instead of files")
     fields: list[FieldDef]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table_instead_of_files(cls, data: Any) -> Any:
+        # a catalog table stands where the file pattern would: files matches no local file
+        if isinstance(data, dict) and data.get("table") and "files" not in data:
+            return {**data, "files": f"{TABLE_SCHEME}{data['table']}"}
+        return data
+
+    @model_validator(mode="after")
+    def _table_for_records_only(self) -> SourceDef:
+        if self.table and self.kind != "records":
+            raise ValueError("table: only for kind: records / table 只用于户级数据来源（kind: records）")
+        return self
 
     @field_validator("files")
     @classmethod

@@ -491,6 +491,14 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
             continue
         display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
         plan = plan_source(source, display)
+        if "://" in source.files:  # hdfs://, s3a://, a catalog table: rows only Spark sees
+            from revstat.records import spark as sp
+
+            try:
+                rows += sp.aggregate_remote(ws, plan, [str(p) for p in periods], engine)
+            except RevstatError as err:
+                errors.append(err)
+            continue
         batches: list[tuple[str | None, list[Path]]]
         if plan.period_column:
             batches = [(None, files_of(ws, source, None))]

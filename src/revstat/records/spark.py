@@ -240,12 +240,14 @@ _session: Any = None
 _session_master: str | None = None
 
 
-def spark_session(master: str | None = None, app_name: str = "revstat") -> Any:
+def spark_session(master: str | None = None, app_name: str = "revstat",
+                  conf: Mapping[str, str] | None = None) -> Any:
     """The process's Spark session for ``master`` (created once, ~6 s for local[2]).
 
     ``sc://host:port`` connects to a Spark Connect server; anything else is a master URL
     (``local[N]``, ``spark://host:7077``, ``yarn``); None uses ``local[*]`` unless
-    ``spark-submit`` already chose a master.
+    ``spark-submit`` already chose a master. ``conf`` adds Spark settings for a new session
+    (e.g. ``spark.driver.memory``, ``spark.sql.warehouse.dir``).
     """
     global _session, _session_master
     require_spark(master)
@@ -271,6 +273,8 @@ def spark_session(master: str | None = None, app_name: str = "revstat") -> Any:
                                .config("spark.ui.showConsoleProgress", "false")
                                .config("spark.sql.shuffle.partitions", "8"))
                 builder = builder.config("spark.sql.session.timeZone", "UTC")
+                for key, value in (conf or {}).items():
+                    builder = builder.config(key, value)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
                 session = builder.getOrCreate()
@@ -416,3 +420,53 @@ def run_spark(duckdb_sql: str, source: SparkInput, master: str | None = None,
                           t("检查来源字段引用的列名是否都在记录中", "check that the columns the fields name exist in the records")) from None
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
     return frame
+
+
+# --------------------------------------------------------------------------- remote sources
+
+
+def is_remote(source: Any) -> bool:
+    """True for a records source only Spark can read: ``table:`` or a ``files`` URI
+    (``hdfs://…``, ``s3a://…``, ``file://…``)."""
+    return bool(getattr(source, "table", None)) or "://" in str(getattr(source, "files", "") or "")
+
+
+def aggregate_remote(ws: Any, plan: Any, periods: Sequence[str], engine: str = "auto") -> list[tuple[Any, ...]]:
+    """Observations (tuples of :data:`revstat.tidy.OBSERVATION_COLUMNS`) of a records source
+    whose rows only Spark sees; ``plan`` is :func:`revstat.records.engine.plan_source`'s.
+
+    The periods after the first are optional (same period last year …): a path that does not
+    exist for one of them gives no rows instead of an error."""
+    from revstat.records import engine as reng
+    from revstat.records import sql as rsql
+
+    source = plan.source
+    chosen = engine if engine != "auto" else (getattr(ws.config, "engine", "auto") or "auto")
+    if chosen != "spark":
+        raise ConfigError(
+            t("来源 {id} 的记录在 {where}，只能用 Spark 引擎读取",
+              "the records of source {id} are in {where}, which only the Spark engine reads",
+              id=source.id, where=source.table or source.files),
+            Location(plan.display),
+            t("加 --engine spark（或在 revstat.yaml 中写 engine: spark 和 spark_master）",
+              "add --engine spark (or engine: spark and spark_master in revstat.yaml)"))
+    master = getattr(ws.config, "spark_master", None)
+    batches = [None] if plan.period_column else [str(p) for p in periods]
+    out: list[tuple[Any, ...]] = []
+    for period in batches:
+        spark_input = SparkInput.for_source(source, ws.root, period or "")
+        label = spark_input.describe()
+        fmt = plan.fmt or spark_input.format or "parquet"
+        query = rsql.build_query(fmt, list(spark_input.paths) or [label], plan.region_column, plan.aggregates,
+                                 plan.period_column, [str(p) for p in periods] if plan.period_column else ())
+        try:
+            frame = run_spark(query.sql, spark_input, master, query.params)
+        except SourceError as err:
+            text = err.what.render("en")
+            missing = any(k in text for k in ("PATH_NOT_FOUND", "does not exist", "TABLE_OR_VIEW_NOT_FOUND"))
+            if missing and period is not None and period != str(periods[0]):
+                continue
+            raise
+        rows = [tuple(r) for r in frame.itertuples(index=False)]
+        out += reng.to_observations(ws, plan, list(frame.columns), rows, period, label)
+    return out
