@@ -464,3 +464,17 @@ def test_paths_to_nowhere_are_a_source_error(spark, tmp_path: Path):
     with pytest.raises(SourceError, match="Spark"):
         sp.run_spark("SELECT count(*) AS n FROM read_csv('x')",
                      sp.SparkInput(paths=(str(tmp_path / "none.csv"),)), MASTER)
+
+
+def test_compile_with_engine_spark_but_no_pyspark_exits_2_saying_what_to_install(workspace, monkeypatch):
+    from typer.testing import CliRunner
+
+    from revstat.cli import app
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if the extra were not installed
+    for lang, words in (("zh", "没有安装"), ("en", "not installed")):
+        res = CliRunner().invoke(app, ["--lang", lang, "compile", str(workspace["csv"]), "--period", "2024Q4",
+                                       "--engine", "spark", "--spark-master", "local[2]"])
+        assert res.exit_code == 2, res.output
+        assert words in res.output
+        assert "pip install 'revstat[spark]'" in res.output
