@@ -36,24 +36,19 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / "data"
 PY = sys.executable
-sys.path.insert(0, str(HERE))
 
 
 # ---- data ----------------------------------------------------------------------------------
 
 def city() -> Path:
-    import gen_city
-
     target = DATA / "city"
-    if not (target / "data" / gen_city.PERIOD).is_dir():
-        gen_city.generate(target)
+    if not (target / "data" / "2024Q4").is_dir():  # generated in a child: the runner stays small
+        subprocess.run([PY, str(HERE / "gen_city.py"), "--out", str(target)], check=True, cwd=REPO)
     return target
 
 
 def records_workspace(rows: int) -> Path:
     """bench/data/records/<rows>/: the city's regions, the sample's households source, the file."""
-    import gen_records
-
     target = DATA / "records" / str(rows)
     data = target / "data" / "2024Q4" / "records" / "households.parquet"
     if data.is_file():
@@ -63,26 +58,30 @@ def records_workspace(rows: int) -> Path:
     shutil.copy(regions, target / "regions.csv")
     shutil.copy(REPO / "sample_data" / "sources" / "7_households.yaml", target / "sources" / "7_households.yaml")
     (target / "revstat.yaml").write_text('name: 基准测试\nregion: "990100000000"\n', encoding="utf-8")
-    gen_records.generate(data, rows, gen_records.villages_of(regions))
+    subprocess.run([PY, str(HERE / "gen_records.py"), "--rows", str(rows), "--out", str(data),
+                    "--regions", str(regions)], check=True, cwd=REPO)
     return target
 
 
 # ---- measuring -----------------------------------------------------------------------------
 
 def measure(cmd: list[str], env: dict[str, str]) -> dict[str, object]:
-    """Run ``cmd`` once: wall seconds, peak RSS (MB) of that process, exit code, stdout."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """Run ``python <args>`` once under bench/peak.py: wall seconds, peak memory (VmHWM, MB) of
+    that process, exit code, stdout. ``cmd`` starts with the interpreter."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".peak") as peak:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([cmd[0], str(HERE / "peak.py"), peak.name, *cmd[1:]], stdout=out, stderr=err,
+                              env=env, cwd=REPO, check=False)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         text = out.read().decode("utf-8", "replace")
         if proc.returncode not in (0, 1):  # compile exits 1 when checks find errors: still a run
             sys.stderr.write(err.read().decode("utf-8", "replace")[-2000:])
-    return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "code": proc.returncode, "out": text}
+        peak_kb = Path(peak.name).read_text(encoding="ascii").strip()
+    return {"wall": wall, "rss_mb": int(peak_kb) / 1024 if peak_kb else float("nan"), "code": proc.returncode,
+            "out": text}
 
 
 def interleaved(a: list[str], b: list[str], repeat: int, env: dict[str, str], label: str) -> tuple[list, list]:

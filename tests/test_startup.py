@@ -13,7 +13,7 @@ import sys
 import pytest
 
 HEAVY = ["pandas", "numpy", "duckdb", "openpyxl", "pyarrow", "pyspark", "sqlglot", "matplotlib",
-         "docx", "jinja2", "xlsxwriter", "python_calamine", "fastexcel"]  # pydantic: typer 0.29 imports it itself
+         "docx", "jinja2", "xlsxwriter", "python_calamine", "fastexcel", "rich"]  # pydantic: typer 0.29 imports it itself
 
 PROBE = """
 import json, sys

@@ -11,10 +11,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
+
+if TYPE_CHECKING:  # rich is imported when a console is made, not for `revstat --help`
+    from rich.console import Console
 
 from revstat.errors import ErrorGroup, RevstatError
 from revstat.i18n import get_lang, set_lang, t
@@ -38,10 +40,14 @@ def configure(lang: str, debug: bool) -> None:
 
 
 def out_console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
