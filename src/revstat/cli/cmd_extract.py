@@ -82,18 +82,31 @@ def _count_files(ws: Workspace, periods: list[str]) -> int:
 
 
 def write_observations(df: Any, target: Path) -> None:
-    """observations.csv: UTF-8 with BOM (Excel opens it), written atomically."""
+    """observations.csv: UTF-8 with BOM (Excel opens it), written atomically.
+
+    Column at a time: values as plain decimal digits, text through the formula guard of
+    :mod:`revstat.writers.safe` (only text starting with = + - @ … can need it)."""
     import csv
+    from decimal import Decimal
 
     from revstat.tidy import OBSERVATION_COLUMNS
     from revstat.writers.atomic import atomic_file
-    from revstat.writers.safe import csv_row
+    from revstat.writers.safe import FORMULA_PREFIXES, csv_value, decimal_text, neutralize
 
+    risky = frozenset(p[0] for p in FORMULA_PREFIXES)
+    columns = []
+    for name in OBSERVATION_COLUMNS:
+        values = df[name].tolist()
+        if name == "value":
+            columns.append(["" if v is None else decimal_text(v) if isinstance(v, Decimal) and v.is_finite()
+                            else csv_value(v) for v in values])
+        else:
+            columns.append(["" if v is None else (neutralize(v) if v[:1] in risky else v) if isinstance(v, str)
+                            else csv_value(v) for v in values])
     with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(OBSERVATION_COLUMNS)
-        for row in df[OBSERVATION_COLUMNS].itertuples(index=False, name=None):
-            writer.writerow(csv_row(row))
+        writer.writerows(zip(*columns, strict=True))
 
 
 def show_summary(summary: ReadSummary, target: Path) -> None:
