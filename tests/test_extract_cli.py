@@ -99,3 +99,15 @@ def test_inspect_says_what_a_misnamed_file_really_is(tmp_path: Path, runner: Cli
     assert res.exit_code == 0, res.output
     assert "CSV" in res.output and "gb18030" in res.output and ".xlsx" in res.output
     assert "表头行: 2" in res.output
+
+
+def test_text_that_excel_would_run_as_a_formula_is_neutralised(tmp_path: Path, runner: CliRunner) -> None:
+    from test_read import SOURCE
+
+    root = make_ws(tmp_path, source=SOURCE.replace('sheet: "1-监测*"', 'sheet: "=1-监测*"'))
+    write_book(root / P, ROWS, sheet="=1-监测")
+    res = runner.invoke(app, ["extract", str(root), "--period", "2024Q4"], env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    rows = _csv(root / "out/2024Q4/observations.csv")
+    assert {r["sheet"] for r in rows} == {"'=1-监测"}
+    assert rows[0]["value"] == "10"
