@@ -591,6 +591,8 @@ CASES: list[Case] = [
     Case("hidden_row_error", "隐藏行（策略 error：报错）", _hidden_row,
          Expect("error", words=("隐藏", "第5行"), sheet=SHEET, cell="5:5",
                 values={k: v for k, v in _B.items() if k[1] != "永宁镇"}), hidden="error"),
+    Case("hidden_sheet_include", "隐藏的旧表（策略 include：两张表都符合，报歧义）", _hidden_sheet,
+         Expect("error", words=("多个工作表", "监测表（旧）"), absent=tuple(BAD)), hidden="include"),
     Case("hidden_sheet_exclude", "隐藏的工作表（策略 exclude：跳过）", _hidden_sheet,
          Expect("read", values=_B, exit_code=0), hidden="exclude"),
     Case("hidden_sheet_error", "隐藏的工作表（策略 error：报错）", _hidden_sheet,
