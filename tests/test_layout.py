@@ -120,3 +120,19 @@ def test_unit_row() -> None:
     assert unit_in_row(["金额单位：万元"]) == "万元"
     assert unit_in_row(["填报单位：东山县乡村振兴局"]) is None
     assert parse_units("户、人、万元") == ("户", "人", "万元")
+
+
+def test_three_row_header_flattens_to_three_parts() -> None:
+    rows: list[list[object]] = [
+        ["乡镇", "防返贫监测", E, E, E],
+        [E, "累计纳入", E, "已消除风险", E],
+        [E, "户数", "人数", "户数", "人数"],
+        ["城关镇", 1, 2, 3, 4],
+    ]
+    merged = [(0, 0, 2, 0), (0, 1, 0, 4), (1, 1, 1, 2), (1, 3, 1, 4)]
+    layout = detect_layout(rows, merged, anchor="乡镇")
+    assert layout.header_rows == [0, 1, 2] and layout.data_start == 3
+    assert [c.label for c in layout.columns][1:] == [
+        "防返贫监测/累计纳入/户数", "防返贫监测/累计纳入/人数", "防返贫监测/已消除风险/户数", "防返贫监测/已消除风险/人数"]
+    assert match_column(layout.columns, "已消除风险/人数")[0].index == 4
+    assert match_column(layout.columns, "累计纳入/户数")[0].index == 1
