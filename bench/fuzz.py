@@ -376,7 +376,14 @@ def _run_child(args: argparse.Namespace) -> int:
         families = args.only or list(FAMILIES)
         deadline = time.monotonic() + args.minutes * 60
         started, last = time.monotonic(), time.monotonic()
+        abort_after = int(os.environ.get("REVSTAT_FUZZ_ABORT_AFTER", "0"))  # to test the supervisor
+        runs = 0
         while time.monotonic() < deadline:
+            runs += 1
+            if runs == abort_after:
+                CRASHES.mkdir(parents=True, exist_ok=True)
+                (CRASHES / f".current-{os.getpid()}.xlsx").write_bytes(b"self-test")
+                os.abort()
             fuzzer.one(fuzzer.rng.choice(families))
             if time.monotonic() - last > 60:
                 last = time.monotonic()
