@@ -116,15 +116,16 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=["parquet", "csv"], choices=sorted(READERS))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="4g", help="spark.driver.memory (local mode: all of Spark)")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "revstat-spark-bench")
     parser.add_argument("--out", type=Path, help="write the Markdown table here as well")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
 
-    startup, _ = timed(sp.spark_session, args.master)
+    startup, _ = timed(sp.spark_session, args.master, "revstat-bench", {"spark.driver.memory": args.driver_memory})
     lines = [
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{_versions()}; Spark master `{args.master}`; median of {args.repeat} runs (min–max), "
+        f"{_versions()}; Spark master `{args.master}`, driver memory {args.driver_memory}; median of {args.repeat} runs (min–max), "
         "each engine warm (first run discarded)",
         "",
         f"Spark session start-up (JVM, once per process): **{startup:.1f} s**",

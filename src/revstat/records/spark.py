@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from revstat.errors import ConfigError, RevstatError, SourceError
@@ -273,6 +274,10 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
                                .config("spark.ui.showConsoleProgress", "false")
                                .config("spark.sql.shuffle.partitions", "8"))
                 builder = builder.config("spark.sql.session.timeZone", "UTC")
+                if not _submitted():  # quiet driver logs: errors only (see log4j2.properties)
+                    log_conf = Path(__file__).with_name("log4j2.properties")
+                    builder = builder.config("spark.driver.extraJavaOptions",
+                                             f"-Dlog4j2.configurationFile={log_conf.as_uri()}")
                 for key, value in (conf or {}).items():
                     builder = builder.config(key, value)
             with warnings.catch_warnings():
