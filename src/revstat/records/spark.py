@@ -274,7 +274,8 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
                                .config("spark.ui.showConsoleProgress", "false")
                                .config("spark.sql.shuffle.partitions", "8"))
                 builder = builder.config("spark.sql.session.timeZone", "UTC")
-                if not _submitted():  # quiet driver logs: errors only (see log4j2.properties)
+                if not _submitted() and not os.environ.get("SPARK_HOME") and not (conf or {}).get(
+                        "spark.driver.extraJavaOptions"):  # pip's pyspark: driver logs errors only
                     log_conf = Path(__file__).with_name("log4j2.properties")
                     builder = builder.config("spark.driver.extraJavaOptions",
                                              f"-Dlog4j2.configurationFile={log_conf.as_uri()}")
