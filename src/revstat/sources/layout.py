@@ -157,6 +157,7 @@ def unit_in_row(row: Sequence[Any]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def classify_label(text: str) -> str:
     """data | total | section | part | footer for the label of a data row."""
     s = squash(text)

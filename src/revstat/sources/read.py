@@ -76,6 +76,7 @@ class _Ctx:
     globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
     reported: set[tuple[str, str, str]] = field(default_factory=set)
     scopes: ScopeFinder | None = None
+    codes: dict[tuple[str, str | None, str, str], str] = field(default_factory=dict)  # region names matched
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
@@ -88,9 +89,10 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
     out: dict[str, list[Any]] = {name: [] for name in OBSERVATION_COLUMNS}
     books: dict[Path, Book | None] = {}
     scopes = ScopeFinder(ws.regions)  # region names normalised once for all periods
+    codes: dict[tuple[str, str | None, str, str], str] = {}
     try:
         for period in periods:
-            ctx = _Ctx(ws, str(period), errors, summary, out, scopes=scopes)
+            ctx = _Ctx(ws, str(period), errors, summary, out, scopes=scopes, codes=codes)
             for source in ws.sources:
                 if source.kind == "records":
                     continue
@@ -189,7 +191,7 @@ def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
         if len(visible) == 1:
             hidden = [n for n in matches if n in book.hidden_sheets]
             if _policy(source, ctx.ws) == "exclude":
-                ctx.summary.hidden.extend(f"{Location(book.display, n)} (skipped)" for n in hidden)
+                ctx.summary.hidden.extend(_hidden_note(Location(book.display, n), "exclude") for n in hidden)
                 return visible
             return visible + hidden  # _read_book reports each hidden sheet
     if len(matches) > 1:
@@ -346,7 +348,8 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
             totals.append((r, rc))
             continue
         try:
-            code = region_code(label, source, tree, scope, None)
+            key = (label, scope, source.region.by, level)
+            code = ctx.codes.get(key) or ctx.codes.setdefault(key, region_code(label, source, tree, scope, None))
         except SourceError as err:
             err.where = Location(book.display, sheet, a1(r, rc))  # built only when needed
             ctx.errors.append(err)
@@ -411,6 +414,7 @@ def _merged_data_cells(grid: Grid, data_rows: set[int], data_cols: set[int], boo
 
 
 _SLOW = object()  # marks a cell the fast path leaves to _cell_value
+_FLOAT_ONLY = {float}
 
 
 def _emit_block(rows_at: list[int], codes: list[str], origin: str, fields: list[tuple[FieldDef, Column, int]],
@@ -431,8 +435,13 @@ def _emit_block(rows_at: list[int], codes: list[str], origin: str, fields: list[
     for f, col, shift in fields:
         c = col.index
         raws = [line[c] if c < len(line) else "" for line in lines]
-        values: list[Any] = [(Decimal(int(x)) if x.is_integer() else Decimal(format(x, ".15g")))
-                             if type(x) is float and -1e15 < x < 1e15 else _SLOW for x in raws]
+        values: list[Any]
+        if raws and set(map(type, raws)) == _FLOAT_ONLY and all(map(float.is_integer, raws)) \
+                and max(map(abs, raws)) < 1e15:
+            values = list(map(Decimal, raws))  # whole numbers: exact, and all in C
+        else:
+            values = [(Decimal(x) if x.is_integer() else Decimal(format(x, ".15g")))
+                      if type(x) is float and -1e15 < x < 1e15 else _SLOW for x in raws]
         bad = {r for r, cc in special if cc == c} if special else ()
         keep = None
         missing = 0
