@@ -142,6 +142,14 @@ def test_prev_period_ytd_and_quarterly():
     assert run("prev_period(q)", data, period="2024Q3")[0] == {"x": D(30)}
 
 
+def test_ytd_of_a_cumulative_field_is_the_field_itself():
+    data = {("c", ()): {"x": 90}, ("c", ("prev_period",)): {"x": 50}, ("c", ("prev_period", "prev_period")): {"x": 20}}
+    values, _ = evaluate(parse_formula("ytd(c)"), lookup_of(data), period="2024Q3", temporal={"c": "cumulative"})
+    assert values.to_dict() == {"x": D(90)}  # 1—9月 already; not 90 + 50 + 20
+    values, _ = evaluate(parse_formula("ytd(c)"), lookup_of(data), period="2024Q3", temporal={"c": "period"})
+    assert values.to_dict() == {"x": D(160)}
+
+
 def test_ytd_reports_the_missing_quarter():
     values, reasons = run("ytd(q)", {("q", ()): {"x": 40}, ("q", ("prev_period",)): {"x": 30}}, period="2024Q3")
     assert values == {"x": None}

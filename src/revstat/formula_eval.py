@@ -37,7 +37,7 @@ from revstat.periods import Period
 
 class _Eval:
     def __init__(self, lookup: Lookup, period: Period | None, index: Any,
-                 labels: Mapping[str, str] | None) -> None:
+                 labels: Mapping[str, str] | None, temporal: Mapping[str, str] | None = None) -> None:
         import pandas as pd
 
         self.pd = pd
@@ -45,6 +45,7 @@ class _Eval:
         self.period = period
         self.index = index
         self.labels = labels or {}
+        self.temporal = temporal or {}
         self.cache: dict[tuple[str, Shift], tuple[Any, Any]] = {}
 
     # helpers
@@ -181,6 +182,9 @@ class _Eval:
         if f == "elapsed":
             return self.const(self.need_period(shift).elapsed())
         if f == "ytd":
+            arg = node.args[0]
+            if isinstance(arg, Name) and self.temporal.get(arg.id) in ("cumulative", "stock"):
+                return self.run(arg, shift)  # already year to date (1—N月), or a stock
             n = len(self.need_period(shift).year_to_date())
             total, reason = self.run(node.args[0], shift)
             for k in range(1, n):
@@ -245,7 +249,8 @@ _CMP_FN = {op: _cmp(op) for op in ("==", "!=", "<", "<=", ">", ">=")}
 
 
 def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None = None,
-             index: Any = None, labels: Mapping[str, str] | None = None) -> tuple[Any, Any]:
+             index: Any = None, labels: Mapping[str, str] | None = None,
+             temporal: Mapping[str, str] | None = None) -> tuple[Any, Any]:
     """Compute a formula for every region at once.
 
     ``lookup(name, shift)`` returns a Series (indexed by region code, values Decimal or None) of
@@ -253,7 +258,9 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
     ``("prev_year",)`` the same period last year …), or ``None`` when there is no data.
     Returns ``(values, reasons)``: object Series of Decimal/None (booleans for comparisons) and
     of the reason (text) where a value is missing. ``index`` defaults to the union of the
-    indexes of the names at the period itself; ``labels`` names fields in reasons.
+    indexes of the names at the period itself; ``labels`` names fields in reasons; ``temporal``
+    (field → stock | cumulative | period) makes ``ytd`` of a cumulative or stock field the
+    field itself instead of a sum over the periods.
     """
     import pandas as pd
 
@@ -266,7 +273,7 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             s = lookup(n, ())
             if s is not None:
                 index = index.union(pd.Index(s.index))
-    ev = _Eval(lookup, period, pd.Index(index), labels)
+    ev = _Eval(lookup, period, pd.Index(index), labels, temporal)
     with decimal.localcontext(CONTEXT):
         values, reasons = ev.run(node, ())
     return values, reasons

@@ -64,7 +64,7 @@ class Engine:
     """Evaluates indicators at any period (memoised), over a fixed set of regions."""
 
     def __init__(self, values: Any, defs: list[IndicatorDef], index: Any,
-                 labels: Mapping[str, str] | None = None) -> None:
+                 labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None) -> None:
         import pandas as pd
 
         self.pd = pd
@@ -72,6 +72,7 @@ class Engine:
         self.index = index
         self.labels = dict(labels or {})
         self.labels.update({d.id: d.name for d in defs})
+        self.temporal = dict(temporal or {})
         self.fields: dict[tuple[str, str], Any] = {}
         self.incomplete: dict[tuple[str, str], Any] = {}
         for (f, p), grp in values.groupby([tidy.FIELD, tidy.PERIOD], sort=False):
@@ -99,7 +100,7 @@ class Engine:
             used: set[tuple[str, str]] = set()
             p = Period.parse(period)
             values, reasons = evaluate(self.defs[ident].parsed, self.lookup_for(p, used), period=p,
-                                       index=self.index, labels=self.labels)
+                                       index=self.index, labels=self.labels, temporal=self.temporal)
             self.memo[key] = (values, reasons, frozenset(used))
         return self.memo[key]
 
@@ -131,7 +132,8 @@ def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None
 
 def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, period: str | Period, *,
                        rounding: str = "half_up", scope: str | None = None,
-                       available: Iterable[str] | None = None, labels: Mapping[str, str] | None = None) -> Any:
+                       available: Iterable[str] | None = None, labels: Mapping[str, str] | None = None,
+                       temporal: Mapping[str, str] | None = None) -> Any:
     """The results table (:data:`revstat.tidy.RESULT_COLUMNS`) for ``period``.
 
     ``values``: rolled-up field values (:func:`revstat.hierarchy.roll_up`) of every period the
@@ -147,7 +149,7 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     usable, _ = split_available(defs, avail)
     codes = result_regions(values, tree, period, scope)
     index = pd.Index(codes, dtype=object)
-    engine = Engine(values, usable, index, labels)
+    engine = Engine(values, usable, index, labels, temporal)
     prev = str(Period.parse(period).prev_year())
     frames = []
     with decimal.localcontext(CONTEXT):

@@ -107,7 +107,8 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     values = roll_up(observations, ws.regions, catalogue)
     labels = {f.id: f.name for f in catalogue.values()}
     results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
-                                 scope=ws.config.region, available=fields.keys(), labels=labels)
+                                 scope=ws.config.region, available=fields.keys(), labels=labels,
+                                 temporal={f.id: f.temporal for f in catalogue.values()})
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
                     periods=periods)
