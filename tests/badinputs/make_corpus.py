@@ -93,7 +93,8 @@ class Expect:
     absent: tuple[str, ...] = ()
     #: field → value of 乙县's 合计 row, kept aside (origin "total"), never summed
     totals: dict[str, str] = field(default_factory=dict)
-    #: words that must appear in one of the reader's notes (summary.notes)
+    #: words that must appear in what the reader reports beside the data (summary: notes,
+    #: hidden rows/sheets met, files skipped, unit conversions)
     notes: tuple[str, ...] = ()
     exit_code: int = 2
 
@@ -585,16 +586,17 @@ CASES: list[Case] = [
     Case("merged_hides_data", "合并单元格遮住了数据", _merged_hides_data,
          Expect("error", words=("合并",), sheet=SHEET, cell="C4:C5")),
     Case("hidden_row_include", "隐藏行（策略 include：计入）", _hidden_row,
-         Expect("read", values=_B, exit_code=0), hidden="include"),
+         Expect("read", values=_B, notes=("监测表 › 5:5（已读取）",), exit_code=0), hidden="include"),
     Case("hidden_row_exclude", "隐藏行（策略 exclude：跳过）", _hidden_row,
-         Expect("read", values=_B_HIDDEN_OUT, absent=("永宁镇",), exit_code=0), hidden="exclude"),
+         Expect("read", values=_B_HIDDEN_OUT, absent=("永宁镇",), notes=("监测表 › 5:5（已跳过）",), exit_code=0),
+         hidden="exclude"),
     Case("hidden_row_error", "隐藏行（策略 error：报错）", _hidden_row,
          Expect("error", words=("隐藏", "第5行"), sheet=SHEET, cell="5:5",
                 values={k: v for k, v in _B.items() if k[1] != "永宁镇"}), hidden="error"),
     Case("hidden_sheet_include", "隐藏的旧表（策略 include：两张表都符合，报歧义）", _hidden_sheet,
          Expect("error", words=("多个工作表", "监测表（旧）"), absent=tuple(BAD)), hidden="include"),
     Case("hidden_sheet_exclude", "隐藏的工作表（策略 exclude：跳过）", _hidden_sheet,
-         Expect("read", values=_B, exit_code=0), hidden="exclude"),
+         Expect("read", values=_B, notes=("监测表（旧）（已跳过）",), exit_code=0), hidden="exclude"),
     Case("hidden_sheet_error", "隐藏的工作表（策略 error：报错）", _hidden_sheet,
          Expect("error", words=("隐藏",), sheet="监测表（旧）"), hidden="error"),
     Case("header_line_breaks", "表头中有换行", _header(["乡镇", "监测\n户数", "监测\r\n人数", "帮扶\n资金"]),
@@ -610,7 +612,7 @@ CASES: list[Case] = [
     Case("header_no_data", "只有表头没有数据", _header_no_data,
          Expect("error", words=("没有数据",), sheet=SHEET)),
     Case("unit_yuan_converted", "单位行写“元”而配置为万元（换算）", _unit_yuan,
-         Expect("read", values=_B, exit_code=0)),
+         Expect("read", values=_B, notes=("元 → 万元",), exit_code=0)),
     Case("unit_conflict", "表头单位为“人”而配置为万元", _unit_conflict,
          Expect("error", words=("单位", "万元"), sheet=SHEET, cell="D3")),
     Case("two_submissions", "同一县同一期报送了两个文件", _two_submissions,
@@ -639,7 +641,7 @@ CASES: list[Case] = [
     Case("duplicate_region_rows", "同一乡镇出现两行", _duplicate_rows,
          Expect("error", words=("重复", "河口镇"), sheet=SHEET)),
     Case("excel_lock_file", "Excel 锁文件 ~$乙县.xlsx（忽略）", _lock_file,
-         Expect("read", values=_B, exit_code=0)),
+         Expect("read", values=_B, notes=("~$乙县.xlsx",), exit_code=0)),
     Case("missing_marks", "“—”“…”表示缺失（不是零）", _missing_marks,
          Expect("read", values=_B_MISSING, exit_code=0)),
     Case("numbers_as_text", "以文字保存的数字（全角、空格）与非法分组", _text_numbers,
