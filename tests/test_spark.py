@@ -478,3 +478,24 @@ def test_compile_with_engine_spark_but_no_pyspark_exits_2_saying_what_to_install
         assert res.exit_code == 2, res.output
         assert words in res.output
         assert "pip install 'revstat[spark]'" in res.output
+
+
+@pytest.mark.spark
+def test_text_in_a_summed_column_fails_on_spark_as_on_duckdb(spark, workspace, tmp_path):
+    import shutil
+
+    from revstat.records import read_records
+    from revstat.workspace import load_workspace
+
+    root = tmp_path / "bad"
+    shutil.copytree(workspace["csv"], root)
+    data = root / "data" / "2024Q4" / "records" / "households.csv"
+    with data.open("a", newline="", encoding="utf-8") as fh:
+        row = workspace["rows"][0][:]
+        row[8] = "1,234.00"  # a thousands comma: not a number, never silently NULL or 1
+        csv.writer(fh).writerow(row)
+    ws = load_workspace(root)
+    for engine in ("duckdb", "spark"):
+        with pytest.raises(SourceError) as info:
+            read_records(ws, ["2024Q4"], engine=engine)
+        assert "数字" in info.value.render("zh"), engine

@@ -298,6 +298,9 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
                   "check --spark-master and Java 17; local[2] runs on this machine")) from None
         if not _is_connect(master):
             session.sparkContext.setLogLevel("ERROR")
+        # as DuckDB: a text that is not a number fails the CAST loudly (Spark 3.5's default
+        # would make it NULL and the sum silently smaller)
+        session.conf.set("spark.sql.ansi.enabled", "true")
         _session, _session_master = session, master
         return session
 
@@ -421,9 +424,15 @@ def run_spark(duckdb_sql: str, source: SparkInput, master: str | None = None,
             columns = list(result.columns)
             rows = result.collect()  # the grouped rows only: one per region
     except Exception as err:
-        raise SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=_first_line(err)),
-                          Location(source.describe()),
-                          t("检查来源字段引用的列名是否都在记录中", "check that the columns the fields name exist in the records")) from None
+        text = _first_line(err)
+        if "CAST_INVALID_INPUT" in text or "NUMERIC_VALUE_OUT_OF_RANGE" in text:
+            fix = t("该列应为数字（不带千分位逗号、全角数字）；改正数据或换一列",
+                    "the column must hold plain numbers (no thousands commas or full-width digits)")
+        else:
+            fix = t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
+                    "check that the column names in region/of/where/columns match the file's header")
+        raise SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text),
+                          Location(source.describe()), fix) from None
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
     return frame
 
