@@ -75,8 +75,6 @@ class SparkInput:
         a workspace-relative pattern uses ``paths`` (the files the DuckDB side found) or is
         globbed under ``root``.
         """
-        from pathlib import Path
-
         table = getattr(source, "table", None)
         fmt = getattr(source, "format", None)
         if table:
