@@ -493,6 +493,15 @@ def _cell_ref_out_of_range(d: Path) -> None:
     (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/worksheets/sheet1.xml", change))
 
 
+def _forged_string_count(d: Path) -> None:
+    def change(xml: bytes) -> bytes:
+        import re
+
+        return re.sub(rb'uniqueCount="\d+"', b'uniqueCount="999999999991"', xml, count=1)
+
+    (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/sharedStrings.xml", change))
+
+
 def _missing_sheet(d: Path) -> None:
     write_xlsx(d / BAD_FILE, {"Sheet1": standard_rows(BAD)})
 
@@ -629,6 +638,9 @@ CASES: list[Case] = [
     Case("cell_ref_out_of_range", "单元格引用 A99999999999 超出工作表（由模糊测试发现：calamine 会申请 ~150 GB 内存）",
          _cell_ref_out_of_range,
          Expect("error", words=("已用范围", "99999999999"), sheet=SHEET, cell="D99999999999", absent=tuple(BAD))),
+    Case("forged_string_count", "共享字符串表声明 999999999991 个字符串（由模糊测试发现：calamine 会申请 24 TB 内存）",
+         _forged_string_count,
+         Expect("error", words=("损坏", "999,999,999,991"), absent=tuple(BAD))),
     Case("missing_sheet", "找不到配置的工作表", _missing_sheet,
          Expect("error", words=("工作表", "监测*"))),
     Case("missing_column", "缺少配置的列", _missing_column,

@@ -250,6 +250,7 @@ def _open_xlsx(path: Path, display: str) -> Book:
             sheet_xml, hidden = _workbook_parts(zf)
         except _DAMAGED as exc:  # bad CRC, bad deflate data, malformed or hostile XML
             raise damaged(display, f"{type(exc).__name__}: {exc}") from None
+        _check_shared_strings(zf, display)
         book = _open_calamine(path, display, "xlsx")
         book._zip = zf
         book._sheet_xml = {n: p for n, p in sheet_xml.items() if p in names}
@@ -300,6 +301,26 @@ def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = Non
         raise damaged(display, f"{type(exc).__name__}: {exc}") from None
     hidden = {m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
     return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
+
+
+_UNIQUE_COUNT = re.compile(rb'<sst\b[^>]*?\buniqueCount="(\d+)"')
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, display: str) -> None:
+    """calamine reserves memory for the ``uniqueCount`` a sharedStrings.xml declares: a forged
+    count (``999999999991``) asks for terabytes and aborts the process. A real table needs at
+    least a few bytes per string, so a count beyond its size is damage (found by fuzzing)."""
+    for info in zf.infolist():
+        if not info.filename.lower().endswith("sharedstrings.xml"):
+            continue
+        try:
+            with zf.open(info) as fh:
+                head = fh.read(4096)
+        except _DAMAGED as exc:
+            raise damaged(display, f"{type(exc).__name__}: {exc}") from None
+        m = _UNIQUE_COUNT.search(head)
+        if m and int(m.group(1)) > info.file_size // 4 + 16:
+            raise damaged(display, f"sharedStrings.xml declares {int(m.group(1)):,} strings in {info.file_size:,} bytes")
 
 
 def _check_extent(xml: bytes, display: str, sheet: str) -> None:
