@@ -254,6 +254,12 @@ def test_unknown_key_names_the_line(tmp_path):
     assert "colour" in str(info.value) and "第8行" in str(info.value)
 
 
+def test_indicator_id_may_not_be_a_field_id(tmp_path):
+    bad = write(tmp_path, "a.yaml", GOOD.replace("id: toilet_rate", "id: toilet"))
+    with pytest.raises(DefinitionError, match="与字段 id 重名"):
+        load_indicator_files([bad], FIELDS)
+
+
 def test_dependency_cycle_is_named(tmp_path):
     text = """indicators:
   - {id: a, name: A, unit: "%", formula: b + 1}

@@ -194,6 +194,10 @@ def _check_names(defs: list[IndicatorDef], fields: set[str]) -> list[RevstatErro
     pool = sorted(fields | ids)
     errors: list[RevstatError] = []
     for d in defs:
+        if d.id in fields:
+            errors.append(DefinitionError(
+                t("指标 id `{id}` 与字段 id 重名", "indicator id `{id}` is also a field id", id=d.id), d.where,
+                t("给指标另取一个 id（如加后缀 _rate、_total）", "give the indicator another id (e.g. add _rate or _total)")))
         for name in sorted(d.parsed.names):
             if name in fields or name in ids:
                 continue
