@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -179,9 +178,11 @@ def test_report_compiles_first_when_out_is_missing_or_stale(ws_dir, reports, tmp
     ws = load_workspace(ws_dir)
     assert not is_stale(ws, period)
     assert not make_report(ws, "2024Q4", fmt="md").compiled
-    later = time.time() + 5
-    data = next((ws_dir / "data" / "2023Q4").glob("*.xlsx"))  # last year's data count too
-    os.utime(data, (later, later))
+    # a workbook of last year's data edited after the outputs were built: make the outputs older
+    # than it (moving the outputs back in time, not the data forward, so the fresh compile is newer)
+    data = next((ws_dir / "data" / "2023Q4").glob("*.xlsx"))
+    earlier = data.stat().st_mtime - 60
+    os.utime(ws.out_dir("2024Q4") / "indicators.csv", (earlier, earlier))
     assert is_stale(ws, period)
     again = make_report(ws, "2024Q4", fmt="md")
     assert again.compiled and not is_stale(ws, period)
