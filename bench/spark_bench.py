@@ -123,8 +123,9 @@ def main() -> None:
     args.data.mkdir(parents=True, exist_ok=True)
 
     startup, _ = timed(sp.spark_session, args.master, "revstat-bench", {"spark.driver.memory": args.driver_memory})
+    load = os.getloadavg()[0]
     lines = [
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average at start {load:.1f}; machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{_versions()}; Spark master `{args.master}`, driver memory {args.driver_memory}; median of {args.repeat} runs (min–max), "
         "each engine warm (first run discarded)",
         "",
@@ -151,6 +152,8 @@ def main() -> None:
             lines.append(line)
             print(line, flush=True)
     sp.stop_session()
+    lines += ["", f"load average at the end: {os.getloadavg()[0]:.1f}"]
+    print(lines[-1])
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
