@@ -322,3 +322,51 @@ def test_sample_workspace_households_match_a_plain_python_count():
     assert got["hh_unstable_households", village] == sum(1 for r in raw if r[0] == village and r[1] == "脱贫不稳定户")
     assert got["hh_remaining_persons", village] == sum(r[3] for r in raw if r[0] == village and r[2] == "否")
     assert sum(v for (f, _), v in got.items() if f == "hh_income") == sum(Decimal(r[4]) for r in raw)
+
+
+CONDITIONS = [
+    "1 <= 人数 <= 3",
+    "min(人数, 4) == 4 or max(人数, 2) == 2",
+    "abs(-人数) > 2 and not (备注 == '普通')",
+    "if_missing(income, 0) == 0",
+    "-人数 < -4",
+    "income * 2 >= 40000 or 人数 + 1 == 3",
+    "income / (人数 - 3) > 10000",  # division by zero for 3-person households: unknown, not counted
+    "备注 != '普通' and (eliminated or 监测类型 == '边缘易致贫户')",
+    "村代码 == 990101001201",
+]
+
+
+def _count_where(where: str) -> str:
+    escaped = where.replace("\\", "\\\\").replace('"', '\\"')
+    return SOURCE.split("fields:")[0] + f'fields:\n  - {{id: c, name: 条件, unit: 户, measure: count, where: "{escaped}"}}\n' \
+        f'  - {{id: s, name: 条件和, unit: 元, measure: sum, of: income, where: "{escaped}"}}\n'
+
+
+@pytest.mark.parametrize("where", CONDITIONS)
+def test_every_condition_gives_the_same_counts_on_duckdb_and_pandas(tmp_path, where):
+    rows = _rows(300, seed=11)
+    root = _workspace(tmp_path / "w", rows, source=_count_where(where))
+    ws = load_workspace(root)
+    a = _got(read_records(ws, ["2024Q4"], engine="duckdb"))
+    b = _got(read_records(ws, ["2024Q4"], engine="pandas"))
+    assert a == b
+    assert sum(v for (f, _), v in a.items() if f == "c") > 0  # the condition selects something
+
+
+def test_a_chained_comparison_counts_like_plain_python(tmp_path):
+    rows = _rows(300, seed=12)
+    root = _workspace(tmp_path / "w", rows, source=_count_where("1 <= 人数 <= 3"))
+    got = _got(read_records(load_workspace(root), ["2024Q4"], engine="duckdb"))
+    want = sum(1 for r in rows if r[1] != OUTSIDE and 1 <= int(r[2]) <= 3)
+    assert sum(v for (f, _), v in got.items() if f == "c") == want
+
+
+def test_a_quotient_is_exact_enough_to_equal_its_decimal_value(tmp_path):
+    rows = [["H1", "990101001201", "3", "脱贫不稳定户", "否", "0.30", ""],
+            ["H2", "990101001201", "3", "脱贫不稳定户", "否", "0.31", ""],
+            ["H3", "990101001201", "3", "脱贫不稳定户", "否", "30000.00", ""]]
+    root = _workspace(tmp_path / "w", rows, source=_count_where("income / 人数 == 0.1 or income / 人数 == 10000"))
+    for engine in ("duckdb", "pandas"):  # DuckDB divides in double: 0.3 / 3 = 0.09999999999999999
+        got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
+        assert got["c", "990101001201"] == 2, engine

@@ -382,7 +382,9 @@ def _arith(op: str, x: Any, y: Any) -> Any:
         return x - y
     if op == "*":
         return x * y
-    return None if y == 0 else x / y
+    if y == 0:
+        return None
+    return (x / y).quantize(Decimal(1).scaleb(-rsql.DIVISION_PLACES), rounding=ROUND_HALF_UP)
 
 
 def _call(func: str, vs: Sequence[Any]) -> Any:

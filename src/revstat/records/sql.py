@@ -30,6 +30,8 @@ from revstat.model import Location
 
 #: the numeric type columns are cast to (money to the 0.0001 元; sums become DECIMAL(38,4))
 NUMERIC = "DECIMAL(18,4)"
+#: a quotient in a condition is rounded to this many places (half away from zero)
+DIVISION_PLACES = 8
 #: the values of a yes/no flag column that mean yes (compared after lower(trim(…)))
 TRUTHY = ("1", "true", "t", "yes", "y", "是")
 #: formula functions a record condition may use, as SQL
@@ -119,7 +121,11 @@ class _Where:
         if isinstance(node, Unary):
             return f"({node.op}{self.value(node.operand, 'num')})"
         if isinstance(node, Bin):
-            return f"({self.value(node.left, 'num')} {node.op} {self.value(node.right, 'num')})"
+            left, right = self.value(node.left, "num"), self.value(node.right, "num")
+            if node.op == "/":  # x / 0 is unknown (as in the formula language), not inf or an error;
+                # rounded to 8 places so 0.3 / 3 == 0.1 on every engine (DuckDB divides in double)
+                return f"round({left} / NULLIF({right}, 0), {DIVISION_PLACES})"
+            return f"({left} {node.op} {right})"
         if isinstance(node, Call) and node.func in _FUNCS:
             args = ", ".join(self.value(a, kind if node.func == "if_missing" else "num") for a in node.args)
             return f"{_FUNCS[node.func]}({args})"
