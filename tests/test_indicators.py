@@ -336,3 +336,16 @@ def test_tables_never_write_formulas_or_nan(tmp_path):
     assert any(isinstance(n, str) and n.strip("　") == evil for n in names)
     assert all(row[1].data_type == "s" for row in sheet.iter_rows(min_row=3))
     assert "指标说明" in wb.sheetnames
+
+
+def test_levels_without_any_data_get_no_rows_but_a_missing_region_keeps_its_reason():
+    village = "990101001001"
+    tree = make_tree([*((r.code, r.name, r.level, r.parent) for r in TREE.regions.values()),
+                      (village, "甲一村", "village", A1)])
+    data = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7},
+                       "x": {village: 4}}}
+    values = roll_up(observations(data), tree, FIELDS)
+    res = compute_indicators(values, [TOILET], tree, "2024Q4", scope=CITY)
+    assert village not in set(res.region_code)  # the workbooks hold no village figures
+    b2 = row(res, "toilet_rate", B2)  # B2 did report households, but not toilets
+    assert b2.value is None and b2.note == "缺少toilet数据"

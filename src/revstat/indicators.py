@@ -175,13 +175,24 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     partial = incomplete & values.notna()
     if partial.any():
         note[partial] = t("部分下级地区缺数，合计不完整", "some lower-level regions are missing; the total is incomplete").render()
-    return pd.DataFrame({
+    # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
+    # township workbooks) get no rows rather than empty ones; at a level that has values, a region
+    # without one keeps its row and the reason (缺少…数据).
+    levels = [tree.regions[c].level for c in index]
+    has_data = values.notna().to_numpy(dtype=bool)
+    for key in used:
+        series = engine.fields.get(key)
+        if key[1] == period and series is not None:
+            has_data = has_data | series.reindex(index).notna().to_numpy(dtype=bool)
+    covered = {lv for lv, ok in zip(levels, has_data, strict=True) if ok}
+    keep = [lv in covered for lv in levels]
+    frame = pd.DataFrame({
         "indicator": [d.id] * n,
         "name": [d.name] * n,
         "theme": [d.theme or ""] * n,
         tidy.REGION_CODE: list(index),
         tidy.REGION_NAME: [tree.regions[c].name for c in index],
-        tidy.LEVEL: [tree.regions[c].level for c in index],
+        tidy.LEVEL: levels,
         tidy.PERIOD: [period] * n,
         tidy.VALUE: _obj(_none_for_nan(values)),
         "display": [format_fixed(v, d.decimals, rounding) for v in values],
@@ -197,6 +208,7 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
         "change_unit": [CHANGE_UNITS[d.change]] * n,
         "incomplete": incomplete.to_numpy(dtype=bool),
     })
+    return frame[keep].reset_index(drop=True)
 
 
 def _obj(values: list[Any]) -> Any:
