@@ -370,3 +370,10 @@ def test_a_quotient_is_exact_enough_to_equal_its_decimal_value(tmp_path):
     for engine in ("duckdb", "pandas"):  # DuckDB divides in double: 0.3 / 3 = 0.09999999999999999
         got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
         assert got["c", "990101001201"] == 2, engine
+
+
+def test_sample_rows_come_in_the_order_of_the_file(ws):
+    workspace, rows = ws
+    got = list(sample_rows(workspace, "n", "990101000000", "2024Q4", n=50)["户编号"])
+    want = [r[0] for r in rows if r[1].startswith("990101")][:50]
+    assert got == want

@@ -202,13 +202,16 @@ def _utf8(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
 # ---- engines -------------------------------------------------------------------------------
 
 
-def run_duckdb(query: rsql.Query, where: Location) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run a query on an in-memory DuckDB; return (column names, rows)."""
+def run_duckdb(query: rsql.Query, where: Location, *, in_file_order: bool = False
+               ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a query on an in-memory DuckDB; return (column names, rows). A GROUP BY needs no
+    order (less memory); rows listed for people keep the order of the file."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
-        con.execute("SET preserve_insertion_order = false")
+        if not in_file_order:
+            con.execute("SET preserve_insertion_order = false")
         try:
             cur = con.execute(query.sql, list(query.params))
             rows = cur.fetchall()
@@ -566,5 +569,5 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -
     with _utf8(paths, fmt) as readable:
         query = rsql.sample_query(fmt, readable, plan.region_column, codes, agg.where, (), n,
                                   plan.period_column, str(period))
-        names, rows = run_duckdb(query, Location(ws.rel(paths[0])))
+        names, rows = run_duckdb(query, Location(ws.rel(paths[0])), in_file_order=True)
     return pd.DataFrame(rows, columns=names, dtype=object)
