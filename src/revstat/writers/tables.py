@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -23,9 +24,9 @@ from typing import Any
 from revstat import tidy
 from revstat.writers.safe import (
     XLSXWRITER_OPTIONS,
-    csv_row,
+    csv_column,
+    json_column,
     json_dumps,
-    json_value,
     write_xlsx_cell,
 )
 
@@ -40,20 +41,25 @@ def _records(results: Any) -> list[dict[str, Any]]:
 
 def write_indicators_csv(results: Any, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it), every cell made safe (no formulas, no nan)."""
+    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
+    columns = [csv_column(results[c].tolist()) for c in cols]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
     writer.writerow(cols)
-    for row in results[cols].itertuples(index=False, name=None):
-        writer.writerow(csv_row(row))
+    writer.writerows(zip(*columns, strict=True))
     Path(path).write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
 
 
 def write_indicators_json(results: Any, path: Path, *, period: str | None = None,
                           skipped: Iterable[Any] = ()) -> None:
-    """A JSON array of result rows (Decimals as exact decimal strings, missing as null)."""
-    rows = [{k: json_value(v) for k, v in rec.items()} for rec in _records(results)]
-    Path(path).write_text(json_dumps(rows, indent=1) + "\n", encoding="utf-8")
+    """A JSON array of result rows, one row a line (Decimals as exact decimal strings, missing
+    as null; never NaN/Infinity)."""
+    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
+    columns = [json_column(results[c].tolist()) for c in cols]
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    lines = [encode(dict(zip(cols, row, strict=True))) for row in zip(*columns, strict=True)]
+    text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
+    Path(path).write_text(text, encoding="utf-8")
 
 
 def write_findings_json(findings: list[Any], path: Path, *, period: str | None = None) -> None:
