@@ -32,9 +32,10 @@ SELECT "村代码",
        count(*) FILTER (WHERE "风险类型" = '就业不稳定'),
        sum("家庭年纯收入"),
        count(*) FILTER (WHERE "家庭年纯收入" / "家庭人口数" < 10000)
-FROM read_parquet(?)
+FROM {reader}
 GROUP BY 1
 """
+READERS = {"parquet": "read_parquet(?)", "csv": "read_csv(?)"}  # CSV: DuckDB's own type detection
 
 
 def main() -> None:
@@ -42,10 +43,11 @@ def main() -> None:
     if kind == "bare":
         import duckdb
 
-        files = sorted(str(p) for p in (folder / "data" / "2024Q4" / "records").glob("*.parquet"))
+        files = sorted(str(p) for p in (folder / "data" / "2024Q4" / "records").glob("households.*"))
+        fmt = "csv" if files[0].endswith(".csv") else "parquet"
         start = time.perf_counter()
         con = duckdb.connect()
-        rows = con.execute(BARE_SQL, [files]).fetchall()
+        rows = con.execute(BARE_SQL.format(reader=READERS[fmt]), [files]).fetchall()
         seconds = time.perf_counter() - start
         groups = len(rows)
     else:

@@ -11,7 +11,8 @@ Pairs (each side a fresh process; wall time and peak memory of that process via 
 * ``compile`` — ``python -m revstat compile bench/data/city --period 2024Q4`` vs
   ``python bench/floor_read.py`` (import pandas + read every sheet with python-calamine);
 * ``records`` — ``read_records`` (DuckDB engine) vs the same aggregations hand-written for DuckDB
-  (bench/records_job.py), at 100k, 1M and 5M household rows; the aggregation time is measured
+  (bench/records_job.py), at 100k, 1M and 5M household rows of Parquet and 1M of CSV (bare:
+  DuckDB's own CSV type detection; revstat: text, typed by its casts); the aggregation time is measured
   inside each process (imports excluded, on both sides), memory is the process's peak RSS.
 
 Goals (issue 6): compile ≤ 1.5× floor; 5M records ≤ 1.5× bare DuckDB and ≤ 1 GB; --help ≤ 1.5×
@@ -47,16 +48,17 @@ def city() -> Path:
     return target
 
 
-def records_workspace(rows: int) -> Path:
-    """bench/data/records/<rows>/: the city's regions, the sample's households source, the file."""
-    target = DATA / "records" / str(rows)
-    data = target / "data" / "2024Q4" / "records" / "households.parquet"
+def records_workspace(rows: int, fmt: str = "parquet") -> Path:
+    """bench/data/records/<rows>[-csv]/: the city's regions, the sample's households source, the file."""
+    target = DATA / "records" / (str(rows) if fmt == "parquet" else f"{rows}-{fmt}")
+    data = target / "data" / "2024Q4" / "records" / f"households.{fmt}"
     if data.is_file():
         return target
     regions = city() / "regions.csv"
     (target / "sources").mkdir(parents=True, exist_ok=True)
     shutil.copy(regions, target / "regions.csv")
-    shutil.copy(REPO / "sample_data" / "sources" / "7_households.yaml", target / "sources" / "7_households.yaml")
+    source = (REPO / "sample_data" / "sources" / "7_households.yaml").read_text(encoding="utf-8")
+    (target / "sources" / "7_households.yaml").write_text(source.replace("*.parquet", f"*.{fmt}"), encoding="utf-8")
     (target / "revstat.yaml").write_text('name: 基准测试\nregion: "990100000000"\n', encoding="utf-8")
     subprocess.run([PY, str(HERE / "gen_records.py"), "--rows", str(rows), "--out", str(data),
                     "--regions", str(regions)], check=True, cwd=REPO)
@@ -161,19 +163,21 @@ def bench_compile(repeat: int, env: dict[str, str]) -> list[dict[str, object]]:
     return [row]
 
 
-def bench_records(repeat: int, env: dict[str, str], sizes: list[int]) -> list[dict[str, object]]:
+def bench_records(repeat: int, env: dict[str, str], sizes: list[int], csv_sizes: list[int]) -> list[dict[str, object]]:
     rows = []
-    for n in sizes:
-        ws = records_workspace(n)
-        a, b = interleaved([PY, str(HERE / "records_job.py"), "revstat", str(ws)],
-                           [PY, str(HERE / "records_job.py"), "bare", str(ws)], repeat, env, f"records {n:,}")
-        for r in (*a, *b):
-            r["agg"] = json.loads(r["out"].strip().splitlines()[-1])["seconds"] if r["code"] == 0 else float("nan")
-        row = _row(f"records aggregation, {n:,} households (Parquet, 14 fields) vs bare DuckDB GROUP BY", a, b,
-                   "agg", goal=1.5 if n >= 1_000_000 else None)
-        row["rows"] = n
-        row["mem_goal"] = 1024 if n >= 5_000_000 else None
-        rows.append(row)
+    for fmt, ns in (("parquet", sizes), ("csv", csv_sizes)):
+        for n in ns:
+            ws = records_workspace(n, fmt)
+            a, b = interleaved([PY, str(HERE / "records_job.py"), "revstat", str(ws)],
+                               [PY, str(HERE / "records_job.py"), "bare", str(ws)], repeat, env, f"records {fmt} {n:,}")
+            for r in (*a, *b):
+                r["agg"] = json.loads(r["out"].strip().splitlines()[-1])["seconds"] if r["code"] == 0 else float("nan")
+            row = _row(f"records aggregation, {n:,} households ({'Parquet' if fmt == 'parquet' else 'CSV'}, 14 fields) "
+                       "vs bare DuckDB GROUP BY", a, b, "agg", goal=1.5 if n >= 1_000_000 and fmt == "parquet" else None)
+            if fmt == "parquet":
+                row["rows"] = n
+                row["mem_goal"] = 1024 if n >= 5_000_000 else None
+            rows.append(row)
     return rows
 
 
@@ -226,7 +230,8 @@ def main() -> None:
     ap.add_argument("--only", default="help,records,compile")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--compile-repeat", type=int, default=3)
-    ap.add_argument("--sizes", default="100000,1000000,5000000")
+    ap.add_argument("--sizes", default="100000,1000000,5000000", help="Parquet record counts")
+    ap.add_argument("--csv-sizes", default="1000000", help="CSV record counts ('' for none)")
     ap.add_argument("--src", help="PYTHONPATH for revstat (another checkout's src/)")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
     args = ap.parse_args()
@@ -239,7 +244,8 @@ def main() -> None:
     if "help" in only:
         rows += bench_help(args.repeat, env)
     if "records" in only:
-        rows += bench_records(args.repeat, env, [int(s) for s in args.sizes.split(",")])
+        rows += bench_records(args.repeat, env, [int(s) for s in args.sizes.split(",") if s],
+                              [int(s) for s in args.csv_sizes.split(",") if s])
     if "compile" in only:
         rows += bench_compile(args.compile_repeat, env)
     load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
