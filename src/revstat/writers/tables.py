@@ -34,15 +34,21 @@ LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡�
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
+def _column(results: Any, name: str) -> list[Any]:
+    """A column as plain Python objects (pandas 3 string arrays are slow to iterate)."""
+    return results[name].to_numpy(dtype=object).tolist()  # type: ignore[no-any-return]
+
+
 def _records(results: Any) -> list[dict[str, Any]]:
     cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    return [dict(zip(cols, row, strict=True)) for row in results[cols].itertuples(index=False, name=None)]
+    columns = [_column(results, c) for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def write_indicators_csv(results: Any, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it), every cell made safe (no formulas, no nan)."""
     cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [csv_column(results[c].tolist()) for c in cols]
+    columns = [csv_column(_column(results, c)) for c in cols]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
@@ -55,7 +61,7 @@ def write_indicators_json(results: Any, path: Path, *, period: str | None = None
     """A JSON array of result rows, one row a line (Decimals as exact decimal strings, missing
     as null; never NaN/Infinity)."""
     cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [json_column(results[c].tolist()) for c in cols]
+    columns = [json_column(_column(results, c)) for c in cols]
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
     lines = [encode(dict(zip(cols, row, strict=True))) for row in zip(*columns, strict=True)]
     text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
