@@ -376,7 +376,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
     seen: dict[tuple[str, str], list[Any]] = {}
     if obs is not None and len(obs):
         cur = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
-        for row in cur.itertuples(index=False):
+        for row in cur.astype(object).itertuples(index=False):  # plain objects: fast to iterate
             seen.setdefault((str(row.region_code), row.field), []).append(row)
     by_level: dict[str, list[str]] = {}
     for fid in fields:

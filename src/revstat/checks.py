@@ -138,7 +138,8 @@ def values_from_frame(df: Any, name_col: str, value_col: str = "value") -> dict[
     out: dict[tuple[str, str], Values] = {}
     if df is None or not len(df):
         return out
-    for name, region, period, value in zip(df[name_col], df["region_code"], df["period"], df[value_col], strict=True):
+    cols = [df[c].to_numpy(dtype=object).tolist() for c in (name_col, "region_code", "period", value_col)]
+    for name, region, period, value in zip(*cols, strict=True):
         out.setdefault((str(name), str(period)), {})[str(region)] = _dec(value)
     return out
 
