@@ -1,7 +1,7 @@
 """Fuzz the workbook reader and the YAML loader: every failure must be a clean RevstatError.
 
 Mutates good inputs — the bytes of an .xlsx, the XML members inside its zip, the cells of a
-sheet, and source/revstat YAML text — and runs ``read_sources`` / ``load_workspace`` on each
+sheet, the bytes of an .xls and of a CSV file, and source/revstat YAML text — and runs ``read_sources`` / ``load_workspace`` on each
 mutant for a given number of minutes. Anything else that escapes (an internal exception, a
 hang past ``--timeout`` seconds, memory beyond ``--memory-mb``) is a crash: its input and
 traceback are saved to ``bench/fuzz-crashes/`` (one file pair per distinct crash site).
@@ -9,7 +9,7 @@ traceback are saved to ``bench/fuzz-crashes/`` (one file pair per distinct crash
 Usage::
 
     python bench/fuzz.py --minutes 12                # all mutators
-    python bench/fuzz.py --minutes 1 --only yaml     # one family: bytes | xml | cells | yaml
+    python bench/fuzz.py --minutes 1 --only yaml     # one family: bytes | xml | cells | yaml | xls | csv
     python bench/fuzz.py --replay bench/fuzz-crashes/<id>.xlsx   # rerun one saved input
 
 The seeds are the good workbook of tests/badinputs (甲县/乙县) and, when present, the sample
@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))  # tests.badinputs.make_corpus builds the fuzz wor
 from tests.badinputs import make_corpus as mc  # noqa: E402
 
 CRASHES = REPO / "bench" / "fuzz-crashes"
-FAMILIES = ("bytes", "xml", "cells", "yaml")
+FAMILIES = ("bytes", "xml", "cells", "yaml", "xls", "csv")
 
 HOSTILE_VALUES: list[object] = [
     "=HYPERLINK(\"http://x\",\"点我\")", "#DIV/0!", "#REF!", "1,2,3", "１２３", "−12.5", "1e400",
@@ -203,6 +203,18 @@ class Hang(Exception):
     pass
 
 
+def _xls_seeds(workdir: Path) -> list[bytes]:
+    """The corpus's .xls case as a seed (needs xlwt, from the test extra)."""
+    try:
+        import xlwt  # noqa: F401
+    except ImportError:
+        return []
+    folder = workdir / "xls-seed"
+    folder.mkdir(parents=True, exist_ok=True)
+    mc.CASE_BY_ID["xls_file"].build(folder)
+    return [p.read_bytes() for p in folder.glob("*.xls")]
+
+
 def _alarm(signum: int, frame: object) -> None:
     raise Hang("no answer within the time limit")
 
@@ -239,6 +251,10 @@ class Fuzzer:
                            ("config", self.config_yaml.read_text(encoding="utf-8"))]
         self.seeds_yaml += [("source", p.read_text(encoding="utf-8"))
                             for p in sorted((REPO / "sample_data" / "sources").glob("*.yaml"))]
+        self.seeds_xls = _xls_seeds(workdir)
+        self.csv_target = self.root / mc.DATA / "乙县.csv"
+        self.seeds_csv = [(self.root / mc.DATA / "甲县.csv").read_bytes(),
+                          "乡镇,人均可支配收入,备注\r\n河口镇,14001,㐀\r\n永宁镇,\"1,234\",—\r\n".encode("gb18030")]
         self.stats: Counter[str] = Counter()
         self.crashes: dict[str, dict[str, object]] = {}
 
@@ -252,6 +268,14 @@ class Fuzzer:
             restore.append((path, path.read_text(encoding="utf-8")))
             path.write_text(mutant, encoding="utf-8")
             payload, suffix = mutant.encode("utf-8"), ".yaml"
+        elif family == "csv":  # the CSV source: bytes of 乙县.csv (encodings, quoting, delimiters)
+            payload, suffix = mutate_bytes(rng, rng.choice(self.seeds_csv)), ".csv"
+            self.csv_target.write_bytes(payload)
+        elif family == "xls":  # an OLE2 .xls (calamine's other parser), under the .xlsx name
+            if not self.seeds_xls:
+                return
+            payload, suffix = mutate_bytes(rng, rng.choice(self.seeds_xls)), ".xls"
+            self.target.write_bytes(payload)
         else:
             seed = rng.choice(self.seeds_xlsx)
             try:
@@ -284,6 +308,7 @@ class Fuzzer:
         finally:
             signal.alarm(0)
             current.unlink(missing_ok=True)
+            self.csv_target.unlink(missing_ok=True)
             for path, text in restore:
                 path.write_text(text, encoding="utf-8")
 

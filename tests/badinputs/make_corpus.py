@@ -244,6 +244,26 @@ def _xls(d: Path) -> None:
     book.save(str(d / "乙县.xls"))
 
 
+def _xls_fat_loop(d: Path) -> None:
+    """The .xls of ``_xls`` with every sector chain of its compound-file FAT looped back to its
+    start (found by fuzzing: calamine follows the chain until it asks for ~4 GB and aborts)."""
+    import struct
+
+    _xls(d)
+    path = d / "乙县.xls"
+    data = bytearray(path.read_bytes())
+    sector = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    fat = (struct.unpack_from("<I", data, 0x4C)[0] + 1) * sector  # the first FAT sector
+    entries = [struct.unpack_from("<I", data, fat + 4 * i)[0] for i in range(sector // 4)]
+    for i, entry in enumerate(entries):
+        if entry == 0xFFFFFFFE:  # end of a chain → back to the chain's first sector
+            start = i
+            while start in entries:
+                start = entries.index(start)
+            struct.pack_into("<I", data, fat + 4 * i, start)
+    path.write_bytes(bytes(data))
+
+
 def _html(d: Path) -> None:
     rows = "".join(f"<tr><td>{n}</td><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for n, (a, b, c) in BAD.items())
     (d / BAD_FILE).write_text(
@@ -562,6 +582,8 @@ CASES: list[Case] = [
          Expect("error", words=("密码",)), needs="msoffcrypto"),
     Case("xls_file", "旧版 .xls 工作簿（照常读取）", _xls,
          Expect("read", values=_B, exit_code=0), needs="xlwt"),
+    Case("xls_fat_loop", "扇区链成环的 .xls（由模糊测试发现：calamine 会申请约 4 GB 内存后中止进程）", _xls_fat_loop,
+         Expect("error", words=("损坏",), file="乙县.xls", absent=tuple(BAD)), needs="xlwt"),
     Case("html_as_xlsx", "扩展名为 .xlsx 的网页（HTML）：读取其中的表格并说明", _html,
          Expect("read", values=_B, notes=("乙县.xlsx", "HTML"), exit_code=0)),
     Case("csv_as_xlsx", "扩展名为 .xlsx 的 GB18030 CSV 文本：按 CSV 读取并说明", _csv_as_xlsx,

@@ -193,6 +193,7 @@ def open_book(path: Path, display: str) -> Book:
             raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), where,
                               t("在 Excel/WPS 中打开，取消密码（文件→信息→保护工作簿）后另存为 .xlsx",
                                 "open it in Excel/WPS, remove the password and save it as .xlsx"))
+        _probe_xls(data, display)
         book = _open_calamine(path, display, "xls", data)
         book._xls_bytes = data
         return book
@@ -206,6 +207,43 @@ def open_book(path: Path, display: str) -> Book:
         return open_csv(path, display, suffix)
     raise SourceError(t("无法识别的文件格式", "unrecognised file format"), where,
                       t("在 Excel/WPS 中打开并另存为 .xlsx", "open it in Excel/WPS and save it as .xlsx"))
+
+
+#: Address-space limit of the child process that reads an .xls first (see :func:`_probe_xls`);
+#: the largest real .xls grid (65536 × 256 cells) needs about 0.5 GB.
+XLS_PROBE_MEMORY = 2 * 1024**3
+_XLS_PROBE = """
+import io, sys
+try:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))
+except (ImportError, ValueError, OSError):
+    pass
+import python_calamine as pc
+wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(sys.stdin.buffer.read()))
+for name in wb.sheet_names:
+    wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+"""
+
+
+def _probe_xls(data: bytes, display: str) -> None:
+    """calamine's .xls parser trusts sizes written in the file: a damaged .xls can make it reserve
+    gigabytes and *abort the process* (a Rust allocation failure, which no ``except`` catches —
+    found by fuzzing). So an .xls is first read once in a child process with a memory limit; if
+    the child dies (or runs out of memory) the file is refused and this process never touches it.
+    A child that ends with an ordinary exception is left to the normal path (same error there)."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _XLS_PROBE, str(XLS_PROBE_MEMORY)], input=data,
+                              capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise damaged(display, "the .xls reader did not finish") from None
+    except OSError:  # cannot start a child (very restricted systems): read in-process as before
+        return
+    if done.returncode < 0 or b"MemoryError" in done.stderr or b"memory allocation" in done.stderr:
+        raise damaged(display, "the .xls structure is corrupt (its reader ran out of memory)")
 
 
 def damaged(display: str, detail: str) -> SourceError:

@@ -34,7 +34,14 @@ def open_csv(path: Path, display: str, suffix: str) -> Book:
     text, encoding = decode_text(path.read_bytes(), display)
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)  # newline="": a lone \r is a line end
+    try:
+        rows = [list(r) for r in reader]
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit(), a NUL byte (found by fuzzing)
+        raise SourceError(t("CSV 文件第{line}行无法解析：{e}", "line {line} of the CSV file cannot be parsed: {e}",
+                            line=reader.line_num, e=str(exc)), Location(display, line=reader.line_num),
+                          t("在 Excel/WPS 中打开并另存为 “CSV UTF-8” 或 .xlsx",
+                            "open it in Excel/WPS and save it as \"CSV UTF-8\" or .xlsx")) from None
     name = Path(display).stem
     note = None
     if suffix in (".xlsx", ".xlsm", ".xls"):
