@@ -96,7 +96,9 @@ def register(app: typer.Typer) -> None:
                                         help="github/sarif 路径前缀（工作区相对仓库的位置）/ prefix for file paths"),
         today: str | None = typer.Option(None, "--today", help="豁免到期判断用的日期 YYYY-MM-DD（默认今天）"),
     ) -> None:
-        """Check one period against the consistency rules (审核); exit 1 when errors are found.
+        """审核一期数据：按审核规则检查，有错误（强制性）时退出码为 1。
+
+        Check one period against the consistency rules; exit 1 when errors are found.
 
         Example: revstat check sample_data --period 2024Q4 --format junit -o findings.xml
         """

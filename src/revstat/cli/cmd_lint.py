@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("text", "--format", "-f", help="text|json|github"),
         strict: bool = typer.Option(False, "--strict", help="警告也视为不通过 / warnings fail too"),
     ) -> None:
-        """Lint sources, indicators and rules: schema, unknown names, units, cycles, dead rules.
+        """检查定义文件（不读数据）：格式、未知名称、单位、循环引用、永不触发的规则。
+
+        Lint sources, indicators and rules: schema, unknown names, units, cycles, dead rules.
 
         Example: revstat lint sample_data
         """
