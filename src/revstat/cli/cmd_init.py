@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         directory: Path = typer.Argument(..., help="新工作区的文件夹 / folder of the new workspace"),
         force: bool = typer.Option(False, "--force", help="文件夹不为空时也写入（覆盖标准文件）/ write into a non-empty folder"),
     ) -> None:
-        """新建一个工作区：revstat.yaml、regions.csv、sources/、indicators/、checks/、templates/、data/。
+        """新建一个工作区（revstat.yaml、regions.csv、sources/ 等）。
 
         Create a workspace with a commented revstat.yaml, an example regions.csv and the standard sources.
 
