@@ -119,3 +119,10 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+
+
+def test_every_public_name_resolves():
+    import revstat
+
+    for name in revstat.__all__:
+        assert getattr(revstat, name) is not None, name
