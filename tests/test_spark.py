@@ -209,6 +209,14 @@ def test_missing_pyspark_says_what_to_install_in_both_languages(monkeypatch):
     assert "Java 17" in info.value.render("en")
 
 
+def test_spark_connect_without_its_client_packages_names_them(monkeypatch):
+    _need("pyspark")
+    monkeypatch.setitem(sys.modules, "grpc", None)  # find_spec of a None module raises: missing
+    with pytest.raises(sp.SparkUnavailableError) as info:
+        sp.spark_session("sc://spark.example:15002")
+    assert "pyspark[connect]" in info.value.render("en") and "grpc" in info.value.render("en")
+
+
 def test_missing_java_is_named_for_a_local_master_only(monkeypatch, tmp_path):
     _need("pyspark")
     monkeypatch.setenv("PATH", str(tmp_path))  # no java on PATH

@@ -250,6 +250,8 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
     """
     global _session, _session_master
     require_spark(master)
+    if _is_connect(master):
+        _require_connect(master)  # before stopping any session this process has
     from pyspark.sql import SparkSession
 
     with _lock:
@@ -282,6 +284,8 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
                 session = builder.getOrCreate()
+        except SparkUnavailableError:
+            raise
         except ImportError as err:  # Spark Connect needs grpcio, pyarrow, pandas …
             raise SparkUnavailableError(
                 t("连接 Spark Connect 需要额外的包：{e}", "Spark Connect needs extra packages: {e}", e=str(err)),
@@ -310,6 +314,23 @@ def stop_session() -> None:
         if _session is not None:
             _session.stop()
         _session, _session_master = None, None
+
+
+def _require_connect(master: str | None) -> None:
+    """Spark Connect's client needs grpc, pyarrow …; check first (pyspark itself may exit)."""
+    import importlib.util
+
+    def found(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except ImportError:
+            return False
+
+    missing = [m for m in ("pyarrow", "grpc", "grpc_status", "google.rpc", "zstandard") if not found(m)]
+    if missing:
+        raise SparkUnavailableError(
+            t("连接 Spark Connect 需要额外的包：{e}", "Spark Connect needs extra packages: {e}", e=", ".join(missing)),
+            Location(str(master)), t("pip install 'pyspark[connect]'", "pip install 'pyspark[connect]'"))
 
 
 def _submitted() -> bool:
