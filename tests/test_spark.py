@@ -417,6 +417,17 @@ def test_files_as_uris_and_a_catalog_table_give_the_same_observations(spark, wor
     assert [r[:7] + r[8:] for r in got] == expected
     assert got[0][7] == "households_2024Q4"
 
+    # the households behind a count, as revstat explain lists them: only n rows come back
+    from revstat.records.engine import plan_source
+
+    ws = load_workspace(table)
+    source = next(s for s in ws.sources if s.kind == "records")
+    plan = plan_source(source, "sources/7_households.yaml")
+    village = next(r[1] for r in got if r[0] == "hh_unstable_households" and r[5] >= 2)
+    sample = sp.sample_remote(ws, plan, "hh_unstable_households", village, "2024Q4", n=2)
+    assert len(sample) == 2
+    assert set(sample["村代码"]) == {village} and set(sample["监测类型"]) == {"脱贫不稳定户"}
+
 
 @pytest.mark.spark
 def test_csv_files_with_columns_in_another_order_are_matched_by_name(spark, tmp_path):

@@ -504,3 +504,23 @@ def aggregate_remote(ws: Any, plan: Any, periods: Sequence[str], engine: str = "
         rows = [tuple(r) for r in frame.itertuples(index=False)]
         out += reng.to_observations(ws, plan, list(frame.columns), rows, period, label)
     return out
+
+
+def sample_remote(ws: Any, plan: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:
+    """Up to ``n`` household rows behind a records field of a remote source (URI or table), as
+    :func:`revstat.records.engine.sample_rows` gives them for local files: only those rows are
+    collected (``LIMIT n``), as text."""
+    import pandas as pd
+
+    from revstat.records import sql as rsql
+
+    alias = next(a for a, f in plan.fields.items() if f.id == field_id)
+    agg = next(a for a in plan.aggregates if a.alias == alias)
+    codes = [region, *ws.regions.descendants(region)] if region in ws.regions else [region]
+    spark_input = SparkInput.for_source(plan.source, ws.root, "" if plan.period_column else str(period))
+    fmt = plan.fmt or spark_input.format or "parquet"
+    query = rsql.sample_query(fmt, list(spark_input.paths) or [spark_input.describe()], plan.region_column,
+                              codes, agg.where, (), n, plan.period_column, str(period))
+    frame = run_spark(query.sql, spark_input, getattr(ws.config, "spark_master", None), query.params)
+    return pd.DataFrame([[None if v is None else str(v) for v in row] for row in frame.itertuples(index=False)],
+                        columns=list(frame.columns), dtype=object)
