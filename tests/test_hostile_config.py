@@ -244,3 +244,24 @@ def test_data_files_reached_through_a_symlink_outside_are_refused(tmp_path: Path
     [err] = result.errors
     assert "工作区以外" in err.render("zh") and err.where.file == "sources/monitoring.yaml"
     assert not (result.observations["region_code"] == mc.CODE["河口镇"]).any()
+
+
+@pytest.mark.parametrize("pattern", ["data/" + "x" * 300 + "/*.xlsx", "data/{period}/a\x00b.xlsx"])
+def test_unusable_file_patterns_are_an_error_naming_the_source(tmp_path: Path, pattern: str) -> None:
+    """Found by fuzzing: a path component longer than the file system allows raised OSError."""
+    from revstat.sources.read import read_sources
+    from tests.badinputs import make_corpus as mc
+
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["excel_lock_file"])
+    text = SHEET_SOURCE.replace('files: "data/{period}/*.xls*"', f"files: {pattern!r}".replace("\\x00", "\\0"))
+    (root / "sources" / "monitoring.yaml").write_text(text, encoding="utf-8")
+    try:
+        ws = load_workspace(root)
+    except DefinitionError as err:  # refused at load is fine too, with file and line
+        assert err.where.file == "sources/monitoring.yaml" and err.where.line
+        return
+    result = read_sources(ws, [mc.PERIOD])
+    errors = [e for e in result.errors if e.where and e.where.file == "sources/monitoring.yaml"]
+    assert len(errors) == 1 and "files" in errors[0].render("zh")
+    assert (result.observations["field"] == "income").any()  # the CSV source was still read

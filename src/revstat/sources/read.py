@@ -118,7 +118,16 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
     where = Location(ws.source_files.get(source.id, f"sources/{source.id}.yaml"))
     if pattern not in ctx.globbed:  # several sources usually share one pattern
         root = ws.root.resolve()
-        ctx.globbed[pattern] = [(p, p.resolve().is_relative_to(root)) for p in sorted(ws.root.glob(pattern)) if p.is_file()]
+        try:
+            ctx.globbed[pattern] = [(p, p.resolve().is_relative_to(root)) for p in sorted(ws.root.glob(pattern))
+                                    if p.is_file()]
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte … (found by fuzzing)
+            ctx.globbed[pattern] = []
+            ctx.errors.append(SourceError(
+                t("files 模式 {pattern!r} 无法使用：{e}", "the files pattern {pattern!r} cannot be used: {e}",
+                  pattern=pattern[:120], e=getattr(exc, "strerror", None) or str(exc)), where,
+                t("改正来源中的 files，如 data/{period}/*.xlsx", "correct the source's `files`, e.g. data/{period}/*.xlsx")))
+            return []
     found = []
     for path, inside in ctx.globbed[pattern]:
         if not inside:
