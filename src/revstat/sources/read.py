@@ -274,6 +274,13 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     layout = detect_layout(grid.rows, grid.merged, header_rows=header_rows, anchor=source.region.column)
     region_col, close = match_column(layout.columns, source.region.column)
     if region_col is None:
+        if not layout.columns and book.note in ("csv-under-excel-name", "html-under-excel-name"):
+            raise SourceError(
+                t("文件不是 Excel 工作簿（内容是文本或网页），其中也找不到表头",
+                  "the file is not an Excel workbook (it holds text or a web page) and has no header row"),
+                Location(book.display),
+                t("向报送单位索取原始的 .xlsx 文件，或在 Excel/WPS 中打开后另存为 .xlsx",
+                  "ask the sender for the real .xlsx, or open it in Excel/WPS and save it as .xlsx"))
         raise missing_column(book.display, sheet, source.region.column, layout, close)
     fields: list[tuple[FieldDef, Column, int]] = []
     for f in source.fields:
