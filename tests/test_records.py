@@ -377,3 +377,33 @@ def test_sample_rows_come_in_the_order_of_the_file(ws):
     got = list(sample_rows(workspace, "n", "990101000000", "2024Q4", n=50)["户编号"])
     want = [r[0] for r in rows if r[1].startswith("990101")][:50]
     assert got == want
+
+
+def test_duckdb_equals_pandas_on_generated_rows(tmp_path_factory):
+    """Hypothesis: any rows (empty cells, quotes, Chinese, odd numbers) give the same observations."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.sampled_from(["", "是", "否", "O'Brien", '张"三', "脱贫不稳定户", " 是 ", "TRUE", "y"])
+    number = st.one_of(st.just(""), st.integers(-5, 9).map(str),
+                       st.decimals(-10**6, 10**6, places=3, allow_nan=False, allow_infinity=False).map(str))
+    row = st.tuples(st.sampled_from(["H1", "H2", "H3", ""]), st.sampled_from(VILLAGES_WITH_ROWS),
+                    st.integers(0, 6).map(str), st.sampled_from([*TYPES, ""]), text, number, text).map(list)
+    source = SOURCE.split("fields:")[0] + """fields:
+  - {id: n, name: 户数, unit: 户, measure: count}
+  - {id: flag, name: 是, unit: 户, measure: count, where: eliminated}
+  - {id: noflag, name: 否, unit: 户, measure: count, where: not eliminated}
+  - {id: s, name: 和, unit: 元, measure: sum, of: income, where: "人数 >= 2 or 备注 == \\"O'Brien\\""}
+  - {id: q, name: 商, unit: 户, measure: count, where: income / 人数 > 1000}
+  - {id: d, name: 不重复, unit: 户, measure: count_distinct, of: 户编号, where: "监测类型 != '边缘易致贫户'"}
+"""
+    counter = iter(range(10**6))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(row, min_size=1, max_size=30))
+    def check(rows):
+        root = _workspace(tmp_path_factory.mktemp("h") / f"w{next(counter)}", rows, source=source)
+        ws = load_workspace(root)
+        assert _got(read_records(ws, ["2024Q4"], engine="duckdb")) == _got(read_records(ws, ["2024Q4"], engine="pandas"))
+
+    check()
