@@ -252,20 +252,6 @@ def test_spark_gives_the_same_rows_as_duckdb_on_csv(spark, records):
     assert sum(on_spark["households"]) == ROWS
 
 
-@pytest.mark.spark
-def test_spark_gives_the_same_rows_as_duckdb_on_parquet(spark, records, tmp_path):
-    import duckdb
-
-    parquet = tmp_path / "households.parquet"
-    duckdb.execute(f"COPY (SELECT * FROM read_csv('{records['csv']}', header = true, all_varchar = true)) "
-                   f"TO '{parquet}' (FORMAT parquet)")
-    sql = AGG_SQL.replace("read_csv($1, header = true, all_varchar = true)", "read_parquet($1)")
-    params = _params(str(parquet))
-    on_duckdb = _duckdb(sql, params)
-    on_spark = sp.run_spark(sql, sp.SparkInput(paths=(str(parquet),)), MASTER, params)
-    assert _rows(on_spark) == _rows(on_duckdb)
-
-
 # ----------------------------------------------------------------- the records source, end to end
 
 REPO = Path(__file__).resolve().parents[1]
