@@ -407,3 +407,12 @@ def test_duckdb_equals_pandas_on_generated_rows(tmp_path_factory):
         assert _got(read_records(ws, ["2024Q4"], engine="duckdb")) == _got(read_records(ws, ["2024Q4"], engine="pandas"))
 
     check()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_code_with_spaces_counts_with_its_village(tmp_path, engine):
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户", "否", "1.00", ""],
+            ["H2", " 990101001201 ", "3", "脱贫不稳定户", "否", "2.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
+    assert got["n", "990101001201"] == 2 and got["persons", "990101001201"] == 5

@@ -164,7 +164,7 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
     """One GROUP BY over the record files computing every aggregate (one result row per region,
     and per period when ``period_column`` is given)."""
     params: list[Any] = []  # in the text's order: the FILTER values, the files, the periods
-    selects = [f"CAST({quote_ident(region_column)} AS VARCHAR) AS region_code"]
+    selects = [f"trim(CAST({quote_ident(region_column)} AS VARCHAR)) AS region_code"]  # " 9901…" is 9901…
     group = ["1"]
     if period_column:
         selects.append(f"CAST({quote_ident(period_column)} AS VARCHAR) AS period")
@@ -201,7 +201,7 @@ def sample_query(fmt: str, paths: Sequence[str], region_column: str, codes: Sequ
     """The first ``n`` rows behind an aggregate for some region codes (``revstat explain``)."""
     params: list[Any] = [list(paths)]
     cols = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns) or "*"
-    conds = [f"CAST({quote_ident(region_column)} AS VARCHAR) IN ({', '.join('?' for _ in codes)})"]
+    conds = [f"trim(CAST({quote_ident(region_column)} AS VARCHAR)) IN ({', '.join('?' for _ in codes)})"]
     params.extend(codes)
     if period_column and period:
         conds.append(f"CAST({quote_ident(period_column)} AS VARCHAR) = ?")
