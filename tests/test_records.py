@@ -416,3 +416,12 @@ def test_a_code_with_spaces_counts_with_its_village(tmp_path, engine):
     root = _workspace(tmp_path / "w", rows)
     got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
     assert got["n", "990101001201"] == 2 and got["persons", "990101001201"] == 5
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_household_without_a_village_code_is_an_error_not_dropped(tmp_path, engine):
+    rows = _rows(20, seed=4) + [["H9", "", "2", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    assert "村代码" in str(info.value)

@@ -273,6 +273,10 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     unknown: dict[str, int] = {}
     for r in rows:
         code = "" if r[at_code] is None else str(r[at_code]).strip()
+        if not code:  # households without a region would silently vanish from every count
+            raise SourceError(t("户级数据中有记录缺少地区代码（{c} 列为空）", "some records have no region code (column {c} is empty)",
+                                c=plan.region_column), Location(file_label, note=plan.region_column),
+                              t("补填这些记录的村代码", "fill in the village code of those records"))
         if code not in inside:
             if code not in tree and code.startswith(prefix):
                 unknown[code] = unknown.get(code, 0) + 1

@@ -40,7 +40,7 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=sorted(plan.columns))
     df = df.astype(object).where(df.notna(), None)
     keys = ["region_code"]
-    df["region_code"] = [None if v is None else str(v).strip() for v in df[plan.region_column]]
+    df["region_code"] = ["" if v is None else str(v).strip() for v in df[plan.region_column]]
     if plan.period_column:
         df = df[df[plan.period_column].isin(list(periods))].copy()
         df["period"] = df[plan.period_column]
