@@ -425,3 +425,13 @@ def test_a_household_without_a_village_code_is_an_error_not_dropped(tmp_path, en
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
     assert "村代码" in str(info.value)
+
+
+def test_names_in_the_code_column_are_an_error_not_dropped_as_outside(tmp_path):
+    rows = [["H1", "一村", "2", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    with pytest.raises(SourceError, match="一村"):
+        read_records(load_workspace(root), ["2024Q4"], engine="duckdb")
+    by_name = _workspace(tmp_path / "n", rows, source=SOURCE.replace("by: code", "by: name"))
+    with pytest.raises(DefinitionError):
+        read_records(load_workspace(by_name), ["2024Q4"])

@@ -102,6 +102,10 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
             t("户级数据来源 {id} 无法区分报告期", "records source {id} cannot tell periods apart", id=source.id), where,
             t("在 files 中写 {period}（如 data/{period}/records/*.parquet），或用 period_column 指定报告期所在列",
               "put {period} in files (e.g. data/{period}/records/*.parquet) or name the period column in period_column"))
+    if source.region.by == "name":
+        raise DefinitionError(
+            t("户级数据按12位区划代码汇总，不能按名称", "records are aggregated by the 12-digit region code, not by name"),
+            where, t("region 写 by: code，列为村代码", "write region: {column: <code column>, by: code}"))
     region_column = cols.get(source.region.column, source.region.column)
     aggregates: list[rsql.Aggregate] = []
     fields: dict[str, FieldDef] = {}
@@ -278,7 +282,7 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
                                 c=plan.region_column), Location(file_label, note=plan.region_column),
                               t("补填这些记录的村代码", "fill in the village code of those records"))
         if code not in inside:
-            if code not in tree and code.startswith(prefix):
+            if code not in tree and (code.startswith(prefix) or not code.isdigit()):  # a name is no code
                 unknown[code] = unknown.get(code, 0) + 1
             continue
         by_period.setdefault(str(r[at_period]) if at_period is not None else str(period), {})[code] = r
