@@ -78,9 +78,13 @@ def show(ex: Any, ws: Any = None) -> None:
         console.print(t("  分子 {n} ÷ 分母 {m}", "  numerator {n} ÷ denominator {m}",
                         n=_num(r.get("numerator")), m=_num(r.get("denominator"))).render(), markup=False)
     if r.get("previous") is not None:
-        console.print(t("  上年同期：{p}；变化 {c} {u}", "  same period last year: {p}; change {c} {u}",
-                        p=_num(r.get("previous")), c=r.get("change_display") or "—", u=r.get("change_unit") or "").render(),
-                      markup=False)
+        from revstat.numbers import format_fixed
+
+        prev = format_fixed(r.get("previous"), d.decimals, ws.config.rounding if ws is not None else "half_up")
+        console.print(t("  上年同期：{p} {unit}（精确值 {x}）；变化 {c} {u}",
+                        "  same period last year: {p} {unit} (exact {x}); change {c} {u}",
+                        p=prev or "—", unit=d.unit, x=_num(r.get("previous")), c=r.get("change_display") or "—",
+                        u=r.get("change_unit") or "").render(), markup=False)
     if r.get("target"):
         met = {True: t("达标", "met"), False: t("未达标", "missed"), None: t("无法判断", "unknown")}[r.get("target_met")]
         console.print(t("  目标：{x}（{m}）", "  target: {x} ({m})", x=r["target"], m=met.render()).render(), markup=False)
