@@ -236,3 +236,16 @@ def test_compile_sample_with_one_bad_file(tmp_path: Path) -> None:
     computed = set(res.loc[res["value"].notna() & res["region_code"].isin(counties), "region_code"])
     assert computed == set(counties)  # the rest was compiled: every county has results
     assert digest() == inputs  # inputs are only ever read
+
+
+def test_reading_a_slightly_damaged_xls_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """xlrd writes warnings to stdout unless told not to: that would corrupt `--format json`."""
+    _needs(mc.CASE_BY_ID["xls_file"])
+    root = tmp_path / "ws"
+    mc.build_workspace(root, mc.CASE_BY_ID["xls_file"])
+    xls = root / mc.DATA / "乙县.xls"
+    xls.write_bytes(xls.read_bytes() + b"tail")  # "file size not 512 + multiple of sector size"
+    values, _obs, errors, _summary = _read(root)
+    out, _err = capfd.readouterr()
+    assert out == ""
+    assert errors == [] and values[("households", "河口镇")] == Decimal("11")

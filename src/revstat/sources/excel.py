@@ -123,7 +123,9 @@ class Book:
             import xlrd
 
             if self._xlrd is None:
-                self._xlrd = xlrd.open_workbook(file_contents=self._xls_bytes, on_demand=True)
+                # xlrd writes warnings to stdout by default: that would corrupt `--format json` output
+                self._xlrd = xlrd.open_workbook(file_contents=self._xls_bytes, on_demand=True,
+                                                logfile=io.StringIO(), verbosity=0)
             sh = self._xlrd.sheet_by_name(name)
             for r in range(sh.nrows):
                 types = sh.row_types(r)
