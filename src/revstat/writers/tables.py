@@ -25,8 +25,9 @@ from revstat import tidy
 from revstat.writers.safe import (
     XLSXWRITER_OPTIONS,
     csv_column,
-    json_column,
+    decimal_text,
     json_dumps,
+    json_value,
     write_xlsx_cell,
 )
 
@@ -59,13 +60,41 @@ def write_indicators_csv(results: Any, path: Path) -> None:
 def write_indicators_json(results: Any, path: Path, *, period: str | None = None,
                           skipped: Iterable[Any] = ()) -> None:
     """A JSON array of result rows, one row a line (Decimals as exact decimal strings, missing
-    as null; never NaN/Infinity)."""
+    as null; never NaN/Infinity). Each cell is encoded once, column by column (the table has
+    hundreds of thousands of rows at province scale)."""
     cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [json_column(_column(results, c)) for c in cols]
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    lines = [encode(dict(zip(cols, row, strict=True))) for row in zip(*columns, strict=True)]
+    columns = [_json_fragments(_column(results, c)) for c in cols]
+    keys = [json.dumps(c) + ":" for c in cols]
+    lines = ["{" + ",".join([k + v for k, v in zip(keys, row, strict=True)]) + "}"
+             for row in zip(*columns, strict=True)]
     text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
     Path(path).write_text(text, encoding="utf-8")
+
+
+def _json_fragments(values: list[Any]) -> list[str]:
+    """JSON text of each cell: Decimals as exact decimal strings, missing/non-finite as null;
+    repeated strings (names, codes, units) are encoded once."""
+    cache: dict[str, str] = {}
+    out: list[str] = []
+    append = out.append
+    for v in values:
+        kind = type(v)
+        if v is None:
+            append("null")
+        elif kind is Decimal:
+            append('"' + decimal_text(v) + '"' if v.is_finite() else "null")
+        elif kind is str:
+            text = cache.get(v)
+            if text is None:
+                text = json.dumps(v, ensure_ascii=False)
+                if len(cache) < 100_000:
+                    cache[v] = text
+            append(text)
+        elif kind is bool:
+            append("true" if v else "false")
+        else:
+            append(json.dumps(json_value(v), ensure_ascii=False, allow_nan=False))
+    return out
 
 
 def write_findings_json(findings: list[Any], path: Path, *, period: str | None = None) -> None:
