@@ -373,11 +373,16 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
     fields = rule.fields or sorted(f for f, d in data.fields.items()
                                    if getattr(d, "required", True) and f not in data.record_fields)
     # a village without household records has none to count (zero), it is not a missing report
-    seen: dict[tuple[str, str], list[Any]] = {}
+    cur = None
+    seen: set[tuple[str, str]] = set()
+    filled: set[tuple[str, str]] = set()
     if obs is not None and len(obs):
         cur = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
-        for row in cur.astype(object).itertuples(index=False):  # plain objects: fast to iterate
-            seen.setdefault((str(row.region_code), row.field), []).append(row)
+        regions = cur["region_code"].astype(str).to_numpy(dtype=object).tolist()
+        names = cur["field"].astype(str).to_numpy(dtype=object).tolist()
+        present = [_val(v) is not None for v in cur["value"].to_numpy(dtype=object).tolist()]
+        seen = set(zip(regions, names, strict=True))
+        filled = {k for k, ok in zip(zip(regions, names, strict=True), present, strict=True) if ok}
     by_level: dict[str, list[str]] = {}
     for fid in fields:
         by_level.setdefault(data.field_levels.get(fid, "township"), []).append(fid)
@@ -386,8 +391,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
         if level not in data.levels_for(rule):
             continue
         for region in data.regions([level]):
-            rows = {fid: seen.get((region, fid), []) for fid in fids}
-            if not any(rows.values()):
+            if not any((region, fid) in seen for fid in fids):
                 if rule.require in ("regions", "both"):
                     out.append(_issue(
                         rule, data, region, data.period,
@@ -397,10 +401,17 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
             if rule.require == "regions":
                 continue
             for fid in fids:
-                values = [_val(r.value) for r in rows[fid]]
-                if any(v is not None for v in values):
+                if (region, fid) in filled:
                     continue
-                cells = [Location(str(r.file), str(r.sheet), None if _nan(r.cell) else str(r.cell)) for r in rows[fid]]
+                # only the few missing ones need their rows: look them up now
+                if cur is None:  # pragma: no cover - seen is empty then, so no region gets here
+                    break
+                mine = cur[cur["region_code"].astype(str) == region].astype(object)
+                rows: dict[str, list[Any]] = {}
+                for row in mine.itertuples(index=False):
+                    rows.setdefault(str(row.field), []).append(row)
+                cells = [Location(str(r.file), str(r.sheet), None if _nan(r.cell) else str(r.cell))
+                         for r in rows.get(fid, [])]
                 if not cells:
                     cells = _row_of(data, rows, fid)
                 out.append(_issue(
