@@ -303,7 +303,9 @@ class Fuzzer:
                 self.stats["loaded-ok"] += 1
         except self.RevstatError:
             self.stats["clean-errors"] += 1
-        except (Exception, Hang, MemoryError, RecursionError) as exc:
+        except BaseException as exc:  # incl. pyo3's PanicException (a BaseException), Hang, MemoryError
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
             self._record(family, exc, payload, suffix)
         finally:
             signal.alarm(0)
@@ -366,7 +368,7 @@ def _supervise(args: argparse.Namespace) -> int:
                     crashes[site]["count"] += info["count"]  # type: ignore[operator]
                 else:
                     crashes[site] = info
-        else:
+        else:  # the child died: a native abort (its input is still there) or an escaped exception
             leftovers = sorted(CRASHES.glob(f".current-{proc.pid}.*"))
             site = f"process-abort(rc={proc.returncode})"
             tail = "\n".join(line for line in stderr.splitlines() if not line.lstrip()[:1].isdigit()
@@ -379,6 +381,11 @@ def _supervise(args: argparse.Namespace) -> int:
                 (CRASHES / f"{ident}.txt").write_text(f"site: {site}\n\n{tail}\n", encoding="utf-8")
                 crashes.setdefault(f"{site}#{ident}", {"id": ident, "family": "?", "count": 1, "message": tail[-300:]})
                 print(f"CRASH {site} → bench/fuzz-crashes/{kept.name}", flush=True)
+            else:
+                last = tail.strip().splitlines()[-1] if tail.strip() else "?"
+                info = crashes.setdefault(f"{site}: {last[:120]}", {"id": "-", "family": "?", "count": 0, "message": tail[-300:]})
+                info["count"] += 1  # type: ignore[operator]
+                print(f"CHILD DIED {site}: {last[:200]}", flush=True)
         seed += 1000
     summary = {"minutes": args.minutes, "seed": args.seed, "stats": dict(stats), "crashes": crashes}
     print(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -264,6 +264,13 @@ def _xls_fat_loop(d: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _xls_truncated(d: Path) -> None:
+    """An .xls cut short (found by fuzzing: calamine panics, a BaseException, not an Exception)."""
+    _xls(d)
+    path = d / "乙县.xls"
+    path.write_bytes(path.read_bytes()[:4600])
+
+
 def _html(d: Path) -> None:
     rows = "".join(f"<tr><td>{n}</td><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for n, (a, b, c) in BAD.items())
     (d / BAD_FILE).write_text(
@@ -583,6 +590,8 @@ CASES: list[Case] = [
     Case("xls_file", "旧版 .xls 工作簿（照常读取）", _xls,
          Expect("read", values=_B, exit_code=0), needs="xlwt"),
     Case("xls_fat_loop", "扇区链成环的 .xls（由模糊测试发现：calamine 会申请约 4 GB 内存后中止进程）", _xls_fat_loop,
+         Expect("error", words=("损坏",), file="乙县.xls", absent=tuple(BAD)), needs="xlwt"),
+    Case("xls_truncated", "被截断的 .xls（由模糊测试发现：calamine 内部 panic）", _xls_truncated,
          Expect("error", words=("损坏",), file="乙县.xls", absent=tuple(BAD)), needs="xlwt"),
     Case("html_as_xlsx", "扩展名为 .xlsx 的网页（HTML）：读取其中的表格并说明", _html,
          Expect("read", values=_B, notes=("乙县.xlsx", "HTML"), exit_code=0)),

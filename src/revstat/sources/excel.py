@@ -99,7 +99,9 @@ class Book:
                 self._grids[name] = self._read_sheet(name)
             except SourceError:
                 raise
-            except Exception as exc:  # calamine/zip raise many unrelated types for damaged sheets
+            except BaseException as exc:  # calamine/zip raise many unrelated types for damaged sheets
+                if not isinstance(exc, Exception) and not _is_panic(exc):
+                    raise  # KeyboardInterrupt, SystemExit
                 err = damaged(self.display, f"{type(exc).__name__}: {exc}")
                 err.where = Location(self.display, name)
                 raise err from None
@@ -248,6 +250,12 @@ def _probe_xls(data: bytes, display: str) -> None:
         raise damaged(display, "the .xls structure is corrupt (its reader ran out of memory)")
 
 
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside calamine surfaces as pyo3's ``PanicException``, a BaseException (not an
+    Exception): on a damaged file it is one more "damaged" error (found by fuzzing)."""
+    return type(exc).__name__ == "PanicException"
+
+
 def damaged(display: str, detail: str) -> SourceError:
     return SourceError(
         t("文件已损坏或不完整，无法读取（{detail}）", "the file is damaged or incomplete ({detail})", detail=detail),
@@ -337,7 +345,9 @@ def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = Non
     except pc.PasswordError:
         raise SourceError(t("文件有密码保护，无法读取", "the file is password-protected"), Location(display),
                           t("在 Excel/WPS 中打开，取消密码后另存为 .xlsx", "open it in Excel/WPS, remove the password and save it as .xlsx")) from None
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
+    except BaseException as exc:  # calamine raises several unrelated types for damaged files
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise  # KeyboardInterrupt, SystemExit
         raise damaged(display, f"{type(exc).__name__}: {exc}") from None
     hidden = {m.name for m in wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
     return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
