@@ -124,12 +124,14 @@ def machine() -> list[str]:
         mem = f"{kb / 1024 / 1024:.1f} GB"
     except (OSError, StopIteration):
         pass
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = []
-    for mod in ("pandas", "duckdb", "typer", "python_calamine"):
+    for dist in ("pandas", "duckdb", "typer", "python-calamine"):
         try:
-            versions.append(f"{mod} {__import__(mod).__version__}")
-        except (ImportError, AttributeError):
-            versions.append(f"{mod} ?")
+            versions.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            versions.append(f"{dist} ?")
     return [f"- CPU: {cpu}, {os.cpu_count()} logical cores; RAM {mem}",
             f"- {platform.platform()}; Python {platform.python_version()}; " + ", ".join(versions)]
 
