@@ -139,11 +139,13 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     fields = _additive(rule, data, rule.fields)
     reported = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
+    reported = reported[reported["field"].isin(list(fields))]
     own: dict[tuple[str, str], Decimal] = {}
-    for row in reported.itertuples(index=False):
-        value = _val(row.value)
-        if value is not None and row.field in fields:
-            own[(row.field, str(row.region_code))] = value
+    columns = [reported[c].to_numpy(dtype=object).tolist() for c in ("field", "region_code", "value")]
+    for fid, region, raw in zip(*columns, strict=True):
+        value = _val(raw)
+        if value is not None:
+            own[(str(fid), str(region))] = value
     wanted = set(data.regions(data.levels_for(rule)))
     for (fid, region), value in sorted(own.items()):
         children = data.tree.children.get(region, []) if region in data.tree else []

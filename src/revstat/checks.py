@@ -140,7 +140,8 @@ def values_from_frame(df: Any, name_col: str, value_col: str = "value") -> dict[
         return out
     cols = [df[c].to_numpy(dtype=object).tolist() for c in (name_col, "region_code", "period", value_col)]
     for name, region, period, value in zip(*cols, strict=True):
-        out.setdefault((str(name), str(period)), {})[str(region)] = _dec(value)
+        dec = value if type(value) is Decimal and value.is_finite() else _dec(value)
+        out.setdefault((str(name), str(period)), {})[str(region)] = dec
     return out
 
 
