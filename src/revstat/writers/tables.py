@@ -40,12 +40,6 @@ def _column(results: Any, name: str) -> list[Any]:
     return results[name].to_numpy(dtype=object).tolist()  # type: ignore[no-any-return]
 
 
-def _records(results: Any) -> list[dict[str, Any]]:
-    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [_column(results, c) for c in cols]
-    return [dict(zip(cols, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
 def write_indicators_csv(results: Any, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it), every cell made safe (no formulas, no nan)."""
     cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
@@ -177,14 +171,18 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             return cache[decimals]
 
         order = region_order(results, tree)
-        by_key = {(r["indicator"], r[tidy.REGION_CODE]): r for r in _records(results)}
+        # (indicator, region) → (display, target_met): the shown figure is the display value
+        # (rounded once, by the workspace's rule), written as a number
+        by_key = dict(zip(zip(_column(results, "indicator"), _column(results, tidy.REGION_CODE), strict=True),
+                          zip(_column(results, "display"), _column(results, "target_met"), strict=True), strict=True))
+        with_rows = {key[0] for key in by_key}
         themes: dict[str, list[Any]] = {}
         for d in indicators:
             themes.setdefault(d.theme or "other", []).append(d)
         theme_order = [t for t in THEMES if t in themes] + [t for t in themes if t not in THEMES]
         used: set[str] = set()
         for theme in theme_order:
-            defs = [d for d in themes[theme] if any((d.id, c) in by_key for c, *_ in order)]
+            defs = [d for d in themes[theme] if d.id in with_rows]
             if not defs:
                 continue
             ws = wb.add_worksheet(sheet_name(THEMES.get(theme, (theme,))[0], used))
@@ -207,11 +205,12 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
                 widths[0] = max(widths[0], len(code))
                 widths[1] = min(max(widths[1], display_width(label)), 40)
                 for j, d in enumerate(defs, start=3):
-                    rec = by_key.get((d.id, code))
-                    missed = bool(rec) and rec.get("target_met") is False
-                    # the display value (rounded once, by the workspace's rule) as a number
-                    shown = Decimal(rec["display"]) if rec and rec.get("display") else None
-                    write_xlsx_cell(ws, i, j, shown, num_fmt(d.decimals, missed))
+                    shown, met = by_key.get((d.id, code), (None, None))
+                    fmt = num_fmt(d.decimals, met is False)
+                    if isinstance(shown, str) and shown:
+                        ws.write_number(i, j, float(shown), fmt)
+                    else:
+                        ws.write_blank(i, j, None, fmt)
             for col, w in enumerate(widths):
                 ws.set_column(col, col, w + 2)
             ws.set_row(0, 30)
