@@ -304,6 +304,13 @@ def _csv_bom(d: Path) -> None:
     write_csv(d / "乙县.csv", BAD_CSV, "utf-8-sig")
 
 
+def _csv_ragged(d: Path) -> None:
+    """Lines of different lengths: a one-field line under the header (found by fuzzing)."""
+    lines = ["序号,乡镇,人均可支配收入", "（一）各乡镇"]
+    lines += [f"{i},{name},{value}" for i, (name, value) in enumerate(BAD_CSV.items(), start=1)]
+    (d / "乙县.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _csv_undecodable(d: Path) -> None:
     good = ("乡镇,人均可支配收入,备注\r\n河口镇,14001,").encode("gb18030")
     (d / "乙县.csv").write_bytes(good + b"\xff\xfe\x80\xff\r\n")
@@ -604,6 +611,8 @@ CASES: list[Case] = [
     Case("csv_gb18030", "含 GBK 以外汉字的 GB18030 CSV（照常读取）", _csv_gb18030,
          Expect("read", values={("income", n): v for n, v in BAD_CSV.items()}, exit_code=0)),
     Case("csv_utf8_bom", "带 BOM 的 UTF-8 CSV（照常读取）", _csv_bom,
+         Expect("read", values={("income", n): v for n, v in BAD_CSV.items()}, exit_code=0)),
+    Case("csv_ragged", "各行字段数不同的 CSV（由模糊测试发现）", _csv_ragged,
          Expect("read", values={("income", n): v for n, v in BAD_CSV.items()}, exit_code=0)),
     Case("csv_undecodable", "既不是 UTF-8 也不是 GB18030 的 CSV", _csv_undecodable,
          Expect("error", words=("编码",), file="乙县.csv")),

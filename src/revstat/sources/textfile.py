@@ -42,6 +42,9 @@ def open_csv(path: Path, display: str, suffix: str) -> Book:
                             line=reader.line_num, e=str(exc)), Location(display, line=reader.line_num),
                           t("在 Excel/WPS 中打开并另存为 “CSV UTF-8” 或 .xlsx",
                             "open it in Excel/WPS and save it as \"CSV UTF-8\" or .xlsx")) from None
+    width = max((len(r) for r in rows), default=0)
+    for row in rows:  # a rectangular grid like the workbook readers give (ragged CSV lines)
+        row.extend([""] * (width - len(row)))
     name = Path(display).stem
     note = None
     if suffix in (".xlsx", ".xlsm", ".xls"):
