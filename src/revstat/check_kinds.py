@@ -382,7 +382,8 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
         cur = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
         regions = cur["region_code"].astype(str).to_numpy(dtype=object).tolist()
         names = cur["field"].astype(str).to_numpy(dtype=object).tolist()
-        present = [_val(v) is not None for v in cur["value"].to_numpy(dtype=object).tolist()]
+        present = [(type(v) is Decimal and v.is_finite()) or (v is not None and _val(v) is not None)
+                   for v in cur["value"].to_numpy(dtype=object).tolist()]
         seen = set(zip(regions, names, strict=True))
         filled = {k for k, ok in zip(zip(regions, names, strict=True), present, strict=True) if ok}
     by_level: dict[str, list[str]] = {}
