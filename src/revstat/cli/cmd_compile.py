@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from revstat.cli import common
+from revstat.cli.cmd_extract import count_files
 from revstat.i18n import t
 
 
@@ -92,16 +93,6 @@ def strict_failures(compiled: Any) -> int:
     errors = sum(1 for f in compiled.findings
                  if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
     return int(at_top["incomplete"].sum()) + len(compiled.skipped) + errors
-
-
-def count_files(ws: Any, periods: list[str]) -> int:
-    files = set()
-    for period in periods:
-        for source in ws.sources:
-            if source.kind != "records":
-                files |= {p for p in ws.root.glob(source.files.replace("{period}", period))
-                          if p.is_file() and not p.name.startswith("~$")}
-    return len(files)
 
 
 class progress_bar:  # noqa: N801 - used as a context manager

@@ -58,7 +58,7 @@ def read_with_progress(ws: Workspace, periods: list[str]) -> ReadResult:
 
     from revstat.sources import read_sources
 
-    total = _count_files(ws, periods)
+    total = count_files(ws, periods)
     console = common.err_console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[file]}"), console=console, transient=True,
@@ -71,7 +71,8 @@ def read_with_progress(ws: Workspace, periods: list[str]) -> ReadResult:
         return read_sources(ws, periods, progress=step)
 
 
-def _count_files(ws: Workspace, periods: list[str]) -> int:
+def count_files(ws: Any, periods: list[str]) -> int:
+    """Workbooks the sheet sources of ``periods`` would read (for progress bars)."""
     files = set()
     for period in periods:
         for source in ws.sources:
