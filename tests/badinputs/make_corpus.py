@@ -536,6 +536,17 @@ def _forged_string_count(d: Path) -> None:
     (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/sharedStrings.xml", change))
 
 
+def _forged_string_count_odd_xml(d: Path) -> None:
+    """The same forgery in legal but unusual XML: '>' inside an attribute value, single quotes."""
+    def change(xml: bytes) -> bytes:
+        import re
+
+        xml = xml.replace(b"spreadsheetml/2006/main", b"spreadsheetml/<v>2006</v>/main", 1)
+        return re.sub(rb'uniqueCount="\d+"', b"uniqueCount='199999999999'", xml, count=1)
+
+    (d / BAD_FILE).write_bytes(rewrite_member(xlsx_bytes(), "xl/sharedStrings.xml", change))
+
+
 def _missing_sheet(d: Path) -> None:
     write_xlsx(d / BAD_FILE, {"Sheet1": standard_rows(BAD)})
 
@@ -681,6 +692,8 @@ CASES: list[Case] = [
     Case("forged_string_count", "共享字符串表声明 999999999991 个字符串（由模糊测试发现：calamine 会申请 24 TB 内存）",
          _forged_string_count,
          Expect("error", words=("损坏", "999,999,999,991"), absent=tuple(BAD))),
+    Case("forged_string_count_odd_xml", "同上，但属性值中有“>”、用单引号（由模糊测试发现）", _forged_string_count_odd_xml,
+         Expect("error", words=("损坏", "199,999,999,999"), absent=tuple(BAD))),
     Case("missing_sheet", "找不到配置的工作表", _missing_sheet,
          Expect("error", words=("工作表", "监测*"))),
     Case("missing_column", "缺少配置的列", _missing_column,

@@ -57,8 +57,8 @@ _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _TYPE_STR = re.compile(rb'\bt="(?:str|inlineStr)"')
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _ROW_NUMBER_FAST = re.compile(rb'<row r="(\d+)"')  # how Excel, WPS and xlsxwriter write it
-_CELL_COLUMN = re.compile(rb' r="([A-Z]+)\d')  # only cell references have letters in r="…"
-_CELL_ROW = re.compile(rb' r="[A-Z]+(\d+)"')  # calamine places cells by these, not by <row r>
+_CELL_COLUMN = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]+)\d')  # only cell references have letters in r="…"
+_CELL_ROW = re.compile(rb'\sr\s*=\s*["\'][A-Za-z]+(\d+)')  # calamine places cells by these, not <row r>; ' or "
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"|<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
 
 
@@ -353,7 +353,7 @@ def _open_calamine(path: Path, display: str, kind: str, data: bytes | None = Non
     return Book(path, display, kind, list(wb.sheet_names), hidden_sheets=hidden, _calamine=wb)
 
 
-_UNIQUE_COUNT = re.compile(rb'<sst\b[^>]*?\buniqueCount="(\d+)"')
+_UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\'](\d+)')  # anywhere in the head: ">" may sit inside a value
 
 
 def _check_shared_strings(zf: zipfile.ZipFile, display: str) -> None:
@@ -422,7 +422,7 @@ def _scan_sheet_xml(xml: bytes, grid: Grid) -> None:
 
 def _col_index(letters: bytes) -> int:
     col = 0
-    for ch in letters:
+    for ch in letters.upper():
         col = col * 26 + ch - 64
     return col - 1
 
