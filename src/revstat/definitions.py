@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from revstat.config import SourceDef, load_model, validate_model
-from revstat.errors import DefinitionError, ErrorGroup, RevstatError
+from revstat.errors import DefinitionError, ErrorGroup, RevstatError, collect
 from revstat.formula import Formula, parse_formula
 from revstat.i18n import t
 from revstat.model import Location
@@ -134,13 +134,8 @@ def load_indicator_files(files: Iterable[tuple[Path, str]], known_fields: Iterab
     errors: list[RevstatError] = []
     by_id: dict[str, IndicatorDef] = {}
     for path, display in files:
-        try:
-            loaded = _load_file(path, display)
-        except ErrorGroup as group:
-            errors.extend(group.errors)
-            continue
-        except RevstatError as err:
-            errors.append(err)
+        loaded = collect(errors, lambda path=path, display=display: _load_file(path, display))
+        if loaded is None:
             continue
         seen: dict[str, int | None] = {}
         for ind in loaded:

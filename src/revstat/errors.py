@@ -6,8 +6,13 @@ Bad *data* found by checks is collected as :class:`revstat.model.Issue`, never r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from revstat.i18n import Text, get_lang, t
 from revstat.model import Location
+
+T = TypeVar("T")
 
 
 class RevstatError(Exception):
@@ -63,3 +68,15 @@ class ErrorGroup(RevstatError):
 
     def render(self, lang: str | None = None) -> str:
         return "\n\n".join(e.render(lang) for e in self.errors)
+
+
+def collect(errors: list[RevstatError], load: Callable[[], T]) -> T | None:
+    """Run ``load``; on a user error append it (each error of a group) to ``errors`` and
+    return None, so one bad file does not hide the errors of the next."""
+    try:
+        return load()
+    except ErrorGroup as group:
+        errors.extend(group.errors)
+    except RevstatError as err:
+        errors.append(err)
+    return None

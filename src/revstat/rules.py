@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from revstat.config import Level, Strict, validate_model
-from revstat.errors import DefinitionError, ErrorGroup, RevstatError
+from revstat.errors import DefinitionError, ErrorGroup, RevstatError, collect
 from revstat.i18n import t
 from revstat.model import Location, Severity
 from revstat.yamlload import LineDict, LineList, line_of, load_yaml
@@ -204,13 +204,8 @@ def load_rule_files(files: list[tuple[Any, str]]) -> RuleSet:
     overridden: list[str] = []
     errors: list[RevstatError] = []
     for path, display in files:
-        try:
-            rules = parse_rules(load_yaml(path, display), display)
-        except ErrorGroup as group:
-            errors.extend(group.errors)
-            continue
-        except RevstatError as err:
-            errors.append(err)
+        rules = collect(errors, lambda path=path, display=display: parse_rules(load_yaml(path, display), display))
+        if rules is None:
             continue
         for rule in rules:
             if rule.id in by_id:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from revstat.config import FieldDef, SourceDef, WorkspaceConfig, load_model
-from revstat.errors import ConfigError, DefinitionError, ErrorGroup, RevstatError
+from revstat.errors import ConfigError, DefinitionError, ErrorGroup, RevstatError, collect
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.regions import RegionTree, load_regions
@@ -94,13 +94,8 @@ def load_workspace(root: Path) -> Workspace:
     seen_fields: dict[str, str] = {}
     for path in sorted((root / "sources").glob("*.yaml")):
         display = ws.rel(path)
-        try:
-            source = load_model(SourceDef, path, display)
-        except ErrorGroup as group:
-            errors.extend(group.errors)
-            continue
-        except RevstatError as err:
-            errors.append(err)
+        source = collect(errors, lambda path=path, display=display: load_model(SourceDef, path, display))
+        if source is None:
             continue
         if source.id in ws.source_files:
             errors.append(DefinitionError(t("重复的来源 id {id}", "duplicate source id {id}", id=source.id),
