@@ -328,16 +328,9 @@ def shift_period(period: Period, shift: Shift) -> Period:
 def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None = None,
              index: Any = None, labels: Mapping[str, str] | None = None,
              temporal: Mapping[str, str] | None = None) -> tuple[Any, Any]:
-    """Compute a formula for every region at once.
+    """Compute a formula for every region at once: ``(values, reasons)``.
 
-    ``lookup(name, shift)`` returns a Series (indexed by region code, values Decimal or None) of
-    ``name`` at the period ``shift`` steps from ``period`` (``()`` the period itself,
-    ``("prev_year",)`` the same period last year …), or ``None`` when there is no data.
-    Returns ``(values, reasons)``: object Series of Decimal/None (booleans for comparisons) and
-    of the reason (text) where a value is missing. ``index`` defaults to the union of the
-    indexes of the names at the period itself; ``labels`` names fields in reasons; ``temporal``
-    (field → stock | cumulative | period) makes ``ytd`` of a cumulative or stock field the field.
-    (Implemented in :mod:`revstat.formula_eval`.)
+    The public entry point; see :func:`revstat.formula_eval.evaluate` for the arguments.
     """
     from revstat.formula_eval import evaluate as _evaluate
 
