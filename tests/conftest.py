@@ -25,3 +25,20 @@ def _chinese_messages() -> None:
     from revstat.i18n import set_lang
 
     set_lang("zh")
+
+
+# A small hierarchy for unit tests: a city, two counties, two townships each.
+CITY, A, B = "990100000000", "990101000000", "990102000000"
+A1, A2, B1, B2 = "990101001000", "990101002000", "990102001000", "990102002000"
+
+
+def two_county_tree():
+    """示范市 → 甲县 (甲一镇, 甲二镇), 乙县 (乙一镇, 乙二镇)."""
+    from revstat.regions import make_tree
+
+    return make_tree([
+        (CITY, "示范市", "city", None),
+        (A, "甲县", "county", CITY), (B, "乙县", "county", CITY),
+        (A1, "甲一镇", "township", A), (A2, "甲二镇", "township", A),
+        (B1, "乙一镇", "township", B), (B2, "乙二镇", "township", B),
+    ])

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from conftest import A1, A2, B1, B2, CITY, A, B, two_county_tree
+
 from revstat.config import FieldDef
 from revstat.hierarchy import roll_up
-from revstat.regions import make_tree
 from revstat.tidy import make_observations
 
-CITY, A, B = "990100000000", "990101000000", "990102000000"
-A1, A2, B1, B2 = "990101001000", "990101002000", "990102001000", "990102002000"
-TREE = make_tree([
-    (CITY, "示范市", "city", None),
-    (A, "甲县", "county", CITY), (B, "乙县", "county", CITY),
-    (A1, "甲一镇", "township", A), (A2, "甲二镇", "township", A),
-    (B1, "乙一镇", "township", B), (B2, "乙二镇", "township", B),
-])
+TREE = two_county_tree()
 FIELDS = {
     "hh": FieldDef(id="hh", name="户数", unit="户"),
     "pop": FieldDef(id="pop", name="人口", unit="人"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import A1, A2, B1, B2, CITY, A, B, two_county_tree
 
 from revstat.config import FieldDef
 from revstat.definitions import IndicatorDef, find_indicator, load_indicator_files
@@ -17,14 +18,7 @@ from revstat.indicators import compute_indicators, split_available
 from revstat.regions import make_tree
 from revstat.tidy import RESULT_COLUMNS, make_observations
 
-CITY, A, B = "990100000000", "990101000000", "990102000000"
-A1, A2, B1, B2 = "990101001000", "990101002000", "990102001000", "990102002000"
-TREE = make_tree([
-    (CITY, "示范市", "city", None),
-    (A, "甲县", "county", CITY), (B, "乙县", "county", CITY),
-    (A1, "甲一镇", "township", A), (A2, "甲二镇", "township", A),
-    (B1, "乙一镇", "township", B), (B2, "乙二镇", "township", B),
-])
+TREE = two_county_tree()
 FIELDS = {f.id: f for f in [
     FieldDef(id="toilet", name="卫生厕所户数", unit="户"),
     FieldDef(id="hh", name="农村常住户数", unit="户"),
