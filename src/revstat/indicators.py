@@ -20,7 +20,7 @@ from revstat.definitions import IndicatorDef, dependency_order
 from revstat.formula import Shift, evaluate, ratio_parts, shift_period
 from revstat.hierarchy import INCOMPLETE
 from revstat.i18n import t
-from revstat.numbers import CONTEXT, format_fixed
+from revstat.numbers import CONTEXT, format_fixed_column
 from revstat.periods import Period
 from revstat.regions import RegionTree
 
@@ -142,6 +142,7 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     are left out; :func:`split_available` lists them. ``scope``: the report region (results
     are given for it and every region below it that has data).
     """
+    import numpy as np
     import pandas as pd
 
     period = str(period)
@@ -151,26 +152,34 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     index = pd.Index(codes, dtype=object)
     engine = Engine(values, usable, index, labels, temporal)
     prev = str(Period.parse(period).prev_year())
-    frames = []
+    columns: dict[str, list[Any]] = {c: [] for c in tidy.RESULT_COLUMNS}
     with decimal.localcontext(CONTEXT):
         for d in usable:
-            frames.append(_rows(engine, d, period, prev, rounding, tree, index))
-    if not frames:
+            for name, part in _rows(engine, d, period, prev, rounding, tree, index).items():
+                columns[name].extend(part)
+    if not usable:
         return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)
-    return out[tidy.RESULT_COLUMNS]
+    # one frame for all indicators (built once: 52 small frames and a concat cost more than the
+    # computing); exact values and flags stay object columns (pandas 3 would infer a string
+    # dtype whose missing value is NaN), texts are strings, ``incomplete`` is bool
+    frame = {name: (pd.Series(col, dtype=object) if name in _OBJECT_COLUMNS else col)
+             for name, col in columns.items()}
+    frame["incomplete"] = np.array(columns["incomplete"], dtype=bool)
+    return pd.DataFrame(frame)[tidy.RESULT_COLUMNS]
+
+
+#: Result columns holding Decimals, None or True/False (kept as Python objects).
+_OBJECT_COLUMNS = frozenset({tidy.VALUE, "numerator", "denominator", "target", "target_met", "note", "previous",
+                             "change"})
 
 
 def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str,
-          tree: RegionTree, index: Any) -> Any:
-    import pandas as pd
-
+          tree: RegionTree, index: Any) -> dict[str, list[Any]]:
+    """The result columns of one indicator (only the levels at which it has values)."""
     values, reasons, used = engine.compute(d.id, period)
     previous, _, _ = engine.compute(d.id, prev)
     parts = engine.parts(d.id, period)
-    n = len(index)
     incomplete = engine.incomplete_of(used)
-    change = _change(d.change, values, previous)
     note = reasons.copy()
     partial = incomplete & values.notna()
     if partial.any():
@@ -178,44 +187,47 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
     # township workbooks) get no rows rather than empty ones; at a level that has values, a region
     # without one keeps its row and the reason (缺少…数据).
-    levels = [tree.regions[c].level for c in index]
+    codes = list(index)
+    levels = [tree.regions[c].level for c in codes]
     has_data = values.notna().to_numpy(dtype=bool)
     for key in used:
         series = engine.fields.get(key)
         if key[1] == period and series is not None:
             has_data = has_data | series.reindex(index).notna().to_numpy(dtype=bool)
     covered = {lv for lv, ok in zip(levels, has_data, strict=True) if ok}
-    keep = [lv in covered for lv in levels]
-    frame = pd.DataFrame({
+    keep = [i for i, lv in enumerate(levels) if lv in covered]
+    if len(keep) < len(codes):
+        def pick(col: list[Any]) -> list[Any]:
+            return [col[i] for i in keep]
+    else:
+        def pick(col: list[Any]) -> list[Any]:
+            return col
+    vals = pick(_none_for_nan(values))
+    prevs = pick(_none_for_nan(previous))
+    change = _change(d.change, vals, prevs)
+    n = len(vals)
+    return {
         "indicator": [d.id] * n,
         "name": [d.name] * n,
         "theme": [d.theme or ""] * n,
-        tidy.REGION_CODE: list(index),
-        tidy.REGION_NAME: [tree.regions[c].name for c in index],
-        tidy.LEVEL: levels,
+        tidy.REGION_CODE: pick(codes),
+        tidy.REGION_NAME: [tree.regions[c].name for c in pick(codes)],
+        tidy.LEVEL: pick(levels),
         tidy.PERIOD: [period] * n,
-        tidy.VALUE: _obj(_none_for_nan(values)),
-        "display": [format_fixed(v, d.decimals, rounding) for v in values],
+        tidy.VALUE: vals,
+        "display": format_fixed_column(vals, d.decimals, rounding),
         tidy.UNIT: [d.unit] * n,
-        "numerator": _obj(_none_for_nan(parts[0]) if parts else [None] * n),
-        "denominator": _obj(_none_for_nan(parts[1]) if parts else [None] * n),
-        "target": _obj([str(d.target) if d.target else None] * n),
-        "target_met": _obj([d.target.met(v) if d.target else None for v in values]),
-        "note": _obj(_none_for_nan(note)),
-        "previous": _obj(_none_for_nan(previous)),
-        "change": _obj(change),
-        "change_display": [format_fixed(c, 1 if d.change == "growth" else d.decimals, rounding) for c in change],
+        "numerator": pick(_none_for_nan(parts[0])) if parts else [None] * n,
+        "denominator": pick(_none_for_nan(parts[1])) if parts else [None] * n,
+        "target": [str(d.target) if d.target else None] * n,
+        "target_met": [d.target.met(v) for v in vals] if d.target else [None] * n,
+        "note": pick(_none_for_nan(note)),
+        "previous": prevs,
+        "change": change,
+        "change_display": format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding),
         "change_unit": [CHANGE_UNITS[d.change]] * n,
-        "incomplete": incomplete.to_numpy(dtype=bool),
-    })
-    return frame[keep].reset_index(drop=True)
-
-
-def _obj(values: list[Any]) -> Any:
-    """An object Series (pandas 3 would infer a string dtype whose missing value is NaN)."""
-    import pandas as pd
-
-    return pd.Series(values, dtype=object)
+        "incomplete": pick(incomplete.to_numpy(dtype=bool).tolist()),
+    }
 
 
 def _none_for_nan(series: Any) -> list[Any]:
