@@ -97,7 +97,9 @@ class _Eval:
             if series is None:
                 values = self.empty()
             else:
-                values = series.reindex(self.index).astype(object)
+                if series.index is not self.index:  # the indicator engine hands aligned series
+                    series = series.reindex(self.index)
+                values = series.astype(object)
                 values = values.where(values.notna(), None)
             reasons = self.empty().where(values.notna(), self.missing_reason(name, shift))
             self.cache[key] = (values, reasons)
@@ -273,7 +275,7 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             s = lookup(n, ())
             if s is not None:
                 index = index.union(pd.Index(s.index))
-    ev = _Eval(lookup, period, pd.Index(index), labels, temporal)
+    ev = _Eval(lookup, period, index if isinstance(index, pd.Index) else pd.Index(index), labels, temporal)
     with decimal.localcontext(CONTEXT):
         values, reasons = ev.run(node, ())
     return values, reasons

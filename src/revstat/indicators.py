@@ -81,6 +81,7 @@ class Engine:
             if INCOMPLETE in g:
                 self.incomplete[(str(f), str(p))] = g[INCOMPLETE].astype(bool)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
+        self.aligned: dict[tuple[str, str], Any] = {}
 
     def lookup_for(self, period: Period, used: set[tuple[str, str]]) -> Any:
         def lookup(name: str, shift: Shift) -> Any:
@@ -90,8 +91,19 @@ class Engine:
                 used.update(deps)
                 return values
             used.add((name, p))
-            return self.fields.get((name, p))
+            return self.aligned_field((name, p))
         return lookup
+
+    def aligned_field(self, key: tuple[str, str]) -> Any:
+        """A field's values on the engine's index (object dtype, None for missing), built once
+        per field and period: every formula that names it reuses it without re-aligning."""
+        if key not in self.aligned:
+            series = self.fields.get(key)
+            if series is not None:
+                series = series.reindex(self.index).astype(object)
+                series = series.where(series.notna(), None)
+            self.aligned[key] = series
+        return self.aligned[key]
 
     def compute(self, ident: str, period: str) -> tuple[Any, Any, frozenset[tuple[str, str]]]:
         """(values, reasons, field keys used) of an indicator at a period."""
