@@ -1,9 +1,9 @@
 """Vectorised evaluation of parsed formulas (see :mod:`revstat.formula`).
 
-Every node is computed for all regions at once over pandas Series of Decimal objects (missing
-= ``None``), in :data:`revstat.numbers.CONTEXT`; a Series of reasons travels with the values
-("分母为0", "上年同期为0", "缺少2023Q4数据"). Elementwise object-dtype operations, no per-cell
-interpreter loop.
+Every node is computed for all regions at once over arrays of Decimal objects aligned with the
+regions (missing = ``None``), in :data:`revstat.numbers.CONTEXT`; an array of reasons travels with the values
+("分母为0", "上年同期为0", "缺少2023Q4数据"). Elementwise numpy object-array operations (the
+Decimal arithmetic runs in C), no per-cell interpreter loop.
 """
 
 from __future__ import annotations
@@ -36,24 +36,37 @@ from revstat.periods import Period
 
 
 class _Eval:
+    """The walk over a formula's tree. Values and reasons are numpy object arrays aligned with
+    ``index`` (missing = ``None``); Series appear only at the edges (what ``lookup`` returns,
+    what :func:`evaluate` returns), because a pandas operation costs far more than the few
+    thousand Decimal operations inside it."""
+
     def __init__(self, lookup: Lookup, period: Period | None, index: Any,
                  labels: Mapping[str, str] | None, temporal: Mapping[str, str] | None = None) -> None:
+        import numpy as np
         import pandas as pd
 
-        self.pd = pd
+        self.np = np
+        self.isna = pd.isna  # on an object array: None, NaN, Decimal NaN, pd.NA (as Series.isna)
         self.lookup = lookup
         self.period = period
         self.index = index
+        self.n = len(index)
         self.labels = labels or {}
         self.temporal = temporal or {}
         self.cache: dict[tuple[str, Shift], tuple[Any, Any]] = {}
 
     # helpers
     def empty(self, value: Any = None) -> Any:
-        return self.pd.Series([value] * len(self.index), index=self.index, dtype=object)
+        out = self.np.empty(self.n, dtype=object)
+        out.fill(value)
+        return out
 
     def const(self, value: Any) -> tuple[Any, Any]:
         return self.empty(value), self.empty()
+
+    def notna(self, values: Any) -> Any:
+        return ~self.isna(values)
 
     def period_label(self, shift: Shift) -> str:
         return str(shift_period(self.period, shift)) if self.period is not None else "?"
@@ -64,9 +77,12 @@ class _Eval:
         label = self.labels.get(name, name)
         return t("缺少{name}数据", "no data for {name}", name=label).render()
 
-    @staticmethod
-    def first(r1: Any, r2: Any) -> Any:
-        return r1.where(r1.notna(), r2)
+    def first(self, r1: Any, r2: Any) -> Any:
+        return self.np.where(self.isna(r1), r2, r1)
+
+    def only_missing(self, reason: Any, values: Any) -> Any:
+        """The reasons kept only where the value is missing."""
+        return self.np.where(self.isna(values), reason, None)
 
     # the walk
     def run(self, node: Node, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
@@ -99,17 +115,17 @@ class _Eval:
             else:
                 if series.index is not self.index:  # the indicator engine hands aligned series
                     series = series.reindex(self.index)
-                values = series.astype(object)
-                values = values.where(values.notna(), None)
-            reasons = self.empty().where(values.notna(), self.missing_reason(name, shift))
+                values = series.to_numpy(dtype=object, copy=True)
+                values[self.isna(values)] = None
+            reasons = self.np.where(self.isna(values), self.missing_reason(name, shift), None)
             self.cache[key] = (values, reasons)
         return self.cache[key]
 
     def apply1(self, v: Any, fn: Callable[[Any], Any]) -> Any:
         out = self.empty()
-        mask = v.notna()
+        mask = self.notna(v)
         if mask.any():
-            out[mask] = [fn(x) for x in v[mask]] if fn is not None else v[mask]
+            out[mask] = [fn(x) for x in v[mask]]
         return out
 
     def binary(self, node: Bin, shift: Shift) -> tuple[Any, Any]:
@@ -120,14 +136,14 @@ class _Eval:
     def arith(self, op: str, a: Any, ra: Any, b: Any, rb: Any, zero_reason: str | None = None) -> tuple[Any, Any]:
         out = self.empty()
         reason = self.first(ra, rb)
-        mask = a.notna() & b.notna()
+        mask = self.notna(a) & self.notna(b)
         if op == "/":
             zero = mask & (b == 0)
             if zero.any():
-                reason = reason.where(~zero, zero_reason or t("分母为0", "denominator is 0").render())
+                reason = self.np.where(zero, zero_reason or t("分母为0", "denominator is 0").render(), reason)
             mask = mask & ~zero
         if mask.any():
-            x, y = a[mask].to_numpy(), b[mask].to_numpy()
+            x, y = a[mask], b[mask]
             if op == "+":
                 res = x + y
             elif op == "-":
@@ -139,41 +155,42 @@ class _Eval:
             out[mask] = res
         # finite inputs with zero denominators masked give finite results (no traps in CONTEXT,
         # exponents far beyond any statistic), so no per-cell finiteness check is needed here
-        return out, reason.where(out.isna(), None)
+        return out, self.only_missing(reason, out)
 
     def compare(self, node: Compare, shift: Shift) -> tuple[Any, Any]:
+        np = self.np
         left, rl = self.run(node.left, shift)
-        result = self.empty(True)
+        result = np.ones(self.n, dtype=bool)
         reason = self.empty()
-        known = self.empty(True).astype(bool)
+        known = np.ones(self.n, dtype=bool)
         for op, comp in zip(node.ops, node.comparators, strict=True):
             right, rr = self.run(comp, shift)
-            mask = left.notna() & right.notna()
+            mask = self.notna(left) & self.notna(right)
             known &= mask
             reason = self.first(reason, self.first(rl, rr))
-            part = self.empty(False)
+            part = np.zeros(self.n, dtype=bool)
             if mask.any():
-                x, y = left[mask].to_numpy(), right[mask].to_numpy()
-                part[mask] = _CMP_FN[op](x, y)
-            result = result & part.astype(bool)
+                part[mask] = _CMP_FN[op](left[mask], right[mask])
+            result &= part
             left, rl = right, rr
-        out = result.astype(object).where(known, None)
-        return out, reason.where(out.isna(), None)
+        out = np.where(known, result.astype(object), None)
+        return out, self.only_missing(reason, out)
 
     def boolop(self, node: BoolOp, shift: Shift) -> tuple[Any, Any]:
+        np = self.np
         parts = [self.run(v, shift) for v in node.values]
         stop = node.op == "or"  # a True decides "or"; a False decides "and"
-        decided = self.empty(False).astype(bool)
-        unknown = self.empty(False).astype(bool)
+        decided = np.zeros(self.n, dtype=bool)
+        unknown = np.zeros(self.n, dtype=bool)
         reason = self.empty()
         for v, r in parts:
-            decided |= v.map(lambda x, s=stop: x is not None and bool(x) is s).astype(bool)
-            unknown |= v.isna()
+            decided |= np.fromiter((x is not None and bool(x) is stop for x in v), dtype=bool, count=self.n)
+            unknown |= self.isna(v)
             reason = self.first(reason, r)
         out = self.empty(not stop)
         out[decided] = stop
         out[~decided & unknown] = None
-        return out, reason.where(out.isna(), None)
+        return out, self.only_missing(reason, out)
 
     def call(self, node: Call, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
         f = node.func
@@ -216,19 +233,20 @@ class _Eval:
             v, r = self.run(node.args[0], shift)
             for arg in node.args[1:]:
                 w, rw = self.run(arg, shift)
-                mask = v.notna() & w.notna()
+                mask = self.notna(v) & self.notna(w)
                 out = self.empty()
                 if mask.any():
-                    pick = (w[mask] < v[mask]) if f == "min" else (w[mask] > v[mask])
-                    out[mask] = v[mask].where(~pick.astype(bool), w[mask])
-                r = self.first(r, rw).where(out.isna(), None)
+                    vm, wm = v[mask], w[mask]
+                    pick = self.np.array(_CMP_FN["<" if f == "min" else ">"](wm, vm), dtype=bool)
+                    out[mask] = self.np.where(pick, wm, vm)
+                r = self.only_missing(self.first(r, rw), out)
                 v = out
             return v, r
         if f == "if_missing":
             v, r = self.run(node.args[0], shift)
             d, rd = self.run(node.args[1], shift)
-            miss = v.isna()
-            return v.where(~miss, d), r.where(~miss, rd)
+            miss = self.isna(v)
+            return self.np.where(miss, d, v), self.np.where(miss, rd, r)
         raise ValueError(f"unknown function {f}")  # pragma: no cover - the parser refuses it
 
     def need_period(self, shift: Shift) -> Period:
@@ -275,7 +293,8 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             s = lookup(n, ())
             if s is not None:
                 index = index.union(pd.Index(s.index))
-    ev = _Eval(lookup, period, index if isinstance(index, pd.Index) else pd.Index(index), labels, temporal)
+    index = index if isinstance(index, pd.Index) else pd.Index(index)
+    ev = _Eval(lookup, period, index, labels, temporal)
     with decimal.localcontext(CONTEXT):
         values, reasons = ev.run(node, ())
-    return values, reasons
+    return pd.Series(values, index=index, dtype=object), pd.Series(reasons, index=index, dtype=object)
