@@ -5,10 +5,25 @@ its findings; none of them stops at the first failing region.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from revstat.checks import CheckData, Values, _issue, compare_series, fmt, holds, rule_kind
+import numpy as np
+import pandas as pd
+
+from revstat.checks import (
+    CheckData,
+    Values,
+    _issue,
+    compare_aligned,
+    compare_series,
+    failing,
+    fmt,
+    holds,
+    rule_kind,
+)
 from revstat.i18n import t
 from revstat.model import Issue, Location
 from revstat.numbers import CONTEXT
@@ -27,8 +42,8 @@ def check_expression(rule: RuleDef, data: CheckData) -> list[Issue]:
 
     out: list[Issue] = []
     for left, op, right in comparison_sides(rule, data):
-        out += compare_series(rule, data, left.values, op, right.values, _ordered(left.names, right.names),
-                              left.text, right.text)
+        out += compare_aligned(rule, data, left.regions, left.array, op, right.array,
+                               _ordered(left.names, right.names), left.text, right.text)
     return out
 
 
@@ -39,8 +54,8 @@ def check_compare(rule: RuleDef, data: CheckData) -> list[Issue]:
 
     assert rule.left and rule.op and rule.right  # guaranteed by RuleDef  # noqa: S101
     left, right = side(rule.left, rule, data), side(rule.right, rule, data)
-    return compare_series(rule, data, left.values, rule.op, right.values, _ordered(left.names, right.names),
-                          left.text, right.text)
+    return compare_aligned(rule, data, left.regions, left.array, rule.op, right.array,
+                           _ordered(left.names, right.names), left.text, right.text)
 
 
 @rule_kind("range")
@@ -86,38 +101,51 @@ def _additive(rule: RuleDef, data: CheckData, names: list[str]) -> list[str]:
 
 @rule_kind("totals")
 def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
-    """A workbook's 合计 row = the sum of its rows (same file, sheet and field)."""
+    """A workbook's 合计 row = the sum of its rows (same file, sheet and field).
+
+    Only the rows of the fields that have a 合计 row this period are grouped (none in
+    workbooks without 合计 rows), from plain columns rather than pandas rows."""
     obs = data.observations
     if obs is None or not len(obs):
         return []
+    rows = _rows(data)
     fields = set(_additive(rule, data, rule.fields))
-    obs = obs[(obs["period"].astype(str) == data.period) & obs["field"].isin(fields)]
-    totals = obs[obs["origin"] == "total"]
-    parts = obs[obs["origin"] == "source"]
-    groups: dict[tuple[str, str, str], list[Any]] = {}
-    for row in parts.itertuples(index=False):
-        groups.setdefault((str(row.file), str(row.sheet), row.field), []).append(row)
+    is_total = rows.where(("total",), fields)
+    if not is_total.any():
+        return []
+    totals = rows.frame.iloc[np.flatnonzero(is_total)]
+    with_total = [rows.fields[c] for c in np.unique(rows.field[is_total]).tolist()]
+    parts = rows.frame.iloc[np.flatnonzero(rows.where(("source",), with_total))]
+    groups: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+    for row in zip(*_columns(parts, ("file", "sheet", "field", "cell", "value")), strict=True):
+        groups.setdefault((str(row[0]), str(row[1]), row[2]), []).append(row)
     out: list[Issue] = []
-    for row in totals.itertuples(index=False):
-        total = _val(row.value)
-        rows = groups.get((str(row.file), str(row.sheet), row.field), [])
-        vals = [_val(r.value) for r in rows]
+    for file, sheet, fid, cell, raw, code in zip(*_columns(totals, ("file", "sheet", "field", "cell", "value", "region_code")),
+                                                 strict=True):
+        total = _val(raw)
+        rows = groups.get((str(file), str(sheet), fid), [])
+        vals = [_val(r[4]) for r in rows]
         present = [v for v in vals if v is not None]
         if total is None or not present:
             continue
         summed = sum(present, _ZERO)
         if holds(total, "==", summed, rule):
             continue
-        region = None if _nan(row.region_code) else str(row.region_code)
-        cells = [Location(str(row.file), str(row.sheet), str(row.cell))]
-        cells += [Location(str(r.file), str(r.sheet), str(r.cell)) for r in rows]
+        region = None if _nan(code) else str(code)
+        cells = [Location(str(file), str(sheet), str(cell))]
+        cells += [Location(str(r[0]), str(r[1]), str(r[3])) for r in rows]
         out.append(_issue(
             rule, data, region, data.period,
             t("{file} › {sheet}：{field}合计行（{left}）不等于各行之和（{right}），相差{difference}",
               "{file} › {sheet}: the total row of {field} ({left}) is not the sum of the rows ({right}); difference {difference}"),
             expected=summed, actual=total, difference=total - summed, locations=cells,
-            field=data.label(row.field), file=str(row.file), sheet=str(row.sheet)))
+            field=data.label(fid), file=str(file), sheet=str(sheet)))
     return out
+
+
+def _columns(frame: Any, names: tuple[str, ...]) -> list[list[Any]]:
+    """Columns of a frame as Python lists (what itertuples would give, without the tuples)."""
+    return [frame[c].to_numpy(dtype=object).tolist() for c in names]
 
 
 def _val(value: Any) -> Decimal | None:
@@ -138,15 +166,17 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
         return []
     out: list[Issue] = []
     fields = _additive(rule, data, rule.fields)
-    reported = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
-    reported = reported[reported["field"].isin(list(fields))]
+    wanted = set(data.regions(data.levels_for(rule)))
+    parents = {c for c in wanted if data.tree.children.get(c)}
+    # only rows of parents at the rule's levels can be checked: pick them before the loop
+    reported = data.now()
+    reported = reported[reported["origin"].isin(("source", "records")) & reported["field"].isin(list(fields))
+                        & reported["region_code"].astype(str).isin(parents)]
     own: dict[tuple[str, str], Decimal] = {}
-    columns = [reported[c].to_numpy(dtype=object).tolist() for c in ("field", "region_code", "value")]
-    for fid, region, raw in zip(*columns, strict=True):
+    for fid, region, raw in zip(*_columns(reported, ("field", "region_code", "value")), strict=True):
         value = _val(raw)
         if value is not None:
             own[(str(fid), str(region))] = value
-    wanted = set(data.regions(data.levels_for(rule)))
     for (fid, region), value in sorted(own.items()):
         children = data.tree.children.get(region, []) if region in data.tree else []
         if region not in wanted or not children:
@@ -182,11 +212,10 @@ def check_cumulative(rule: RuleDef, data: CheckData) -> list[Issue]:
         temporal = getattr(data.fields.get(name), "temporal", "cumulative")
         if temporal == "cumulative" and period.is_first_of_year():
             continue
-        now, before = data.series(name), data.series(name, prev)
-        for region in data.regions(data.levels_for(rule)):
-            cur, old = now.get(region), before.get(region)
-            if cur is None or old is None or holds(cur, ">=", old, rule):
-                continue
+        regions = data.regions(data.levels_for(rule))
+        now, before = data.aligned(data.series(name), regions), data.aligned(data.series(name, prev), regions)
+        for i in failing(rule, now, ">=", before):
+            region, cur, old = regions[i], now[i], before[i]
             cells = data.cells([name], region) + data.cells([name], region, prev)
             out.append(_issue(
                 rule, data, region, data.period,
@@ -205,14 +234,10 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
     assert rule.bound is not None  # noqa: S101
     out: list[Issue] = []
     for name in rule.targets:
-        now, before = data.series(name), data.series(name, base_period)
-        for region in data.regions(data.levels_for(rule)):
-            cur, base = now.get(region), before.get(region)
-            if cur is None or base is None or base == 0:
-                continue
-            growth = (cur / base - 1) * 100
-            if abs(growth) <= rule.bound:
-                continue
+        regions = data.regions(data.levels_for(rule))
+        now, before = data.aligned(data.series(name), regions), data.aligned(data.series(name, base_period), regions)
+        for i, growth in _beyond(now, before, rule.bound):
+            region, cur, base = regions[i], now[i], before[i]
             cells = data.cells([name], region) + data.cells([name], region, base_period)
             out.append(_issue(
                 rule, data, region, data.period,
@@ -222,6 +247,32 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
                 base=base_period, growth=fmt(abs(growth)), bound=fmt(rule.bound),
                 change="增长" if growth > 0 else "下降", change_en="up" if growth > 0 else "down"))
     return out
+
+
+def _beyond(now: list[Any], before: list[Any], bound: Decimal) -> list[tuple[int, Decimal]]:
+    """(position, growth %) where |now / before − 1| × 100 exceeds ``bound`` (both present,
+    before not 0): the same Decimal operations per pair, on object arrays; a pair they cannot
+    handle sends the lot through the plain loop, which raises what it always raised."""
+    both = [i for i, (c, b) in enumerate(zip(now, before, strict=True)) if c is not None and b is not None]
+    if not both:
+        return []
+    try:
+        cur, base = np.empty(len(both), dtype=object), np.empty(len(both), dtype=object)
+        cur[:] = [now[i] for i in both]
+        base[:] = [before[i] for i in both]
+        keep = np.flatnonzero(~np.asarray(base == 0, dtype=bool))
+        growth = (cur[keep] / base[keep] - 1) * 100
+        over = np.flatnonzero(~np.asarray(np.abs(growth) <= bound, dtype=bool))
+        return [(both[keep[j]], growth[j]) for j in over.tolist()]
+    except Exception:  # noqa: BLE001 - redo one by one: the same result or the same error
+        out = []
+        for i in both:
+            if before[i] == 0:
+                continue
+            growth = (now[i] / before[i] - 1) * 100
+            if not abs(growth) <= bound:
+                out.append((i, growth))
+        return out
 
 
 # ---- across regions ----------------------------------------------------------------------
@@ -368,59 +419,138 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
     return out
 
 
+@dataclass
+class _Rows:
+    """This period's observations as codes, made once for the rules that count rows:
+    ``region``/``field`` are integer codes (-1 = blank) into ``regions``/``fields``."""
+
+    frame: Any
+    region: Any
+    regions: list[Any]
+    field: Any
+    fields: list[Any]
+    origin: Any
+    _reported: Any = None
+    _filled: Any = None
+
+    def codes(self, uniques: list[Any], wanted: Iterable[Any]) -> list[int]:
+        index = {u: i for i, u in enumerate(uniques) if isinstance(u, str)}
+        return [index[w] for w in wanted if w in index]
+
+    def where(self, origins: tuple[str, ...], fields: Iterable[str] | None = None) -> Any:
+        """Bool mask of the rows of these origins (and fields)."""
+        mask = np.zeros(len(self.origin), dtype=bool)
+        for origin in origins:
+            mask |= np.asarray(self.origin == origin, dtype=bool)
+        if fields is not None:
+            mask &= np.isin(self.field, self.codes(self.fields, fields))
+        return mask
+
+    def reported(self) -> tuple[Any, Any]:
+        """(reported rows, reported rows that hold a number): the completeness rules' rows."""
+        if self._reported is None:
+            self._reported = self.where(("source", "records"))
+            self._filled = self._reported.copy()
+            self._filled[self._reported] = _present(self.frame["value"].to_numpy(dtype=object)[self._reported])
+        return self._reported, self._filled
+
+
+def _rows(data: CheckData) -> _Rows:
+    rows = data._memo.get("rows") if data.now() is not None else None
+    if rows is None:
+        now = data.now()
+        region, regions = pd.factorize(now["region_code"].to_numpy(dtype=object))
+        field, fields = pd.factorize(now["field"].to_numpy(dtype=object))
+        rows = data._memo["rows"] = _Rows(now, region, regions.tolist(), field, fields.tolist(),
+                                          now["origin"].to_numpy(dtype=object))
+    return rows
+
+
 @rule_kind("completeness")
 def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
-    """Every expected region at its source's level reported, and every required field."""
-    obs = data.observations
+    """Every expected region at its source's level reported, and every required field.
+
+    Counted on integer codes of this period's rows (made once for all such rules): which
+    regions reported any of a level's fields, and how many of those fields with a value.
+    Only the few regions short of a field have their rows looked up, by position."""
     fields = rule.fields or sorted(f for f, d in data.fields.items()
                                    if getattr(d, "required", True) and f not in data.record_fields)
     # a village without household records has none to count (zero), it is not a missing report
-    cur = None
-    seen: set[tuple[str, str]] = set()
-    filled: set[tuple[str, str]] = set()
-    if obs is not None and len(obs):
-        cur = obs[(obs["period"].astype(str) == data.period) & obs["origin"].isin(("source", "records"))]
-        regions = cur["region_code"].astype(str).to_numpy(dtype=object).tolist()
-        names = cur["field"].astype(str).to_numpy(dtype=object).tolist()
-        present = [(type(v) is Decimal and v.is_finite()) or (v is not None and _val(v) is not None)
-                   for v in cur["value"].to_numpy(dtype=object).tolist()]
-        seen = set(zip(regions, names, strict=True))
-        filled = {k for k, ok in zip(zip(regions, names, strict=True), present, strict=True) if ok}
+    obs = data.observations
+    rows = _rows(data) if obs is not None and len(obs) else None
+    if rows is not None:
+        reported, ok = rows.reported()
     by_level: dict[str, list[str]] = {}
     for fid in fields:
         by_level.setdefault(data.field_levels.get(fid, "township"), []).append(fid)
+    levels = data.levels_for(rule)
     out: list[Issue] = []
     for level, fids in sorted(by_level.items()):
-        if level not in data.levels_for(rule):
+        if level not in levels:
             continue
+        seen: set[str] = set()  # regions with a row of any of these fields
+        filled = np.empty(0, dtype=np.int64)  # region code × n fields + field code, sorted
+        n_fields = 1
+        if rows is not None:
+            n_fields = max(len(rows.fields), 1)
+            mine = reported & np.isin(rows.field, rows.codes(rows.fields, fids)) & (rows.region >= 0)
+            seen = {rows.regions[c] for c in np.flatnonzero(np.bincount(rows.region[mine], minlength=1)).tolist()}
+            seen = {c for c in seen if isinstance(c, str)}
+            hit = mine & ok
+            filled = np.sort(pd.unique(rows.region[hit].astype(np.int64) * n_fields + rows.field[hit]))
+        region_index = {u: i for i, u in enumerate(rows.regions)} if rows is not None else {}
+        need = len(set(fids))
+        counts = np.bincount(filled // n_fields, minlength=len(region_index)) if len(filled) else None
+        short: dict[str, list[str]] = {}  # region → its missing fields, in the order of fids
         for region in data.regions([level]):
-            if not any((region, fid) in seen for fid in fids):
+            if region not in seen:
                 if rule.require in ("regions", "both"):
-                    out.append(_issue(
-                        rule, data, region, data.period,
-                        t("缺少{region}（{region_code}）{period}的数据", "no data for {region} ({region_code}) in {period}"),
-                        locations=_parent_files(data, region)))
+                    short[region] = []
                 continue
             if rule.require == "regions":
                 continue
-            for fid in fids:
-                if (region, fid) in filled:
-                    continue
-                # only the few missing ones need their rows: look them up now
-                if cur is None:  # pragma: no cover - seen is empty then, so no region gets here
-                    break
-                mine = cur[cur["region_code"].astype(str) == region].astype(object)
-                rows: dict[str, list[Any]] = {}
-                for row in mine.itertuples(index=False):
-                    rows.setdefault(str(row.field), []).append(row)
+            code = region_index[region]
+            if counts is None or counts[code] < need:
+                lo, hi = np.searchsorted(filled, [code * n_fields, (code + 1) * n_fields])
+                have = {rows.fields[k % n_fields] for k in filled[lo:hi].tolist()}  # type: ignore[union-attr]
+                short[region] = [fid for fid in fids if fid not in have]
+        found = _rows_by_region(rows, reported, {r for r, missing in short.items() if missing}) if rows is not None else {}
+        for region, missing in short.items():
+            if not missing:
+                out.append(_issue(
+                    rule, data, region, data.period,
+                    t("缺少{region}（{region_code}）{period}的数据", "no data for {region} ({region_code}) in {period}"),
+                    locations=_parent_files(data, region)))
+                continue
+            mine_rows = found.get(region, {})
+            for fid in missing:
                 cells = [Location(str(r.file), str(r.sheet), None if _nan(r.cell) else str(r.cell))
-                         for r in rows.get(fid, [])]
+                         for r in mine_rows.get(fid, [])]
                 if not cells:
-                    cells = _row_of(data, rows, fid)
+                    cells = _row_of(data, mine_rows, fid)
                 out.append(_issue(
                     rule, data, region, data.period,
                     t("{region}{period}缺少必填项“{field}”", "{region} {period}: required field {field} is missing"),
                     locations=cells, field=data.label(fid)))
+    return out
+
+
+def _present(values: Any) -> list[bool]:
+    """Which raw values are numbers (finite), as the completeness rule counts them."""
+    return [v.is_finite() if type(v) is Decimal else (v is not None and _val(v) is not None)
+            for v in values.tolist()]
+
+
+def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str]) -> dict[str, dict[str, list[Any]]]:
+    """Rows (named tuples of object columns) of the ``wanted`` regions among ``mask``, by
+    region and field, in table order."""
+    if not wanted:
+        return {}
+    positions = np.flatnonzero(mask & np.isin(rows.region, rows.codes(rows.regions, wanted)))
+    out: dict[str, dict[str, list[Any]]] = {}
+    for code, row in zip(rows.region[positions].tolist(),
+                         rows.frame.iloc[positions].astype(object).itertuples(index=False), strict=True):
+        out.setdefault(rows.regions[code], {}).setdefault(str(row.field), []).append(row)
     return out
 
 
@@ -438,35 +568,47 @@ def _parent_files(data: CheckData, region: str) -> list[Location]:
     obs = data.observations
     if parent is None or obs is None or not len(obs):
         return []
-    kids = set(data.tree.children.get(parent, []))
-    cur = obs[(obs["period"].astype(str) == data.period) & obs["region_code"].isin(kids)]
-    return [Location(str(f)) for f in sorted({str(f) for f in cur["file"] if not _nan(f)})]
+    files_of = data._memo.get("files_of")
+    if files_of is None:  # region → files of its rows this period, made once
+        files_of = data._memo["files_of"] = {}
+        for code, file in zip(*_columns(data.now(), ("region_code", "file")), strict=True):
+            files_of.setdefault(code, set()).add(str(file))
+    files = set().union(*(files_of.get(kid, ()) for kid in data.tree.children.get(parent, [])))
+    return [Location(f) for f in sorted(f for f in files if not _nan(f))]
 
 
 @rule_kind("duplicates")
 def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
-    """The same (region, field, period) reported more than once: one finding per region."""
+    """The same (region, field, period) reported more than once: one finding per region.
+
+    Pairs are counted on the integer codes of this period's rows (no grouping of text
+    columns); only the regions with a repeated pair have their rows picked out."""
     obs = data.observations
     if obs is None or not len(obs):
         return []
-    cur = obs[(obs["period"].astype(str) == data.period) & (obs["origin"] == "source")]
-    if rule.fields:
-        cur = cur[cur["field"].isin(rule.fields)]
-    counts = cur.groupby(["region_code", "field"]).size()
-    dup = counts[counts > 1]
+    rows = _rows(data)
+    mask = rows.where(("source",), rule.fields or None) & (rows.region >= 0) & (rows.field >= 0)
+    n_fields = max(len(rows.fields), 1)
+    keys = rows.region.astype(np.int64) * n_fields + rows.field
+    picked = pd.Series(keys[mask])
+    dup = pd.unique(picked[picked.duplicated()].to_numpy()).tolist()
     wanted = set(data.regions(data.levels_for(rule)))
+    by_region: dict[str, list[int]] = {}
+    for key in dup:
+        by_region.setdefault(str(rows.regions[key // n_fields]), []).append(key)
     out: list[Issue] = []
-    for region in sorted({str(r) for r, _ in dup.index}):
+    for region in sorted(by_region):
         if region not in wanted:
             continue
-        fids = sorted(f for r, f in dup.index if str(r) == region)
-        rows = cur[(cur["region_code"] == region) & cur["field"].isin(fids)]
-        cells = [Location(str(r.file), str(r.sheet), str(r.cell)) for r in rows.itertuples(index=False)]
+        keys_here = by_region[region]
+        fids = sorted(rows.fields[k % n_fields] for k in keys_here)
+        picked = rows.frame.iloc[np.flatnonzero(mask & np.isin(keys, keys_here))]
+        cells = [Location(str(f), str(s), str(c)) for f, s, c in zip(*_columns(picked, ("file", "sheet", "cell")), strict=True)]
         out.append(_issue(
             rule, data, region, data.period,
             t("{region}{period}重复填报：{count}项数据出现多次（{fields}）",
               "{region} {period} is reported more than once: {count} values ({fields})"),
-            actual=len(rows), locations=cells, count=len(fids),
+            actual=len(cells), locations=cells, count=len(fids),
             fields="、".join(data.label(f) for f in fids[:5]) + ("…" if len(fids) > 5 else "")))
     return out
 

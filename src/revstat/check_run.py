@@ -126,12 +126,15 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
     else:
         obs = values = results = None
         indicators = []
-    have = set() if obs is None or not len(obs) else set(obs["period"].astype(str))
+    have = set() if obs is None or not len(obs) else {str(p) for p in pd.unique(obs["period"].to_numpy(dtype=object))}
     missing = [q for q in dict.fromkeys(wanted) if q not in have]
     if missing:
         extra_obs, extra_values = _read_periods(ws, missing)
-        obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
-        values = extra_values if values is None else pd.concat([_long_values(values), extra_values], ignore_index=True)
+        # nothing read (no workbooks for those periods): keep the tables as they are, uncopied
+        if obs is None or len(extra_obs):
+            obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
+        if values is None or len(extra_values):
+            values = extra_values if values is None else pd.concat([_long_values(values), extra_values], ignore_index=True)
     return obs, values, results, indicators
 
 

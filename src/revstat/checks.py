@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from revstat.i18n import Text, t
 from revstat.model import Issue, Location, Severity
 from revstat.numbers import CONTEXT, format_fixed, to_decimal
@@ -38,7 +40,7 @@ class CheckData:
 
     period: str
     tree: RegionTree
-    values: dict[tuple[str, str], Values]  # (name, period) → region → value
+    values: Mapping[tuple[str, str], Values]  # (name, period) → region → value (a ValueTable)
     observations: Any = None  # DataFrame of tidy.OBSERVATION_COLUMNS (all periods read)
     results: Any = None  # DataFrame of tidy.RESULT_COLUMNS
     fields: Mapping[str, Any] = field(default_factory=dict)  # field id → FieldDef
@@ -53,6 +55,11 @@ class CheckData:
     small: set[tuple[str, str, str]] = field(default_factory=set)  # (indicator, region, period)
     _cells: dict[tuple[str, str], dict[str, list[Location]]] = field(default_factory=dict)
     _cell_cache: dict[tuple[str, str, str], tuple[Location, ...]] = field(default_factory=dict)
+    # built once per run, on first use (every rule asks for the same few things)
+    _cell_rows: Any = None  # (field, period) → positions of reported rows in the observations
+    _region_cache: dict[frozenset[str], list[str]] = field(default_factory=dict)
+    _now: Any = None  # (observations, their rows of this period)
+    _memo: dict[str, Any] = field(default_factory=dict)  # what several rules derive from the same rows
 
     # ---- values ------------------------------------------------------------------------
     def get(self, name: str, region: str, period: str | None = None) -> Decimal | None:
@@ -65,10 +72,33 @@ class CheckData:
         return any(key[0] == name for key in self.values)
 
     def regions(self, levels: Iterable[str]) -> list[str]:
-        """Codes at the given levels inside the report region, in code order."""
-        wanted = set(levels)
-        pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
-        return sorted(c for c in pool if self.tree.level(c) in wanted)
+        """Codes at the given levels inside the report region, in code order.
+
+        Every rule asks for the same one or two level sets: the subtree is walked once per
+        set and the list reused (callers only read it)."""
+        wanted = frozenset(levels)
+        found = self._region_cache.get(wanted)
+        if found is None:
+            pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
+            found = sorted(c for c in pool if self.tree.level(c) in wanted)
+            self._region_cache[wanted] = found
+        return found
+
+    def aligned(self, values: Mapping[str, Any], regions: list[str]) -> list[Any]:
+        """``values`` at each of ``regions`` (None where missing), in the order of ``regions``."""
+        return list(map(values.get, regions))
+
+    def now(self) -> Any:
+        """The observations of this period (every origin), selected once per run."""
+        obs = self.observations
+        if self._now is None or self._now[0] is not obs:
+            rows = obs
+            if obs is not None and len(obs):
+                mask = (obs["period"].astype(str) == self.period).to_numpy(dtype=bool)
+                rows = obs if mask.all() else obs[mask]  # one period read: the table itself
+            self._now = (obs, rows)
+            self._memo.clear()
+        return self._now[1]
 
     def levels_for(self, rule: RuleDef) -> list[str]:
         """The rule's levels, or by default the levels the data is reported at."""
@@ -110,15 +140,33 @@ class CheckData:
         return found
 
     def _index(self, fid: str, period: str) -> dict[str, list[Location]]:
-        if not self._cells and self.observations is not None and len(self.observations):
+        """Region → cells of the reported values of one field and period.
+
+        The reported rows are grouped by (field, period) once; the cells of a group are only
+        made when a finding needs them (most fields and periods never have one)."""
+        key = (fid, period)
+        if key in self._cells:
+            return self._cells[key]
+        if self._cell_rows is None:
+            self._cell_rows = {}
             obs = self.observations
-            obs = obs[obs["origin"].isin(REPORTED)]
-            for row in obs.itertuples(index=False):
-                loc = _location(row.file, row.sheet, row.cell)
+            if obs is not None and len(obs):
+                obs = obs[obs["origin"].isin(REPORTED)]
+                groups = obs.groupby(["field", "period"], sort=False, dropna=False).indices
+                for (name, per), positions in groups.items():
+                    self._cell_rows.setdefault((name, str(per)), []).append(positions)
+                self._cell_rows = {k: (obs, np.sort(np.concatenate(v))) for k, v in self._cell_rows.items()}
+        found: dict[str, list[Location]] = {}
+        if key in self._cell_rows:
+            obs, positions = self._cell_rows[key]
+            rows = obs.iloc[positions]
+            cols = [rows[c].to_numpy(dtype=object).tolist() for c in ("file", "sheet", "cell", "region_code")]
+            for file, sheet, cell, region in zip(*cols, strict=True):
+                loc = _location(file, sheet, cell)
                 if loc is not None:
-                    self._cells.setdefault((row.field, str(row.period)), {}).setdefault(
-                        row.region_code, []).append(loc)
-        return self._cells.get((fid, period), {})
+                    found.setdefault(region, []).append(loc)
+        self._cells[key] = found
+        return found
 
 
 def _location(file: Any, sheet: Any, cell: Any) -> Location | None:
@@ -133,16 +181,90 @@ def _blank(value: Any) -> bool:
 
 # ---- building CheckData ------------------------------------------------------------------
 
-def values_from_frame(df: Any, name_col: str, value_col: str = "value") -> dict[tuple[str, str], Values]:
+class ValueTable(Mapping[tuple[str, str], Values]):
+    """``{(name, period): {region: value}}`` over long tables, each entry made on first use.
+
+    The engine's tables hold ~10⁵ rows (every field and indicator at every region) while the
+    rules read a few dozen (name, period) pairs: the rows are grouped by (name, period) once and
+    an entry's dict is made when a rule asks for it. A column holding anything but numbers or
+    blanks (which could fail to convert) is converted at once instead, as it always was, so a
+    bad value still stops the build rather than one rule."""
+
+    _LAZY_SAFE = frozenset({"decimal", "empty", "floating", "integer", "mixed-integer-float", "boolean"})
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str], Values] = {}
+        self._pending: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}
+
+    def add_frame(self, df: Any, name_col: str, columns: Mapping[str, str] | None = None) -> None:
+        """Add (or replace, key by key) the entries of a long table (name, region_code,
+        period, value…): ``columns`` maps each value column to the suffix of its names
+        (default ``{"value": ""}``; ``{"numerator": ".numerator"}`` …). The rows are grouped once."""
+        from pandas.api.types import infer_dtype
+
+        if df is None or not len(df):
+            return
+        groups = _group_rows(df, name_col)
+        regions = df["region_code"].to_numpy(dtype=object)
+        for value_col, suffix in (columns or {"value": ""}).items():
+            values = df[value_col].to_numpy(dtype=object)
+            if infer_dtype(values, skipna=True) not in self._LAZY_SAFE:
+                converted = _decimals(values.tolist())  # raises here, at the first bad row
+                values = np.empty(len(converted), dtype=object)
+                values[:] = converted
+            for (name, period), positions in groups.items():
+                key = (f"{name}{suffix}", period)
+                self._built.pop(key, None)
+                self._pending[key] = (regions, values, positions)
+
+    def __getitem__(self, key: tuple[str, str]) -> Values:
+        built = self._built.get(key)
+        if built is None:
+            regions, values, positions = self._pending.pop(key)
+            built = self._built[key] = dict(zip(map(str, regions[positions].tolist()),
+                                                _decimals(values[positions].tolist()), strict=True))
+        return built
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._built or key in self._pending
+
+    def __iter__(self) -> Any:
+        return iter([*self._built, *self._pending])
+
+    def __len__(self) -> int:
+        return len(self._built) + len(self._pending)
+
+
+def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
+    """(str(name), str(period)) → positions of its rows, in table order.
+
+    The engine writes each name's rows together: when every run of equal (name, period) is
+    the only one of its key, the runs are the groups (two comparisons of neighbours instead
+    of hashing every row); otherwise pandas groups them."""
+    names, periods = df[name_col].to_numpy(dtype=object), df["period"].to_numpy(dtype=object)
+    if len(names) > 1:
+        change = np.flatnonzero((names[1:] != names[:-1]) | (periods[1:] != periods[:-1])) + 1
+        starts = [0, *change.tolist()]
+        keys = [(str(names[i]), str(periods[i])) for i in starts]
+        if len(set(keys)) == len(keys) and all(names[i] == names[i] and periods[i] == periods[i] for i in starts):
+            ends = [*starts[1:], len(names)]
+            return {key: np.arange(a, b) for key, a, b in zip(keys, starts, ends, strict=True)}
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for (name, period), positions in df.groupby([name_col, "period"], sort=False, dropna=False).indices.items():
+        groups.setdefault((f"{name}", str(period)), []).append(positions)
+    return {key: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts)) for key, parts in groups.items()}
+
+
+def _decimals(values: list[Any]) -> list[Decimal | None]:
+    """Finite Decimals as they are; everything else through :func:`_dec` (None if blank)."""
+    return [v if type(v) is Decimal and v.is_finite() else _dec(v) for v in values]
+
+
+def values_from_frame(df: Any, name_col: str, value_col: str = "value") -> ValueTable:
     """Long table (name, region_code, period, value) → {(name, period): {region: value}}."""
-    out: dict[tuple[str, str], Values] = {}
-    if df is None or not len(df):
-        return out
-    cols = [df[c].to_numpy(dtype=object).tolist() for c in (name_col, "region_code", "period", value_col)]
-    for name, region, period, value in zip(*cols, strict=True):
-        dec = value if type(value) is Decimal and value.is_finite() else _dec(value)
-        out.setdefault((str(name), str(period)), {})[str(region)] = dec
-    return out
+    table = ValueTable()
+    table.add_frame(df, name_col, {value_col: ""})
+    return table
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -175,13 +297,10 @@ def make_check_data(period: str, tree: RegionTree, *, values: Any = None, result
     value, numerator, denominator). ``observations``: the tidy observations (their cells are
     the provenance of every finding; origin ``total`` rows feed the ``totals`` kind).
     """
-    table = values_from_frame(values, "field") if values is not None else {}
+    table = values_from_frame(values, "field") if values is not None else ValueTable()
     if results is not None and len(results):
-        table.update(values_from_frame(results, "indicator"))
-        for col in ("numerator", "denominator"):
-            if col in results.columns:
-                for (name, per), vals in values_from_frame(results, "indicator", col).items():
-                    table[(f"{name}.{col}", per)] = vals
+        table.add_frame(results, "indicator", {"value": ""} | {
+            col: f".{col}" for col in ("numerator", "denominator") if col in results.columns})
     labels = dict(names or {})
     for fid, fdef in (fields or {}).items():
         labels.setdefault(fid, getattr(fdef, "name", fid))
@@ -262,16 +381,66 @@ def holds(left: Decimal, op: str, right: Decimal, rule: RuleDef) -> bool:
     raise ValueError(op)
 
 
+def holds_many(left: Any, op: str, right: Any, rule: RuleDef) -> Any:
+    """:func:`holds` over aligned object arrays of Decimals (or a Decimal on the right): a bool
+    array. The same Decimal operations per element, run by numpy's object loops instead of
+    the interpreter; anything unusual (a type that cannot subtract) goes through
+    :func:`holds` one pair at a time, so it raises exactly what :func:`holds` raises."""
+    try:
+        diff = left - right
+        tol: Any = rule.tolerance
+        if rule.tolerance_relative is not None:
+            tol = np.maximum(tol, rule.tolerance_relative * np.maximum(np.abs(left), np.abs(right)))
+        # tol ≥ 0, so holds's "diff < tol if tol else diff < 0" is diff < tol either way
+        if op == "==":
+            ok = np.abs(diff) <= tol
+        elif op == "!=":
+            ok = np.abs(diff) > tol
+        elif op == "<=":
+            ok = diff <= tol
+        elif op == ">=":
+            ok = -diff <= tol
+        elif op == "<":
+            ok = diff < tol
+        elif op == ">":
+            ok = -diff < tol
+        else:
+            raise ValueError(op)
+        return np.asarray(ok, dtype=bool)
+    except Exception:  # noqa: BLE001 - redo one by one: the same result or the same error
+        rights = right if isinstance(right, np.ndarray) else [right] * len(left)
+        return np.array([holds(lv, op, rv, rule) for lv, rv in zip(left, rights, strict=True)], dtype=bool)
+
+
+def failing(rule: RuleDef, left: list[Any], op: str, right: list[Any]) -> list[int]:
+    """Positions where ``left op right`` fails; a missing value (None) on either side is skipped."""
+    both = [i for i, (lv, rv) in enumerate(zip(left, right, strict=True)) if lv is not None and rv is not None]
+    if not both:
+        return []
+    lv, rv = np.empty(len(both), dtype=object), np.empty(len(both), dtype=object)
+    lv[:] = [left[i] for i in both]
+    rv[:] = [right[i] for i in both]
+    ok = holds_many(lv, op, rv, rule)
+    return [both[i] for i in np.flatnonzero(~ok).tolist()]
+
+
 def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right: Values,
                    names: Iterable[str], left_text: str | Text, right_text: str | Text,
                    regions: Iterable[str] | None = None) -> list[Issue]:
     """One finding per region where ``left op right`` fails; missing on either side is skipped."""
+    regions = list(regions) if regions is not None else data.regions(data.levels_for(rule))
+    return compare_aligned(rule, data, regions, data.aligned(left, regions), op, data.aligned(right, regions),
+                           names, left_text, right_text)
+
+
+def compare_aligned(rule: RuleDef, data: CheckData, regions: list[str], left: list[Any], op: str,
+                    right: list[Any], names: Iterable[str], left_text: str | Text,
+                    right_text: str | Text) -> list[Issue]:
+    """:func:`compare_series` on values already aligned with ``regions`` (lists, None = missing)."""
     names = list(names)
     out = []
-    for region in regions if regions is not None else data.regions(data.levels_for(rule)):
-        lv, rv = left.get(region), right.get(region)
-        if lv is None or rv is None or holds(lv, op, rv, rule):
-            continue
+    for i in failing(rule, left, op, right):
+        region, lv, rv = regions[i], left[i], right[i]
         diff = lv - rv
         default = t("{region}{period}：{lt}（{left}）应{opzh}{rt}（{right}），相差{difference}",
                     "{region} {period}: {lt} ({left}) should be {op} {rt} ({right}); difference {difference}",

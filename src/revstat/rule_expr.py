@@ -4,35 +4,55 @@ A rule is split at its comparison, so a finding can show both sides and their di
 ``a <= b`` gives one comparison, ``0 <= a <= 100`` two, ``a <= b and c <= d`` two. Each side
 is computed by :func:`revstat.formula.evaluate` over every region at once (unrounded
 Decimals; missing stays missing and is skipped).
+
+Sides made only of names, numbers, unary minus and + − × ÷ (nearly every rule) are computed
+here on aligned object arrays — the same Decimal operations in the same context as the
+formula engine, without building a pandas Series per name and step; any other side (functions,
+earlier periods, text) goes through :func:`revstat.formula.evaluate`.
 """
 
 from __future__ import annotations
 
+import decimal
 import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from revstat.checks import CheckData, Values
 from revstat.formula import (
+    Bin,
     BoolOp,
     Compare,
     Name,
     Node,
+    Num,
+    Unary,
     evaluate,
     parse_formula,
     shift_period,
     to_text,
     walk,
 )
+from revstat.numbers import CONTEXT
 from revstat.periods import Period
 from revstat.rules import RuleDef
 
 
 @dataclass(frozen=True)
 class Side:
-    values: Values
+    """A side of a comparison: its value at each region of ``regions`` (``array``, None where
+    missing), the names it uses and its label."""
+
+    regions: list[str]
+    array: list[Any]
     names: frozenset[str]
     text: str
+
+    @property
+    def values(self) -> Values:
+        return dict(zip(self.regions, self.array, strict=True))
 
 
 def _lookup(data: CheckData) -> Any:
@@ -61,14 +81,80 @@ def _label(node: Node, data: CheckData) -> str:
 
 def evaluate_node(node: Node, data: CheckData, regions: list[str]) -> Side:
     """A (sub)formula's value at every region of ``regions`` for the data's period."""
+    names = frozenset(n.id for n in walk(node) if isinstance(n, Name))
+    if _simple(node):
+        with decimal.localcontext(CONTEXT):
+            values, present = _run(node, data, regions)
+        array = values.tolist() if isinstance(values, np.ndarray) else [values] * len(regions)
+        return Side(regions, array, names, _label(node, data))
     import pandas as pd
 
     values, _reasons = evaluate(node, _lookup(data), period=data.period, index=pd.Index(regions, dtype=object))
-    out: Values = {}
-    for region, value in zip(values.index, values.tolist(), strict=True):
-        out[str(region)] = value if value is None or not isinstance(value, float) or value == value else None
-    names = frozenset(n.id for n in walk(node) if isinstance(n, Name))
-    return Side(out, names, _label(node, data))
+    out = [value if value is None or not isinstance(value, float) or value == value else None
+           for value in values.tolist()]
+    return Side([str(region) for region in values.index], out, names, _label(node, data))
+
+
+def _simple(node: Node) -> bool:
+    """Names (this period), numbers, unary minus/plus and the four operations only."""
+    if isinstance(node, Name | Num):
+        return True
+    if isinstance(node, Unary):
+        return node.op in ("-", "+") and _simple(node.operand)
+    if isinstance(node, Bin):
+        return node.op in ("+", "-", "*", "/") and _simple(node.left) and _simple(node.right)
+    return False
+
+
+def _run(node: Node, data: CheckData, regions: list[str]) -> tuple[Any, Any]:
+    """(values, present) of a simple node, as :class:`revstat.formula_eval._Eval` computes it:
+    values an object array (None where missing) or, for a number, the number itself; present
+    a bool array (or True). An operation is done where both operands are present (and, for
+    ÷, the divisor is not 0); elsewhere the result is missing."""
+    if isinstance(node, Num):
+        return node.value, True
+    if isinstance(node, Name):
+        found = data.values.get((node.id, data.period))
+        values = np.empty(len(regions), dtype=object)
+        if found is not None:
+            values[:] = data.aligned(found, regions)
+        return values, np.not_equal(values, None)
+    if isinstance(node, Unary):
+        values, present = _run(node.operand, data, regions)
+        if node.op == "+":
+            return values, present
+        if not isinstance(values, np.ndarray):
+            return -values, True
+        out = np.empty(len(values), dtype=object)
+        out[present] = -values[present]
+        return out, present
+    assert isinstance(node, Bin)  # noqa: S101 - _simple let nothing else through
+    a, pa = _run(node.left, data, regions)
+    b, pb = _run(node.right, data, regions)
+    if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
+        a = np.full(len(regions), a, dtype=object)  # two numbers: the engine still works per region
+    mask = np.asarray(pa & pb, dtype=bool) if not (pa is True and pb is True) else np.ones(len(regions), dtype=bool)
+    x = a[mask] if isinstance(a, np.ndarray) else a
+    y = b[mask] if isinstance(b, np.ndarray) else b
+    if node.op == "/":
+        zero = np.asarray(y == 0, dtype=bool)
+        if zero.any():
+            mask = mask.copy()
+            mask[np.flatnonzero(mask)[np.broadcast_to(zero, (int(mask.sum()),))]] = False
+            x = a[mask] if isinstance(a, np.ndarray) else a
+            y = b[mask] if isinstance(b, np.ndarray) else b
+    out = np.empty(len(regions), dtype=object)
+    if mask.any():
+        if node.op == "+":
+            res = x + y
+        elif node.op == "-":
+            res = x - y
+        elif node.op == "*":
+            res = x * y
+        else:
+            res = x / y
+        out[mask] = res
+    return out, mask
 
 
 def side(text: str, rule: RuleDef, data: CheckData) -> Side:
