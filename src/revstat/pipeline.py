@@ -118,6 +118,7 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
     """Write indicators.csv/json/xlsx and findings.json under ``out/<period>/`` atomically."""
     from revstat.writers.atomic import atomic_dir
     from revstat.writers.tables import (
+        result_text,
         write_findings_json,
         write_indicators_csv,
         write_indicators_json,
@@ -126,9 +127,10 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
 
     target = Path(out_dir) if out_dir is not None else compiled.workspace.out_dir(compiled.period)
     with atomic_dir(target) as tmp:
-        write_indicators_csv(compiled.results, tmp / "indicators.csv")
+        text = result_text(compiled.results)  # each cell's text, converted once for both files
+        write_indicators_csv(compiled.results, tmp / "indicators.csv", text=text)
         write_indicators_json(compiled.results, tmp / "indicators.json", period=compiled.period,
-                              skipped=compiled.skipped)
+                              skipped=compiled.skipped, text=text)
         write_indicators_xlsx(compiled.results, tmp / "indicators.xlsx", compiled.indicators, tree=compiled.workspace.regions,
                               title=compiled.workspace.config.name)
         write_findings_json(compiled.findings, tmp / "findings.json", period=compiled.period)

@@ -97,8 +97,8 @@ def csv_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return decimal_text(value)
-    if isinstance(value, float):
-        return decimal_text(Decimal(repr(value)))
+    if isinstance(value, float):  # float(): numpy 2's repr of a float64 is 'np.float64(2.5)'
+        return decimal_text(Decimal(repr(float(value))))
     if isinstance(value, int):
         return str(value)
     return neutralize(str(value))

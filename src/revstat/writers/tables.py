@@ -11,25 +11,20 @@ turned into a formula or a link.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import codecs
 import re
 import unicodedata
 from collections.abc import Iterable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from revstat import tidy
 from revstat.writers.safe import (
     XLSXWRITER_OPTIONS,
-    csv_column,
-    decimal_text,
     json_dumps,
-    json_value,
     write_xlsx_cell,
 )
+from revstat.writers.tabletext import ResultText
 
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村"}
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
@@ -40,55 +35,28 @@ def _column(results: Any, name: str) -> list[Any]:
     return results[name].to_numpy(dtype=object).tolist()  # type: ignore[no-any-return]
 
 
-def write_indicators_csv(results: Any, path: Path) -> None:
-    """UTF-8 with BOM (Excel opens it), every cell made safe (no formulas, no nan)."""
-    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [csv_column(_column(results, c)) for c in cols]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(cols)
-    writer.writerows(zip(*columns, strict=True))
-    Path(path).write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+def result_text(results: Any) -> ResultText:
+    """The results' cells as CSV/JSON text, converted once (pass it to both writers)."""
+    return ResultText(results, [c for c in tidy.RESULT_COLUMNS if c in results.columns])
+
+
+def write_indicators_csv(results: Any, path: Path, *, text: ResultText | None = None) -> None:
+    """UTF-8 with BOM (Excel opens it), CRLF, quoted as ``csv.writer`` quotes; every cell made
+    safe (no formulas, no nan). ``text``: :func:`result_text` of ``results``, when the caller
+    also writes the JSON."""
+    text = result_text(results) if text is None else text
+    with Path(path).open("wb") as fh:
+        fh.write(codecs.BOM_UTF8)
+        text.write_csv(fh)
 
 
 def write_indicators_json(results: Any, path: Path, *, period: str | None = None,
-                          skipped: Iterable[Any] = ()) -> None:
+                          skipped: Iterable[Any] = (), text: ResultText | None = None) -> None:
     """A JSON array of result rows, one row a line (Decimals as exact decimal strings, missing
-    as null; never NaN/Infinity). Each cell is encoded once, column by column (the table has
-    hundreds of thousands of rows at province scale)."""
-    cols = [c for c in tidy.RESULT_COLUMNS if c in results.columns]
-    columns = [_json_fragments(_column(results, c)) for c in cols]
-    keys = [json.dumps(c) + ":" for c in cols]
-    lines = ["{" + ",".join([k + v for k, v in zip(keys, row, strict=True)]) + "}"
-             for row in zip(*columns, strict=True)]
-    text = "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
-    Path(path).write_text(text, encoding="utf-8")
-
-
-def _json_fragments(values: list[Any]) -> list[str]:
-    """JSON text of each cell: Decimals as exact decimal strings, missing/non-finite as null;
-    repeated strings (names, codes, units) are encoded once."""
-    cache: dict[str, str] = {}
-    out: list[str] = []
-    append = out.append
-    for v in values:
-        kind = type(v)
-        if v is None:
-            append("null")
-        elif kind is Decimal:
-            append('"' + decimal_text(v) + '"' if v.is_finite() else "null")
-        elif kind is str:
-            text = cache.get(v)
-            if text is None:
-                text = json.dumps(v, ensure_ascii=False)
-                if len(cache) < 100_000:
-                    cache[v] = text
-            append(text)
-        elif kind is bool:
-            append("true" if v else "false")
-        else:
-            append(json.dumps(json_value(v), ensure_ascii=False, allow_nan=False))
-    return out
+    as null; never NaN/Infinity). ``text`` as for :func:`write_indicators_csv`."""
+    text = result_text(results) if text is None else text
+    with Path(path).open("wb") as fh:
+        text.write_json(fh)
 
 
 def write_findings_json(findings: list[Any], path: Path, *, period: str | None = None) -> None:

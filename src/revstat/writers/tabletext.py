@@ -1,0 +1,270 @@
+"""The results table as output text, converted once and shared by indicators.csv and .json.
+
+A city's results table has ~10^5 rows × 20 columns but few distinct cells per column (52
+indicator ids, 3,161 regions, a handful of units and notes). Writing it cell by cell through
+``csv.writer`` and ``json.dumps`` cost seconds; here the per-cell work — formula neutralising
+(:func:`revstat.writers.safe.neutralize`), CSV quoting, JSON escaping — is done once per
+distinct value, and the rows are assembled from those texts with numpy takes and one
+``bytes.join``. The bytes are exactly those of the per-cell writers (``csv_value`` through
+``csv.writer``, ``json.dumps`` of ``json_value``); ``tests/test_tables_text.py`` compares them
+on hostile tables.
+
+Distinct values are found by equality only where equality implies the same text: strings,
+and booleans/None. Decimals that compare equal can print differently (``1.0`` / ``1.00``), so
+a column of Decimals gets its text per row — in C, via ``str`` (equal to ``format(d, "f")``
+whenever it has no exponent, checked) — and any other mix of types is grouped by object
+identity, which is always exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from revstat.writers.safe import csv_value, json_value
+
+#: A set of distinct cells is merged into one column group with its left neighbours while the
+#: group has at most this share of the rows as distinct combinations: each combination's text
+#: is built once, and every row then needs one piece fewer in the final join.
+_COMBINE_SHARE = 4
+
+_FLAGS = {bool, type(None)}
+_DECIMALS = {Decimal, type(None)}
+
+
+# ---- one cell ------------------------------------------------------------------------------
+
+_quote_buf = io.StringIO()
+_quote_writer = csv.writer(_quote_buf, lineterminator="\r\n")  # as the file: it decides the quoting
+
+
+def csv_field(text: str) -> str:
+    """``text`` as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it inside a row of
+    several fields: quoted, with quotes doubled, when it holds a comma, a quote or a line break."""
+    if not text or not any(c in text for c in ',"\r\n'):
+        return text
+    _quote_buf.seek(0)
+    _quote_buf.truncate()
+    _quote_writer.writerow([text])
+    return _quote_buf.getvalue()[:-2]
+
+
+def csv_text(value: object) -> str:
+    """One cell of indicators.csv: :func:`revstat.writers.safe.csv_value`, quoted."""
+    return csv_field(csv_value(value))
+
+
+def json_text(value: object) -> str:
+    """One cell of indicators.json: Decimals as exact decimal strings, missing/non-finite as
+    ``null``, never ``NaN``/``Infinity``."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is Decimal:
+        return json.dumps(json_value(value))
+    if kind is str:
+        return json.dumps(value, ensure_ascii=False)
+    if kind is bool:
+        return "true" if value else "false"
+    return json.dumps(json_value(value), ensure_ascii=False, allow_nan=False)
+
+
+# ---- one column ----------------------------------------------------------------------------
+
+@dataclass
+class TextColumn:
+    """A results column as text. With ``codes``, row ``i`` holds ``csv[codes[i]]`` /
+    ``json[codes[i]]`` (the text of each distinct cell); without, ``csv``/``json`` are the
+    bare decimal text of every row, ``"None"`` where the value is missing."""
+
+    name: str
+    codes: np.ndarray | None
+    csv: list[str]
+    json: list[str]
+
+
+def text_column(name: str, column: Any) -> TextColumn:
+    """Convert one column (a pandas Series) to :class:`TextColumn`."""
+    if column.dtype == bool:
+        return _coded(name, column.to_numpy(dtype=np.intp), [False, True])
+    values = column.to_numpy(dtype=object)
+    if isinstance(column.dtype, pd.StringDtype):  # str or a missing marker, by the dtype's contract
+        codes, uniques = pd.factorize(values)
+        return _coded(name, codes, list(uniques))
+    if _sniff_decimal(values):
+        decimals = _decimal_column(name, values) if set(map(type, values)) <= _DECIMALS else None
+        if decimals is not None:
+            return decimals
+    else:
+        # strings, flags, notes: cells that compare equal are the same text when they are str
+        # (a True could stand for a 1 or a Decimal 1, so other columns have their types checked)
+        try:
+            codes, uniques = pd.factorize(values)
+        except (TypeError, ArithmeticError):  # unhashable (a list), a signalling NaN
+            return _by_identity(name, values)
+        if all(type(u) is str for u in uniques) or set(map(type, values)) <= _FLAGS:
+            return _coded(name, codes, list(uniques))
+    return _by_identity(name, values)
+
+
+def _by_identity(name: str, values: np.ndarray) -> TextColumn:
+    """Any mix of types, grouped by object identity (the same object is always the same text)."""
+    codes, _ = pd.factorize(np.fromiter(map(id, values), dtype=np.intp, count=len(values)))
+    _, first = np.unique(codes, return_index=True)  # the row where each object first appears
+    return _coded(name, codes, [values[i] for i in first.tolist()])
+
+
+def _sniff_decimal(values: np.ndarray) -> bool:
+    """Whether the column looks like exact values (a Decimal among its first cells): only a
+    choice of path, each path checks what it relies on."""
+    return any(type(v) is Decimal for v in values[:256])
+
+
+def _coded(name: str, codes: np.ndarray, uniques: list[Any]) -> TextColumn:
+    """Texts of the distinct values; code -1 (a missing marker) becomes one more value."""
+    codes = np.asarray(codes, dtype=np.intp)
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = [*uniques, None]
+    return TextColumn(name, codes, [csv_text(v) for v in uniques], [json_text(v) for v in uniques])
+
+
+def _decimal_column(name: str, values: np.ndarray) -> TextColumn | None:
+    """The decimal text of every row (``"None"`` where missing), or None when a value needs
+    :func:`decimal_text`'s care (an exponent, ``-0``, NaN/Infinity): ``str`` (in C) equals
+    ``format(d, "f")`` for all others."""
+    texts = list(map(str, values))
+    joined = "\0" + "\0".join(texts) + "\0"
+    if "E" in joined or "I" in joined or joined.count("N") != joined.count("None") or "\0-0\0" in joined:
+        return None
+    return TextColumn(name, None, texts, texts)
+
+
+# ---- the table -----------------------------------------------------------------------------
+
+@dataclass
+class _Group:
+    """Adjacent columns whose cells are written as one piece per row: ``codes`` index the
+    combined texts (``csv`` joined by commas, ``json`` as ``"key":value,…``)."""
+
+    columns: list[TextColumn]
+    codes: np.ndarray | None
+    csv: list[str]
+    json: list[str]
+
+
+class ResultText:
+    """The results table's cells as CSV and JSON text, built once for both files.
+
+    >>> import pandas as pd
+    >>> t = ResultText(pd.DataFrame({"a": ["x", "=1+2"], "b": [True, None]}), ["a", "b"])
+    >>> out = io.BytesIO(); t.write_csv(out); out.getvalue()
+    b"a,b\\r\\nx,true\\r\\n'=1+2,\\r\\n"
+    >>> out = io.BytesIO(); t.write_json(out); out.getvalue()
+    b'[\\n{"a":"x","b":true},\\n{"a":"=1+2","b":null}\\n]\\n'
+    """
+
+    def __init__(self, results: Any, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.rows = len(results) if self.columns else 0  # no columns: no rows (as zip() of none)
+        self._groups = _combine([text_column(c, results[c]) for c in self.columns], self.rows)
+
+    def write_csv(self, fh: BinaryIO) -> None:
+        """indicators.csv after its BOM: a header row, then one CRLF-terminated row per result."""
+        head = io.StringIO()
+        csv.writer(head, lineterminator="\r\n").writerow(self.columns)
+        fh.write(head.getvalue().encode())
+        last = len(self._groups) - 1
+        pieces = [_rows(g, "", "\r\n" if k == last else ",", json=False) for k, g in enumerate(self._groups)]
+        if len(self.columns) == 1:  # csv.writer quotes a row that is one empty field: ""
+            pieces[0][pieces[0] == b"\r\n"] = b'""\r\n'
+        _write_rows(fh, pieces)
+
+    def write_json(self, fh: BinaryIO) -> None:
+        """indicators.json: a JSON array, one result object a line."""
+        if not self.rows:
+            fh.write(b"[]\n")
+            return
+        last = len(self._groups) - 1
+        pieces = [_rows(g, "{" if k == 0 else ",", "},\n" if k == last else "", json=True)
+                  for k, g in enumerate(self._groups)]
+        pieces[-1][-1] = pieces[-1][-1][:-2]  # the last row ends with "}", not "},\n"
+        fh.write(b"[\n")
+        _write_rows(fh, pieces)
+        fh.write(b"\n]\n")
+
+
+def _combine(columns: list[TextColumn], rows: int) -> list[_Group]:
+    """Merge each coded column into the group on its left while the distinct combinations stay
+    few; a per-row (decimal) column is a group of its own."""
+    groups: list[_Group] = []
+    for col in columns:
+        if col.codes is None:
+            groups.append(_Group([col], None, col.csv, col.json))
+            continue
+        json_texts = [_key(col.name) + t for t in col.json]
+        prev = groups[-1] if groups else None
+        if prev is not None and prev.codes is not None:
+            combined, pairs = pd.factorize(prev.codes.astype(np.int64) * len(col.csv) + col.codes)
+            if len(pairs) <= max(rows // _COMBINE_SHARE, 1):
+                left, right = np.divmod(pairs.astype(np.int64), len(col.csv))
+                prev.csv = [prev.csv[i] + "," + col.csv[j] for i, j in zip(left.tolist(), right.tolist(), strict=True)]
+                prev.json = [prev.json[i] + "," + json_texts[j]
+                             for i, j in zip(left.tolist(), right.tolist(), strict=True)]
+                prev.codes = np.asarray(combined, dtype=np.intp)
+                prev.columns.append(col)
+                continue
+        groups.append(_Group([col], col.codes, list(col.csv), json_texts))
+    return groups
+
+
+def _rows(group: _Group, prefix: str, suffix: str, *, json: bool) -> np.ndarray:
+    """The group's piece of every row as UTF-8 bytes, between ``prefix`` and ``suffix``."""
+    if group.codes is not None:
+        texts = group.json if json else group.csv
+        return _object_array([(prefix + t + suffix).encode() for t in texts])[group.codes]
+    col = group.columns[0]
+    if json:  # "key":"digits", or "key":null where missing
+        key = _key(col.name)
+        blob = _affixed(col.json, prefix + key + '"', '"' + suffix)
+        blob = blob.replace((key + '"None"').encode(), (key + "null").encode())
+    else:
+        blob = _affixed(col.csv, prefix, suffix).replace(b"None", b"")
+    return _object_array(blob.split(b"\0"))
+
+
+def _key(name: str) -> str:
+    return json.dumps(name) + ":"
+
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _write_rows(fh: BinaryIO, pieces: list[np.ndarray], chunk: int = 8192) -> None:
+    """Write the groups' pieces row by row, a ``bytes.join`` per block of rows (a block's
+    pieces stay in the CPU cache between the join's two passes)."""
+    rows = len(pieces[0]) if pieces else 0
+    if not rows:
+        return
+    table = np.empty((rows, len(pieces)), dtype=object)
+    for k, p in enumerate(pieces):
+        table[:, k] = p
+    for start in range(0, rows, chunk):
+        fh.write(b"".join(table[start:start + chunk].ravel().tolist()))
+
+
+def _affixed(texts: list[str], prefix: str, suffix: str) -> bytes:
+    """``prefix + t + suffix`` of every text, NUL-separated, as UTF-8: one join and one
+    encode in C instead of a concatenation per row (decimal texts and separators hold no NUL)."""
+    return (prefix + (suffix + "\0" + prefix).join(texts) + suffix).encode()
