@@ -116,10 +116,13 @@ def region_order(results: Any, tree: Any | None = None) -> list[tuple[str, str, 
 
 def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str = "",
                           tree: Any | None = None) -> None:
-    """A workbook for people: a sheet per theme, regions as rows, indicators as columns."""
+    """A workbook for people: a sheet per theme, regions as rows, indicators as columns. The
+    header rows and the notes go through xlsxwriter's API; the data rows are built a column
+    at a time as sheet XML (:mod:`revstat.writers.xlsxrows`: the same cells, ~50× faster)."""
     import xlsxwriter
 
     from revstat.definitions import THEMES
+    from revstat.writers.xlsxrows import DataRowsSheet, FigureGrid, TextColumns, data_rows_xml
 
     wb = xlsxwriter.Workbook(str(path), XLSXWRITER_OPTIONS)
     try:
@@ -139,21 +142,24 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             return cache[decimals]
 
         order = region_order(results, tree)
-        # (indicator, region) → (display, target_met): the shown figure is the display value
-        # (rounded once, by the workspace's rule), written as a number
-        by_key = dict(zip(zip(_column(results, "indicator"), _column(results, tidy.REGION_CODE), strict=True),
-                          zip(_column(results, "display"), _column(results, "target_met"), strict=True), strict=True))
-        with_rows = {key[0] for key in by_key}
+        figures = FigureGrid(results, [o[0] for o in order], indicators,
+                             lambda decimals, missed: num_fmt(decimals, missed)._get_xf_index())
         themes: dict[str, list[Any]] = {}
         for d in indicators:
             themes.setdefault(d.theme or "other", []).append(d)
         theme_order = [t for t in THEMES if t in themes] + [t for t in themes if t not in THEMES]
+        # the region columns are the same on every sheet: their texts and widths once
+        left = [(code, "　" * depth + str(name), LEVEL_ZH.get(level, level)) for code, name, level, depth in order]
+        code_width = max((len(code) for code, _, _ in left), default=0)
+        label_width = max(map(display_width, {label for _, label, _ in left}), default=0)
+        region_cells = TextColumns(left, 2, text_fmt._get_xf_index())
+        codes = [o[0] for o in order]
         used: set[str] = set()
         for theme in theme_order:
-            defs = [d for d in themes[theme] if d.id in with_rows]
+            defs = [d for d in themes[theme] if d.id in figures.with_rows]
             if not defs:
                 continue
-            ws = wb.add_worksheet(sheet_name(THEMES.get(theme, (theme,))[0], used))
+            ws = wb.add_worksheet(sheet_name(THEMES.get(theme, (theme,))[0], used), worksheet_class=DataRowsSheet)
             headers = ["地区代码", "地区", "层级"]
             units = ["", "", ""]
             for d in defs:
@@ -165,20 +171,11 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             widths = [max(display_width(h), display_width(u)) for h, u in zip(headers, units, strict=True)]
             widths = [min(max(w, 6), 40) for w in widths]
             widths[1] = max(widths[1], 8)
-            for i, (code, name, level, depth) in enumerate(order, start=2):
-                label = "　" * depth + str(name)
-                write_xlsx_cell(ws, i, 0, code, text_fmt)
-                write_xlsx_cell(ws, i, 1, label, text_fmt)
-                write_xlsx_cell(ws, i, 2, LEVEL_ZH.get(level, level), text_fmt)
-                widths[0] = max(widths[0], len(code))
-                widths[1] = min(max(widths[1], display_width(label)), 40)
-                for j, d in enumerate(defs, start=3):
-                    shown, met = by_key.get((d.id, code), (None, None))
-                    fmt = num_fmt(d.decimals, met is False)
-                    if isinstance(shown, str) and shown:
-                        ws.write_number(i, j, float(shown), fmt)
-                    else:
-                        ws.write_blank(i, j, None, fmt)
+            if order:
+                widths[0] = max(widths[0], code_width)
+                widths[1] = min(max(widths[1], label_width), 40)
+                rows = data_rows_xml(2, region_cells.xml(ws), figures.columns(codes, [d.id for d in defs]))
+                ws.add_data_rows(rows, len(order) + 1, len(headers) - 1)
             for col, w in enumerate(widths):
                 ws.set_column(col, col, w + 2)
             ws.set_row(0, 30)

@@ -1,0 +1,192 @@
+"""The data rows of indicators.xlsx, written as finished sheet XML.
+
+xlsxwriter spends about 4 µs on every cell it is given (checks, a cell tuple, then the XML at
+close); a city's workbook has 200,000 of them. Everything that is not a data row — headers,
+formats, widths, frozen panes, the notes sheet, shared strings, the package — stays with
+xlsxwriter; the data rows below the header are built here, a column at a time, as the XML
+xlsxwriter would write for the same cells (``<c r="D3" s="4"><v>77.6</v></c>``, text as
+shared strings, a blank styled cell where there is no figure) and handed to
+:class:`DataRowsSheet`, which writes them after the rows xlsxwriter holds.
+
+This uses a few of xlsxwriter's internals (``Worksheet._write_rows``, ``_check_dimensions``,
+``fh``, ``str_table``, ``Format._get_xf_index``), all stable since xlsxwriter 1.x;
+``tests/test_tables_xlsx.py`` compares the workbook with one written cell by cell through
+the public API.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from revstat import tidy
+from revstat.writers.safe import xlsx_value
+
+#: Longest text a cell holds (xlsxwriter truncates longer strings the same way).
+_STRMAX = 32767
+
+
+class DataRowsSheet(Worksheet):
+    """A worksheet that writes pre-rendered ``<row>`` elements after xlsxwriter's own rows
+    (the header). Pass it as ``workbook.add_worksheet(name, worksheet_class=DataRowsSheet)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data_rows: list[str] = []
+
+    def add_data_rows(self, xml: str, last_row: int, last_col: int) -> None:
+        """Rows (0-based) after every row written through the API, up to ``last_row``."""
+        self._data_rows.append(xml)
+        self._check_dimensions(last_row, last_col)
+
+    def shared_strings(self, texts: Sequence[str]) -> list[int]:
+        """The shared-string index of each text, each counted as one use (as write_string does)."""
+        index = self.str_table._get_shared_string_index
+        return [index(t if len(t) <= _STRMAX else t[:_STRMAX]) for t in texts]
+
+    def _write_rows(self) -> None:
+        super()._write_rows()
+        for xml in self._data_rows:
+            self.fh.write(xml)
+
+
+class FigureGrid:
+    """The shown figure of every (region, indicator) as the tail of its ``<c>`` element, from
+    the end of the cell reference: style and value (``'" s="4"><v>77.6</v></c>'``) or a styled
+    blank (``'" s="3"/>'``).
+
+    The figure is the ``display`` text (rounded once, by the workspace's rule) written as a
+    number; a missed target (``target_met is False``) gets the highlighted format; a region
+    without a row for an indicator gets a blank in the indicator's number format."""
+
+    def __init__(self, results: Any, region_codes: Sequence[str], indicators: Sequence[Any],
+                 style: Any) -> None:
+        self.regions = pd.Index(pd.unique(np.asarray(region_codes, dtype=object)))
+        ids = list(dict.fromkeys(d.id for d in indicators))
+        self.ids = pd.Index(ids, dtype=object)
+        decimals = {}
+        for d in indicators:
+            decimals.setdefault(d.id, d.decimals)
+        blank = [f'" s="{style(decimals[i], False)}"/>' for i in ids]
+        self.tails = np.empty((len(self.regions), len(ids)), dtype=object)
+        for j, tail in enumerate(blank):
+            self.tails[:, j] = tail
+        self.with_rows = set(results["indicator"].unique().tolist()) if len(results) else set()
+        if not len(results) or not ids:
+            return
+        reg = self.regions.get_indexer(results[tidy.REGION_CODE].to_numpy(dtype=object))
+        ind = self.ids.get_indexer(results["indicator"].to_numpy(dtype=object))
+        met = results["target_met"].to_numpy(dtype=object)
+        missed = np.fromiter(map(id, met), dtype=np.intp, count=len(met)) == id(False)  # met is False
+        shown, numbers = _numbers(results["display"].to_numpy(dtype=object))
+        keep = (reg >= 0) & (ind >= 0)
+        # one figure per (indicator, region): the last row wins, as in a dict
+        keep &= ~pd.Series(ind.astype(np.int64) * len(self.regions) + reg).duplicated(keep="last").to_numpy()
+        reg, ind, missed, shown = reg[keep], ind[keep], missed[keep], shown[keep]
+        dec_of = np.array([decimals[i] for i in ids], dtype=np.int64)
+        # distinct (figure, missed, decimals) → the tail text, once each
+        key = (shown.astype(np.int64) * 2 + missed) * (int(dec_of.max(initial=0)) + 1) + dec_of[ind]
+        combos, uniq = pd.factorize(key)
+        texts = []
+        for k in uniq.tolist():
+            rest, dec = divmod(k, int(dec_of.max(initial=0)) + 1)
+            s, miss = divmod(rest, 2)
+            number = numbers[s]
+            xf = style(int(dec), bool(miss))
+            texts.append(f'" s="{xf}"/>' if number is None else f'" s="{xf}"><v>{number}</v></c>')
+        table = np.empty(len(texts), dtype=object)
+        table[:] = texts
+        self.tails[reg, ind] = table[combos]
+
+    def columns(self, codes: Sequence[str], ids: Sequence[str]) -> np.ndarray:
+        """The tails of the given regions (rows) × indicators (columns)."""
+        rows = self.regions.get_indexer(np.asarray(codes, dtype=object))
+        cols = self.ids.get_indexer(list(ids))
+        return self.tails[rows][:, cols]  # type: ignore[no-any-return]
+
+
+def _numbers(display: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Codes of the display texts and, per distinct text, the number as xlsxwriter writes it
+    (``%.16G`` of the float) or None for a blank (not text, empty, not finite)."""
+    try:
+        codes, uniques = pd.factorize(display)
+        values = list(uniques)
+    except TypeError:  # an unhashable cell: group by identity
+        codes, first = pd.factorize(np.fromiter(map(id, display), dtype=np.intp, count=len(display)))
+        values = [display[i] for i in np.unique(codes, return_index=True)[1].tolist()]
+    numbers: list[str | None] = []
+    for v in values:
+        number = float(v) if isinstance(v, str) and v else None
+        numbers.append(f"{number:.16G}" if number is not None and math.isfinite(number) else None)
+    numbers.append(None)  # code -1: missing
+    codes = np.where(codes < 0, len(values), codes)
+    return codes, numbers
+
+
+def data_rows_xml(first_row: int, left: Sequence[str], tails: np.ndarray) -> str:
+    """``<row>`` elements from 0-based ``first_row``: each row's ``left`` cells (ready XML of
+    columns A…) then one cell per column of ``tails``."""
+    rows, ncols = tails.shape
+    nleft = _count_cells(left[0]) if rows else 0
+    last = nleft + ncols
+    numbers = [str(first_row + 1 + i) for i in range(rows)]
+    table = np.empty((rows, 2 + 3 * ncols), dtype=object)
+    table[:, 0] = [f'<row r="{r}" spans="1:{last}">{cells}' for r, cells in zip(numbers, left, strict=True)]
+    numbers_col = np.empty(rows, dtype=object)
+    numbers_col[:] = numbers
+    for k in range(ncols):
+        table[:, 1 + 3 * k] = f'<c r="{xl_col_to_name(nleft + k)}'
+        table[:, 2 + 3 * k] = numbers_col
+        table[:, 3 + 3 * k] = tails[:, k]
+    table[:, -1] = "</row>"
+    return "".join(table.ravel().tolist())
+
+
+class TextColumns:
+    """The cells of columns A… (region code, indented name, level) of every data row, typed as
+    :func:`revstat.writers.safe.write_xlsx_cell` types them: text as a shared string (never a
+    formula), numbers as numbers, missing/non-finite as a styled blank. They are the same on
+    every sheet, so the XML is built once; each sheet still counts its uses of the strings."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], first_row: int, xf: int) -> None:
+        self.rows = [[v if isinstance(v, str) else xlsx_value(v) for v in row] for row in rows]
+        self.texts = [v if isinstance(v, str) else str(v) for row in self.rows for v in row
+                      if v is not None and not isinstance(v, bool | int | float)]
+        self.first_row = first_row
+        self.xf = xf
+        self._xml: list[str] | None = None
+
+    def xml(self, sheet: DataRowsSheet) -> list[str]:
+        """Each row's cells as XML, the strings registered in ``sheet``'s workbook."""
+        indices = sheet.shared_strings(self.texts)
+        if self._xml is None:
+            self._xml = self._build(iter(indices))
+        return self._xml
+
+    def _build(self, indices: Any) -> list[str]:
+        letters = [xl_col_to_name(col) for col in range(max((len(r) for r in self.rows), default=0))]
+        out = []
+        for i, row in enumerate(self.rows, start=self.first_row + 1):
+            cells = []
+            for col, v in enumerate(row):
+                ref = f'<c r="{letters[col]}{i}" s="{self.xf}"'
+                if v is None:
+                    cells.append(ref + "/>")
+                elif isinstance(v, bool):
+                    cells.append(f'{ref} t="b"><v>{int(v)}</v></c>')
+                elif isinstance(v, int | float):
+                    cells.append(f"{ref}><v>{v:.16G}</v></c>")
+                else:
+                    cells.append(f'{ref} t="s"><v>{next(indices)}</v></c>')
+            out.append("".join(cells))
+        return out
+
+
+def _count_cells(xml: str) -> int:
+    return xml.count("<c ")
