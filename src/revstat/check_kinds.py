@@ -20,8 +20,10 @@ from revstat.checks import (
     compare_aligned,
     compare_series,
     failing,
+    finite_mask,
     fmt,
     holds,
+    objects,
     rule_kind,
 )
 from revstat.i18n import t
@@ -43,7 +45,7 @@ def check_expression(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     for left, op, right in comparison_sides(rule, data):
         out += compare_aligned(rule, data, left.regions, left.array, op, right.array,
-                               _ordered(left.names, right.names), left.text, right.text)
+                               _ordered(left.names, right.names), left.text, right.text, left.known, right.known)
     return out
 
 
@@ -55,7 +57,7 @@ def check_compare(rule: RuleDef, data: CheckData) -> list[Issue]:
     assert rule.left and rule.op and rule.right  # guaranteed by RuleDef  # noqa: S101
     left, right = side(rule.left, rule, data), side(rule.right, rule, data)
     return compare_aligned(rule, data, left.regions, left.array, rule.op, right.array,
-                           _ordered(left.names, right.names), left.text, right.text)
+                           _ordered(left.names, right.names), left.text, right.text, left.known, right.known)
 
 
 @rule_kind("range")
@@ -63,17 +65,25 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     """Every target within [min, max] (e.g. 0 ≤ rate ≤ 100, amounts ≥ 0)."""
     out: list[Issue] = []
     for name in rule.targets:
-        series = data.series(name)
-        regions = [r for r in data.regions(data.levels_for(rule)) if series.get(r) is not None]
+        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
         if rule.min is not None:
-            low = dict.fromkeys(regions, rule.min)
-            out += compare_series(rule, data, series, ">=", low, [name], data.label(name),
-                                  t("下限", "the minimum"), regions)
+            out += compare_aligned(rule, data, regions, values, ">=", _same(rule.min, regions), [name],
+                                   data.label(name), t("下限", "the minimum"))
         if rule.max is not None:
-            high = dict.fromkeys(regions, rule.max)
-            out += compare_series(rule, data, series, "<=", high, [name], data.label(name),
-                                  t("上限", "the maximum"), regions)
+            out += compare_aligned(rule, data, regions, values, "<=", _same(rule.max, regions), [name],
+                                   data.label(name), t("上限", "the maximum"))
     return out
+
+
+def _reported_at(data: CheckData, name: str, regions: list[str]) -> tuple[list[str], Any]:
+    """The regions (of ``regions``) where ``name`` has a value, and those values."""
+    values, known = data.column(name, regions)
+    keep = np.flatnonzero(known)
+    return [regions[i] for i in keep.tolist()], values[keep]
+
+
+def _same(value: Any, regions: list[str]) -> Any:
+    return np.full(len(regions), value, dtype=object)
 
 
 @rule_kind("balance")
@@ -213,8 +223,8 @@ def check_cumulative(rule: RuleDef, data: CheckData) -> list[Issue]:
         if temporal == "cumulative" and period.is_first_of_year():
             continue
         regions = data.regions(data.levels_for(rule))
-        now, before = data.aligned(data.series(name), regions), data.aligned(data.series(name, prev), regions)
-        for i in failing(rule, now, ">=", before):
+        (now, now_known), (before, before_known) = data.column(name, regions), data.column(name, regions, prev)
+        for i in failing(rule, now, ">=", before, now_known, before_known):
             region, cur, old = regions[i], now[i], before[i]
             cells = data.cells([name], region) + data.cells([name], region, prev)
             out.append(_issue(
@@ -235,8 +245,8 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
     out: list[Issue] = []
     for name in rule.targets:
         regions = data.regions(data.levels_for(rule))
-        now, before = data.aligned(data.series(name), regions), data.aligned(data.series(name, base_period), regions)
-        for i, growth in _beyond(now, before, rule.bound):
+        (now, now_known), (before, before_known) = data.column(name, regions), data.column(name, regions, base_period)
+        for i, growth in _beyond(now, before, rule.bound, now_known & before_known):
             region, cur, base = regions[i], now[i], before[i]
             cells = data.cells([name], region) + data.cells([name], region, base_period)
             out.append(_issue(
@@ -249,17 +259,15 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
     return out
 
 
-def _beyond(now: list[Any], before: list[Any], bound: Decimal) -> list[tuple[int, Decimal]]:
+def _beyond(now: Any, before: Any, bound: Decimal, both_known: Any) -> list[tuple[int, Decimal]]:
     """(position, growth %) where |now / before − 1| × 100 exceeds ``bound`` (both present,
     before not 0): the same Decimal operations per pair, on object arrays; a pair they cannot
     handle sends the lot through the plain loop, which raises what it always raised."""
-    both = [i for i, (c, b) in enumerate(zip(now, before, strict=True)) if c is not None and b is not None]
+    both = np.flatnonzero(both_known).tolist()
     if not both:
         return []
     try:
-        cur, base = np.empty(len(both), dtype=object), np.empty(len(both), dtype=object)
-        cur[:] = [now[i] for i in both]
-        base[:] = [before[i] for i in both]
+        cur, base = objects(now)[both], objects(before)[both]
         keep = np.flatnonzero(~np.asarray(base == 0, dtype=bool))
         growth = (cur[keep] / base[keep] - 1) * 100
         over = np.flatnonzero(~np.asarray(np.abs(growth) <= bound, dtype=bool))
@@ -411,11 +419,9 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
             op, goal = data.targets[name]
         else:
             continue
-        series = data.series(name)
-        regions = [r for r in data.regions(data.levels_for(rule)) if series.get(r) is not None]
-        goals = dict.fromkeys(regions, goal)
-        out += compare_series(rule, data, series, op, goals, [name], data.label(name),
-                              t("目标值", "the target"), regions)
+        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
+        out += compare_aligned(rule, data, regions, values, op, _same(goal, regions), [name], data.label(name),
+                               t("目标值", "the target"))
     return out
 
 
@@ -488,32 +494,38 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
     for level, fids in sorted(by_level.items()):
         if level not in levels:
             continue
-        seen: set[str] = set()  # regions with a row of any of these fields
-        filled = np.empty(0, dtype=np.int64)  # region code × n fields + field code, sorted
-        n_fields = 1
+        order = list(dict.fromkeys(fids))  # the level's fields, each once
+        position = {fid: j for j, fid in enumerate(order)}
+        # has[r, j]: region code r reported field order[j] (any value); filled: with a number
+        n_regions = len(rows.regions) if rows is not None else 0
+        has = np.zeros((n_regions, len(order)), dtype=bool)
+        filled = np.zeros((n_regions, len(order)), dtype=bool)
         if rows is not None:
-            n_fields = max(len(rows.fields), 1)
-            mine = reported & np.isin(rows.field, rows.codes(rows.fields, fids)) & (rows.region >= 0)
-            seen = {rows.regions[c] for c in np.flatnonzero(np.bincount(rows.region[mine], minlength=1)).tolist()}
-            seen = {c for c in seen if isinstance(c, str)}
+            column = np.full(len(rows.fields), -1, dtype=np.int64)  # field code → j
+            index = {u: i for i, u in enumerate(rows.fields) if isinstance(u, str)}
+            for j, fid in enumerate(order):
+                if fid in index:
+                    column[index[fid]] = j
+            col = column[rows.field] if len(rows.fields) else np.empty(0, dtype=np.int64)
+            mine = reported & (rows.region >= 0) & (rows.field >= 0) & (col >= 0)
+            has[rows.region[mine], col[mine]] = True
             hit = mine & ok
-            filled = np.sort(pd.unique(rows.region[hit].astype(np.int64) * n_fields + rows.field[hit]))
-        region_index = {u: i for i, u in enumerate(rows.regions)} if rows is not None else {}
-        need = len(set(fids))
-        counts = np.bincount(filled // n_fields, minlength=len(region_index)) if len(filled) else None
+            filled[rows.region[hit], col[hit]] = True
+        seen = has.any(axis=1).tolist()
+        complete = filled.all(axis=1).tolist()
+        region_index = {u: i for i, u in enumerate(rows.regions) if isinstance(u, str)} if rows is not None else {}
         short: dict[str, list[str]] = {}  # region → its missing fields, in the order of fids
         for region in data.regions([level]):
-            if region not in seen:
+            code = region_index.get(region)
+            if code is None or not seen[code]:
                 if rule.require in ("regions", "both"):
                     short[region] = []
                 continue
             if rule.require == "regions":
                 continue
-            code = region_index[region]
-            if counts is None or counts[code] < need:
-                lo, hi = np.searchsorted(filled, [code * n_fields, (code + 1) * n_fields])
-                have = {rows.fields[k % n_fields] for k in filled[lo:hi].tolist()}  # type: ignore[union-attr]
-                short[region] = [fid for fid in fids if fid not in have]
+            if not complete[code]:
+                have = filled[code].tolist()
+                short[region] = [fid for fid in fids if not have[position[fid]]]
         found = _rows_by_region(rows, reported, {r for r, missing in short.items() if missing}) if rows is not None else {}
         for region, missing in short.items():
             if not missing:
@@ -524,8 +536,8 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                 continue
             mine_rows = found.get(region, {})
             for fid in missing:
-                cells = [Location(str(r.file), str(r.sheet), None if _nan(r.cell) else str(r.cell))
-                         for r in mine_rows.get(fid, [])]
+                cells = [Location(str(file), str(sheet), None if _nan(cell) else str(cell))
+                         for file, sheet, cell in mine_rows.get(fid, [])]
                 if not cells:
                     cells = _row_of(data, mine_rows, fid)
                 out.append(_issue(
@@ -535,31 +547,43 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
     return out
 
 
-def _present(values: Any) -> list[bool]:
-    """Which raw values are numbers (finite), as the completeness rule counts them."""
-    return [v.is_finite() if type(v) is Decimal else (v is not None and _val(v) is not None)
-            for v in values.tolist()]
+def _present(values: Any) -> Any:
+    """Which raw values are numbers (finite), as the completeness rule counts them: a bool array."""
+    from pandas.api.types import infer_dtype
+
+    if infer_dtype(values, skipna=True) == "decimal":  # Decimals and blanks: no per-value loop
+        mask = finite_mask(values)
+        if mask is not None:
+            return mask
+    return np.fromiter((v.is_finite() if type(v) is Decimal else (v is not None and _val(v) is not None)
+                        for v in values.tolist()), dtype=bool, count=len(values))
 
 
-def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str]) -> dict[str, dict[str, list[Any]]]:
-    """Rows (named tuples of object columns) of the ``wanted`` regions among ``mask``, by
-    region and field, in table order."""
+def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str]) -> dict[str, dict[str, list[tuple[Any, Any, Any]]]]:
+    """(file, sheet, cell) of the rows of the ``wanted`` regions among ``mask`` (as object
+    columns give them), by region and field, in table order."""
     if not wanted:
         return {}
     positions = np.flatnonzero(mask & np.isin(rows.region, rows.codes(rows.regions, wanted)))
-    out: dict[str, dict[str, list[Any]]] = {}
-    for code, row in zip(rows.region[positions].tolist(),
-                         rows.frame.iloc[positions].astype(object).itertuples(index=False), strict=True):
-        out.setdefault(rows.regions[code], {}).setdefault(str(row.field), []).append(row)
+    fields, files, sheets, cells = (rows.frame[c].to_numpy(dtype=object)[positions].tolist()
+                                    for c in ("field", "file", "sheet", "cell"))
+    out: dict[str, dict[str, list[tuple[Any, Any, Any]]]] = {}
+    for code, fid, file, sheet, cell in zip(rows.region[positions].tolist(), fields, files, sheets, cells, strict=True):
+        region = rows.regions[code]
+        by_field = out.get(region)
+        if by_field is None:
+            by_field = out[region] = {}
+        by_field.setdefault(str(fid), []).append((file, sheet, cell))
     return out
 
 
-def _row_of(data: CheckData, rows: dict[str, list[Any]], fid: str) -> list[Location]:
+def _row_of(data: CheckData, rows: dict[str, list[tuple[Any, Any, Any]]], fid: str) -> list[Location]:
+    """The file and sheet of a field the region did report from the same source."""
     source = data.field_sources.get(fid)
     for other, found in rows.items():
         if found and data.field_sources.get(other) == source:
-            r = found[0]
-            return [Location(str(r.file), str(r.sheet), note=data.label(fid))]
+            file, sheet, _cell = found[0]
+            return [Location(str(file), str(sheet), note=data.label(fid))]
     return []
 
 

@@ -84,9 +84,20 @@ class CheckData:
             self._region_cache[wanted] = found
         return found
 
-    def aligned(self, values: Mapping[str, Any], regions: list[str]) -> list[Any]:
-        """``values`` at each of ``regions`` (None where missing), in the order of ``regions``."""
-        return list(map(values.get, regions))
+    def aligned(self, values: Mapping[str, Any], regions: list[str]) -> Any:
+        """``values`` at each of ``regions`` (None where missing), in the order of ``regions``:
+        an object array."""
+        return np.fromiter(map(values.get, regions), dtype=object, count=len(regions))
+
+    def column(self, name: str, regions: list[str], period: str | None = None) -> tuple[Any, Any]:
+        """(values, known) of ``name`` at ``regions``: an object array (None where missing) and
+        a bool array. From the ValueTable's positions when there is one, else from the dict."""
+        key = (name, period or self.period)
+        found = self.values.column(key, regions) if isinstance(self.values, ValueTable) else None
+        if found is not None:
+            return found
+        values = self.aligned(self.values.get(key, {}), regions)
+        return values, present(values)
 
     def now(self) -> Any:
         """The observations of this period (every origin), selected once per run."""
@@ -185,16 +196,18 @@ class ValueTable(Mapping[tuple[str, str], Values]):
     """``{(name, period): {region: value}}`` over long tables, each entry made on first use.
 
     The engine's tables hold ~10⁵ rows (every field and indicator at every region) while the
-    rules read a few dozen (name, period) pairs: the rows are grouped by (name, period) once and
-    an entry's dict is made when a rule asks for it. A column holding anything but numbers or
-    blanks (which could fail to convert) is converted at once instead, as it always was, so a
-    bad value still stops the build rather than one rule."""
+    rules read a few dozen (name, period) pairs: the rows are grouped by (name, period) once,
+    and an entry is cleaned (finite Decimals, else None) when a rule first asks for it. Rules
+    that work on whole columns take :meth:`column` — the values at a list of regions as an
+    object array, by integer positions, with no dict in between; the dict of an entry is made
+    only for the rules that want one. A column holding anything but numbers or blanks (which
+    could fail to convert) is converted at once instead, as it always was, so a bad value
+    still stops the build rather than one rule."""
 
     _LAZY_SAFE = frozenset({"decimal", "empty", "floating", "integer", "mixed-integer-float", "boolean"})
 
     def __init__(self) -> None:
-        self._built: dict[tuple[str, str], Values] = {}
-        self._pending: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}
+        self._entries: dict[tuple[str, str], _Entry] = {}
 
     def add_frame(self, df: Any, name_col: str, columns: Mapping[str, str] | None = None) -> None:
         """Add (or replace, key by key) the entries of a long table (name, region_code,
@@ -205,34 +218,109 @@ class ValueTable(Mapping[tuple[str, str], Values]):
         if df is None or not len(df):
             return
         groups = _group_rows(df, name_col)
-        regions = df["region_code"].to_numpy(dtype=object)
+        frame = _Frame(df["region_code"].to_numpy(dtype=object))
         for value_col, suffix in (columns or {"value": ""}).items():
             values = df[value_col].to_numpy(dtype=object)
-            if infer_dtype(values, skipna=True) not in self._LAZY_SAFE:
+            kind = infer_dtype(values, skipna=True)
+            if kind not in self._LAZY_SAFE:
                 converted = _decimals(values.tolist())  # raises here, at the first bad row
-                values = np.empty(len(converted), dtype=object)
-                values[:] = converted
+                values = np.fromiter(converted, dtype=object, count=len(converted))
             for (name, period), positions in groups.items():
-                key = (f"{name}{suffix}", period)
-                self._built.pop(key, None)
-                self._pending[key] = (regions, values, positions)
+                self._entries[(f"{name}{suffix}", period)] = _Entry(frame, values, positions, kind == "decimal")
+
+    def column(self, key: tuple[str, str], regions: list[str]) -> tuple[Any, Any] | None:
+        """(values, known) of an entry at ``regions``: object array (None where missing) and
+        bool array; None if there is no such entry."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.column(regions)
 
     def __getitem__(self, key: tuple[str, str]) -> Values:
-        built = self._built.get(key)
-        if built is None:
-            regions, values, positions = self._pending.pop(key)
-            built = self._built[key] = dict(zip(map(str, regions[positions].tolist()),
-                                                _decimals(values[positions].tolist()), strict=True))
-        return built
+        return self._entries[key].as_dict()
 
     def __contains__(self, key: object) -> bool:
-        return key in self._built or key in self._pending
+        return key in self._entries
 
     def __iter__(self) -> Any:
-        return iter([*self._built, *self._pending])
+        return iter(self._entries)
 
     def __len__(self) -> int:
-        return len(self._built) + len(self._pending)
+        return len(self._entries)
+
+
+class _Frame:
+    """The region column of one long table as integer codes into the text of its codes
+    (``str(region)``, as the dicts are keyed); -1 is never a region asked for."""
+
+    def __init__(self, regions: Any) -> None:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(regions)
+        texts, self.code_of_text = pd.factorize(np.fromiter(map(str, uniques.tolist()), dtype=object, count=len(uniques)))
+        self.regions = regions
+        self.size = len(self.code_of_text)
+        self.trash = self.size + 1  # rows without a region code
+        self.code = np.where(codes >= 0, texts[codes] if len(texts) else codes, self.trash)
+        self.index = {text: i for i, text in enumerate(self.code_of_text.tolist())}
+        self._slots: dict[int, tuple[list[str], Any]] = {}
+
+    def slots(self, regions: list[str]) -> Any:
+        """Positions of ``regions`` among the codes (``size``, an empty slot, if absent);
+        remembered per list (the rules share the lists of :meth:`CheckData.regions`)."""
+        found = self._slots.get(id(regions))
+        if found is None or found[0] is not regions:
+            slots = np.fromiter((self.index.get(r, self.size) for r in regions), dtype=np.int64, count=len(regions))
+            found = self._slots[id(regions)] = (regions, slots)
+        return found[1]
+
+
+class _Entry:
+    """One (name, period): its rows in a long table, cleaned and spread over the table's
+    region codes on first use."""
+
+    def __init__(self, frame: _Frame, values: Any, positions: Any, decimal: bool) -> None:
+        self.frame, self.values, self.positions, self.decimal = frame, values, positions, decimal
+        self._clean: Any = None
+        self._dense: tuple[Any, Any] | None = None
+        self._dict: Values | None = None
+
+    def clean(self) -> tuple[Any, Any]:
+        """(values, known) of the entry's rows: finite Decimals or None (see :func:`_dec`)."""
+        if self._clean is None:
+            picked = self.values[self.positions]
+            mask = finite_mask(picked) if self.decimal else None
+            if mask is None:
+                converted = _decimals(picked.tolist())
+                out = np.fromiter(converted, dtype=object, count=len(converted))
+                mask = present(out)
+            else:
+                out = picked.copy()
+                out[~mask] = None
+            self._clean = (out, mask)
+        return self._clean
+
+    def as_dict(self) -> Values:
+        if self._dict is None:
+            values, _known = self.clean()
+            regions = self.frame.regions[self.positions].tolist()
+            self._dict = dict(zip(map(str, regions), values.tolist(), strict=True))
+        return self._dict
+
+    def column(self, regions: list[str]) -> tuple[Any, Any]:
+        if self._dense is None:
+            values, known = self.clean()
+            codes = self.frame.code[self.positions]
+            counts = np.bincount(codes, minlength=self.frame.size + 2)
+            if (counts[: self.frame.size] > 1).any():  # a region twice: the last row wins, as in the dict
+                last = len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]
+                codes, values, known = codes[last], values[last], known[last]
+            dense = np.full(self.frame.size + 2, None, dtype=object)
+            dense_known = np.zeros(self.frame.size + 2, dtype=bool)
+            dense[codes] = values
+            dense_known[codes] = known
+            dense[self.frame.trash], dense_known[self.frame.trash] = None, False
+            self._dense = (dense, dense_known)
+        slots = self.frame.slots(regions)
+        return self._dense[0][slots], self._dense[1][slots]
 
 
 def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
@@ -253,6 +341,36 @@ def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
     for (name, period), positions in df.groupby([name_col, "period"], sort=False, dropna=False).indices.items():
         groups.setdefault((f"{name}", str(period)), []).append(positions)
     return {key: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts)) for key, parts in groups.items()}
+
+
+_INFINITIES = (Decimal("Infinity"), Decimal("-Infinity"))
+
+
+def finite_mask(values: Any) -> Any:
+    """For an object array of Decimals and blanks: which hold a finite number (a bool array),
+    vectorised — blanks and NaN are what ``pandas.isna`` finds, then ±Infinity. None if that
+    cannot be decided this way (a signalling NaN refuses comparison): go value by value then."""
+    import pandas as pd
+
+    try:
+        mask = ~pd.isna(values)
+        rest = np.flatnonzero(mask)
+        picked = values[rest]
+        mask[rest[np.asarray((picked == _INFINITIES[0]) | (picked == _INFINITIES[1]), dtype=bool)]] = False
+        return mask
+    except ArithmeticError:
+        return None
+
+
+def _finite_decimals(values: Any) -> Any:
+    """:func:`_decimals` of an object array of Decimals and blanks, vectorised (None when
+    :func:`finite_mask` cannot tell)."""
+    mask = finite_mask(values)
+    if mask is None:
+        return None
+    out = values.copy()
+    out[~mask] = None
+    return out
 
 
 def _decimals(values: list[Any]) -> list[Decimal | None]:
@@ -412,16 +530,33 @@ def holds_many(left: Any, op: str, right: Any, rule: RuleDef) -> Any:
         return np.array([holds(lv, op, rv, rule) for lv, rv in zip(left, rights, strict=True)], dtype=bool)
 
 
-def failing(rule: RuleDef, left: list[Any], op: str, right: list[Any]) -> list[int]:
-    """Positions where ``left op right`` fails; a missing value (None) on either side is skipped."""
-    both = [i for i, (lv, rv) in enumerate(zip(left, right, strict=True)) if lv is not None and rv is not None]
-    if not both:
+def objects(values: Any) -> Any:
+    """A sequence as a 1-d object array (no copy if it is one already)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    values = list(values)
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def present(values: Any) -> Any:
+    """Bool array: which values are not None (missing is None here, never NaN)."""
+    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+
+
+def failing(rule: RuleDef, left: Any, op: str, right: Any, left_known: Any = None,
+            right_known: Any = None) -> list[int]:
+    """Positions where ``left op right`` fails; a missing value (None) on either side is
+    skipped. ``*_known``: which values are not None, when the caller knows already."""
+    left, right = objects(left), objects(right)
+    if len(left) != len(right):
+        raise ValueError("left and right are not aligned")
+    left_known = present(left) if left_known is None else left_known
+    right_known = present(right) if right_known is None else right_known
+    both = np.flatnonzero(left_known & right_known)
+    if not len(both):
         return []
-    lv, rv = np.empty(len(both), dtype=object), np.empty(len(both), dtype=object)
-    lv[:] = [left[i] for i in both]
-    rv[:] = [right[i] for i in both]
-    ok = holds_many(lv, op, rv, rule)
-    return [both[i] for i in np.flatnonzero(~ok).tolist()]
+    ok = holds_many(left[both], op, right[both], rule)
+    return both[~ok].tolist()
 
 
 def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right: Values,
@@ -433,13 +568,14 @@ def compare_series(rule: RuleDef, data: CheckData, left: Values, op: str, right:
                            names, left_text, right_text)
 
 
-def compare_aligned(rule: RuleDef, data: CheckData, regions: list[str], left: list[Any], op: str,
-                    right: list[Any], names: Iterable[str], left_text: str | Text,
-                    right_text: str | Text) -> list[Issue]:
-    """:func:`compare_series` on values already aligned with ``regions`` (lists, None = missing)."""
+def compare_aligned(rule: RuleDef, data: CheckData, regions: list[str], left: Any, op: str,
+                    right: Any, names: Iterable[str], left_text: str | Text,
+                    right_text: str | Text, left_known: Any = None, right_known: Any = None) -> list[Issue]:
+    """:func:`compare_series` on values already aligned with ``regions`` (arrays or lists,
+    None = missing; ``*_known`` as in :func:`failing`)."""
     names = list(names)
     out = []
-    for i in failing(rule, left, op, right):
+    for i in failing(rule, left, op, right, left_known, right_known):
         region, lv, rv = regions[i], left[i], right[i]
         diff = lv - rv
         default = t("{region}{period}：{lt}（{left}）应{opzh}{rt}（{right}），相差{difference}",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from revstat.checks import CheckData, Values
+from revstat.checks import CheckData, Values, present
 from revstat.formula import (
     Bin,
     BoolOp,
@@ -42,17 +42,18 @@ from revstat.rules import RuleDef
 
 @dataclass(frozen=True)
 class Side:
-    """A side of a comparison: its value at each region of ``regions`` (``array``, None where
-    missing), the names it uses and its label."""
+    """A side of a comparison: its value at each region of ``regions`` (``array``, an object
+    array, None where missing), the names it uses and its label."""
 
     regions: list[str]
-    array: list[Any]
+    array: Any
     names: frozenset[str]
     text: str
+    known: Any = None  # bool array: which of ``array`` are not None
 
     @property
     def values(self) -> Values:
-        return dict(zip(self.regions, self.array, strict=True))
+        return dict(zip(self.regions, self.array.tolist(), strict=True))
 
 
 def _lookup(data: CheckData) -> Any:
@@ -84,15 +85,17 @@ def evaluate_node(node: Node, data: CheckData, regions: list[str]) -> Side:
     names = frozenset(n.id for n in walk(node) if isinstance(n, Name))
     if _simple(node):
         with decimal.localcontext(CONTEXT):
-            values, present = _run(node, data, regions)
-        array = values.tolist() if isinstance(values, np.ndarray) else [values] * len(regions)
-        return Side(regions, array, names, _label(node, data))
+            values, known = _run(node, data, regions)
+        if not isinstance(values, np.ndarray):  # a number alone
+            values, known = np.full(len(regions), values, dtype=object), np.ones(len(regions), dtype=bool)
+        return Side(regions, values, names, _label(node, data), known)
     import pandas as pd
 
     values, _reasons = evaluate(node, _lookup(data), period=data.period, index=pd.Index(regions, dtype=object))
     out = [value if value is None or not isinstance(value, float) or value == value else None
            for value in values.tolist()]
-    return Side([str(region) for region in values.index], out, names, _label(node, data))
+    array = np.fromiter(out, dtype=object, count=len(out))
+    return Side([str(region) for region in values.index], array, names, _label(node, data), present(array))
 
 
 def _simple(node: Node) -> bool:
@@ -114,20 +117,16 @@ def _run(node: Node, data: CheckData, regions: list[str]) -> tuple[Any, Any]:
     if isinstance(node, Num):
         return node.value, True
     if isinstance(node, Name):
-        found = data.values.get((node.id, data.period))
-        values = np.empty(len(regions), dtype=object)
-        if found is not None:
-            values[:] = data.aligned(found, regions)
-        return values, np.not_equal(values, None)
+        return data.column(node.id, regions)
     if isinstance(node, Unary):
-        values, present = _run(node.operand, data, regions)
+        values, known = _run(node.operand, data, regions)
         if node.op == "+":
-            return values, present
+            return values, known
         if not isinstance(values, np.ndarray):
             return -values, True
         out = np.empty(len(values), dtype=object)
-        out[present] = -values[present]
-        return out, present
+        out[known] = -values[known]
+        return out, known
     assert isinstance(node, Bin)  # noqa: S101 - _simple let nothing else through
     a, pa = _run(node.left, data, regions)
     b, pb = _run(node.right, data, regions)
