@@ -124,7 +124,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
     from revstat.definitions import THEMES
     from revstat.writers.xlsxrows import DataRowsSheet, FigureGrid, TextColumns, data_rows_xml
 
-    wb = xlsxwriter.Workbook(str(path), XLSXWRITER_OPTIONS)
+    wb = xlsxwriter.Workbook(str(path), {**XLSXWRITER_OPTIONS, "in_memory": True})  # no temporary files
     try:
         base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter"}
         head = wb.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})

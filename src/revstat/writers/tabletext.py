@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from revstat.writers.safe import csv_value, json_value
+from revstat.writers.safe import FORMULA_PREFIXES, csv_value, json_value, neutralize
 
 #: A set of distinct cells is merged into one column group with its left neighbours while the
 #: group has at most this share of the rows as distinct combinations: each combination's text
@@ -59,6 +59,8 @@ def csv_field(text: str) -> str:
 
 def csv_text(value: object) -> str:
     """One cell of indicators.csv: :func:`revstat.writers.safe.csv_value`, quoted."""
+    if type(value) is str:  # what csv_value does to text, without its type tests
+        return csv_field(neutralize(value) if value.startswith(FORMULA_PREFIXES) else value)
     return csv_field(csv_value(value))
 
 
@@ -71,6 +73,8 @@ def json_text(value: object) -> str:
     if kind is Decimal:
         return json.dumps(json_value(value))
     if kind is str:
+        if value.isprintable() and '"' not in value and "\\" not in value:
+            return '"' + value + '"'  # nothing to escape (control characters are not printable)
         return json.dumps(value, ensure_ascii=False)
     if kind is bool:
         return "true" if value else "false"
@@ -97,7 +101,7 @@ def text_column(name: str, column: Any) -> TextColumn:
         return _coded(name, column.to_numpy(dtype=np.intp), [False, True])
     values = column.to_numpy(dtype=object)
     if isinstance(column.dtype, pd.StringDtype):  # str or a missing marker, by the dtype's contract
-        codes, uniques = pd.factorize(values)
+        codes, uniques = _factorize(values)
         return _coded(name, codes, list(uniques))
     if _sniff_decimal(values):
         decimals = _decimal_column(name, values) if set(map(type, values)) <= _DECIMALS else None
@@ -107,12 +111,30 @@ def text_column(name: str, column: Any) -> TextColumn:
         # strings, flags, notes: cells that compare equal are the same text when they are str
         # (a True could stand for a 1 or a Decimal 1, so other columns have their types checked)
         try:
-            codes, uniques = pd.factorize(values)
+            codes, uniques = _factorize(values)
         except (TypeError, ArithmeticError):  # unhashable (a list), a signalling NaN
             return _by_identity(name, values)
         if all(type(u) is str for u in uniques) or set(map(type, values)) <= _FLAGS:
             return _coded(name, codes, list(uniques))
     return _by_identity(name, values)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize``, by runs when the column is made of long runs of one value (the results
+    come indicator by indicator): comparing neighbours costs less than hashing every cell."""
+    n = len(values)
+    sample = values[:4096]
+    if n > 1024:
+        try:
+            few_runs = np.count_nonzero(sample[1:] != sample[:-1]) < len(sample) // 16
+            if few_runs:
+                starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        except (TypeError, ValueError, ArithmeticError):  # cells that do not compare plainly
+            few_runs = False
+        if few_runs and len(starts) < n // 16:
+            heads, uniques = pd.factorize(values[starts])
+            return np.repeat(heads, np.diff(np.append(starts, n))), uniques
+    return pd.factorize(values)  # type: ignore[no-any-return]
 
 
 def _by_identity(name: str, values: np.ndarray) -> TextColumn:
