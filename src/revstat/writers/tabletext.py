@@ -42,19 +42,14 @@ _DECIMALS = {Decimal, type(None)}
 
 # ---- one cell ------------------------------------------------------------------------------
 
-_quote_buf = io.StringIO()
-_quote_writer = csv.writer(_quote_buf, lineterminator="\r\n")  # as the file: it decides the quoting
-
-
 def csv_field(text: str) -> str:
     """``text`` as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it inside a row of
     several fields: quoted, with quotes doubled, when it holds a comma, a quote or a line break."""
     if not text or not any(c in text for c in ',"\r\n'):
         return text
-    _quote_buf.seek(0)
-    _quote_buf.truncate()
-    _quote_writer.writerow([text])
-    return _quote_buf.getvalue()[:-2]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([text])  # the file's terminator: it decides the quoting
+    return buf.getvalue()[:-2]
 
 
 def csv_text(value: object) -> str:
