@@ -19,6 +19,7 @@ from revstat.checks import (
     _issue,
     compare_aligned,
     compare_series,
+    factorize,
     failing,
     finite_mask,
     fmt,
@@ -179,9 +180,9 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
     wanted = set(data.regions(data.levels_for(rule)))
     parents = {c for c in wanted if data.tree.children.get(c)}
     # only rows of parents at the rule's levels can be checked: pick them before the loop
-    reported = data.now()
-    reported = reported[reported["origin"].isin(("source", "records")) & reported["field"].isin(list(fields))
-                        & reported["region_code"].astype(str).isin(parents)]
+    rows = _rows(data)
+    mask = rows.where(("source", "records"), fields) & np.isin(rows.region, rows.codes(rows.regions, parents))
+    reported = rows.frame.iloc[np.flatnonzero(mask)]
     own: dict[tuple[str, str], Decimal] = {}
     for fid, region, raw in zip(*_columns(reported, ("field", "region_code", "value")), strict=True):
         value = _val(raw)
@@ -436,6 +437,7 @@ class _Rows:
     field: Any
     fields: list[Any]
     origin: Any
+    origins: list[Any]
     _reported: Any = None
     _filled: Any = None
 
@@ -445,9 +447,7 @@ class _Rows:
 
     def where(self, origins: tuple[str, ...], fields: Iterable[str] | None = None) -> Any:
         """Bool mask of the rows of these origins (and fields)."""
-        mask = np.zeros(len(self.origin), dtype=bool)
-        for origin in origins:
-            mask |= np.asarray(self.origin == origin, dtype=bool)
+        mask = np.isin(self.origin, self.codes(self.origins, origins))
         if fields is not None:
             mask &= np.isin(self.field, self.codes(self.fields, fields))
         return mask
@@ -465,10 +465,10 @@ def _rows(data: CheckData) -> _Rows:
     rows = data._memo.get("rows") if data.now() is not None else None
     if rows is None:
         now = data.now()
-        region, regions = pd.factorize(now["region_code"].to_numpy(dtype=object))
-        field, fields = pd.factorize(now["field"].to_numpy(dtype=object))
-        rows = data._memo["rows"] = _Rows(now, region, regions.tolist(), field, fields.tolist(),
-                                          now["origin"].to_numpy(dtype=object))
+        region, regions = factorize(now["region_code"].to_numpy(dtype=object))
+        field, fields = factorize(now["field"].to_numpy(dtype=object))
+        origin, origins = factorize(now["origin"].to_numpy(dtype=object))
+        rows = data._memo["rows"] = _Rows(now, region, regions, field, fields, origin, origins)
     return rows
 
 

@@ -105,7 +105,10 @@ class CheckData:
         if self._now is None or self._now[0] is not obs:
             rows = obs
             if obs is not None and len(obs):
-                mask = (obs["period"].astype(str) == self.period).to_numpy(dtype=bool)
+                # str(period) == this period, decided once per distinct value
+                codes, uniques = factorize(obs["period"].to_numpy(dtype=object))
+                hits = [i for i, u in enumerate(uniques) if _text(u) == self.period]
+                mask = np.isin(codes, hits)
                 rows = obs if mask.all() else obs[mask]  # one period read: the table itself
             self._now = (obs, rows)
             self._memo.clear()
@@ -180,6 +183,19 @@ class CheckData:
         return found
 
 
+def _text(value: Any) -> Any:
+    """What ``Series.astype(str)`` makes of a value: blanks stay blank (None), others str()."""
+    import pandas as pd
+
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        blank = bool(pd.isna(value))
+    except (TypeError, ValueError):  # not a scalar
+        blank = False
+    return None if blank else str(value)
+
+
 def _location(file: Any, sheet: Any, cell: Any) -> Location | None:
     if _blank(file):
         return None
@@ -248,39 +264,57 @@ class ValueTable(Mapping[tuple[str, str], Values]):
 
 
 class _Frame:
-    """The region column of one long table as integer codes into the text of its codes
-    (``str(region)``, as the dicts are keyed); -1 is never a region asked for."""
+    """The region column of one long table, and the layouts (region sequences) of its entries.
+
+    The engine writes every name at the same regions in the same order, so most entries share
+    one layout: a layout's index (``str(region)`` → row, the last row winning as in the dicts)
+    and its positions for a list of regions are made once and reused by every entry that has
+    the same sequence of region texts (compared as lists, not hashed into a new index)."""
 
     def __init__(self, regions: Any) -> None:
-        import pandas as pd
-
-        codes, uniques = pd.factorize(regions)
-        texts, self.code_of_text = pd.factorize(np.fromiter(map(str, uniques.tolist()), dtype=object, count=len(uniques)))
         self.regions = regions
-        self.size = len(self.code_of_text)
-        self.trash = self.size + 1  # rows without a region code
-        self.code = np.where(codes >= 0, texts[codes] if len(texts) else codes, self.trash)
-        self.index = {text: i for i, text in enumerate(self.code_of_text.tolist())}
+        self._layouts: list[_Layout] = []
+
+    def layout(self, positions: Any) -> _Layout:
+        block = self.regions[positions]
+        for layout in self._layouts:  # codes that are all text and equal: the same texts
+            if layout.plain and len(layout.block) == len(block) and bool(np.all(layout.block == block)):
+                return layout
+        texts = list(map(str, block.tolist()))
+        for layout in self._layouts:
+            if layout.texts == texts:
+                return layout
+        layout = _Layout(block, texts)
+        self._layouts.append(layout)
+        return layout
+
+
+class _Layout:
+    def __init__(self, block: Any, texts: list[str]) -> None:
+        self.block = block
+        self.plain = all(type(code) is str for code in block.tolist())
+        self.texts = texts
+        self.index = {text: i for i, text in enumerate(texts)}
         self._slots: dict[int, tuple[list[str], Any]] = {}
 
     def slots(self, regions: list[str]) -> Any:
-        """Positions of ``regions`` among the codes (``size``, an empty slot, if absent);
+        """Rows of ``regions`` in the block (``len(texts)``, an empty slot, if absent);
         remembered per list (the rules share the lists of :meth:`CheckData.regions`)."""
         found = self._slots.get(id(regions))
         if found is None or found[0] is not regions:
-            slots = np.fromiter((self.index.get(r, self.size) for r in regions), dtype=np.int64, count=len(regions))
+            missing = len(self.texts)
+            slots = np.fromiter((self.index.get(r, missing) for r in regions), dtype=np.int64, count=len(regions))
             found = self._slots[id(regions)] = (regions, slots)
         return found[1]
 
 
 class _Entry:
-    """One (name, period): its rows in a long table, cleaned and spread over the table's
-    region codes on first use."""
+    """One (name, period): its rows in a long table, cleaned on first use."""
 
     def __init__(self, frame: _Frame, values: Any, positions: Any, decimal: bool) -> None:
         self.frame, self.values, self.positions, self.decimal = frame, values, positions, decimal
         self._clean: Any = None
-        self._dense: tuple[Any, Any] | None = None
+        self._padded: tuple[_Layout, Any, Any] | None = None
         self._dict: Values | None = None
 
     def clean(self) -> tuple[Any, Any]:
@@ -306,21 +340,12 @@ class _Entry:
         return self._dict
 
     def column(self, regions: list[str]) -> tuple[Any, Any]:
-        if self._dense is None:
+        if self._padded is None:
             values, known = self.clean()
-            codes = self.frame.code[self.positions]
-            counts = np.bincount(codes, minlength=self.frame.size + 2)
-            if (counts[: self.frame.size] > 1).any():  # a region twice: the last row wins, as in the dict
-                last = len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]
-                codes, values, known = codes[last], values[last], known[last]
-            dense = np.full(self.frame.size + 2, None, dtype=object)
-            dense_known = np.zeros(self.frame.size + 2, dtype=bool)
-            dense[codes] = values
-            dense_known[codes] = known
-            dense[self.frame.trash], dense_known[self.frame.trash] = None, False
-            self._dense = (dense, dense_known)
-        slots = self.frame.slots(regions)
-        return self._dense[0][slots], self._dense[1][slots]
+            self._padded = (self.frame.layout(self.positions), np.append(values, None), np.append(known, False))
+        layout, values, known = self._padded
+        slots = layout.slots(regions)
+        return values[slots], known[slots]
 
 
 def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
@@ -341,6 +366,22 @@ def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
     for (name, period), positions in df.groupby([name_col, "period"], sort=False, dropna=False).indices.items():
         groups.setdefault((f"{name}", str(period)), []).append(positions)
     return {key: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts)) for key, parts in groups.items()}
+
+
+def factorize(values: Any) -> tuple[Any, list[Any]]:
+    """``pandas.factorize`` of an object array (codes, uniques; -1 = blank), faster on columns
+    made of long runs of one value (a field or a period over a sheet's rows): only the first
+    value of each run is hashed."""
+    import pandas as pd
+
+    if len(values) > 1:
+        starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+        if len(starts) * 8 < len(values):
+            starts = np.concatenate(([0], starts))
+            keys, uniques = pd.factorize(values[starts])
+            return np.repeat(keys, np.diff(np.append(starts, len(values)))), uniques.tolist()
+    codes, uniques = pd.factorize(values)
+    return codes, uniques.tolist()
 
 
 _INFINITIES = (Decimal("Infinity"), Decimal("-Infinity"))
