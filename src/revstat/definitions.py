@@ -20,6 +20,7 @@ known field nor an indicator is an error with a did-you-mean, and so is a depend
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +46,9 @@ THEMES: dict[str, tuple[str, str]] = {
 }
 
 
+_TARGET_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+
+
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,8 +63,7 @@ class Target(BaseModel):
     def met(self, value: Decimal | None) -> bool | None:
         if value is None:
             return None
-        return {">=": value >= self.value, ">": value > self.value, "<=": value <= self.value,
-                "<": value < self.value, "==": value == self.value}[self.op]
+        return bool(_TARGET_OPS[self.op](value, self.value))
 
     def __str__(self) -> str:
         return f"{self.op} {format(self.value, 'f')}"

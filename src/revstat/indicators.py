@@ -64,7 +64,8 @@ class Engine:
     """Evaluates indicators at any period (memoised), over a fixed set of regions."""
 
     def __init__(self, values: Any, defs: list[IndicatorDef], index: Any,
-                 labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None) -> None:
+                 labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None,
+                 tree: RegionTree | None = None) -> None:
         import pandas as pd
 
         self.pd = pd
@@ -82,6 +83,15 @@ class Engine:
                 self.incomplete[(str(f), str(p))] = g[INCOMPLETE].astype(bool)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
         self.aligned: dict[tuple[str, str], Any] = {}
+        if tree is not None:  # the regions' columns of the results, once for every indicator
+            import numpy as np
+
+            self.codes = [str(c) for c in index]
+            self.names = [tree.regions[c].name for c in self.codes]
+            self.levels = [tree.regions[c].level for c in self.codes]
+            self.level_names = sorted(set(self.levels))
+            rank = {lv: i for i, lv in enumerate(self.level_names)}
+            self.level_no = np.array([rank[lv] for lv in self.levels], dtype=np.int64)
 
     def lookup_for(self, period: Period, used: set[tuple[str, str]]) -> Any:
         def lookup(name: str, shift: Shift) -> Any:
@@ -162,12 +172,12 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     usable, _ = split_available(defs, avail)
     codes = result_regions(values, tree, period, scope)
     index = pd.Index(codes, dtype=object)
-    engine = Engine(values, usable, index, labels, temporal)
+    engine = Engine(values, usable, index, labels, temporal, tree)
     prev = str(Period.parse(period).prev_year())
     columns: dict[str, list[Any]] = {c: [] for c in tidy.RESULT_COLUMNS}
     with decimal.localcontext(CONTEXT):
         for d in usable:
-            for name, part in _rows(engine, d, period, prev, rounding, tree, index).items():
+            for name, part in _rows(engine, d, period, prev, rounding).items():
                 columns[name].extend(part)
     if not usable:
         return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
@@ -185,9 +195,11 @@ _OBJECT_COLUMNS = frozenset({tidy.VALUE, "numerator", "denominator", "target", "
                              "change"})
 
 
-def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str,
-          tree: RegionTree, index: Any) -> dict[str, list[Any]]:
+def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str) -> dict[str, list[Any]]:
     """The result columns of one indicator (only the levels at which it has values)."""
+    import numpy as np
+    import pandas as pd
+
     values, reasons, used = engine.compute(d.id, period)
     previous, _, _ = engine.compute(d.id, prev)
     parts = engine.parts(d.id, period)
@@ -199,52 +211,55 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
     # township workbooks) get no rows rather than empty ones; at a level that has values, a region
     # without one keeps its row and the reason (缺少…数据).
-    codes = list(index)
-    levels = [tree.regions[c].level for c in codes]
     has_data = values.notna().to_numpy(dtype=bool)
     for key in used:
-        series = engine.fields.get(key)
-        if key[1] == period and series is not None:
-            has_data = has_data | series.reindex(index).notna().to_numpy(dtype=bool)
-    covered = {lv for lv, ok in zip(levels, has_data, strict=True) if ok}
-    keep = [i for i, lv in enumerate(levels) if lv in covered]
-    if len(keep) < len(codes):
-        def pick(col: list[Any]) -> list[Any]:
-            return [col[i] for i in keep]
-    else:
-        def pick(col: list[Any]) -> list[Any]:
-            return col
-    vals = pick(_none_for_nan(values))
-    prevs = pick(_none_for_nan(previous))
+        if key[1] == period:
+            series = engine.aligned_field(key)
+            if series is not None:
+                has_data = has_data | series.notna().to_numpy(dtype=bool)
+    level_no = engine.level_no
+    covered = np.zeros(len(engine.level_names), dtype=bool)
+    covered[np.unique(level_no[has_data])] = True
+    keep = None if covered[level_no].all() else np.flatnonzero(covered[level_no])
+
+    def column(series: Any) -> list[Any]:
+        """The kept rows as a plain list, every missing marker (NaN, pd.NA) as None."""
+        arr = series.to_numpy(dtype=object, copy=True) if hasattr(series, "to_numpy") else np.asarray(series, dtype=object)
+        if keep is not None:
+            arr = arr[keep]
+        arr[pd.isna(arr)] = None
+        return arr.tolist()
+
+    def take(items: list[Any]) -> list[Any]:
+        return items if keep is None else [items[i] for i in keep]
+
+    vals = column(values)
+    prevs = column(previous)
     change = _change(d.change, vals, prevs)
     n = len(vals)
+    met = d.target.met if d.target else None
     return {
         "indicator": [d.id] * n,
         "name": [d.name] * n,
         "theme": [d.theme or ""] * n,
-        tidy.REGION_CODE: pick(codes),
-        tidy.REGION_NAME: [tree.regions[c].name for c in pick(codes)],
-        tidy.LEVEL: pick(levels),
+        tidy.REGION_CODE: take(engine.codes),
+        tidy.REGION_NAME: take(engine.names),
+        tidy.LEVEL: take(engine.levels),
         tidy.PERIOD: [period] * n,
         tidy.VALUE: vals,
         "display": format_fixed_column(vals, d.decimals, rounding),
         tidy.UNIT: [d.unit] * n,
-        "numerator": pick(_none_for_nan(parts[0])) if parts else [None] * n,
-        "denominator": pick(_none_for_nan(parts[1])) if parts else [None] * n,
+        "numerator": column(parts[0]) if parts else [None] * n,
+        "denominator": column(parts[1]) if parts else [None] * n,
         "target": [str(d.target) if d.target else None] * n,
-        "target_met": [d.target.met(v) for v in vals] if d.target else [None] * n,
-        "note": pick(_none_for_nan(note)),
+        "target_met": [met(v) for v in vals] if met else [None] * n,
+        "note": column(note),
         "previous": prevs,
         "change": change,
         "change_display": format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding),
         "change_unit": [CHANGE_UNITS[d.change]] * n,
-        "incomplete": pick(incomplete.to_numpy(dtype=bool).tolist()),
+        "incomplete": take(incomplete.to_numpy(dtype=bool).tolist()),
     }
-
-
-def _none_for_nan(series: Any) -> list[Any]:
-    """Plain values with every missing marker (NaN, pd.NA) as None."""
-    return [None if v is None or v != v else v for v in series.tolist()]
 
 
 def _change(kind: str, values: Any, previous: Any) -> list[Decimal | None]:
