@@ -326,3 +326,130 @@ def test_default_messages_are_in_both_languages():
     [issue] = run(rule(kind="range", fields=["rate"], max=100, levels=["township"]), data_for(vals, names={"rate": "比率"}))
     assert "应≤上限（100）" in issue.message.zh
     assert "should be <= the maximum (100)" in issue.message.en
+
+
+# ---- the vectorised paths agree with the plain definitions -------------------------------
+
+def _plain_table(rows: list[tuple[str, str, str, object]]) -> dict:
+    """{(name, period): {region: value}} the way one loop over the rows makes it."""
+    from revstat.checks import _dec
+
+    out: dict = {}
+    for name, region, period, value in rows:
+        dec = value if type(value) is D and value.is_finite() else _dec(value)
+        out.setdefault((str(name), str(period)), {})[str(region)] = dec
+    return out
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_value_table_is_the_plain_dict_of_every_entry(shuffle):
+    from revstat.checks import values_from_frame
+
+    blanks = [None, float("nan"), D("NaN"), D("Infinity"), D("-Infinity"), pd.NA]
+    rows = []
+    for f, name in enumerate(["m", "e", "u"]):
+        for i, region in enumerate(A_TOWNS + B_TOWNS):
+            value = blanks[(i + f) % len(blanks)] if (i + f) % 3 == 0 else D(i * 10 + f) / 7
+            rows.append((name, region, "2024Q4", value))
+    rows.append(("m", A_TOWNS[1], "2024Q4", D("99")))  # a region twice: the last row counts
+    rows.append(("m", A, "2023Q4", 5.5))
+    if shuffle:
+        rows = rows[::3] + rows[1::3] + rows[2::3]
+    frame = pd.DataFrame(rows, columns=["field", "region_code", "period", "value"])
+    table, plain = values_from_frame(frame, "field"), _plain_table(rows)
+    assert set(table) == set(plain)
+    for key, expected in plain.items():
+        regions = [*A_TOWNS, CITY, *B_TOWNS]
+        values, known = table.column(key, regions)
+        assert values.tolist() == [expected.get(r) for r in regions]
+        assert known.tolist() == [expected.get(r) is not None for r in regions]
+        assert table[key] == expected and list(table[key]) == list(expected)
+
+
+def test_value_table_with_text_in_a_value_column_fails_when_built_as_before():
+    from decimal import InvalidOperation
+
+    from revstat.checks import values_from_frame
+
+    frame = pd.DataFrame({"field": ["m", "e"], "region_code": A_TOWNS[:2], "period": ["2024Q4"] * 2,
+                          "value": [D(1), "abc"]})
+    with pytest.raises(InvalidOperation):
+        values_from_frame(frame, "field")
+    frame["value"] = [D(1), "2.5"]  # text that reads as a number is converted at once
+    assert values_from_frame(frame, "field")[("e", "2024Q4")] == {A_TOWNS[1]: D("2.5")}
+
+
+@pytest.mark.parametrize("op", ["<=", "<", ">=", ">", "==", "!="])
+@pytest.mark.parametrize("tolerance", [{}, {"tolerance": "0.5"}, {"tolerance_relative": "0.01"},
+                                       {"tolerance": "1", "tolerance_relative": "0.001"}])
+def test_holds_many_is_holds_pair_by_pair(op, tolerance):
+    import random
+
+    import numpy as np
+
+    from revstat.checks import holds, holds_many
+
+    rng = random.Random(7)
+    pairs = [(D(rng.randint(-300, 300)) / 4, D(rng.randint(-300, 300)) / 4) for _ in range(300)]
+    pairs += [(D("100"), D("100.0")), (D("-0"), D(0)), (D("100"), D("101")), (D("1E+3"), D("999.5"))]
+    r = rule(kind="range", fields=["x"], min=0, **tolerance)
+    left = np.array([a for a, _ in pairs], dtype=object)
+    right = np.array([b for _, b in pairs], dtype=object)
+    assert holds_many(left, op, right, r).tolist() == [holds(a, op, b, r) for a, b in pairs]
+    assert holds_many(left, op, D(10), r).tolist() == [holds(a, op, D(10), r) for a, _ in pairs]
+
+
+@pytest.mark.parametrize("text", ["a", "2", "-a", "+a - -b", "a + b * 2 - c", "a / b", "a / (b - b)",
+                                  "(a - c) / c * 100", "1 / 3 + a", "2 * 3", "-(a / b) / 7"])
+def test_simple_rule_sides_are_the_formula_engines_values(text):
+    import pandas as pd
+
+    from revstat.formula import evaluate, parse_formula
+    from revstat.rule_expr import evaluate_node
+
+    vals = {}
+    for i, town in enumerate(A_TOWNS + B_TOWNS):
+        vals[("a", town, "2024Q4")] = None if i == 3 else D(i * 3 + 1) / 3
+        vals[("b", town, "2024Q4")] = D(0) if i in (2, 5) else D(i - 4)
+        if i != 7:
+            vals[("c", town, "2024Q4")] = D(i) / 11
+    data = data_for(vals)
+    regions = data.regions(["township"])
+    node = parse_formula(text).tree
+    got = evaluate_node(node, data, regions)
+
+    def lookup(name, shift):
+        key = (name, "2024Q4")
+        return pd.Series(data.values[key], dtype=object) if not shift and key in data.values else None
+
+    engine, _ = evaluate(node, lookup, period="2024Q4", index=pd.Index(regions, dtype=object))
+    expected = [None if v is None or (isinstance(v, float) and v != v) else v for v in engine.tolist()]
+    assert [repr(v) for v in got.array.tolist()] == [repr(v) for v in expected]
+    assert got.known.tolist() == [v is not None for v in expected]
+
+
+def test_factorize_by_runs_is_pandas_factorize():
+    import numpy as np
+
+    from revstat.checks import factorize
+
+    runs = np.array(["b"] * 40 + ["a"] * 30 + [None] * 5 + ["b"] * 20 + [float("nan")] * 3 + ["c"], dtype=object)
+    mixed = np.array(["x", "y", None, "x", "z", "y"] * 5, dtype=object)
+    for values in (runs, mixed):
+        codes, uniques = factorize(values)
+        expected, exp_uniques = pd.factorize(values)
+        assert codes.tolist() == expected.tolist() and uniques == exp_uniques.tolist()
+
+
+def test_completeness_with_a_field_listed_twice_and_a_region_without_rows():
+    fields = {"m": fdef(name="监测户数"), "e": fdef(name="消除户数")}
+    levels = {"m": "township", "e": "township"}
+    obs = obs_rows("m", dict.fromkeys(A_TOWNS, 1)) + obs_rows("e", dict.fromkeys(A_TOWNS[:3], 1), col="C")
+    obs[1]["value"] = D("NaN")  # a blank read as NaN
+    r = rule(kind="completeness", fields=["m", "e", "m"], levels=["township"])
+    issues = run(r, data_for({}, obs=obs, fields=fields, field_levels=levels))
+    got = [(i.region_code, [(loc.file, loc.cell, loc.note) for loc in i.locations]) for i in issues]
+    assert got == [
+        (A_TOWNS[1], [(FILE, "B11", None)]), (A_TOWNS[1], [(FILE, "B11", None)]),  # m, listed twice
+        (A_TOWNS[3], [(FILE, None, "消除户数")]), (A_TOWNS[4], [(FILE, None, "消除户数")]),  # e: where m is
+        *[(town, []) for town in B_TOWNS]]  # no rows at all (no file of theirs to point at)
