@@ -57,8 +57,12 @@ _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _TYPE_STR = re.compile(rb'\bt="(?:str|inlineStr)"')
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _ROW_NUMBER_FAST = re.compile(rb'<row r="(\d+)"')  # how Excel, WPS and xlsxwriter write it
-_CELL_COLUMN = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]+)\d')  # only cell references have letters in r="…"
-_CELL_ROW = re.compile(rb'\sr\s*=\s*["\'][A-Za-z]+(\d+)')  # calamine places cells by these, not <row r>; ' or "
+# Cell references r="AB12" (' or ", spaces allowed): only cell references have letters in r="…",
+# and calamine places cells by these, not by <row r>. The patterns begin with the literal r, which
+# the regex engine finds fast; an attribute that merely ends in r (header=, operator=) never holds
+# letters followed by digits, and a stray match could only make the guard stricter.
+_CELL_COLUMN = re.compile(rb'r\s*=\s*["\']([A-Za-z]+)\d')
+_CELL_ROW = re.compile(rb'r\s*=\s*["\'][A-Za-z]+(\d+)')
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"|<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
 
 
