@@ -213,9 +213,9 @@ def test_each_path_is_taken() -> None:
 
 
 def test_runs_of_one_value_are_grouped_like_factorize() -> None:
-    from revstat.writers.tabletext import _factorize
+    from revstat.writers.tabletext import factorize_runs
 
     values = np.array(["a"] * 3000 + [None] * 100 + ["b"] * 2000 + ["a"] * 10 + [float("nan")] * 5 + ["c"], dtype=object)
-    codes, uniques = _factorize(values)
+    codes, uniques = factorize_runs(values)
     expected_codes, expected = pd.factorize(values)
     assert list(uniques) == list(expected) and codes.tolist() == expected_codes.tolist()

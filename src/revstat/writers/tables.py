@@ -92,8 +92,10 @@ def sheet_name(text: str, used: set[str]) -> str:
 
 def region_order(results: Any, tree: Any | None = None) -> list[tuple[str, str, str, int]]:
     """``(code, name, level, depth)`` of the regions in results, parents before children."""
-    rows = results[[tidy.REGION_CODE, tidy.REGION_NAME, tidy.LEVEL]].drop_duplicates(tidy.REGION_CODE)
-    info = {c: (n, lv) for c, n, lv in rows.itertuples(index=False, name=None)}
+    first = ~results[tidy.REGION_CODE].duplicated().to_numpy()  # each region's first row
+    codes, names, levels = (results[col].to_numpy(dtype=object)[first].tolist()
+                            for col in (tidy.REGION_CODE, tidy.REGION_NAME, tidy.LEVEL))
+    info = {c: (n, lv) for c, n, lv in zip(codes, names, levels, strict=True)}
     rank = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
     if tree is not None:
         present = set(info)

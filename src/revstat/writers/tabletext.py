@@ -96,7 +96,7 @@ def text_column(name: str, column: Any) -> TextColumn:
         return _coded(name, column.to_numpy(dtype=np.intp), [False, True])
     values = column.to_numpy(dtype=object)
     if isinstance(column.dtype, pd.StringDtype):  # str or a missing marker, by the dtype's contract
-        codes, uniques = _factorize(values)
+        codes, uniques = factorize_runs(values)
         return _coded(name, codes, list(uniques))
     if _sniff_decimal(values):
         decimals = _decimal_column(name, values) if set(map(type, values)) <= _DECIMALS else None
@@ -106,7 +106,7 @@ def text_column(name: str, column: Any) -> TextColumn:
         # strings, flags, notes: cells that compare equal are the same text when they are str
         # (a True could stand for a 1 or a Decimal 1, so other columns have their types checked)
         try:
-            codes, uniques = _factorize(values)
+            codes, uniques = factorize_runs(values)
         except (TypeError, ArithmeticError):  # unhashable (a list), a signalling NaN
             return _by_identity(name, values)
         if all(type(u) is str for u in uniques) or set(map(type, values)) <= _FLAGS:
@@ -114,7 +114,7 @@ def text_column(name: str, column: Any) -> TextColumn:
     return _by_identity(name, values)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize``, by runs when the column is made of long runs of one value (the results
     come indicator by indicator): comparing neighbours costs less than hashing every cell."""
     n = len(values)
@@ -227,12 +227,12 @@ def _combine(columns: list[TextColumn], rows: int) -> list[_Group]:
         if col.codes is None:
             groups.append(_Group([col], None, col.csv, col.json))
             continue
-        json_texts = [_key(col.name) + t for t in col.json]
+        key = _key(col.name)
+        json_texts = [key + t for t in col.json]
         prev = groups[-1] if groups else None
         if prev is not None and prev.codes is not None:
-            combined, pairs = pd.factorize(prev.codes.astype(np.int64) * len(col.csv) + col.codes)
-            if len(pairs) <= max(rows // _COMBINE_SHARE, 1):
-                left, right = np.divmod(pairs.astype(np.int64), len(col.csv))
+            combined, left, right = _pairs(prev.codes, len(prev.csv), col.codes, len(col.csv))
+            if len(left) <= max(rows // _COMBINE_SHARE, 1):
                 prev.csv = [prev.csv[i] + "," + col.csv[j] for i, j in zip(left.tolist(), right.tolist(), strict=True)]
                 prev.json = [prev.json[i] + "," + json_texts[j]
                              for i, j in zip(left.tolist(), right.tolist(), strict=True)]
@@ -241,6 +241,25 @@ def _combine(columns: list[TextColumn], rows: int) -> list[_Group]:
                 continue
         groups.append(_Group([col], col.codes, list(col.csv), json_texts))
     return groups
+
+
+def _pairs(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the distinct pairs ``(a[i], b[i])`` and each pair's ``a`` and ``b``. Most often
+    ``b`` is a function of ``a`` (a region's name, an indicator's unit): then the pairs are the
+    ``a``s; else a table of all ``na × nb`` pairs when that is small, or ``pd.factorize``."""
+    b_of_a = np.zeros(na, dtype=b.dtype)
+    b_of_a[a] = b
+    if np.array_equal(b_of_a[a], b):
+        return a, np.arange(na), b_of_a
+    key = a.astype(np.int64) * nb + b
+    if na * nb <= 1 << 18:
+        present = np.zeros(na * nb, dtype=bool)
+        present[key] = True
+        pairs = np.flatnonzero(present)
+        codes = (np.cumsum(present) - 1)[key]
+    else:
+        codes, pairs = pd.factorize(key)
+    return np.asarray(codes, dtype=np.intp), pairs // nb, pairs % nb
 
 
 def _rows(group: _Group, prefix: str, suffix: str, *, json: bool) -> np.ndarray:

@@ -27,6 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from revstat import tidy
 from revstat.writers.safe import xlsx_value
+from revstat.writers.tabletext import factorize_runs
 
 #: Longest text a cell holds (xlsxwriter truncates longer strings the same way).
 _STRMAX = 32767
@@ -77,29 +78,30 @@ class FigureGrid:
         self.tails = np.empty((len(self.regions), len(ids)), dtype=object)
         for j, tail in enumerate(blank):
             self.tails[:, j] = tail
-        self.with_rows = set(results["indicator"].unique().tolist()) if len(results) else set()
         if not len(results) or not ids:
+            self.with_rows: set[Any] = set()
             return
+        ind_codes, ind_values = factorize_runs(results["indicator"].to_numpy(dtype=object))  # by runs: cheap
+        self.with_rows = set(ind_values.tolist())
+        ind = np.append(self.ids.get_indexer(ind_values), -1)[ind_codes]  # code -1 (missing) → -1
         reg = self.regions.get_indexer(results[tidy.REGION_CODE].to_numpy(dtype=object))
-        ind = self.ids.get_indexer(results["indicator"].to_numpy(dtype=object))
-        met = results["target_met"].to_numpy(dtype=object)
-        missed = np.fromiter(map(id, met), dtype=np.intp, count=len(met)) == id(False)  # met is False
+        missed = _is_false(results["target_met"].to_numpy(dtype=object))
         shown, numbers = _numbers(results["display"].to_numpy(dtype=object))
         keep = (reg >= 0) & (ind >= 0)
         # one figure per (indicator, region): the last row wins, as in a dict
         keep &= ~pd.Series(ind.astype(np.int64) * len(self.regions) + reg).duplicated(keep="last").to_numpy()
         reg, ind, missed, shown = reg[keep], ind[keep], missed[keep], shown[keep]
-        dec_of = np.array([decimals[i] for i in ids], dtype=np.int64)
         # distinct (figure, missed, decimals) → the tail text, once each
-        key = (shown.astype(np.int64) * 2 + missed) * (int(dec_of.max(initial=0)) + 1) + dec_of[ind]
+        places = list(dict.fromkeys(decimals[i] for i in ids))
+        place_of = np.array([places.index(decimals[i]) for i in ids], dtype=np.int64)
+        key = (shown.astype(np.int64) * 2 + missed) * len(places) + place_of[ind]
         combos, uniq = pd.factorize(key)
         texts = []
         for k in uniq.tolist():
-            rest, dec = divmod(k, int(dec_of.max(initial=0)) + 1)
+            rest, place = divmod(k, len(places))
             s, miss = divmod(rest, 2)
-            number = numbers[s]
-            xf = style(int(dec), bool(miss))
-            texts.append(f'" s="{xf}"/>' if number is None else f'" s="{xf}"><v>{number}</v></c>')
+            xf = style(places[place], bool(miss))
+            texts.append(f'" s="{xf}"/>' if numbers[s] is None else f'" s="{xf}"><v>{numbers[s]}</v></c>')
         table = np.empty(len(texts), dtype=object)
         table[:] = texts
         self.tails[reg, ind] = table[combos]
@@ -109,6 +111,18 @@ class FigureGrid:
         rows = self.regions.get_indexer(np.asarray(codes, dtype=object))
         cols = self.ids.get_indexer(list(ids))
         return self.tails[rows][:, cols]  # type: ignore[no-any-return]
+
+
+def _is_false(values: np.ndarray) -> np.ndarray:
+    """``v is False`` for every cell (a missed target): compared in C, then the few matches
+    checked by identity (``0 == False`` too)."""
+    try:
+        hits = np.asarray(values == False, dtype=bool)  # noqa: E712 - elementwise, on purpose
+    except (TypeError, ValueError):  # cells that do not compare plainly
+        return np.fromiter(map(id, values), dtype=np.intp, count=len(values)) == id(False)
+    if hits.any():
+        hits[hits] = [v is False for v in values[hits]]
+    return hits
 
 
 def _numbers(display: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
