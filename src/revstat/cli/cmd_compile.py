@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ def compile_(
 
     Records on Spark: revstat compile ws --period 2024Q4 --engine spark --spark-master 'local[4]'
     """
-    with common.guarded():
+    with common.guarded(), fewer_collections():
         from revstat.definitions import load_indicators
         from revstat.errors import ErrorGroup
         from revstat.periods import parse_period
@@ -69,6 +71,22 @@ def compile_(
         show_footer(compiled, target)
         if strict and strict_failures(compiled):
             raise typer.Exit(common.EXIT_FINDINGS)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the garbage collector's full passes less often while compiling: a city quarter
+    allocates millions of short-lived objects (cells, Decimals, strings) and almost no reference
+    cycles, so the default thresholds spend ~5% of the run re-scanning live data for nothing.
+    Reference counting still frees everything as usual; the old thresholds are restored after."""
+    import gc
+
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), max(old[1], 20), max(old[2], 50))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def run_checks_into(compiled: Any) -> None:
