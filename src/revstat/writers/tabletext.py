@@ -81,13 +81,15 @@ def json_text(value: object) -> str:
 @dataclass
 class TextColumn:
     """A results column as text. With ``codes``, row ``i`` holds ``csv[codes[i]]`` /
-    ``json[codes[i]]`` (the text of each distinct cell); without, ``csv``/``json`` are the
-    bare decimal text of every row, ``"None"`` where the value is missing."""
+    ``json[codes[i]]`` (the text of each distinct cell); without, ``cells`` holds the decimal
+    text of every row as ASCII bytes, and ``missing`` the rows that are empty/``null``."""
 
     name: str
     codes: np.ndarray | None
     csv: list[str]
     json: list[str]
+    cells: np.ndarray | None = None
+    missing: np.ndarray | None = None
 
 
 def text_column(name: str, column: Any) -> TextColumn:
@@ -155,14 +157,15 @@ def _coded(name: str, codes: np.ndarray, uniques: list[Any]) -> TextColumn:
 
 
 def _decimal_column(name: str, values: np.ndarray) -> TextColumn | None:
-    """The decimal text of every row (``"None"`` where missing), or None when a value needs
-    :func:`decimal_text`'s care (an exponent, ``-0``, NaN/Infinity): ``str`` (in C) equals
-    ``format(d, "f")`` for all others."""
-    texts = list(map(str, values))
-    joined = "\0" + "\0".join(texts) + "\0"
-    if "E" in joined or "I" in joined or joined.count("N") != joined.count("None") or "\0-0\0" in joined:
+    """The decimal text of every row, or None when a value needs :func:`decimal_text`'s care
+    (an exponent, ``-0``, NaN/Infinity): ``str`` (in C) equals ``format(d, "f")`` for all
+    others. The texts are joined, encoded and split in C; the bytes serve both files."""
+    raw = "\0".join(map(str, values)).encode()
+    nones = raw.count(b"None")
+    if b"E" in raw or b"I" in raw or raw.count(b"N") != nones or b"\0-0\0" in b"\0" + raw + b"\0":
         return None
-    return TextColumn(name, None, texts, texts)
+    cells = _object_array(raw.split(b"\0")) if len(values) else _object_array([])
+    return TextColumn(name, None, [], [], cells, cells == b"None" if nones else None)
 
 
 # ---- the table -----------------------------------------------------------------------------
@@ -200,10 +203,12 @@ class ResultText:
         csv.writer(head, lineterminator="\r\n").writerow(self.columns)
         fh.write(head.getvalue().encode())
         last = len(self._groups) - 1
-        pieces = [_rows(g, "", "\r\n" if k == last else ",", json=False) for k, g in enumerate(self._groups)]
-        if len(self.columns) == 1:  # csv.writer quotes a row that is one empty field: ""
-            pieces[0][pieces[0] == b"\r\n"] = b'""\r\n'
-        _write_rows(fh, pieces)
+        pieces = [p for k, g in enumerate(self._groups) for p in _pieces(g, "", "\r\n" if k == last else ",", json=False)]
+        if len(self.columns) == 1 and self.rows:  # csv.writer quotes a row that is one empty field: ""
+            rows = _object_array([b"".join(r) for r in zip(*(_full(p, self.rows) for p in pieces), strict=True)])
+            rows[rows == b"\r\n"] = b'""\r\n'
+            pieces = [rows]
+        _write_rows(fh, pieces, self.rows)
 
     def write_json(self, fh: BinaryIO) -> None:
         """indicators.json: a JSON array, one result object a line."""
@@ -211,11 +216,12 @@ class ResultText:
             fh.write(b"[]\n")
             return
         last = len(self._groups) - 1
-        pieces = [_rows(g, "{" if k == 0 else ",", "},\n" if k == last else "", json=True)
-                  for k, g in enumerate(self._groups)]
-        pieces[-1][-1] = pieces[-1][-1][:-2]  # the last row ends with "}", not "},\n"
+        pieces = [p for k, g in enumerate(self._groups)
+                  for p in _pieces(g, ",\n{" if k == 0 else ",", "}" if k == last else "", json=True)]
+        pieces[0] = _full(pieces[0], self.rows)
+        pieces[0][0] = pieces[0][0][2:]  # rows are separated by ",\n": none before the first
         fh.write(b"[\n")
-        _write_rows(fh, pieces)
+        _write_rows(fh, pieces, self.rows)
         fh.write(b"\n]\n")
 
 
@@ -262,19 +268,34 @@ def _pairs(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, 
     return np.asarray(codes, dtype=np.intp), pairs // nb, pairs % nb
 
 
-def _rows(group: _Group, prefix: str, suffix: str, *, json: bool) -> np.ndarray:
-    """The group's piece of every row as UTF-8 bytes, between ``prefix`` and ``suffix``."""
+def _pieces(group: _Group, prefix: str, suffix: str, *, json: bool) -> list[Any]:
+    """The group's part of every row, between ``prefix`` and ``suffix``, as UTF-8 pieces: arrays
+    of one piece per row, or one ``bytes`` for all rows."""
     if group.codes is not None:
         texts = group.json if json else group.csv
-        return _object_array([(prefix + t + suffix).encode() for t in texts])[group.codes]
+        return [_object_array([(prefix + t + suffix).encode() for t in texts])[group.codes]]
     col = group.columns[0]
-    if json:  # "key":"digits", or "key":null where missing
-        key = _key(col.name)
-        blob = _affixed(col.json, prefix + key + '"', '"' + suffix)
-        blob = blob.replace((key + '"None"').encode(), (key + "null").encode())
-    else:
-        blob = _affixed(col.csv, prefix, suffix).replace(b"None", b"")
-    return _object_array(blob.split(b"\0"))
+    cells, missing = col.cells, col.missing
+    if not json:  # digits, or nothing where missing
+        return [cells if missing is None else _choose(missing, b"", cells), (prefix + suffix).encode()]
+    key = prefix + _key(col.name)  # "key":"digits", or "key":null where missing
+    if missing is None:
+        return [(key + '"').encode(), cells, ('"' + suffix).encode()]
+    return [_choose(missing, key.encode(), (key + '"').encode()), _choose(missing, b"null", cells),
+            _choose(missing, suffix.encode(), ('"' + suffix).encode())]
+
+
+def _choose(mask: np.ndarray, yes: Any, no: Any) -> np.ndarray:
+    """``yes`` where ``mask``, else ``no`` (each a bytes or an array of them), as an object array."""
+    out = np.empty(len(mask), dtype=object)
+    out[:] = no
+    out[mask] = yes if isinstance(yes, bytes) else yes[mask]
+    return out
+
+
+def _full(piece: Any, rows: int) -> np.ndarray:
+    """A piece as an array of one per row (a bytes shared by all rows, repeated)."""
+    return _choose(np.zeros(rows, dtype=bool), b"", piece) if isinstance(piece, bytes) else piece
 
 
 def _key(name: str) -> str:
@@ -287,20 +308,13 @@ def _object_array(items: list[Any]) -> np.ndarray:
     return out
 
 
-def _write_rows(fh: BinaryIO, pieces: list[np.ndarray], chunk: int = 8192) -> None:
-    """Write the groups' pieces row by row, a ``bytes.join`` per block of rows (a block's
-    pieces stay in the CPU cache between the join's two passes)."""
-    rows = len(pieces[0]) if pieces else 0
-    if not rows:
+def _write_rows(fh: BinaryIO, pieces: list[Any], rows: int, chunk: int = 8192) -> None:
+    """Write the pieces row by row, a ``bytes.join`` per block of rows (a block's pieces stay
+    in the CPU cache between the join's two passes)."""
+    if not rows or not pieces:
         return
     table = np.empty((rows, len(pieces)), dtype=object)
     for k, p in enumerate(pieces):
         table[:, k] = p
     for start in range(0, rows, chunk):
         fh.write(b"".join(table[start:start + chunk].ravel().tolist()))
-
-
-def _affixed(texts: list[str], prefix: str, suffix: str) -> bytes:
-    """``prefix + t + suffix`` of every text, NUL-separated, as UTF-8: one join and one
-    encode in C instead of a concatenation per row (decimal texts and separators hold no NUL)."""
-    return (prefix + (suffix + "\0" + prefix).join(texts) + suffix).encode()
