@@ -89,13 +89,16 @@ def _long_values(values: Any) -> Any:
     return values
 
 
-def _read_periods(ws: Workspace, periods: list[str]) -> tuple[Any, Any]:
-    """Observations and rolled-up values of extra periods (read errors are left to compile)."""
+def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = True) -> tuple[Any, Any]:
+    """Observations and rolled-up values of extra periods (read errors are left to compile).
+    With ``roll_up_nothing=False`` an empty read gives None for the values (nothing to roll up)."""
     from revstat.hierarchy import roll_up
     from revstat.sources import read_sources
 
     result = read_sources(ws, periods)
     obs = result.observations
+    if not len(obs) and not roll_up_nothing:
+        return obs, None
     return obs, roll_up(obs, ws.regions, ws.fields())
 
 
@@ -129,11 +132,11 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
     have = set() if obs is None or not len(obs) else {str(p) for p in pd.unique(obs["period"].to_numpy(dtype=object))}
     missing = [q for q in dict.fromkeys(wanted) if q not in have]
     if missing:
-        extra_obs, extra_values = _read_periods(ws, missing)
+        extra_obs, extra_values = _read_periods(ws, missing, roll_up_nothing=values is None)
         # nothing read (no workbooks for those periods): keep the tables as they are, uncopied
         if obs is None or len(extra_obs):
             obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
-        if values is None or len(extra_values):
+        if extra_values is not None and (values is None or len(extra_values)):
             values = extra_values if values is None else pd.concat([_long_values(values), extra_values], ignore_index=True)
     return obs, values, results, indicators
 

@@ -384,22 +384,19 @@ def factorize(values: Any) -> tuple[Any, list[Any]]:
     return codes, uniques.tolist()
 
 
-_INFINITIES = (Decimal("Infinity"), Decimal("-Infinity"))
-
-
 def finite_mask(values: Any) -> Any:
     """For an object array of Decimals and blanks: which hold a finite number (a bool array),
-    vectorised — blanks and NaN are what ``pandas.isna`` finds, then ±Infinity. None if that
-    cannot be decided this way (a signalling NaN refuses comparison): go value by value then."""
+    vectorised — blanks and NaN are what ``pandas.isna`` finds, then ``Decimal.is_finite`` of
+    the rest (±Infinity) mapped in C. None if that cannot be decided this way (a value that is
+    not a Decimal, or a signalling NaN that refuses ``isna``'s comparison): go value by value."""
     import pandas as pd
 
     try:
         mask = ~pd.isna(values)
         rest = np.flatnonzero(mask)
-        picked = values[rest]
-        mask[rest[np.asarray((picked == _INFINITIES[0]) | (picked == _INFINITIES[1]), dtype=bool)]] = False
+        mask[rest] = np.fromiter(map(Decimal.is_finite, values[rest]), dtype=bool, count=len(rest))
         return mask
-    except ArithmeticError:
+    except (ArithmeticError, TypeError):  # a signalling NaN; or not a Decimal after all
         return None
 
 
