@@ -30,11 +30,6 @@ LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡�
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
-def _column(results: Any, name: str) -> list[Any]:
-    """A column as plain Python objects (pandas 3 string arrays are slow to iterate)."""
-    return results[name].to_numpy(dtype=object).tolist()  # type: ignore[no-any-return]
-
-
 def result_text(results: Any) -> ResultText:
     """The results' cells as CSV/JSON text, converted once (pass it to both writers)."""
     return ResultText(results, [c for c in tidy.RESULT_COLUMNS if c in results.columns])
@@ -144,8 +139,8 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             return cache[decimals]
 
         order = region_order(results, tree)
-        figures = FigureGrid(results, [o[0] for o in order], indicators,
-                             lambda decimals, missed: num_fmt(decimals, missed)._get_xf_index())
+        codes = [o[0] for o in order]
+        figures = FigureGrid(results, codes, indicators, lambda decimals, missed: num_fmt(decimals, missed)._get_xf_index())
         themes: dict[str, list[Any]] = {}
         for d in indicators:
             themes.setdefault(d.theme or "other", []).append(d)
@@ -155,7 +150,6 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
         code_width = max((len(code) for code, _, _ in left), default=0)
         label_width = max(map(display_width, {label for _, label, _ in left}), default=0)
         region_cells = TextColumns(left, 2, text_fmt._get_xf_index())
-        codes = [o[0] for o in order]
         used: set[str] = set()
         for theme in theme_order:
             defs = [d for d in themes[theme] if d.id in figures.with_rows]
@@ -176,7 +170,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             if order:
                 widths[0] = max(widths[0], code_width)
                 widths[1] = min(max(widths[1], label_width), 40)
-                rows = data_rows_xml(2, region_cells.xml(ws), figures.columns(codes, [d.id for d in defs]))
+                rows = data_rows_xml(2, region_cells.xml(ws), 3, figures.columns(codes, [d.id for d in defs]))
                 ws.add_data_rows(rows, len(order) + 1, len(headers) - 1)
             for col, w in enumerate(widths):
                 ws.set_column(col, col, w + 2)

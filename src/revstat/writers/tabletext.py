@@ -4,8 +4,8 @@ A city's results table has ~10^5 rows × 20 columns but few distinct cells per c
 indicator ids, 3,161 regions, a handful of units and notes). Writing it cell by cell through
 ``csv.writer`` and ``json.dumps`` cost seconds; here the per-cell work — formula neutralising
 (:func:`revstat.writers.safe.neutralize`), CSV quoting, JSON escaping — is done once per
-distinct value, and the rows are assembled from those texts with numpy takes and one
-``bytes.join``. The bytes are exactly those of the per-cell writers (``csv_value`` through
+distinct value, and the rows are assembled from those texts with numpy takes and a
+``bytes.join`` per block of rows. The bytes are exactly those of the per-cell writers (``csv_value`` through
 ``csv.writer``, ``json.dumps`` of ``json_value``); ``tests/test_tables_text.py`` compares them
 on hostile tables.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,10 +32,13 @@ import pandas as pd
 
 from revstat.writers.safe import FORMULA_PREFIXES, csv_value, json_value, neutralize
 
-#: A set of distinct cells is merged into one column group with its left neighbours while the
-#: group has at most this share of the rows as distinct combinations: each combination's text
-#: is built once, and every row then needs one piece fewer in the final join.
+#: A column is merged into the group of columns on its left while the group's distinct
+#: combinations number at most 1/_COMBINE_SHARE of the rows: each combination's text is built
+#: once, and every row then needs one piece fewer in the final join.
 _COMBINE_SHARE = 4
+
+#: Characters that make csv.writer quote a field (delimiter, quote character, line terminator).
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
 
 _FLAGS = {bool, type(None)}
 _DECIMALS = {Decimal, type(None)}
@@ -45,7 +49,7 @@ _DECIMALS = {Decimal, type(None)}
 def csv_field(text: str) -> str:
     """``text`` as ``csv.writer`` (excel dialect, QUOTE_MINIMAL) writes it inside a row of
     several fields: quoted, with quotes doubled, when it holds a comma, a quote or a line break."""
-    if not text or not any(c in text for c in ',"\r\n'):
+    if not _NEEDS_QUOTES.search(text):
         return text
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow([text])  # the file's terminator: it decides the quoting

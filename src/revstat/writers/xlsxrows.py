@@ -143,11 +143,10 @@ def _numbers(display: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
     return codes, numbers
 
 
-def data_rows_xml(first_row: int, left: Sequence[str], tails: np.ndarray) -> str:
+def data_rows_xml(first_row: int, left: Sequence[str], nleft: int, tails: np.ndarray) -> str:
     """``<row>`` elements from 0-based ``first_row``: each row's ``left`` cells (ready XML of
-    columns A…) then one cell per column of ``tails``."""
+    its first ``nleft`` columns) then one cell per column of ``tails``."""
     rows, ncols = tails.shape
-    nleft = _count_cells(left[0]) if rows else 0
     last = nleft + ncols
     numbers = [str(first_row + 1 + i) for i in range(rows)]
     table = np.empty((rows, 2 + 3 * ncols), dtype=object)
@@ -200,7 +199,3 @@ class TextColumns:
                     cells.append(f'{ref} t="s"><v>{next(indices)}</v></c>')
             out.append("".join(cells))
         return out
-
-
-def _count_cells(xml: str) -> int:
-    return xml.count("<c ")
