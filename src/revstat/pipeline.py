@@ -120,6 +120,7 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
 
     from revstat.writers.atomic import atomic_dir
     from revstat.writers.tables import (
+        XLSX_COLUMNS,
         result_text,
         write_findings_json,
         write_indicators_csv,
@@ -130,8 +131,10 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None) -> Path:
     target = Path(out_dir) if out_dir is not None else compiled.workspace.out_dir(compiled.period)
     with atomic_dir(target) as tmp, ThreadPoolExecutor(max_workers=1) as pool:
         # the workbook is built beside the CSV/JSON: its compression and the files' writes run
-        # outside the GIL, so they overlap on a second core (the pool is joined before the swap)
-        xlsx = pool.submit(write_indicators_xlsx, compiled.results, tmp / "indicators.xlsx", compiled.indicators,
+        # outside the GIL, so they overlap on a second core (the pool is joined before the swap);
+        # the worker reads its own copy of the columns it needs (no pandas object is shared)
+        sheet_rows = compiled.results[[c for c in XLSX_COLUMNS if c in compiled.results.columns]].copy()
+        xlsx = pool.submit(write_indicators_xlsx, sheet_rows, tmp / "indicators.xlsx", compiled.indicators,
                            tree=compiled.workspace.regions, title=compiled.workspace.config.name)
         text = result_text(compiled.results)  # each cell's text, converted once for both files
         write_indicators_csv(compiled.results, tmp / "indicators.csv", text=text)
