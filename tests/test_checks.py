@@ -453,3 +453,9 @@ def test_completeness_with_a_field_listed_twice_and_a_region_without_rows():
         (A_TOWNS[1], [(FILE, "B11", None)]), (A_TOWNS[1], [(FILE, "B11", None)]),  # m, listed twice
         (A_TOWNS[3], [(FILE, None, "消除户数")]), (A_TOWNS[4], [(FILE, None, "消除户数")]),  # e: where m is
         *[(town, []) for town in B_TOWNS]]  # no rows at all (no file of theirs to point at)
+
+
+def test_expression_sides_look_values_up_under_the_periods_canonical_name():
+    vals = {("toilets", A_TOWNS[0], "2024Q4"): 101, ("households", A_TOWNS[0], "2024Q4"): 100}
+    [issue] = run(rule(rule="toilets <= households", levels=["township"]), data_for(vals, period="2024q4"))
+    assert (issue.actual, issue.expected) == (D(101), D(100))

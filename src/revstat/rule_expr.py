@@ -84,8 +84,9 @@ def evaluate_node(node: Node, data: CheckData, regions: list[str]) -> Side:
     """A (sub)formula's value at every region of ``regions`` for the data's period."""
     names = frozenset(n.id for n in walk(node) if isinstance(n, Name))
     if _simple(node):
+        period = str(Period.parse(data.period))  # the formula engine's key (2024q4 → 2024Q4)
         with decimal.localcontext(CONTEXT):
-            values, known = _run(node, data, regions)
+            values, known = _run(node, data, regions, period)
         if not isinstance(values, np.ndarray):  # a number alone
             values, known = np.full(len(regions), values, dtype=object), np.ones(len(regions), dtype=bool)
         return Side(regions, values, names, _label(node, data), known)
@@ -109,7 +110,7 @@ def _simple(node: Node) -> bool:
     return False
 
 
-def _run(node: Node, data: CheckData, regions: list[str]) -> tuple[Any, Any]:
+def _run(node: Node, data: CheckData, regions: list[str], period: str) -> tuple[Any, Any]:
     """(values, present) of a simple node, as :class:`revstat.formula_eval._Eval` computes it:
     values an object array (None where missing) or, for a number, the number itself; present
     a bool array (or True). An operation is done where both operands are present (and, for
@@ -117,9 +118,9 @@ def _run(node: Node, data: CheckData, regions: list[str]) -> tuple[Any, Any]:
     if isinstance(node, Num):
         return node.value, True
     if isinstance(node, Name):
-        return data.column(node.id, regions)
+        return data.column(node.id, regions, period)
     if isinstance(node, Unary):
-        values, known = _run(node.operand, data, regions)
+        values, known = _run(node.operand, data, regions, period)
         if node.op == "+":
             return values, known
         if not isinstance(values, np.ndarray):
@@ -128,8 +129,8 @@ def _run(node: Node, data: CheckData, regions: list[str]) -> tuple[Any, Any]:
         out[known] = -values[known]
         return out, known
     assert isinstance(node, Bin)  # noqa: S101 - _simple let nothing else through
-    a, pa = _run(node.left, data, regions)
-    b, pb = _run(node.right, data, regions)
+    a, pa = _run(node.left, data, regions, period)
+    b, pb = _run(node.right, data, regions, period)
     if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
         a = np.full(len(regions), a, dtype=object)  # two numbers: the engine still works per region
     mask = np.asarray(pa & pb, dtype=bool) if not (pa is True and pb is True) else np.ones(len(regions), dtype=bool)
