@@ -330,12 +330,13 @@ def test_default_messages_are_in_both_languages():
 
 # ---- the vectorised paths agree with the plain definitions -------------------------------
 
-def _plain_table(rows: list[tuple[str, str, str, object]]) -> dict:
+def _plain_table(frame: pd.DataFrame) -> dict:
     """{(name, period): {region: value}} the way one loop over the rows makes it."""
     from revstat.checks import _dec
 
     out: dict = {}
-    for name, region, period, value in rows:
+    columns = [frame[c].to_numpy(dtype=object).tolist() for c in ("field", "region_code", "period", "value")]
+    for name, region, period, value in zip(*columns, strict=True):
         dec = value if type(value) is D and value.is_finite() else _dec(value)
         out.setdefault((str(name), str(period)), {})[str(region)] = dec
     return out
@@ -353,10 +354,13 @@ def test_value_table_is_the_plain_dict_of_every_entry(shuffle):
             rows.append((name, region, "2024Q4", value))
     rows.append(("m", A_TOWNS[1], "2024Q4", D("99")))  # a region twice: the last row counts
     rows.append(("m", A, "2023Q4", 5.5))
+    rows.append((pd.NA, A_TOWNS[0], "2024Q4", D(1)))  # a blank name: key "<NA>", as str() makes it
     if shuffle:
         rows = rows[::3] + rows[1::3] + rows[2::3]
     frame = pd.DataFrame(rows, columns=["field", "region_code", "period", "value"])
-    table, plain = values_from_frame(frame, "field"), _plain_table(rows)
+    frame["field"] = pd.Series([r[0] for r in rows], dtype=object)  # keeps pandas.NA as it is
+    table, plain = values_from_frame(frame, "field"), _plain_table(frame)
+    assert ("<NA>", "2024Q4") in plain
     assert set(table) == set(plain)
     for key, expected in plain.items():
         regions = [*A_TOWNS, CITY, *B_TOWNS]
@@ -435,7 +439,8 @@ def test_factorize_by_runs_is_pandas_factorize():
 
     runs = np.array(["b"] * 40 + ["a"] * 30 + [None] * 5 + ["b"] * 20 + [float("nan")] * 3 + ["c"], dtype=object)
     mixed = np.array(["x", "y", None, "x", "z", "y"] * 5, dtype=object)
-    for values in (runs, mixed):
+    with_na = np.array(["a"] * 30 + [pd.NA] * 2 + ["b"] * 30, dtype=object)
+    for values in (runs, mixed, with_na):
         codes, uniques = factorize(values)
         expected, exp_uniques = pd.factorize(values)
         assert codes.tolist() == expected.tolist() and uniques == exp_uniques.tolist()

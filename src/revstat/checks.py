@@ -278,7 +278,7 @@ class _Frame:
     def layout(self, positions: Any) -> _Layout:
         block = self.regions[positions]
         for layout in self._layouts:  # codes that are all text and equal: the same texts
-            if layout.plain and len(layout.block) == len(block) and bool(np.all(layout.block == block)):
+            if layout.plain and len(layout.block) == len(block) and _all_equal(layout.block, block):
                 return layout
         texts = list(map(str, block.tolist()))
         for layout in self._layouts:
@@ -287,6 +287,13 @@ class _Frame:
         layout = _Layout(block, texts)
         self._layouts.append(layout)
         return layout
+
+
+def _all_equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(a == b))
+    except (TypeError, ValueError):  # pandas.NA
+        return False
 
 
 class _Layout:
@@ -353,19 +360,43 @@ def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
 
     The engine writes each name's rows together: when every run of equal (name, period) is
     the only one of its key, the runs are the groups (two comparisons of neighbours instead
-    of hashing every row); otherwise pandas groups them."""
+    of hashing every row); otherwise the rows are grouped by the text of their keys."""
     names, periods = df[name_col].to_numpy(dtype=object), df["period"].to_numpy(dtype=object)
-    if len(names) > 1:
-        change = np.flatnonzero((names[1:] != names[:-1]) | (periods[1:] != periods[:-1])) + 1
-        starts = [0, *change.tolist()]
+    name_runs, period_runs = _run_starts(names), _run_starts(periods)
+    if name_runs is not None and period_runs is not None:
+        starts = np.union1d(name_runs, period_runs).tolist()
         keys = [(str(names[i]), str(periods[i])) for i in starts]
-        if len(set(keys)) == len(keys) and all(names[i] == names[i] and periods[i] == periods[i] for i in starts):
+        if len(set(keys)) == len(keys):
             ends = [*starts[1:], len(names)]
             return {key: np.arange(a, b) for key, a, b in zip(keys, starts, ends, strict=True)}
-    groups: dict[tuple[str, str], list[Any]] = {}
-    for (name, period), positions in df.groupby([name_col, "period"], sort=False, dropna=False).indices.items():
-        groups.setdefault((f"{name}", str(period)), []).append(positions)
-    return {key: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts)) for key, parts in groups.items()}
+    # by the keys' text (None, NaN and pandas.NA are three names, as str() makes them)
+    import pandas as pd
+
+    name_codes, name_texts = pd.factorize(np.fromiter(map(str, names), dtype=object, count=len(names)))
+    period_codes, period_texts = pd.factorize(np.fromiter(map(str, periods), dtype=object, count=len(periods)))
+    codes = name_codes.astype(np.int64) * max(len(period_texts), 1) + period_codes
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = np.split(order, bounds) if len(order) else []
+    groups.sort(key=lambda rows: rows[0])  # in the order the keys first appear
+    return {(str(name_texts[name_codes[rows[0]]]), str(period_texts[period_codes[rows[0]]])): rows for rows in groups}
+
+
+def _run_starts(values: Any) -> Any:
+    """Where each run of equal neighbours starts (an int array beginning with 0), or None when
+    neighbours cannot be compared that way (a blank that is not equal to itself — NaN, which
+    would split runs oddly — or ``pandas.NA``, which refuses to be true or false)."""
+    if not len(values):
+        return None
+    try:
+        change = np.flatnonzero(values[1:] != values[:-1]) + 1
+        starts = np.concatenate(([0], change))
+        firsts = values[starts]
+        if not bool(np.all(firsts == firsts)):  # NaN
+            return None
+    except (TypeError, ValueError):
+        return None
+    return starts
 
 
 def factorize(values: Any) -> tuple[Any, list[Any]]:
@@ -374,12 +405,10 @@ def factorize(values: Any) -> tuple[Any, list[Any]]:
     value of each run is hashed."""
     import pandas as pd
 
-    if len(values) > 1:
-        starts = np.flatnonzero(values[1:] != values[:-1]) + 1
-        if len(starts) * 8 < len(values):
-            starts = np.concatenate(([0], starts))
-            keys, uniques = pd.factorize(values[starts])
-            return np.repeat(keys, np.diff(np.append(starts, len(values)))), uniques.tolist()
+    starts = _run_starts(values)
+    if starts is not None and len(starts) * 8 < len(values):
+        keys, uniques = pd.factorize(values[starts])
+        return np.repeat(keys, np.diff(np.append(starts, len(values)))), uniques.tolist()
     codes, uniques = pd.factorize(values)
     return codes, uniques.tolist()
 
@@ -398,17 +427,6 @@ def finite_mask(values: Any) -> Any:
         return mask
     except (ArithmeticError, TypeError):  # a signalling NaN; or not a Decimal after all
         return None
-
-
-def _finite_decimals(values: Any) -> Any:
-    """:func:`_decimals` of an object array of Decimals and blanks, vectorised (None when
-    :func:`finite_mask` cannot tell)."""
-    mask = finite_mask(values)
-    if mask is None:
-        return None
-    out = values.copy()
-    out[~mask] = None
-    return out
 
 
 def _decimals(values: list[Any]) -> list[Decimal | None]:
