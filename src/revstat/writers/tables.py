@@ -119,6 +119,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
     """A workbook for people: a sheet per theme, regions as rows, indicators as columns. The
     header rows and the notes go through xlsxwriter's API; the data rows are built a column
     at a time as sheet XML (:mod:`revstat.writers.xlsxrows`: the same cells, ~50× faster)."""
+    import numpy as np
     import xlsxwriter
 
     from revstat.definitions import THEMES
@@ -152,7 +153,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
         left = [(code, "　" * depth + str(name), LEVEL_ZH.get(level, level)) for code, name, level, depth in order]
         code_width = max((len(code) for code, _, _ in left), default=0)
         label_width = max(map(display_width, {label for _, label, _ in left}), default=0)
-        region_cells = TextColumns(left, 2, text_fmt._get_xf_index())
+        region_cells = TextColumns(left, text_fmt._get_xf_index())
         used: set[str] = set()
         for theme in theme_order:
             defs = [d for d in themes[theme] if d.id in figures.with_rows]
@@ -173,8 +174,8 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             if order:
                 widths[0] = max(widths[0], code_width)
                 widths[1] = min(max(widths[1], label_width), 40)
-                rows = data_rows_xml(2, region_cells.xml(ws), 3, figures.columns(codes, [d.id for d in defs]))
-                ws.add_data_rows(rows, len(order) + 1, len(headers) - 1)
+                cells = np.concatenate([region_cells.tails(ws), figures.columns(codes, [d.id for d in defs])], axis=1)
+                ws.add_data_rows(data_rows_xml(2, cells), len(order) + 1, len(headers) - 1)
             for col, w in enumerate(widths):
                 ws.set_column(col, col, w + 2)
             ws.set_row(0, 30)

@@ -51,6 +51,10 @@ class DataRowsSheet(Worksheet):
         index = self.str_table._get_shared_string_index
         return [index(t if len(t) <= _STRMAX else t[:_STRMAX]) for t in texts]
 
+    def count_shared_strings(self, uses: int) -> None:
+        """Count more uses of strings already in the table (the ``count`` of sharedStrings.xml)."""
+        self.str_table.count += uses
+
     def _write_rows(self) -> None:
         super()._write_rows()
         for xml in self._data_rows:
@@ -143,59 +147,63 @@ def _numbers(display: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
     return codes, numbers
 
 
-def data_rows_xml(first_row: int, left: Sequence[str], nleft: int, tails: np.ndarray) -> str:
-    """``<row>`` elements from 0-based ``first_row``: each row's ``left`` cells (ready XML of
-    its first ``nleft`` columns) then one cell per column of ``tails``."""
+def data_rows_xml(first_row: int, tails: np.ndarray) -> str:
+    """``<row>`` elements from 0-based ``first_row``, one cell per column of ``tails`` (each
+    cell's XML after its reference, e.g. ``'" s="4"><v>77.6</v></c>'``)."""
     rows, ncols = tails.shape
-    last = nleft + ncols
-    numbers = [str(first_row + 1 + i) for i in range(rows)]
-    table = np.empty((rows, 2 + 3 * ncols), dtype=object)
-    table[:, 0] = [f'<row r="{r}" spans="1:{last}">{cells}' for r, cells in zip(numbers, left, strict=True)]
-    numbers_col = np.empty(rows, dtype=object)
-    numbers_col[:] = numbers
+    numbers = np.empty(rows, dtype=object)
+    numbers[:] = [str(first_row + 1 + i) for i in range(rows)]
+    table = np.empty((rows, 3 + 3 * ncols), dtype=object)
+    table[:, 0] = '<row r="'
+    table[:, 1] = numbers
+    table[:, 2] = f'" spans="1:{ncols}">'
     for k in range(ncols):
-        table[:, 1 + 3 * k] = f'<c r="{xl_col_to_name(nleft + k)}'
-        table[:, 2 + 3 * k] = numbers_col
-        table[:, 3 + 3 * k] = tails[:, k]
-    table[:, -1] = "</row>"
+        table[:, 3 + 3 * k] = f'<c r="{xl_col_to_name(k)}'
+        table[:, 4 + 3 * k] = numbers
+        table[:, 5 + 3 * k] = tails[:, k]
+    table[:, -1] += "</row>"
     return "".join(table.ravel().tolist())
 
 
 class TextColumns:
-    """The cells of columns A… (region code, indented name, level) of every data row, typed as
-    :func:`revstat.writers.safe.write_xlsx_cell` types them: text as a shared string (never a
-    formula), numbers as numbers, missing/non-finite as a styled blank. They are the same on
-    every sheet, so the XML is built once; each sheet still counts its uses of the strings."""
+    """The cells of the first columns (region code, indented name, level) of every data row,
+    typed as :func:`revstat.writers.safe.write_xlsx_cell` types them: text as a shared string
+    (never a formula), numbers as numbers, missing/non-finite as a styled blank. They are the
+    same on every sheet: their XML is built once, and each later sheet only counts its uses of
+    the strings (as write_string would)."""
 
-    def __init__(self, rows: Sequence[Sequence[Any]], first_row: int, xf: int) -> None:
+    def __init__(self, rows: Sequence[Sequence[Any]], xf: int) -> None:
         self.rows = [[v if isinstance(v, str) else xlsx_value(v) for v in row] for row in rows]
         self.texts = [v if isinstance(v, str) else str(v) for row in self.rows for v in row
                       if v is not None and not isinstance(v, bool | int | float)]
-        self.first_row = first_row
         self.xf = xf
-        self._xml: list[str] | None = None
+        self._tails: np.ndarray | None = None
 
-    def xml(self, sheet: DataRowsSheet) -> list[str]:
-        """Each row's cells as XML, the strings registered in ``sheet``'s workbook."""
-        indices = sheet.shared_strings(self.texts)
-        if self._xml is None:
-            self._xml = self._build(iter(indices))
-        return self._xml
+    def tails(self, sheet: DataRowsSheet) -> np.ndarray:
+        """Each row's cells (rows × columns) as XML after the cell reference."""
+        if self._tails is None:
+            self._tails = self._build(iter(sheet.shared_strings(self.texts)))
+        else:
+            sheet.count_shared_strings(len(self.texts))
+        return self._tails
 
-    def _build(self, indices: Any) -> list[str]:
-        letters = [xl_col_to_name(col) for col in range(max((len(r) for r in self.rows), default=0))]
-        out = []
-        for i, row in enumerate(self.rows, start=self.first_row + 1):
-            cells = []
+    def _build(self, indices: Any) -> np.ndarray:
+        ncols = max((len(r) for r in self.rows), default=0)
+        out = np.empty((len(self.rows), ncols), dtype=object)
+        out[:] = f'" s="{self.xf}"/>'  # blank
+        strings: dict[int, str] = {}
+        for i, row in enumerate(self.rows):
             for col, v in enumerate(row):
-                ref = f'<c r="{letters[col]}{i}" s="{self.xf}"'
                 if v is None:
-                    cells.append(ref + "/>")
-                elif isinstance(v, bool):
-                    cells.append(f'{ref} t="b"><v>{int(v)}</v></c>')
+                    continue
+                if isinstance(v, bool):
+                    out[i, col] = f'" s="{self.xf}" t="b"><v>{int(v)}</v></c>'
                 elif isinstance(v, int | float):
-                    cells.append(f"{ref}><v>{v:.16G}</v></c>")
+                    out[i, col] = f'" s="{self.xf}"><v>{v:.16G}</v></c>'
                 else:
-                    cells.append(f'{ref} t="s"><v>{next(indices)}</v></c>')
-            out.append("".join(cells))
+                    index = next(indices)
+                    tail = strings.get(index)
+                    if tail is None:
+                        tail = strings[index] = f'" s="{self.xf}" t="s"><v>{index}</v></c>'
+                    out[i, col] = tail
         return out
