@@ -190,3 +190,31 @@ def test_the_sample_workspace_and_its_exact_values(tmp_path: Path) -> None:
     compiled = compile_workspace(ws, "2024Q4", defs=load_indicators(ws))
     assert any(isinstance(v, Decimal) for v in compiled.results[tidy.VALUE])
     assert_same_workbook(compiled.results, compiled.indicators, tmp_path, tree=ws.regions, title=ws.config.name)
+
+
+def test_write_outputs_waits_for_the_workbook_and_reports_its_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workbook is written in a worker thread: its error surfaces as the compile's output
+    error, and no temporary folder or half-written output is left behind."""
+    from revstat.definitions import load_indicators
+    from revstat.errors import OutputError
+    from revstat.pipeline import compile_workspace, write_outputs
+    from revstat.workspace import load_workspace
+    from tests.conftest import SAMPLE
+
+    ws = load_workspace(SAMPLE)
+    compiled = compile_workspace(ws, "2024Q4", defs=load_indicators(ws))
+    compiled.findings = []
+    target = tmp_path / "out" / "2024Q4"
+    write_outputs(compiled, target)
+    assert sorted(p.name for p in target.iterdir()) == ["findings.json", "indicators.csv", "indicators.json",
+                                                         "indicators.xlsx"]
+    before = {p.name: p.read_bytes() for p in target.iterdir() if p.suffix != ".xlsx"}
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tables, "write_indicators_xlsx", disk_full)
+    with pytest.raises(OutputError):
+        write_outputs(compiled, target)
+    assert {p.name: p.read_bytes() for p in target.iterdir() if p.suffix != ".xlsx"} == before
+    assert [p.name for p in target.parent.iterdir()] == ["2024Q4"]  # no temporary folder left
