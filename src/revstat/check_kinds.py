@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -134,8 +134,8 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
     for file, sheet, fid, cell, raw, code in zip(*_columns(totals, ("file", "sheet", "field", "cell", "value", "region_code")),
                                                  strict=True):
         total = _val(raw)
-        rows = groups.get((str(file), str(sheet), fid), [])
-        vals = [_val(r[4]) for r in rows]
+        members = groups.get((str(file), str(sheet), fid), [])
+        vals = [_val(r[4]) for r in members]
         present = [v for v in vals if v is not None]
         if total is None or not present:
             continue
@@ -144,7 +144,7 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
             continue
         region = None if _nan(code) else str(code)
         cells = [Location(str(file), str(sheet), str(cell))]
-        cells += [Location(str(r[0]), str(r[1]), str(r[3])) for r in rows]
+        cells += [Location(str(r[0]), str(r[1]), str(r[3])) for r in members]
         out.append(_issue(
             rule, data, region, data.period,
             t("{file} › {sheet}：{field}合计行（{left}）不等于各行之和（{right}），相差{difference}",
@@ -511,8 +511,8 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
             has[rows.region[mine], col[mine]] = True
             hit = mine & ok
             filled[rows.region[hit], col[hit]] = True
-        seen = has.any(axis=1).tolist()
-        complete = filled.all(axis=1).tolist()
+        seen = cast("list[bool]", has.any(axis=1).tolist())
+        complete = cast("list[bool]", filled.all(axis=1).tolist())
         region_index = {u: i for i, u in enumerate(rows.regions) if isinstance(u, str)} if rows is not None else {}
         short: dict[str, list[str]] = {}  # region → its missing fields, in the order of fids
         for region in data.regions([level]):

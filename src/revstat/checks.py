@@ -349,7 +349,9 @@ class _Entry:
     def column(self, regions: list[str]) -> tuple[Any, Any]:
         if self._padded is None:
             values, known = self.clean()
-            self._padded = (self.frame.layout(self.positions), np.append(values, None), np.append(known, False))
+            empty_slot = (np.array([None], dtype=object), np.array([False]))  # where absent regions point
+            self._padded = (self.frame.layout(self.positions), np.concatenate([values, empty_slot[0]]),
+                            np.concatenate([known, empty_slot[1]]))
         layout, values, known = self._padded
         slots = layout.slots(regions)
         return values[slots], known[slots]
