@@ -207,7 +207,7 @@ class ResultText:
         csv.writer(head, lineterminator="\r\n").writerow(self.columns)
         fh.write(head.getvalue().encode())
         last = len(self._groups) - 1
-        pieces = [p for k, g in enumerate(self._groups) for p in _pieces(g, "", "\r\n" if k == last else ",", json=False)]
+        pieces = [p for k, g in enumerate(self._groups) for p in _pieces(g, "", "\r\n" if k == last else ",", as_json=False)]
         if len(self.columns) == 1 and self.rows:  # csv.writer quotes a row that is one empty field: ""
             rows = _object_array([b"".join(r) for r in zip(*(_full(p, self.rows) for p in pieces), strict=True)])
             rows[rows == b"\r\n"] = b'""\r\n'
@@ -221,7 +221,7 @@ class ResultText:
             return
         last = len(self._groups) - 1
         pieces = [p for k, g in enumerate(self._groups)
-                  for p in _pieces(g, ",\n{" if k == 0 else ",", "}" if k == last else "", json=True)]
+                  for p in _pieces(g, ",\n{" if k == 0 else ",", "}" if k == last else "", as_json=True)]
         pieces[0] = _full(pieces[0], self.rows)
         pieces[0][0] = pieces[0][0][2:]  # rows are separated by ",\n": none before the first
         fh.write(b"[\n")
@@ -272,15 +272,15 @@ def _pairs(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, 
     return np.asarray(codes, dtype=np.intp), pairs // nb, pairs % nb
 
 
-def _pieces(group: _Group, prefix: str, suffix: str, *, json: bool) -> list[Any]:
+def _pieces(group: _Group, prefix: str, suffix: str, *, as_json: bool) -> list[Any]:
     """The group's part of every row, between ``prefix`` and ``suffix``, as UTF-8 pieces: arrays
     of one piece per row, or one ``bytes`` for all rows."""
     if group.codes is not None:
-        texts = group.json if json else group.csv
+        texts = group.json if as_json else group.csv
         return [_object_array([(prefix + t + suffix).encode() for t in texts])[group.codes]]
     col = group.columns[0]
     cells, missing = col.cells, col.missing
-    if not json:  # digits, or nothing where missing
+    if not as_json:  # digits, or nothing where missing
         return [cells if missing is None else _choose(missing, b"", cells), (prefix + suffix).encode()]
     key = prefix + _key(col.name)  # "key":"digits", or "key":null where missing
     if missing is None:
