@@ -219,3 +219,11 @@ def test_runs_of_one_value_are_grouped_like_factorize() -> None:
     codes, uniques = factorize_runs(values)
     expected_codes, expected = pd.factorize(values)
     assert list(uniques) == list(expected) and codes.tolist() == expected_codes.tolist()
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    from revstat.writers import tabletext
+
+    assert doctest.testmod(tabletext).failed == 0
