@@ -227,3 +227,15 @@ def test_module_examples() -> None:
     from revstat.writers import tabletext
 
     assert doctest.testmod(tabletext).failed == 0
+
+
+def test_json_lines_end_as_a_text_file_ends_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON was written in text mode: CRLF on Windows. It still is (json escapes newlines
+    inside strings, so only the line ends change)."""
+    import os
+
+    df = _frame({"indicator": ["a", "b"], "note": ["line\nbreak", None]})
+    monkeypatch.setattr(os, "linesep", "\r\n")
+    tables.write_indicators_json(df, tmp_path / "w.json")
+    expected = oracle_json(df).replace(b"\n", b"\r\n")
+    assert (tmp_path / "w.json").read_bytes() == expected and b"\\n" in expected

@@ -12,6 +12,7 @@ turned into a formula or a link.
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -54,7 +55,18 @@ def write_indicators_json(results: Any, path: Path, *, period: str | None = None
     as null; never NaN/Infinity). ``text`` as for :func:`write_indicators_csv`."""
     text = result_text(results) if text is None else text
     with Path(path).open("wb") as fh:
-        text.write_json(fh)
+        text.write_json(fh if os.linesep == "\n" else _PlatformNewlines(fh))
+
+
+class _PlatformNewlines:
+    """Lines end as a text-mode file ends them (``os.linesep``, CRLF on Windows), as the JSON
+    was written before; a JSON text holds ``\n`` only between its lines (json escapes it)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data.replace(b"\n", os.linesep.encode()))
 
 
 def write_findings_json(findings: list[Any], path: Path, *, period: str | None = None) -> None:
