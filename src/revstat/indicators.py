@@ -74,15 +74,9 @@ class Engine:
         self.labels = dict(labels or {})
         self.labels.update({d.id: d.name for d in defs})
         self.temporal = dict(temporal or {})
-        self.fields: dict[tuple[str, str], Any] = {}
-        self.incomplete: dict[tuple[str, str], Any] = {}
-        for (f, p), grp in values.groupby([tidy.FIELD, tidy.PERIOD], sort=False):
-            g = grp.drop_duplicates(tidy.REGION_CODE).set_index(tidy.REGION_CODE)
-            self.fields[(str(f), str(p))] = g[tidy.VALUE].astype(object)
-            if INCOMPLETE in g:
-                self.incomplete[(str(f), str(p))] = g[INCOMPLETE].astype(bool)
+        self._align(values)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
-        self.aligned: dict[tuple[str, str], Any] = {}
+        self.aligned: dict[tuple[str, str], Any] = {}  # Series made on first use
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
@@ -104,15 +98,46 @@ class Engine:
             return self.aligned_field((name, p))
         return lookup
 
+    def _align(self, values: Any) -> None:
+        """Every (field, period) of the values table laid out on the engine's index, in one
+        pass: a numpy object array of values (None where a region has none) and a bool array
+        of incomplete roll-ups. The first row of a (field, period, region) counts."""
+        import numpy as np
+        import pandas as pd
+
+        self.field_values: dict[tuple[str, str], Any] = {}
+        self.field_incomplete: dict[tuple[str, str], Any] = {}
+        n = len(self.index)
+        pos = self.index.get_indexer(values[tidy.REGION_CODE].to_numpy(dtype=object))
+        inside = pos >= 0
+        f_codes, f_names = pd.factorize(values[tidy.FIELD].to_numpy(dtype=object))
+        p_codes, p_names = pd.factorize(values[tidy.PERIOD].to_numpy(dtype=object))
+        key = f_codes.astype(np.int64) * max(len(p_names), 1) + p_codes
+        vals = values[tidy.VALUE].to_numpy(dtype=object)
+        inc = values[INCOMPLETE].to_numpy(dtype=bool) if INCOMPLETE in values else None
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for rows in np.split(order, bounds) if len(order) else []:
+            k = int(key[rows[0]])
+            name = (str(f_names[k // max(len(p_names), 1)]), str(p_names[k % max(len(p_names), 1)]))
+            rows = rows[inside[rows]]
+            at, first = np.unique(pos[rows], return_index=True)  # one row per region: the first
+            rows = rows[first]
+            arr = np.full(n, None, dtype=object)
+            arr[at] = vals[rows]
+            arr[pd.isna(arr)] = None
+            self.field_values[name] = arr
+            if inc is not None:
+                flag = np.zeros(n, dtype=bool)
+                flag[at] = inc[rows]
+                self.field_incomplete[name] = flag
+
     def aligned_field(self, key: tuple[str, str]) -> Any:
-        """A field's values on the engine's index (object dtype, None for missing), built once
-        per field and period: every formula that names it reuses it without re-aligning."""
+        """A field's values on the engine's index (object Series, None for missing), or None
+        when the workspace has no such field at that period."""
         if key not in self.aligned:
-            series = self.fields.get(key)
-            if series is not None:
-                series = series.reindex(self.index).astype(object)
-                series = series.where(series.notna(), None)
-            self.aligned[key] = series
+            arr = self.field_values.get(key)
+            self.aligned[key] = None if arr is None else self.pd.Series(arr, index=self.index, dtype=object, copy=False)
         return self.aligned[key]
 
     def compute(self, ident: str, period: str) -> tuple[Any, Any, frozenset[tuple[str, str]]]:
@@ -137,12 +162,14 @@ class Engine:
         return num, den
 
     def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
-        flag = self.pd.Series(False, index=self.index, dtype=bool)
+        import numpy as np
+
+        flag = np.zeros(len(self.index), dtype=bool)
         for key in used:
-            inc = self.incomplete.get(key)
+            inc = self.field_incomplete.get(key)
             if inc is not None:
-                flag |= inc.reindex(self.index, fill_value=False).astype(bool)
-        return flag
+                flag |= inc
+        return self.pd.Series(flag, index=self.index, dtype=bool)
 
 
 def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None = None) -> list[str]:

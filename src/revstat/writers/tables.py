@@ -29,8 +29,6 @@ from revstat.writers.tabletext import ResultText
 
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村"}
 
-#: The results columns :func:`write_indicators_xlsx` reads.
-XLSX_COLUMNS = ("indicator", tidy.REGION_CODE, tidy.REGION_NAME, tidy.LEVEL, "display", "target_met")
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
