@@ -257,3 +257,36 @@ def test_strict_exits_1_on_incomplete_city_figures(compiled):
     assert incomplete  # the sample has blank 5G cells (sample_data/README.md)
     assert res.exit_code == 1
     assert (ws / "out" / "2024Q4" / "indicators.csv").is_file()  # written all the same
+
+
+def test_one_process_and_forked_writing_give_the_same_files(compiled, tmp_path, monkeypatch):
+    """REVSTAT_JOBS=1 writes every file in the compiling process; by default the CSV and JSON
+    come from a forked child while the checks run (revstat.writers.background). Same bytes."""
+    ws = copy_sample(tmp_path / "ws")
+    monkeypatch.setenv("REVSTAT_JOBS", "1")
+    result = invoke("compile", str(ws), "--period", "2024Q4")
+    assert result.exit_code == 0, result.output
+    out = ws / "out" / "2024Q4"
+    for name in ("indicators.csv", "indicators.json", "findings.json"):
+        assert (out / name).read_bytes() == (compiled[0] / "out" / "2024Q4" / name).read_bytes(), name
+
+
+def test_a_failing_csv_writer_leaves_the_previous_outputs(tmp_path, monkeypatch):
+    """The CSV is written in the forked child; when it fails there, it is written again in the
+    compiling process, whose error is the one shown (exit 2), and out/<period>/ is unchanged."""
+    from revstat.writers import tables
+
+    ws = copy_sample(tmp_path / "ws")
+    assert invoke("compile", str(ws), "--period", "2024Q4").exit_code == 0
+    out = ws / "out" / "2024Q4"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tables, "write_indicators_csv", disk_full)
+    result = invoke("compile", str(ws), "--period", "2024Q4")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["2024Q4"]  # no temporary folder left
