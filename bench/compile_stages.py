@@ -1,0 +1,104 @@
+"""Where a real `revstat compile` spends its wall time, by step (no profiler: each step's
+function is wrapped with a timer, so the figures are the run's own).
+
+    python bench/compile_stages.py                       # the benchmark city (bench/data/city)
+    python bench/compile_stages.py sample_data --repeat 3
+    REVSTAT_JOBS=1 python bench/compile_stages.py        # every output written in this process
+
+Each run is a fresh process (imports included, as in bench/run.py); the table gives the
+minimum over the runs of each step. Steps nest: ``write_outputs`` includes the checks (they
+run while a forked child writes the CSV/JSON) and the workbook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+#: (module, function, label) of the steps timed, in the order they run.
+STEPS = [
+    ("revstat.workspace", "load_workspace", "load revstat.yaml, sources, regions"),
+    ("revstat.definitions", "load_indicators", "load the indicator definitions"),
+    ("revstat.sources.read", "read_sources", "read the workbooks"),
+    ("revstat.hierarchy", "roll_up", "roll every field up the hierarchy"),
+    ("revstat.indicators", "compute_indicators", "compute every indicator at every region"),
+    ("revstat.pipeline", "write_outputs", "checks + write the four files"),
+    ("revstat.check_run", "check_workspace", "  of which: the checks"),
+    ("revstat.writers.tables", "write_indicators_xlsx", "  of which: indicators.xlsx"),
+]
+
+_CHILD = r'''
+import functools, importlib, json, runpy, sys, time
+t0 = time.perf_counter()
+import pandas  # noqa: F401
+t_pandas = time.perf_counter() - t0
+spent = {}
+steps = json.loads(sys.argv[1])
+
+def timed(mod, name):
+    module = importlib.import_module(mod)
+    fn = getattr(module, name)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    setattr(module, name, wrapper)
+    for other in list(sys.modules.values()):  # modules that imported the function by name
+        if getattr(other, "__name__", "").startswith("revstat") and getattr(other, name, None) is fn:
+            setattr(other, name, wrapper)
+
+import python_calamine, rich.progress, rich.table, xlsxwriter, revstat.cli  # noqa: E401,F401 - what compile imports
+for mod, name, _ in steps:
+    timed(mod, name)
+t_imports = time.perf_counter() - t0
+sys.argv = ["revstat", "compile", sys.argv[2], "--period", sys.argv[3]]
+code = 0
+try:
+    runpy.run_module("revstat", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    code = exc.code or 0
+spent["total"] = time.perf_counter() - t0
+spent["import pandas"] = t_pandas
+spent["imports"] = t_imports
+sys.stderr.write("STAGES " + json.dumps({"spent": spent, "code": code}) + "\n")
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workspace", nargs="?", default=str(HERE / "data" / "city"))
+    ap.add_argument("--period", default="2024Q4")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(STEPS), args.workspace, args.period],
+                              capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"), check=False)
+        line = next((x for x in proc.stderr.splitlines() if x.startswith("STAGES ")), None)
+        if line is None:
+            sys.exit(f"compile failed:\n{proc.stderr[-2000:]}")
+        result = json.loads(line[len("STAGES "):])
+        for key, value in result["spent"].items():
+            best[key] = min(best.get(key, float("inf")), value)
+    print(f"`revstat compile {args.workspace} --period {args.period}`, min of {args.repeat} fresh processes"
+          f" (REVSTAT_JOBS={os.environ.get('REVSTAT_JOBS', 'default')}):\n")
+    print("| step | seconds |\n|---|---|")
+    print(f"| import pandas | {best['import pandas']:.3f} |")
+    print(f"| all imports (pandas, typer, pydantic, rich, revstat …) | {best['imports']:.3f} |")
+    for _, name, label in STEPS:
+        if name in best:
+            print(f"| {label} (`{name}`) | {best[name]:.3f} |")
+    print(f"| **whole process** | **{best['total']:.3f}** |")
+
+
+if __name__ == "__main__":
+    main()
