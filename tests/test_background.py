@@ -63,3 +63,11 @@ def test_an_error_in_the_parent_stops_the_child(tmp_path: Path) -> None:
         raise RuntimeError("checks failed")
     assert bg.pid is None  # killed and reaped: no zombie left behind
     assert not (tmp_path / "finished").exists()
+
+
+def test_fork_false_runs_the_job_here_at_join(tmp_path: Path) -> None:
+    out = tmp_path / "pid.txt"
+    with Background(lambda: _write_pid(out), fork=False) as bg:
+        assert not out.exists()
+        bg.join()
+    assert out.read_text(encoding="utf-8") == str(os.getpid())

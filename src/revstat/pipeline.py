@@ -115,16 +115,18 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
 
 
 def write_outputs(compiled: Compiled, out_dir: Path | None = None, *,
-                  checks: Callable[[Compiled], None] | None = None) -> Path:
+                  checks: Callable[[Compiled], None] | None = None, fork: bool = False) -> Path:
     """Write indicators.csv/json/xlsx and findings.json under ``out/<period>/`` atomically.
 
     ``checks``: fills ``compiled.findings`` (``revstat compile`` passes the consistency
-    checks); it runs while the CSV and JSON are being written, before findings.json. On a
-    machine with more than one core the CSV and JSON (one shared text conversion, ~40% of the
-    writing) are written by a forked copy of this process while this one runs the checks and
-    writes the workbook (:mod:`revstat.writers.background`; ``REVSTAT_JOBS=1`` writes
-    everything here, one file after another). Either way the files are the same, and an error
-    in any of them (or in the checks) leaves ``out/<period>/`` as it was.
+    checks); it runs before findings.json is written. ``fork=True`` (what the ``revstat
+    compile`` command passes; off by default, because forking a program that runs threads of
+    its own, such as a web server, is unsafe): on a machine with more than one core the CSV and
+    JSON (one shared text conversion, ~40% of the writing) are written by a forked copy of this
+    process while this one runs the checks and writes the workbook
+    (:mod:`revstat.writers.background`; ``REVSTAT_JOBS=1`` turns it off). Either way the files
+    are the same, and an error in any of them (or in the checks) leaves ``out/<period>/`` as it
+    was.
     """
     from revstat.writers import tables
     from revstat.writers.atomic import atomic_dir
@@ -139,7 +141,7 @@ def write_outputs(compiled: Compiled, out_dir: Path | None = None, *,
             tables.write_indicators_json(compiled.results, tmp / "indicators.json", period=compiled.period,
                                          skipped=compiled.skipped, text=text)
 
-        with Background(text_tables) as csv_json:
+        with Background(text_tables, fork=fork) as csv_json:
             if checks is not None:
                 checks(compiled)
             tables.write_indicators_xlsx(compiled.results, tmp / "indicators.xlsx", compiled.indicators,

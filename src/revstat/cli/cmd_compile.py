@@ -65,7 +65,7 @@ def compile_(
                 "\nInput errors: nothing was written (out/{p}/ is unchanged). Correct them and run again.",
                 p=period).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
-        target = write_outputs(compiled, checks=run_checks_into)  # checks run beside the CSV/JSON writing
+        target = write_outputs(compiled, checks=run_checks_into, fork=True)  # checks run beside the CSV/JSON writing
         show_headlines(compiled)
         show_footer(compiled, target)
         if strict and strict_failures(compiled):

@@ -1,16 +1,19 @@
-"""Write one output in a second process while this one goes on (``revstat compile``'s tail).
+"""Write some outputs in a second process while this one goes on (``revstat compile``'s tail).
 
-After the indicators are computed, ``indicators.xlsx`` (the slowest output: xlsxwriter is pure
-Python) does not depend on the checks, the CSV or the JSON, so on a machine with more than one
-core it is written by a forked copy of this process while this process runs the checks and
-writes the other files. Nothing is pickled: the child sees the results as they are in memory.
+After the indicators are computed, ``indicators.csv`` and ``indicators.json`` do not depend on
+the checks or the workbook, so on a machine with more than one core they are written by a
+forked copy of this process while this process runs the checks and writes the workbook
+(:func:`revstat.pipeline.write_outputs` with ``fork=True``). Nothing is pickled: the child sees
+the results as they are in memory.
 
-The result is the same file either way. When fork is not available (Windows), when the machine
-has one core, or when ``REVSTAT_JOBS=1`` is set, the job simply runs in this process at
-:meth:`Background.join`. When the child fails for any reason, ``join`` runs the job again here,
-so its error is raised and shown like any other (the child never prints). Only Linux and
-macOS fork; a child exits with ``os._exit`` so it never runs the parent's clean-up or flushes
-its buffers twice.
+The result is the same files either way. When fork is not available (Windows), when the machine
+has one core, when ``REVSTAT_JOBS=1`` is set, or with ``Background(job, fork=False)``, the job
+simply runs in this process at :meth:`Background.join`. When the child fails for any reason,
+``join`` runs the job again here, so its error is raised and shown like any other (the child
+never prints). A child exits with ``os._exit`` so it never runs the parent's clean-up or flushes
+its buffers twice. Forking is for the command line: a program with threads of its own (a web
+server using revstat as a library) should not fork, which is why ``write_outputs`` does not by
+default.
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ class Background:
     the start of the block; ``join`` waits for it (or runs it here, see the module docstring).
     Leaving the block by an exception stops the child."""
 
-    def __init__(self, job: Callable[[], object]) -> None:
+    def __init__(self, job: Callable[[], object], *, fork: bool = True) -> None:
         self.job = job
+        self.fork = fork  # False: the job runs here at join()
         self.pid: int | None = None
         self.done = False
 
     def __enter__(self) -> Background:
-        if can_fork():
+        if self.fork and can_fork():
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(AttributeError, OSError, ValueError):  # a closed or odd stream
                     stream.flush()
