@@ -225,18 +225,3 @@ def _aggregate(kids: Any, level: Any, key: Any, parent_idx: Any, n_children: Any
 def _n_periods(key: Any) -> int:
     # key(f, p, r) = (f·P + p)·R + r, so key(1, 0, 0) = P·R and key(0, 1, 0) = R
     return int(key(1, 0, 0) // key(0, 1, 0))
-
-
-def children_values(values: Any, tree: RegionTree, field: str, region: str, period: str) -> list[tuple[str, Any]]:
-    """``[(child code, value or None)]`` of a region's children for one field and period."""
-    sub = values[(values[tidy.FIELD] == field) & (values[tidy.PERIOD] == period)]
-    by_code = dict(zip(sub[tidy.REGION_CODE], sub[tidy.VALUE], strict=True))
-    return [(c, by_code.get(c)) for c in tree.children.get(region, [])]
-
-
-def value_table(values: Any) -> dict[tuple[str, str], Any]:
-    """``{(field, period): Series indexed by region code}`` for the formula evaluator."""
-    out: dict[tuple[str, str], Any] = {}
-    for (f, p), grp in values.groupby([tidy.FIELD, tidy.PERIOD], sort=False):
-        out[(str(f), str(p))] = grp.set_index(tidy.REGION_CODE)[tidy.VALUE].astype(object)
-    return out
