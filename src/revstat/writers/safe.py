@@ -191,16 +191,3 @@ def csv_column(values: Iterable[object]) -> list[str]:
     return out
 
 
-def json_column(values: Iterable[object]) -> list[Any]:
-    """:func:`json_value` over a whole column (scalars), common types first."""
-    out: list[Any] = []
-    append = out.append
-    for v in values:
-        kind = type(v)
-        if kind is str or v is None:
-            append(v)
-        elif kind is Decimal:
-            append(decimal_text(v) if v.is_finite() else None)  # type: ignore[union-attr]
-        else:
-            append(json_value(v))
-    return out
