@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revstat.numbers import NotANumber, format_fixed, parse_number, round_decimal
@@ -77,3 +77,18 @@ def test_full_width_digits_round_trip(n):
     assert parse_number(full) == Decimal(n)
     grouped = f"{n:,}"
     assert parse_number(grouped) == Decimal(n)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**6,
+                                                  max_value=10**6),
+                          st.sampled_from([Decimal("1.0"), Decimal("1.00"), Decimal("1"), Decimal("-0"), Decimal("0.005"),
+                                           Decimal("-0.005"), Decimal("2.675"), Decimal("1E+3"), Decimal("NaN")])),
+                max_size=40),
+       st.integers(0, 3), st.sampled_from(["half_up", "half_even"]))
+def test_format_fixed_column_is_format_fixed_of_each_cell(values, decimals, mode):
+    """The column formatter reuses the text of a value met before; equal values written
+    differently (1.0, 1.00, 1) and signed zeros must still show as format_fixed shows them."""
+    from revstat.numbers import format_fixed_column
+
+    assert format_fixed_column(values, decimals, mode) == [format_fixed(v, decimals, mode) for v in values]

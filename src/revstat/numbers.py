@@ -106,19 +106,28 @@ def format_fixed(value: object, decimals: int, mode: str = "half_up", *, group: 
 
 
 def format_fixed_column(values: list[object], decimals: int, mode: str = "half_up") -> list[str]:
-    """:func:`format_fixed` over a column (no grouping): the same strings, with the quantum,
-    rounding mode and format spec built once (an indicators table has ~10⁵ cells per column)."""
+    """:func:`format_fixed` over a column (no grouping): the same strings, each distinct value
+    rounded and formatted once (a city's 164k results hold ~8k distinct values: villages share
+    their small ratios), with the quantum and format spec built once. Equal values always have
+    the same display (1.0 and 1.00 round alike), so a value met again reuses its text."""
     rounding = ROUND_HALF_EVEN if mode == "half_even" else ROUND_HALF_UP
     quantum = Decimal(1).scaleb(-decimals)
     spec = f".{decimals}f"
+    seen: dict[object, str] = {}
+    get = seen.get
     out: list[str] = []
     append = out.append
     for value in values:
-        if type(value) is Decimal and value.is_finite():  # the common case, inlined
-            rounded = value.quantize(quantum, rounding=rounding, context=CONTEXT)
-            append(format(abs(rounded) if rounded == 0 else rounded, spec))
-        elif value is None:
+        if value is None:
             append("")
-        else:
-            append(format_fixed(value, decimals, mode))
+            continue
+        text = get(value) if type(value) is Decimal and value.is_finite() else None
+        if text is None:
+            if type(value) is Decimal and value.is_finite():  # the common case, inlined
+                rounded = value.quantize(quantum, rounding=rounding, context=CONTEXT)
+                text = format(abs(rounded) if rounded == 0 else rounded, spec)
+                seen[value] = text
+            else:
+                text = format_fixed(value, decimals, mode)
+        append(text)
     return out
