@@ -45,4 +45,8 @@ _register()
 
 def main() -> None:
     """Console-script entry point: exit codes 0 ok, 1 checks failed, 2 bad input, 70 bug."""
-    common.run_app(app)
+    try:
+        common.run_app(app)
+    except SystemExit as exc:
+        common.leave(exc.code)
+    common.leave(0)

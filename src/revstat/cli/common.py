@@ -6,6 +6,7 @@ RevstatError); 70 an internal bug (short message; the traceback with ``--debug``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -102,6 +103,29 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+def leave(code: int | str | None) -> NoReturn:
+    """End the process the way ``sys.exit(code)`` would — atexit handlers (and with them
+    ``weakref.finalize`` clean-ups) run and the standard streams are flushed — but without
+    tearing the interpreter down object by object: after a compile that is millions of cells,
+    Decimals and strings, ~0.3 s spent freeing memory the operating system reclaims at once.
+    Every output file is already closed (written atomically) when a command returns. Falls back
+    to a normal exit when a non-daemon thread is still running (its work must finish)."""
+    import atexit
+    import threading
+
+    if isinstance(code, str):  # sys.exit("message"): printed to stderr, status 1
+        sys.stderr.write(code + "\n")
+        code = 1
+    status = 0 if code is None else int(code)
+    if any(th is not threading.main_thread() and th.is_alive() and not th.daemon for th in threading.enumerate()):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe: nothing more can be said
+            stream.flush()
+    os._exit(status)
 
 
 def run_app(app: typer.Typer) -> None:

@@ -1,0 +1,48 @@
+"""The console entry point as a real process: exit codes, and every line of output flushed
+although the process leaves without tearing the interpreter down (revstat.cli.common.leave)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SAMPLE
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1", COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "revstat", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, check=False)
+
+
+def test_compile_in_a_process_writes_everything_and_says_so(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    done = run("compile", str(ws), "--period", "2024Q4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (ws / "out" / "2024Q4").iterdir()) == [
+        "findings.json", "indicators.csv", "indicators.json", "indicators.xlsx"]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("示范市 2024Q4")  # the headline table's title
+    assert lines[-1].startswith("审核发现") and "findings.json" in lines[-1]  # the last line, flushed
+    assert not list(tmp_path.glob("ws/out/.*"))  # no temporary folder left behind
+
+
+def test_bad_input_in_a_process_exits_2_with_the_message_on_stderr(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    (ws / "data" / "2024Q4" / "坏文件_2024Q4.xlsx").write_text("name,value\n1,2\n", encoding="utf-8")
+    done = run("compile", str(ws), "--period", "2024Q4", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "错误" in done.stderr and "坏文件_2024Q4.xlsx" in done.stderr and "处理" in done.stderr
+    assert done.stderr.rstrip().endswith("改正后重新运行。")
+    assert "Traceback" not in done.stderr
+    assert not (ws / "out" / "2024Q4").exists()
+
+
+def test_usage_errors_keep_click_exit_code_2(tmp_path: Path) -> None:
+    done = run("compile", cwd=tmp_path)
+    assert done.returncode == 2 and "workspace" in done.stderr
