@@ -60,16 +60,18 @@ import python_calamine, rich.progress, rich.table, xlsxwriter, revstat.cli  # no
 for mod, name, _ in steps:
     timed(mod, name)
 t_imports = time.perf_counter() - t0
+import atexit
+
+def report():  # at exit: revstat's entry point leaves through os._exit after the atexit handlers
+    spent["total"] = time.perf_counter() - t0
+    spent["import pandas"] = t_pandas
+    spent["imports"] = t_imports
+    sys.stderr.write("STAGES " + json.dumps({"spent": spent}) + "\n")
+    sys.stderr.flush()
+
+atexit.register(report)
 sys.argv = ["revstat", "compile", sys.argv[2], "--period", sys.argv[3]]
-code = 0
-try:
-    runpy.run_module("revstat", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code or 0
-spent["total"] = time.perf_counter() - t0
-spent["import pandas"] = t_pandas
-spent["imports"] = t_imports
-sys.stderr.write("STAGES " + json.dumps({"spent": spent, "code": code}) + "\n")
+runpy.run_module("revstat", run_name="__main__", alter_sys=True)
 '''
 
 
@@ -97,7 +99,7 @@ def main() -> None:
     for _, name, label in STEPS:
         if name in best:
             print(f"| {label} (`{name}`) | {best[name]:.3f} |")
-    print(f"| **whole process** | **{best['total']:.3f}** |")
+    print(f"| **up to the exit** (the process adds its start-up) | **{best['total']:.3f}** |")
 
 
 if __name__ == "__main__":
