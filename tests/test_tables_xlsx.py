@@ -193,7 +193,7 @@ def test_the_sample_workspace_and_its_exact_values(tmp_path: Path) -> None:
 
 
 def test_write_outputs_waits_for_the_workbook_and_reports_its_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The workbook is written in a worker thread: its error surfaces as the compile's output
+    """The workbook is written beside the CSV/JSON: its error surfaces as the compile's output
     error, and no temporary folder or half-written output is left behind."""
     from revstat.definitions import load_indicators
     from revstat.errors import OutputError

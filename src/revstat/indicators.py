@@ -240,10 +240,9 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     # without one keeps its row and the reason (缺少…数据).
     has_data = values.notna().to_numpy(dtype=bool)
     for key in used:
-        if key[1] == period:
-            series = engine.aligned_field(key)
-            if series is not None:
-                has_data = has_data | series.notna().to_numpy(dtype=bool)
+        arr = engine.field_values.get(key) if key[1] == period else None
+        if arr is not None:  # None already marks every missing value in these arrays
+            has_data = has_data | (arr != None)  # noqa: E711 - elementwise on an object array
     level_no = engine.level_no
     covered = np.zeros(len(engine.level_names), dtype=bool)
     covered[np.unique(level_no[has_data])] = True
