@@ -109,13 +109,15 @@ class _Eval:
     def name(self, name: str, shift: Shift) -> tuple[Any, Any]:
         key = (name, shift)
         if key not in self.cache:
-            series = self.lookup(name, shift)
-            if series is None:
+            found = self.lookup(name, shift)
+            if found is None:
                 values = self.empty()
+            elif isinstance(found, self.np.ndarray):  # already aligned, None for missing (read only)
+                values = found
             else:
-                if series.index is not self.index:  # the indicator engine hands aligned series
-                    series = series.reindex(self.index)
-                values = series.to_numpy(dtype=object, copy=True)
+                if found.index is not self.index:
+                    found = found.reindex(self.index)
+                values = found.to_numpy(dtype=object, copy=True)
                 values[self.isna(values)] = None
             reasons = self.np.where(self.isna(values), self.missing_reason(name, shift), None)
             self.cache[key] = (values, reasons)
@@ -285,8 +287,6 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
     import pandas as pd
 
     node = formula.tree if isinstance(formula, Formula) else formula
-    if isinstance(period, str):
-        period = Period.parse(period)
     if index is None:
         index = pd.Index([], dtype=object)
         for n in sorted({x.id for x in walk(node) if isinstance(x, Name)}):
@@ -294,7 +294,19 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             if s is not None:
                 index = index.union(pd.Index(s.index))
     index = index if isinstance(index, pd.Index) else pd.Index(index)
+    values, reasons = evaluate_arrays(node, lookup, period=period, index=index, labels=labels, temporal=temporal)
+    return pd.Series(values, index=index, dtype=object), pd.Series(reasons, index=index, dtype=object)
+
+
+def evaluate_arrays(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None, index: Any,
+                    labels: Mapping[str, str] | None = None,
+                    temporal: Mapping[str, str] | None = None) -> tuple[Any, Any]:
+    """:func:`evaluate` without the Series at the edges, for the indicator engine: ``lookup`` may
+    also return numpy object arrays already aligned with ``index`` (None for missing; they are
+    read, never written), and the result is two numpy object arrays aligned with ``index``."""
+    node = formula.tree if isinstance(formula, Formula) else formula
+    if isinstance(period, str):
+        period = Period.parse(period)
     ev = _Eval(lookup, period, index, labels, temporal)
     with decimal.localcontext(CONTEXT):
-        values, reasons = ev.run(node, ())
-    return pd.Series(values, index=index, dtype=object), pd.Series(reasons, index=index, dtype=object)
+        return ev.run(node, ())

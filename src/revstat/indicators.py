@@ -17,7 +17,7 @@ from typing import Any
 
 from revstat import tidy
 from revstat.definitions import IndicatorDef, dependency_order
-from revstat.formula import Shift, evaluate, ratio_parts, shift_period
+from revstat.formula import Shift, ratio_parts, shift_period
 from revstat.hierarchy import INCOMPLETE
 from revstat.i18n import t
 from revstat.numbers import CONTEXT, format_fixed_column
@@ -66,9 +66,6 @@ class Engine:
     def __init__(self, values: Any, defs: list[IndicatorDef], index: Any,
                  labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None,
                  tree: RegionTree | None = None) -> None:
-        import pandas as pd
-
-        self.pd = pd
         self.defs = {d.id: d for d in defs}
         self.index = index
         self.labels = dict(labels or {})
@@ -76,7 +73,6 @@ class Engine:
         self.temporal = dict(temporal or {})
         self._align(values)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
-        self.aligned: dict[tuple[str, str], Any] = {}  # Series made on first use
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
@@ -95,17 +91,19 @@ class Engine:
                 used.update(deps)
                 return values
             used.add((name, p))
-            return self.aligned_field((name, p))
+            return self.field_values.get((name, p))
         return lookup
 
     def _align(self, values: Any) -> None:
         """Every (field, period) of the values table laid out on the engine's index, in one
-        pass: a numpy object array of values (None where a region has none) and a bool array
-        of incomplete roll-ups. The first row of a (field, period, region) counts."""
+        pass: a read-only numpy object array of values (None where a region has none), and bool
+        arrays of the regions that have a value and of incomplete roll-ups. The first row of a
+        (field, period, region) counts."""
         import numpy as np
         import pandas as pd
 
         self.field_values: dict[tuple[str, str], Any] = {}
+        self.field_present: dict[tuple[str, str], Any] = {}  # bool arrays: the region has a value
         self.field_incomplete: dict[tuple[str, str], Any] = {}
         n = len(self.index)
         pos = self.index.get_indexer(values[tidy.REGION_CODE].to_numpy(dtype=object))
@@ -125,43 +123,45 @@ class Engine:
             rows = rows[first]
             arr = np.full(n, None, dtype=object)
             arr[at] = vals[rows]
-            arr[pd.isna(arr)] = None
+            missing = pd.isna(arr)
+            arr[missing] = None
+            arr.flags.writeable = False  # shared by every formula that reads the field
             self.field_values[name] = arr
+            self.field_present[name] = ~missing
             if inc is not None:
                 flag = np.zeros(n, dtype=bool)
                 flag[at] = inc[rows]
                 self.field_incomplete[name] = flag
 
-    def aligned_field(self, key: tuple[str, str]) -> Any:
-        """A field's values on the engine's index (object Series, None for missing), or None
-        when the workspace has no such field at that period."""
-        if key not in self.aligned:
-            arr = self.field_values.get(key)
-            self.aligned[key] = None if arr is None else self.pd.Series(arr, index=self.index, dtype=object, copy=False)
-        return self.aligned[key]
-
     def compute(self, ident: str, period: str) -> tuple[Any, Any, frozenset[tuple[str, str]]]:
-        """(values, reasons, field keys used) of an indicator at a period."""
+        """(values, reasons, field keys used) of an indicator at a period: numpy object arrays
+        aligned with the index (read only: other formulas read them too)."""
+        from revstat.formula_eval import evaluate_arrays
+
         key = (ident, period)
         if key not in self.memo:
             used: set[tuple[str, str]] = set()
             p = Period.parse(period)
-            values, reasons = evaluate(self.defs[ident].parsed, self.lookup_for(p, used), period=p,
-                                       index=self.index, labels=self.labels, temporal=self.temporal)
+            values, reasons = evaluate_arrays(self.defs[ident].parsed, self.lookup_for(p, used), period=p,
+                                              index=self.index, labels=self.labels, temporal=self.temporal)
+            values.flags.writeable = False
             self.memo[key] = (values, reasons, frozenset(used))
         return self.memo[key]
 
     def parts(self, ident: str, period: str) -> tuple[Any, Any] | None:
-        """Numerator and denominator (exact) when the indicator is a ratio."""
+        """Numerator and denominator (exact arrays) when the indicator is a ratio."""
+        from revstat.formula_eval import evaluate_arrays
+
         parts = ratio_parts(self.defs[ident].parsed.tree)
         if parts is None:
             return None
         p = Period.parse(period)
-        num, _ = evaluate(parts[0], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
-        den, _ = evaluate(parts[1], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
+        num, _ = evaluate_arrays(parts[0], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
+        den, _ = evaluate_arrays(parts[1], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
         return num, den
 
     def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
+        """A bool array: the regions where a field the indicator used was rolled up incomplete."""
         import numpy as np
 
         flag = np.zeros(len(self.index), dtype=bool)
@@ -169,7 +169,7 @@ class Engine:
             inc = self.field_incomplete.get(key)
             if inc is not None:
                 flag |= inc
-        return self.pd.Series(flag, index=self.index, dtype=bool)
+        return flag
 
 
 def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None = None) -> list[str]:
@@ -231,30 +231,27 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     previous, _, _ = engine.compute(d.id, prev)
     parts = engine.parts(d.id, period)
     incomplete = engine.incomplete_of(used)
-    note = reasons.copy()
-    partial = incomplete & values.notna()
+    has_data = ~pd.isna(values)
+    partial = incomplete & has_data
+    note = reasons
     if partial.any():
-        note[partial] = t("部分下级地区缺数，合计不完整", "some lower-level regions are missing; the total is incomplete").render()
+        note = np.where(partial, t("部分下级地区缺数，合计不完整",
+                                   "some lower-level regions are missing; the total is incomplete").render(), reasons)
     # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
     # township workbooks) get no rows rather than empty ones; at a level that has values, a region
     # without one keeps its row and the reason (缺少…数据).
-    has_data = values.notna().to_numpy(dtype=bool)
     for key in used:
-        arr = engine.field_values.get(key) if key[1] == period else None
-        if arr is not None:  # None already marks every missing value in these arrays
-            has_data = has_data | (arr != None)  # noqa: E711 - elementwise on an object array
+        present = engine.field_present.get(key) if key[1] == period else None
+        if present is not None:
+            has_data = has_data | present
     level_no = engine.level_no
     covered = np.zeros(len(engine.level_names), dtype=bool)
     covered[np.unique(level_no[has_data])] = True
     keep = None if covered[level_no].all() else np.flatnonzero(covered[level_no])
 
-    def column(series: Any) -> list[Any]:
-        """The kept rows as a plain list, every missing marker (NaN, pd.NA) as None."""
-        arr = series.to_numpy(dtype=object, copy=True) if hasattr(series, "to_numpy") else np.asarray(series, dtype=object)
-        if keep is not None:
-            arr = arr[keep]
-        arr[pd.isna(arr)] = None
-        return arr.tolist()
+    def column(arr: Any) -> list[Any]:
+        """The kept rows of an engine array as a plain list (missing is None in them already)."""
+        return (arr if keep is None else arr[keep]).tolist()
 
     def take(items: list[Any]) -> list[Any]:
         return items if keep is None else [items[i] for i in keep]
@@ -284,7 +281,7 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
         "change": change,
         "change_display": format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding),
         "change_unit": [CHANGE_UNITS[d.change]] * n,
-        "incomplete": take(incomplete.to_numpy(dtype=bool).tolist()),
+        "incomplete": take(incomplete.tolist()),
     }
 
 
