@@ -203,9 +203,11 @@ def test_each_path_is_taken() -> None:
     """The cases above reach every way of converting a column."""
     from revstat.writers.tabletext import text_column
 
-    decimals = pd.Series([Decimal("1.5"), None] * 10, dtype=object)
-    assert text_column("value", decimals).codes is None  # per row, in C
-    assert text_column("value", pd.Series([Decimal("1E+3"), None] * 10, dtype=object)).codes is not None
+    decimals = text_column("value", pd.Series([Decimal("1.5"), None, Decimal("1.50"), Decimal("1.5")] * 5,
+                                              dtype=object))
+    assert decimals.csv == ["1.5", "", "1.50"] and decimals.json == ['"1.5"', "null", '"1.50"']
+    odd = text_column("value", pd.Series([Decimal("1E+3"), Decimal("-0"), Decimal("NaN")] * 5, dtype=object))
+    assert odd.csv == ["1000", "0", ""] and odd.json == ['"1000"', '"0"', "null"]
     strings = text_column("name", pd.Series(["a", "b", "a"], dtype="str"))
     assert strings.codes is not None and strings.csv == ["a", "b"]
     mixed = text_column("note", pd.Series([True, 1, Decimal(1), "1"] * 5, dtype=object))

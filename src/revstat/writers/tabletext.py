@@ -1,19 +1,21 @@
 """The results table as output text, converted once and shared by indicators.csv and .json.
 
 A city's results table has ~10^5 rows × 20 columns but few distinct cells per column (52
-indicator ids, 3,161 regions, a handful of units and notes). Writing it cell by cell through
-``csv.writer`` and ``json.dumps`` cost seconds; here the per-cell work — formula neutralising
-(:func:`revstat.writers.safe.neutralize`), CSV quoting, JSON escaping — is done once per
-distinct value, and the rows are assembled from those texts with numpy takes and a
-``bytes.join`` per block of rows. The bytes are exactly those of the per-cell writers (``csv_value`` through
-``csv.writer``, ``json.dumps`` of ``json_value``); ``tests/test_tables_text.py`` compares them
-on hostile tables.
+indicator ids, 3,161 regions, a handful of units and notes, a few thousand numbers). Writing
+it cell by cell through ``csv.writer`` and ``json.dumps`` cost seconds; here the per-cell work
+— formula neutralising (:func:`revstat.writers.safe.neutralize`), CSV quoting, JSON escaping,
+decimal text — is done once per distinct value. Adjacent columns are grouped while their
+distinct combinations stay few (the region's code, name and level; a value with its display,
+unit, numerator and denominator), each combination's text is built once, and the rows are
+assembled from those texts with numpy takes and a ``bytes.join`` per block of rows. The bytes
+are exactly those of the per-cell writers (``csv_value`` through ``csv.writer``,
+``json.dumps`` of ``json_value``); ``tests/test_tables_text.py`` compares them on hostile
+tables.
 
 Distinct values are found by equality only where equality implies the same text: strings,
 and booleans/None. Decimals that compare equal can print differently (``1.0`` / ``1.00``), so
-a column of Decimals gets its text per row — in C, via ``str`` (equal to ``format(d, "f")``
-whenever it has no exponent, checked) — and any other mix of types is grouped by object
-identity, which is always exact.
+a column of Decimals is grouped by its ``str`` (made in C; the same text is the same Decimal),
+and any other mix of types is grouped by object identity, which is always exact.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _COMBINE_SHARE = 4
 
 #: Characters that make csv.writer quote a field (delimiter, quote character, line terminator).
 _NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+#: ``str`` of a Decimal that is its ``format(d, "f")`` too (no exponent, finite).
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 _FLAGS = {bool, type(None)}
 _DECIMALS = {Decimal, type(None)}
@@ -84,16 +89,13 @@ def json_text(value: object) -> str:
 
 @dataclass
 class TextColumn:
-    """A results column as text. With ``codes``, row ``i`` holds ``csv[codes[i]]`` /
-    ``json[codes[i]]`` (the text of each distinct cell); without, ``cells`` holds the decimal
-    text of every row as ASCII bytes, and ``missing`` the rows that are empty/``null``."""
+    """A results column as text: row ``i`` holds ``csv[codes[i]]`` / ``json[codes[i]]`` (the
+    text of each distinct cell)."""
 
     name: str
-    codes: np.ndarray | None
+    codes: np.ndarray
     csv: list[str]
     json: list[str]
-    cells: np.ndarray | None = None
-    missing: np.ndarray | None = None
 
 
 def text_column(name: str, column: Any) -> TextColumn:
@@ -105,9 +107,8 @@ def text_column(name: str, column: Any) -> TextColumn:
         codes, uniques = factorize_runs(values)
         return _coded(name, codes, list(uniques))
     if _sniff_decimal(values):
-        decimals = _decimal_column(name, values) if set(map(type, values)) <= _DECIMALS else None
-        if decimals is not None:
-            return decimals
+        if set(map(type, values)) <= _DECIMALS:
+            return _decimal_column(name, values)
     else:
         # strings, flags, notes: cells that compare equal are the same text when they are str
         # (a True could stand for a 1 or a Decimal 1, so other columns have their types checked)
@@ -160,29 +161,47 @@ def _coded(name: str, codes: np.ndarray, uniques: list[Any]) -> TextColumn:
     return TextColumn(name, codes, [csv_text(v) for v in uniques], [json_text(v) for v in uniques])
 
 
-def _decimal_column(name: str, values: np.ndarray) -> TextColumn | None:
-    """The decimal text of every row, or None when a value needs :func:`decimal_text`'s care
-    (an exponent, ``-0``, NaN/Infinity): ``str`` (in C) equals ``format(d, "f")`` for all
-    others. The texts are joined, encoded and split in C; the bytes serve both files."""
-    raw = "\0".join(map(str, values)).encode()
-    nones = raw.count(b"None")
-    if b"E" in raw or b"I" in raw or raw.count(b"N") != nones or b"\0-0\0" in b"\0" + raw + b"\0":
-        return None
-    cells = _object_array(raw.split(b"\0")) if len(values) else _object_array([])
-    return TextColumn(name, None, [], [], cells, cells == b"None" if nones else None)
+def _decimal_column(name: str, values: np.ndarray) -> TextColumn:
+    """Decimals (and None) grouped by ``str`` (in C): equal texts are the same Decimal (sign,
+    digits, exponent), where equal values need not be (``1.0`` / ``1.00``). A text of plain
+    digits is already the cell (``str`` equals ``format(d, "f")`` then); the few others (an
+    exponent, ``-0``, NaN/Infinity) go through :func:`csv_text`/:func:`json_text`."""
+    codes, texts = pd.factorize(_object_array(list(map(str, values))))
+    csv_texts, json_texts = [], []
+    for text in texts.tolist():
+        if text == "None":
+            csv_texts.append("")
+            json_texts.append("null")
+        elif _PLAIN_DECIMAL.fullmatch(text) and text != "-0":
+            csv_texts.append(text)
+            json_texts.append('"' + text + '"')
+        else:
+            value = Decimal(text)  # the same Decimal again: its text round-trips
+            csv_texts.append(csv_text(value))
+            json_texts.append(json_text(value))
+    return TextColumn(name, np.asarray(codes, dtype=np.intp), csv_texts, json_texts)
 
 
 # ---- the table -----------------------------------------------------------------------------
 
 @dataclass
 class _Group:
-    """Adjacent columns whose cells are written as one piece per row: ``codes`` index the
-    combined texts (``csv`` joined by commas, ``json`` as ``"key":value,…``)."""
+    """Adjacent columns whose cells are written as one piece per row. ``codes`` number each
+    row's combination of cells (``count`` of them); ``members[k]`` gives each combination's
+    cell in ``columns[k]`` (a code of that column)."""
 
     columns: list[TextColumn]
-    codes: np.ndarray | None
-    csv: list[str]
-    json: list[str]
+    codes: np.ndarray
+    members: list[np.ndarray]
+    count: int
+
+    def texts(self, *, as_json: bool) -> list[str]:
+        """Each combination's text: its cells joined by commas (CSV) or as ``"key":value,…``."""
+        parts = []
+        for col, member in zip(self.columns, self.members, strict=True):
+            texts = [_key(col.name) + t for t in col.json] if as_json else col.csv
+            parts.append(_object_array(texts)[member].tolist())
+        return [",".join(cells) for cells in zip(*parts, strict=True)]
 
 
 class ResultText:
@@ -207,11 +226,12 @@ class ResultText:
         csv.writer(head, lineterminator="\r\n").writerow(self.columns)
         fh.write(head.getvalue().encode())
         last = len(self._groups) - 1
-        pieces = [p for k, g in enumerate(self._groups) for p in _pieces(g, "", "\r\n" if k == last else ",", as_json=False)]
-        if len(self.columns) == 1 and self.rows:  # csv.writer quotes a row that is one empty field: ""
-            rows = _object_array([b"".join(r) for r in zip(*(_full(p, self.rows) for p in pieces), strict=True)])
-            rows[rows == b"\r\n"] = b'""\r\n'
-            pieces = [rows]
+        pieces = []
+        for k, group in enumerate(self._groups):
+            texts = group.texts(as_json=False)
+            if len(self.columns) == 1:  # csv.writer quotes a row that is one empty field: ""
+                texts = [t or '""' for t in texts]
+            pieces.append(_take(texts, "", "\r\n" if k == last else ",", group.codes))
         _write_rows(fh, pieces, self.rows)
 
     def write_json(self, fh: BinaryIO) -> None:
@@ -220,9 +240,8 @@ class ResultText:
             fh.write(b"[]\n")
             return
         last = len(self._groups) - 1
-        pieces = [p for k, g in enumerate(self._groups)
-                  for p in _pieces(g, ",\n{" if k == 0 else ",", "}" if k == last else "", as_json=True)]
-        pieces[0] = _full(pieces[0], self.rows)
+        pieces = [_take(g.texts(as_json=True), ",\n{" if k == 0 else ",", "}" if k == last else "", g.codes)
+                  for k, g in enumerate(self._groups)]
         pieces[0][0] = pieces[0][0][2:]  # rows are separated by ",\n": none before the first
         fh.write(b"[\n")
         _write_rows(fh, pieces, self.rows)
@@ -230,26 +249,19 @@ class ResultText:
 
 
 def _combine(columns: list[TextColumn], rows: int) -> list[_Group]:
-    """Merge each coded column into the group on its left while the distinct combinations stay
-    few; a per-row (decimal) column is a group of its own."""
+    """Merge each column into the group on its left while the group's distinct combinations
+    stay few (at most a share of the rows)."""
     groups: list[_Group] = []
     for col in columns:
-        if col.codes is None:
-            groups.append(_Group([col], None, col.csv, col.json))
-            continue
-        key = _key(col.name)
-        json_texts = [key + t for t in col.json]
-        prev = groups[-1] if groups else None
-        if prev is not None and prev.codes is not None:
-            combined, left, right = _pairs(prev.codes, len(prev.csv), col.codes, len(col.csv))
+        if groups:
+            prev = groups[-1]
+            combined, left, right = _pairs(prev.codes, prev.count, col.codes, len(col.csv))
             if len(left) <= max(rows // _COMBINE_SHARE, 1):
-                prev.csv = [prev.csv[i] + "," + col.csv[j] for i, j in zip(left.tolist(), right.tolist(), strict=True)]
-                prev.json = [prev.json[i] + "," + json_texts[j]
-                             for i, j in zip(left.tolist(), right.tolist(), strict=True)]
-                prev.codes = np.asarray(combined, dtype=np.intp)
                 prev.columns.append(col)
+                prev.members = [m[left] for m in prev.members] + [right]
+                prev.codes, prev.count = combined, len(left)
                 continue
-        groups.append(_Group([col], col.codes, list(col.csv), json_texts))
+        groups.append(_Group([col], col.codes, [np.arange(len(col.csv))], len(col.csv)))
     return groups
 
 
@@ -272,34 +284,9 @@ def _pairs(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> tuple[np.ndarray, 
     return np.asarray(codes, dtype=np.intp), pairs // nb, pairs % nb
 
 
-def _pieces(group: _Group, prefix: str, suffix: str, *, as_json: bool) -> list[Any]:
-    """The group's part of every row, between ``prefix`` and ``suffix``, as UTF-8 pieces: arrays
-    of one piece per row, or one ``bytes`` for all rows."""
-    if group.codes is not None:
-        texts = group.json if as_json else group.csv
-        return [_object_array([(prefix + t + suffix).encode() for t in texts])[group.codes]]
-    col = group.columns[0]
-    cells, missing = col.cells, col.missing
-    if not as_json:  # digits, or nothing where missing
-        return [cells if missing is None else _choose(missing, b"", cells), (prefix + suffix).encode()]
-    key = prefix + _key(col.name)  # "key":"digits", or "key":null where missing
-    if missing is None:
-        return [(key + '"').encode(), cells, ('"' + suffix).encode()]
-    return [_choose(missing, key.encode(), (key + '"').encode()), _choose(missing, b"null", cells),
-            _choose(missing, suffix.encode(), ('"' + suffix).encode())]
-
-
-def _choose(mask: np.ndarray, yes: Any, no: Any) -> np.ndarray:
-    """``yes`` where ``mask``, else ``no`` (each a bytes or an array of them), as an object array."""
-    out = np.empty(len(mask), dtype=object)
-    out[:] = no
-    out[mask] = yes if isinstance(yes, bytes) else yes[mask]
-    return out
-
-
-def _full(piece: Any, rows: int) -> np.ndarray:
-    """A piece as an array of one per row (a bytes shared by all rows, repeated)."""
-    return _choose(np.zeros(rows, dtype=bool), b"", piece) if isinstance(piece, bytes) else piece
+def _take(texts: list[str], prefix: str, suffix: str, codes: np.ndarray) -> np.ndarray:
+    """Each row's piece: ``prefix + texts[code] + suffix`` as UTF-8, in an object array."""
+    return _object_array([(prefix + t + suffix).encode() for t in texts])[codes]  # type: ignore[no-any-return]
 
 
 def _key(name: str) -> str:
@@ -312,7 +299,7 @@ def _object_array(items: list[Any]) -> np.ndarray:
     return out
 
 
-def _write_rows(fh: BinaryIO, pieces: list[Any], rows: int, chunk: int = 8192) -> None:
+def _write_rows(fh: BinaryIO, pieces: list[np.ndarray], rows: int, chunk: int = 8192) -> None:
     """Write the pieces row by row, a ``bytes.join`` per block of rows (a block's pieces stay
     in the CPU cache between the join's two passes)."""
     if not rows or not pieces:
