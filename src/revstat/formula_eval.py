@@ -294,19 +294,25 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             if s is not None:
                 index = index.union(pd.Index(s.index))
     index = index if isinstance(index, pd.Index) else pd.Index(index)
-    values, reasons = evaluate_arrays(node, lookup, period=period, index=index, labels=labels, temporal=temporal)
+    values, reasons, _ = evaluate_arrays(node, lookup, period=period, index=index, labels=labels, temporal=temporal)
     return pd.Series(values, index=index, dtype=object), pd.Series(reasons, index=index, dtype=object)
 
 
 def evaluate_arrays(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None, index: Any,
-                    labels: Mapping[str, str] | None = None,
-                    temporal: Mapping[str, str] | None = None) -> tuple[Any, Any]:
-    """:func:`evaluate` without the Series at the edges, for the indicator engine: ``lookup`` may
-    also return numpy object arrays already aligned with ``index`` (None for missing; they are
-    read, never written), and the result is two numpy object arrays aligned with ``index``."""
+                    labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None,
+                    parts: tuple[Node, ...] = ()) -> tuple[Any, Any, list[Any]]:
+    """:func:`evaluate` without the Series at the edges, for the indicator engine.
+
+    ``lookup`` may also return numpy object arrays already aligned with ``index`` (None for
+    missing; they are read, never written). Returns the values and reasons as numpy object
+    arrays aligned with ``index``, and the values of ``parts`` (sub-formulas such as the
+    numerator and denominator of a ratio), computed in the same walk so that they share its
+    look-ups.
+    """
     node = formula.tree if isinstance(formula, Formula) else formula
     if isinstance(period, str):
         period = Period.parse(period)
     ev = _Eval(lookup, period, index, labels, temporal)
     with decimal.localcontext(CONTEXT):
-        return ev.run(node, ())
+        values, reasons = ev.run(node, ())
+        return values, reasons, [ev.run(part, ())[0] for part in parts]

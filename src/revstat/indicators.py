@@ -73,6 +73,7 @@ class Engine:
         self.temporal = dict(temporal or {})
         self._align(values)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
+        self.memo_parts: dict[tuple[str, str], tuple[Any, Any] | None] = {}
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
@@ -136,29 +137,33 @@ class Engine:
     def compute(self, ident: str, period: str) -> tuple[Any, Any, frozenset[tuple[str, str]]]:
         """(values, reasons, field keys used) of an indicator at a period: numpy object arrays
         aligned with the index (read only: other formulas read them too)."""
-        from revstat.formula_eval import evaluate_arrays
-
         key = (ident, period)
         if key not in self.memo:
-            used: set[tuple[str, str]] = set()
-            p = Period.parse(period)
-            values, reasons = evaluate_arrays(self.defs[ident].parsed, self.lookup_for(p, used), period=p,
-                                              index=self.index, labels=self.labels, temporal=self.temporal)
-            values.flags.writeable = False
-            self.memo[key] = (values, reasons, frozenset(used))
+            self._evaluate(ident, period)
         return self.memo[key]
 
     def parts(self, ident: str, period: str) -> tuple[Any, Any] | None:
         """Numerator and denominator (exact arrays) when the indicator is a ratio."""
+        key = (ident, period)
+        if key not in self.memo:
+            self._evaluate(ident, period)
+        return self.memo_parts[key]
+
+    def _evaluate(self, ident: str, period: str) -> None:
+        """The value and, for a ratio, its numerator and denominator, in one walk of the formula
+        (they share its look-ups)."""
         from revstat.formula_eval import evaluate_arrays
 
-        parts = ratio_parts(self.defs[ident].parsed.tree)
-        if parts is None:
-            return None
+        parsed = self.defs[ident].parsed
+        ratio = ratio_parts(parsed.tree)
+        used: set[tuple[str, str]] = set()
         p = Period.parse(period)
-        num, _ = evaluate_arrays(parts[0], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
-        den, _ = evaluate_arrays(parts[1], self.lookup_for(p, set()), period=p, index=self.index, labels=self.labels)
-        return num, den
+        values, reasons, parts = evaluate_arrays(parsed, self.lookup_for(p, used), period=p, index=self.index,
+                                                 labels=self.labels, temporal=self.temporal,
+                                                 parts=ratio[:2] if ratio else ())
+        values.flags.writeable = False
+        self.memo[(ident, period)] = (values, reasons, frozenset(used))
+        self.memo_parts[(ident, period)] = (parts[0], parts[1]) if ratio else None
 
     def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
         """A bool array: the regions where a field the indicator used was rolled up incomplete."""
@@ -228,8 +233,8 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     import pandas as pd
 
     values, reasons, used = engine.compute(d.id, period)
-    previous, _, _ = engine.compute(d.id, prev)
     parts = engine.parts(d.id, period)
+    previous, _, _ = engine.compute(d.id, prev)
     incomplete = engine.incomplete_of(used)
     has_data = ~pd.isna(values)
     partial = incomplete & has_data
