@@ -343,3 +343,22 @@ def test_levels_without_any_data_get_no_rows_but_a_missing_region_keeps_its_reas
     assert village not in set(res.region_code)  # the workbooks hold no village figures
     b2 = row(res, "toilet_rate", B2)  # B2 did report households, but not toilets
     assert b2.value is None and b2.note == "缺少toilet数据"
+
+
+def test_ratio_parts_follow_the_fields_temporal_kind():
+    """The numerator shown beside a ratio is the one its value was computed from: ``ytd`` of a
+    cumulative field (already 1—N月) is the field itself, in the value and in the numerator."""
+    spent = FieldDef(id="spent", name="已支出资金", unit="万元", temporal="cumulative")
+    plan = FieldDef(id="plan", name="计划资金", unit="万元", temporal="stock")
+    fields = {**FIELDS, "spent": spent, "plan": plan}
+    rate = ind(id="spent_rate", formula="ytd(spent) / plan * 100", decimals=1)
+    data = {"2024Q3": {"spent": {A1: 30, A2: 30, B1: 10, B2: 10}, "plan": {A1: 100, A2: 100, B1: 50, B2: 50}},
+            "2024Q2": {"spent": {A1: 20, A2: 20, B1: 5, B2: 5}, "plan": {A1: 100, A2: 100, B1: 50, B2: 50}},
+            "2024Q1": {"spent": {A1: 10, A2: 10, B1: 1, B2: 1}, "plan": {A1: 100, A2: 100, B1: 50, B2: 50}}}
+    values = roll_up(observations(data), TREE, fields)
+    res = compute_indicators(values, [rate], TREE, "2024Q3", scope=CITY,
+                             temporal={f.id: f.temporal for f in fields.values()})
+    city = row(res, "spent_rate", CITY)
+    assert city.numerator == D(80) and city.denominator == D(300)  # 30+30+10+10, not Q1+Q2+Q3
+    assert city.display == "26.7"  # 80 / 300 = 26.666…
+    assert row(res, "spent_rate", A1).display == "30.0"
