@@ -14,7 +14,7 @@ from test_read import SOURCE, make_ws, obs, write_book
 
 from revstat.errors import SourceError
 from revstat.sources import read_sources
-from revstat.sources.excel import MAX_RATIO, RATIO_MIN_SIZE, a1, open_book, sniff
+from revstat.sources.excel import MAX_RATIO, RATIO_MIN_SIZE, _check_extent, a1, open_book, sniff
 from revstat.workspace import load_workspace
 
 ROWS = [["城关镇", 10, 20, 1], ["桃源镇", 30, 40, 2], ["红星乡", 50, 60, 3]]
@@ -284,6 +284,29 @@ def test_sniff_and_a1() -> None:
     assert sniff("乡镇,户数".encode()) == "text"
     assert sniff(b"") == "empty"
     assert (a1(0, 0), a1(9, 25), a1(0, 26), a1(4, 701), a1(0, 702)) == ("A1", "Z10", "AA1", "ZZ5", "AAA1")
+
+
+_EXTENTS = {  # sheet data → the farthest cell named, or None when the sheet is accepted
+    "within ZZ9999: one scan": (b'<row r="9999"><c r="ZZ9999"/></row>', None),
+    "three letters, measured: 9,999 × 703 cells": (b'<row r="1"><c r="AAA1"/><c r="A9999"/></row>', None),
+    "five digits, measured: 99,999 × 1 cells": (b'<row r="99999"><c r="A99999"/></row>', None),
+    "28,490 × 702 = 19,999,980 cells": (b'<row r="28490"><c r="ZZ28490"/></row>', None),
+    "28,491 × 702 = 20,000,682 cells": (b'<row r="28491"><c r="ZZ28491"/></row>', "ZZ28491"),
+    "a cell beyond its row": (b'<row r="7"><c r="A7"/><c r="ZZ28491"/></row>', "ZZ28491"),
+    "lower case, spaces, single quotes": (b"<row r='1'><c r = 'xfd1048576'/></row>", "XFD1048576"),
+    "10,001 rows without numbers": (b"<row><c/></row>" * 10_000 + b'<row><c r="XFD1"/></row>', "XFD10002"),
+}
+
+
+@pytest.mark.parametrize(("cells", "far"), _EXTENTS.values(), ids=_EXTENTS.keys())
+def test_the_extent_guard_measures_only_sheets_beyond_zz9999(cells: bytes, far: str | None) -> None:
+    xml = b'<worksheet xmlns:r="http://x"><dimension ref="A1"/><sheetData>' + cells + b"</sheetData></worksheet>"
+    if far is None:
+        _check_extent(xml, "f.xlsx", "s")
+        return
+    with pytest.raises(SourceError) as exc:
+        _check_extent(xml, "f.xlsx", "s")
+    assert exc.value.where.cell == far
 
 
 SPREADSHEETML = """<?xml version="1.0" encoding="UTF-8"?>

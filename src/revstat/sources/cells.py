@@ -13,6 +13,7 @@ from revstat.errors import SourceError
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.numbers import NotANumber, parse_number
+from revstat.regions import _short, normalize_name
 from revstat.sources.excel import a1
 from revstat.sources.layout import MONEY_UNITS, Column, Layout, header_key
 
@@ -48,29 +49,39 @@ _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 class ScopeFinder:
     """Which region a workbook is for, from its file name, title and 填报单位 text.
 
-    Region names are normalised once per read (a tree has thousands of villages); answers are
-    cached per (text, level), since every source reading a workbook asks about the same texts."""
+    Region names are normalised once per read and level, when a workbook first asks about that
+    level: only the levels above a sheet's rows are searched, so the thousands of villages of a
+    tree are never normalised here. Answers are cached per (text, level, within), since every
+    source reading a workbook asks about the same texts."""
 
     def __init__(self, tree: Any) -> None:
-        from revstat.regions import _short, normalize_name
-
         self.tree = tree
-        self._norm = normalize_name
-        self.by_level: dict[str, list[tuple[str, str, str | None]]] = {}
-        for code, region in tree.regions.items():
-            full = normalize_name(region.name)
-            short = _short(full)
-            self.by_level.setdefault(region.level, []).append((code, full, short if len(short) >= 2 else None))
+        self._names: dict[tuple[str, str | None], list[tuple[str, str, str | None]]] = {}
         self._cache: dict[tuple[str, str, str | None, bool], str | None] = {}
+
+    def names_at(self, level: str, within: str | None = None) -> list[tuple[str, str, str | None]]:
+        """(code, normalised name, short name or None when under 2 characters) of every region
+        at ``level`` (inside ``within``)."""
+        key = (level, within)
+        if key not in self._names:
+            if within is not None:
+                names = [x for x in self.names_at(level) if self.tree.is_within(x[0], within)]
+            else:
+                names = []
+                for code, region in self.tree.regions.items():
+                    if region.level == level:
+                        full = normalize_name(region.name)
+                        short = _short(full)
+                        names.append((code, full, short if len(short) >= 2 else None))
+            self._names[key] = names
+        return self._names[key]
 
     def in_text(self, text: str, level: str, within: str | None = None, shorts: bool = True) -> str | None:
         """The one region of ``level`` (inside ``within``) whose name appears in ``text``."""
         key = (text, level, within, shorts)
         if key not in self._cache:
-            norm = self._norm(text)
-            cands = self.by_level.get(level, [])
-            if within is not None:
-                cands = [x for x in cands if self.tree.is_within(x[0], within)]
+            norm = normalize_name(text)
+            cands = self.names_at(level, within)
             hits = {c for c, full, _ in cands if full in norm}
             if len(hits) != 1 and shorts:
                 hits = hits or {c for c, _, short in cands if short and short in norm}
