@@ -166,7 +166,7 @@ def _decimal_column(name: str, values: np.ndarray) -> TextColumn:
     digits, exponent), where equal values need not be (``1.0`` / ``1.00``). A text of plain
     digits is already the cell (``str`` equals ``format(d, "f")`` then); the few others (an
     exponent, ``-0``, NaN/Infinity) go through :func:`csv_text`/:func:`json_text`."""
-    codes, texts = pd.factorize(_object_array(list(map(str, values))))
+    codes, texts = pd.factorize(np.fromiter(map(str, values), dtype=object, count=len(values)))
     csv_texts, json_texts = [], []
     for text in texts.tolist():
         if text == "None":
