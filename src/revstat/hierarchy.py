@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from revstat import tidy
@@ -75,8 +76,9 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     id → FieldDef (``agg``, ``weight``, ``unit``); unknown fields are summed.
     Returns a DataFrame with :data:`VALUE_COLUMNS`, sorted by field, period, region.
 
-    Vectorised: rows are keyed by one integer (field, period, region) and grouped by parent
-    level by level, deepest first.
+    Vectorised on numpy arrays: rows are keyed by one integer (field, period, region) and
+    grouped by parent level by level, deepest first; the Decimal sums run in C
+    (``np.add.reduceat`` over object arrays, in row order within a group).
     """
     import numpy as np
     import pandas as pd
@@ -87,8 +89,8 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     r_idx = pd.Index(codes).get_indexer(rep[tidy.REGION_CODE].astype(str))
     rep = rep[r_idx >= 0]
     r_idx = r_idx[r_idx >= 0].astype(np.int64)
-    parent_of = {c: i for i, c in enumerate(codes)}
-    parent_idx = np.array([parent_of[tree.regions[c].parent] if tree.regions[c].parent else -1 for c in codes],
+    position = {c: i for i, c in enumerate(codes)}
+    parent_idx = np.array([position[tree.regions[c].parent] if tree.regions[c].parent else -1 for c in codes],
                           dtype=np.int64)
     depth_arr = np.array([len(tree.ancestors(c)) for c in codes], dtype=np.int64)
     n_children = np.array([len(tree.children.get(c, [])) for c in codes], dtype=np.int64)
@@ -105,15 +107,16 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
         twins = twins.sort_values(["_k", tidy.FILE, tidy.SHEET, tidy.CELL], kind="stable")
         keep = ~dup
         keep[twins.drop_duplicates("_k")["_pos"].to_numpy()] = True
-        rep, f_codes, p_codes, r_idx = rep[keep], f_codes[keep], p_codes[keep], r_idx[keep]
-    known = pd.DataFrame({
-        "_f": f_codes.astype(np.int64), "_p": p_codes.astype(np.int64), "_r": r_idx,
-        tidy.VALUE: rep[tidy.VALUE].to_numpy(dtype=object),
-        tidy.UNIT: rep[tidy.UNIT].to_numpy(dtype=object) if tidy.UNIT in rep else None,
-        tidy.ORIGIN: rep[tidy.ORIGIN].to_numpy(dtype=object),
-        INCOMPLETE: False,
-        N_MISSING: 0,
-    })
+        rep, rkey = rep[keep], rkey[keep]
+    n_rows = len(rkey)
+    known = _Rows(
+        key=rkey,
+        value=rep[tidy.VALUE].to_numpy(dtype=object),
+        unit=rep[tidy.UNIT].to_numpy(dtype=object) if tidy.UNIT in rep else np.full(n_rows, None, dtype=object),
+        origin=rep[tidy.ORIGIN].to_numpy(dtype=object),
+        incomplete=np.zeros(n_rows, dtype=bool),
+        n_missing=np.zeros(n_rows, dtype=np.int64),
+    )
     field_names = [str(f) for f in f_names]
     aggs = [_agg_of(fields, f) for f in field_names]
     f_of = {f: i for i, f in enumerate(field_names)}
@@ -122,106 +125,146 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     rollable = np.array([agg != "none" and (agg != "wmean" or bool(wm)) for (agg, _, _), wm in zip(aggs, wmean, strict=True)],
                         dtype=bool)
     weight_code = np.array([f_of.get(w, -1) if w else -1 for _, w, _ in aggs], dtype=np.int64)
-
-    def key(f: Any, p: Any, r: Any) -> Any:
-        return (f * n_p + p) * n_r + r
+    keys = _Keys(n_r, n_p, parent_idx, n_children)
 
     max_depth = int(depth_arr.max()) if len(depth_arr) else 0
-    row_depth = depth_arr[known["_r"].to_numpy()] if len(known) else np.array([], dtype=np.int64)
-    at_depth = {d: known[row_depth == d] for d in range(max_depth + 1)}
+    row_depth = depth_arr[known.key % n_r]
+    at_depth = {d: known.take(np.flatnonzero(row_depth == d)) for d in range(max_depth + 1)}
     with decimal.localcontext(CONTEXT):
         for d in range(max_depth, 0, -1):
             level = at_depth[d]
-            kids = level[rollable[level["_f"].to_numpy()]] if len(level) else level
-            if kids.empty:
+            roll = rollable[keys.field(level.key)]
+            kids = level if roll.all() else level.take(np.flatnonzero(roll))
+            if not len(kids.key):
                 continue
-            new = _aggregate(kids, level, key, parent_idx, n_children, wmean, weight_code)
-            if new.empty:
-                continue
+            new = _aggregate(kids, level, keys, wmean, weight_code)
             here = at_depth[d - 1]
-            if len(here):
-                taken = key(here["_f"].to_numpy(), here["_p"].to_numpy(), here["_r"].to_numpy())
-                new = new[~np.isin(key(new["_f"].to_numpy(), new["_p"].to_numpy(), new["_r"].to_numpy()), taken)]
-            at_depth[d - 1] = pd.concat([here, new], ignore_index=True)
-    out = pd.concat(list(at_depth.values()), ignore_index=True)
-    order = np.argsort(key(out["_f"].to_numpy(), out["_p"].to_numpy(), out["_r"].to_numpy()), kind="stable")
-    out = out.iloc[order].reset_index(drop=True)
-    codes_arr = np.array(codes, dtype=object)
-    r = out["_r"].to_numpy()
-    f = out["_f"].to_numpy()
+            new = new.take(np.flatnonzero(~np.isin(new.key, here.key)))  # reported values come first
+            at_depth[d - 1] = _Rows.concat([here, new])
+    out = _Rows.concat(list(at_depth.values()))
+    out = out.take(np.argsort(out.key, kind="stable"))
+    r = out.key % n_r
+    f = keys.field(out.key)
+    p = (out.key // n_r) % n_p
     units = np.array([u for _, _, u in aggs], dtype=object)
-    unit = out[tidy.UNIT].to_numpy(dtype=object).copy()
+    unit = out.unit.copy()
     blank = pd.isna(unit)
     unit[blank] = units[f[blank]] if len(units) else None
     return pd.DataFrame({
         tidy.FIELD: np.array(field_names, dtype=object)[f] if len(field_names) else np.array([], dtype=object),
-        tidy.REGION_CODE: codes_arr[r],
+        tidy.REGION_CODE: np.array(codes, dtype=object)[r],
         tidy.REGION_NAME: np.array([tree.regions[c].name for c in codes], dtype=object)[r],
         tidy.LEVEL: np.array([tree.regions[c].level for c in codes], dtype=object)[r],
-        tidy.PERIOD: np.array([str(p) for p in p_names], dtype=object)[out["_p"].to_numpy()]
-        if len(p_names) else np.array([], dtype=object),
-        tidy.VALUE: out[tidy.VALUE].to_numpy(dtype=object),
+        tidy.PERIOD: np.array([str(x) for x in p_names], dtype=object)[p] if len(p_names) else np.array([], dtype=object),
+        tidy.VALUE: out.value,
         tidy.UNIT: unit,
-        tidy.ORIGIN: out[tidy.ORIGIN].to_numpy(dtype=object),
-        INCOMPLETE: out[INCOMPLETE].to_numpy(dtype=bool),
-        N_MISSING: out[N_MISSING].to_numpy(dtype=np.int64),
+        tidy.ORIGIN: out.origin,
+        INCOMPLETE: out.incomplete,
+        N_MISSING: out.n_missing,
     }, columns=VALUE_COLUMNS)
 
 
-def _aggregate(kids: Any, level: Any, key: Any, parent_idx: Any, n_children: Any, wmean: Any,
-               weight_code: Any) -> Any:
-    """Parent rows (integer-keyed) from the children rows of one depth."""
+@dataclass(frozen=True)
+class _Keys:
+    """key(f, p, r) = (f·P + p)·R + r over R regions and P periods."""
+
+    n_r: int
+    n_p: int
+    parent_idx: Any  # region position → its parent's position (-1 at the root)
+    n_children: Any
+
+    def field(self, key: Any) -> Any:
+        return key // (self.n_r * self.n_p)
+
+    def of_parent(self, key: Any) -> Any:
+        return key - key % self.n_r + self.parent_idx[key % self.n_r]
+
+    def with_field(self, key: Any, field: Any) -> Any:
+        return key + (field - self.field(key)) * self.n_r * self.n_p
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of the roll-up as parallel numpy arrays."""
+
+    key: Any
+    value: Any
+    unit: Any
+    origin: Any
+    incomplete: Any
+    n_missing: Any
+
+    def take(self, at: Any) -> _Rows:
+        return _Rows(self.key[at], self.value[at], self.unit[at], self.origin[at], self.incomplete[at],
+                     self.n_missing[at])
+
+    @staticmethod
+    def concat(parts: list[_Rows]) -> _Rows:
+        import numpy as np
+
+        return _Rows(*(np.concatenate([getattr(x, name) for x in parts])
+                       for name in ("key", "value", "unit", "origin", "incomplete", "n_missing")))
+
+
+def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: Any) -> _Rows:
+    """Parent rows from the children rows of one depth: Σ children (missing values skipped), or
+    Σ(x·w) / Σw for weighted means (the weight being the child's value of the weight field at
+    this depth). ``incomplete`` when a child is incomplete or has no value."""
     import numpy as np
     import pandas as pd
 
-    f = kids["_f"].to_numpy()
-    p = kids["_p"].to_numpy()
-    par = parent_idx[kids["_r"].to_numpy()]
-    gkey = key(f, p, par)
-    is_w = wmean[f]
-    parts = []
-    if (~is_w).any():
-        sub = kids[~is_w]
-        g = sub.groupby(gkey[~is_w], sort=False)
-        parts.append(pd.DataFrame({"v": g[tidy.VALUE].sum(), "n": g[tidy.VALUE].count(), "inc": g[INCOMPLETE].any()}))
+    gkey = keys.of_parent(kids.key)
+    is_w = wmean[keys.field(kids.key)]
+    x = kids.value
+    if is_w.any():  # a weighted mean is summed as x·w over w
+        wkey = keys.with_field(kids.key[is_w], weight_code[keys.field(kids.key[is_w])])
+        at = pd.Index(level.key).get_indexer(wkey)  # keys are unique at a depth
+        w = np.where(at >= 0, level.value[at], None)
+        xs = x[is_w]
+        ok_w = ~pd.isna(xs) & ~pd.isna(w)
+        x = x.copy()
+        x[is_w] = None
+        x[np.flatnonzero(is_w)[ok_w]] = xs[ok_w] * w[ok_w]
+        weight = np.full(len(x), None, dtype=object)
+        weight[np.flatnonzero(is_w)[ok_w]] = w[ok_w]
+    ok = ~pd.isna(x)
+    order = np.argsort(gkey, kind="stable")  # row order within a group: the sums add in it
+    g_sorted = gkey[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if len(g_sorted) else np.array([], dtype=np.int64)
+    group = g_sorted[starts]
+    n = np.add.reduceat(ok[order].astype(np.int64), starts) if len(starts) else np.array([], dtype=np.int64)
+    inc = np.logical_or.reduceat(kids.incomplete[order], starts) if len(starts) else np.array([], dtype=bool)
+    value = _sum_present(x[order], ok[order], starts)
     if is_w.any():
-        sub = kids[is_w]
-        weights = pd.Series(level[tidy.VALUE].to_numpy(dtype=object),
-                            index=key(level["_f"].to_numpy(), level["_p"].to_numpy(), level["_r"].to_numpy()))
-        weights = weights[~weights.index.duplicated()]
-        wkey = key(weight_code[f[is_w]], p[is_w], sub["_r"].to_numpy())
-        w = weights.reindex(wkey).to_numpy(dtype=object)
-        x = sub[tidy.VALUE].to_numpy(dtype=object)
-        ok = ~pd.isna(x) & ~pd.isna(w)
-        xw = np.full(len(x), None, dtype=object)
-        xw[ok] = x[ok] * w[ok]
-        wv = np.where(ok, w, None)
-        frame = pd.DataFrame({"xw": xw, "w": wv, "ok": ok, "inc": sub[INCOMPLETE].to_numpy(dtype=bool)})
-        g = frame.groupby(gkey[is_w], sort=False)
-        sw, sxw, n = g["w"].sum(), g["xw"].sum(), g["ok"].sum().astype(int)
-        value = pd.Series(None, index=sw.index, dtype=object)
-        good = ((n > 0) & (sw != 0)).to_numpy(dtype=bool)
-        if good.any():
-            value[good] = sxw[good].to_numpy() / sw[good].to_numpy()
-        parts.append(pd.DataFrame({"v": value, "n": n, "inc": g["inc"].any()}))
-    res = pd.concat(parts)
-    res = res[res["n"] > 0]
-    k = res.index.to_numpy(dtype=np.int64)
-    n_r = len(parent_idx)
-    region = k % n_r
-    fp = k // n_r
-    missing = np.clip(n_children[region] - res["n"].to_numpy(dtype=np.int64), 0, None)
-    n_p = _n_periods(key)
-    return pd.DataFrame({
-        "_f": fp // n_p, "_p": fp % n_p, "_r": region,
-        tidy.VALUE: res["v"].to_numpy(dtype=object),
-        tidy.UNIT: None,
-        tidy.ORIGIN: "rollup",
-        INCOMPLETE: res["inc"].to_numpy(dtype=bool) | (missing > 0),
-        N_MISSING: missing,
-    })
+        w_is = np.zeros(len(starts), dtype=bool)
+        w_is[:] = is_w[order][starts]
+        sw = _sum_present(weight[order], (ok & is_w)[order], starts)
+        good = w_is & (n > 0)
+        good[good] = sw[good] != 0
+        value[w_is & ~good] = None
+        value[good] = value[good] / sw[good]
+    has = n > 0
+    group, value, n, inc = group[has], value[has], n[has], inc[has]
+    missing = np.clip(keys.n_children[group % keys.n_r] - n, 0, None)
+    size = len(group)
+    return _Rows(
+        key=group, value=value, unit=np.full(size, None, dtype=object), origin=np.full(size, "rollup", dtype=object),
+        incomplete=inc | (missing > 0), n_missing=missing,
+    )
 
 
-def _n_periods(key: Any) -> int:
-    # key(f, p, r) = (f·P + p)·R + r, so key(1, 0, 0) = P·R and key(0, 1, 0) = R
-    return int(key(1, 0, 0) // key(0, 1, 0))
+def _sum_present(values: Any, ok: Any, starts: Any) -> Any:
+    """Σ of the present values of each group (groups begin at ``starts`` in ``values``), added
+    in row order; None for a group without any."""
+    import numpy as np
+
+    out = np.full(len(starts), None, dtype=object)
+    if not len(starts):
+        return out
+    at = np.flatnonzero(ok)
+    if not len(at):
+        return out
+    group_of = np.searchsorted(starts, at, side="right") - 1  # the group of each present row
+    first = np.r_[True, group_of[1:] != group_of[:-1]]
+    out[group_of[first]] = np.add.reduceat(values[at], np.flatnonzero(first))
+    return out
