@@ -223,3 +223,57 @@ def test_kill_9_of_a_real_compile_leaves_previous_outputs(tmp_path: Path) -> Non
     assert _snapshot(previous) == before
     clean_leftovers(previous)  # what the next compile does first
     assert _siblings(previous) == []
+
+
+def test_output_folder_that_cannot_be_created_is_an_output_error(tmp_path: Path) -> None:
+    """``out`` is a file (a user's mistake): no temporary folder can be made beside the target."""
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OutputError) as info, atomic_dir(tmp_path / "out" / "2024Q4") as tmp:
+        (tmp / "indicators.csv").write_text("x", encoding="utf-8")
+    assert "无法写入输出" in info.value.render("zh") and "写入权限" in info.value.render("zh")
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "not a folder"
+    with pytest.raises(OutputError), atomic_file(tmp_path / "out" / "report.md") as tmp:
+        tmp.write_text("x", encoding="utf-8")
+
+
+def test_read_only_output_parent_is_an_output_error(previous: Path) -> None:
+    """The new user's case: ``out/`` itself read-only, so not even the temporary folder can be made."""
+    parent = previous.parent
+    if not _chattr("+i", parent):
+        pytest.skip("chattr +i is not available on this file system (needs root and ext4/xfs)")
+    try:
+        before = _snapshot(previous)
+        with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
+            (tmp / "indicators.csv").write_text("new", encoding="utf-8")
+        assert "无法写入输出" in info.value.render("zh")
+        with pytest.raises(OutputError), atomic_file(parent / "report.md") as tmp:
+            tmp.write_text("x", encoding="utf-8")
+        assert _snapshot(previous) == before
+    finally:
+        _chattr("-i", parent)
+
+
+def test_disk_full_while_writing_one_file_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "report.md"
+    target.write_text("旧", encoding="utf-8")
+    with pytest.raises(OutputError) as info, atomic_file(target) as tmp:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+    assert "磁盘空间" in info.value.render("zh")
+    assert target.read_text(encoding="utf-8") == "旧"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_compile_into_an_unusable_output_folder_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE
+
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    (ws / "out").write_text("a file where the output folder should be", encoding="utf-8")
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1")
+    for args in (["compile", str(ws), "--period", "2024Q4"],
+                 ["check", str(ws), "--period", "2024Q4", "--format", "json", "-o", str(ws / "out" / "f.json")]):
+        done = subprocess.run([sys.executable, "-m", "revstat", *args], capture_output=True, text=True, env=env,
+                              check=False)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "无法写入输出" in done.stderr and "Traceback" not in done.stderr
+    assert (ws / "out").read_text(encoding="utf-8") == "a file where the output folder should be"

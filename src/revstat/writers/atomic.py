@@ -84,10 +84,12 @@ def _refuse_open_outputs(target: Path) -> None:
         )
 
 
-def _output_error(exc: OSError, target: Path) -> OutputError:
+def _output_error(exc: OSError, target: Path, *, at_target: bool = False) -> OutputError:
+    """``at_target``: name the output itself rather than the file the system call failed on (a
+    temporary name beside it means nothing to the user)."""
     return OutputError(
         t("无法写入输出：{e}", "cannot write the outputs: {e}", e=exc.strerror or str(exc)),
-        Location(str(exc.filename or target)),
+        Location(str(target if at_target else exc.filename or target)),
         t("关闭在 Excel/WPS 中打开的输出文件，检查磁盘空间和写入权限后重试",
           "close output files open in Excel/WPS, check disk space and permissions, and retry"),
     )
@@ -96,12 +98,15 @@ def _output_error(exc: OSError, target: Path) -> OutputError:
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(target)
-    _refuse_open_outputs(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
+    try:  # a read-only or full output folder is the user's to fix, not a crash
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(target)
+        _refuse_open_outputs(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    except OSError as exc:
+        raise _output_error(exc, target, at_target=True) from None
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
         if target.is_dir():  # keep outputs other commands wrote (e.g. reports) unless replaced
             for item in target.iterdir():
                 dest = tmp / item.name
@@ -132,14 +137,22 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 def atomic_file(target: Path, mode: str = "wb") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` on success."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(target)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", suffix=".tmp", dir=target.parent)
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(target)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", suffix=".tmp", dir=target.parent)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise _output_error(exc, target, at_target=True) from None
     tmp = Path(name)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:  # writing the temporary file: disk full, quota …
+            raise _output_error(exc, target, at_target=True) from None
         try:
             os.replace(tmp, target)
         except OSError as exc:
