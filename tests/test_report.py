@@ -212,3 +212,24 @@ def test_a_template_error_in_the_workspace_names_its_file_and_line(ws_dir, repor
     assert result.exit_code == 2
     assert "templates/mine.md.j2" in result.output and "第3行" in result.output
     assert "sanitary_toilet_rate" in result.output
+
+
+def test_findings_in_the_report_are_chinese_after_an_english_compile(tmp_path):
+    """`revstat --lang en compile`, then `revstat report`: the report reuses the compiled outputs,
+    and its findings section is Chinese like the rest of the text (findings.json keeps both)."""
+    ws_root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws_root, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    runner = CliRunner()
+    compiled = runner.invoke(app, ["--lang", "en", "compile", str(ws_root), "--period", "2024Q4"])
+    assert compiled.exit_code == 0, compiled.output
+    findings = json.loads((ws_root / "out" / "2024Q4" / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert findings and all(f["message"] == f["messages"]["en"] != f["messages"]["zh"] for f in findings)
+    target = tmp_path / "brief.md"
+    done = runner.invoke(app, ["report", str(ws_root), "--period", "2024Q4", "--format", "md", "--output", str(target)])
+    assert done.exit_code == 0, done.output
+    text = target.read_text(encoding="utf-8")
+    section = text[text.index("审核"):]
+    shown = [f["messages"]["zh"] for f in findings if f["messages"]["zh"][:12] in section]
+    assert shown, "the report lists some findings"
+    assert not any(f["messages"]["en"][:20] in section for f in findings)
+    assert not re.search(r"is missing|coverage is|should be", section)

@@ -312,8 +312,11 @@ def _replace(fig: Fig, **changes: Any) -> Fig:
 
 
 def _finding(issue: Issue | dict[str, Any]) -> dict[str, Any]:
+    """A finding for the (Chinese) report text: from findings.json, the Chinese message whatever
+    language the compile spoke (``messages``)."""
     if isinstance(issue, dict):
         row = dict(issue)
+        row["message"] = (row.get("messages") or {}).get("zh", row.get("message"))
     else:
         row = issue.to_dict("zh")
     row.setdefault("waived", None)

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from revstat.i18n import LANGS
 from revstat.model import Issue, Location, Severity
 from revstat.writers.safe import json_dumps
 
@@ -30,10 +31,14 @@ def summary(issues: Iterable[Issue]) -> dict[str, int]:
 
 def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None = None,
             rules: Mapping[str, Any] | None = None) -> str:
-    """``{"period", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals)."""
+    """``{"period", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals).
+
+    ``message`` is in ``lang`` (the command's language); ``messages`` holds it in every language,
+    so a report drafted later reads its own language whatever the compile spoke."""
     findings = []
     for issue in issues:
         row = issue.to_dict(lang)
+        row["messages"] = {code: issue.message.render(code) for code in LANGS}
         rule = (rules or {}).get(issue.rule)
         if rule is not None:
             row["rule_name"] = rule.name
