@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from revstat.sources.cells import (
     unit_from,
     unit_shift,
 )
-from revstat.sources.excel import Book, Grid, a1, col_letter, open_book
+from revstat.sources.excel import Book, Grid, a1, open_book
 from revstat.sources.layout import (
     Column,
     cell_text,
@@ -39,7 +40,7 @@ from revstat.sources.layout import (
     detect_layout,
     match_column,
 )
-from revstat.tidy import OBSERVATION_COLUMNS
+from revstat.sources.table import ObservationTable
 from revstat.workspace import Workspace
 
 
@@ -71,7 +72,7 @@ class _Ctx:
     period: str
     errors: list[RevstatError]
     summary: ReadSummary
-    out: dict[str, list[Any]]  # observation columns, filled a field at a time
+    out: ObservationTable  # filled a field of a sheet at a time
     seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
     globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
     reported: set[tuple[str, str, str]] = field(default_factory=set)
@@ -82,11 +83,9 @@ class _Ctx:
 def read_sources(ws: Workspace, periods: Sequence[str], *,
                  progress: Callable[[str], None] | None = None) -> ReadResult:
     """Read every ``sheet`` and ``csv`` source of the workspace for the given periods."""
-    import pandas as pd
-
     summary = ReadSummary()
     errors: list[RevstatError] = []
-    out: dict[str, list[Any]] = {name: [] for name in OBSERVATION_COLUMNS}
+    out = ObservationTable(ws.regions)
     books: dict[Path, Book | None] = {}
     scopes = ScopeFinder(ws.regions)  # region names normalised once for all periods
     codes: dict[tuple[str, str | None, str, str], str] = {}
@@ -104,11 +103,11 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
         for book in books.values():
             if book is not None:
                 book.close()
-    df = pd.DataFrame(out, columns=OBSERVATION_COLUMNS).astype({"value": object})
-    df["value"] = pd.Series(out["value"], dtype=object)  # Decimal objects, never floats
-    _check_duplicates(df, errors)
+    df = out.frame()  # values are Decimal objects, never floats
+    if out.has_repeats("source"):
+        _check_duplicates(df, errors)
     errors = _unique(errors)
-    summary.fields = int(df.loc[df["origin"] == "source", "field"].nunique()) if len(df) else 0
+    summary.fields = out.fields("source")
     return ReadResult(df, errors, summary)
 
 
@@ -325,7 +324,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         ctx.seen_county[key] = book.display
 
     policy = _policy(source, ws)
-    seen_regions: dict[str, str] = {}
+    seen_regions: dict[str, int] = {}  # region → the row that named it
     totals: list[tuple[int, int]] = []  # (row, label col) of 合计 rows
     rows = grid.rows
     rc = region_col.index
@@ -335,7 +334,10 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     for r in range(layout.data_start, len(rows)):
         row = rows[r]
         label = cell_text(row[rc]) if rc < len(row) else ""
-        first = next((cell_text(v) for v in row if v is not None and v != ""), "")
+        if rc == 0 and label:  # the usual layout: the region column comes first
+            first = label
+        else:
+            first = next((cell_text(v) for v in row if v is not None and v != ""), "")
         kind = classify_label(first) if first else "blank"
         if kind == "footer":
             break
@@ -378,10 +380,10 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         if code in seen_regions:
             ctx.errors.append(SourceError(
                 t("地区 {name} 在同一表中出现两次：{a} 和 {b}", "region {name} appears twice in the sheet: {a} and {b}",
-                  name=label, a=seen_regions[code], b=a1(r, rc)), Location(book.display, sheet, a1(r, rc)),
+                  name=label, a=a1(seen_regions[code], rc), b=a1(r, rc)), Location(book.display, sheet, a1(r, rc)),
                 t("删除重复的行或改正地区名称", "delete the duplicate row or correct the name")))
             continue
-        seen_regions[code] = a1(r, rc)
+        seen_regions[code] = r
         matched.append((r, code))
 
     if not matched and not totals and errors_before == len(ctx.errors):
@@ -440,61 +442,44 @@ def _emit_block(rows_at: list[int], codes: list[str], origin: str, fields: list[
     one list comprehension; text, blanks, error cells and the rest through :func:`_cell_value`."""
     if not rows_at:
         return
-    regions = ctx.ws.regions
-    grid_rows = grid.rows
-    lines = [grid_rows[r] for r in rows_at]
-    labels = [str(r + 1) for r in rows_at]
-    names = [regions[c].name for c in codes]
-    levels = [regions[c].level for c in codes]
+    rows = ctx.out.rows(rows_at, codes)
+    grid_columns = list(zip_longest(*(grid.rows[r] for r in rows_at), fillvalue=""))
     special = set(skip) | set(grid.error_cells) | set(grid.uncached)
-    out = ctx.out
     for f, col, shift in fields:
         c = col.index
-        raws = [line[c] if c < len(line) else "" for line in lines]
+        raws = grid_columns[c] if c < len(grid_columns) else ("",) * len(rows_at)
         values: list[Any]
-        if raws and set(map(type, raws)) == _FLOAT_ONLY and all(map(float.is_integer, raws)) \
-                and max(map(abs, raws)) < 1e15:
+        if set(map(type, raws)) == _FLOAT_ONLY and all(map(float.is_integer, raws)) and max(map(abs, raws)) < 1e15:
             values = list(map(Decimal, raws))  # whole numbers: exact, and all in C
+            slow: list[int] = []
         else:
             values = [(Decimal(x) if x.is_integer() else Decimal(format(x, ".15g")))
                       if type(x) is float and -1e15 < x < 1e15 else _SLOW for x in raws]
+            slow = [i for i, value in enumerate(values) if value is _SLOW]
         bad = {r for r, cc in special if cc == c} if special else ()
-        keep = None
-        missing = 0
-        letter = col_letter(c)
-        for i, value in enumerate(values):
+        if bad:
+            slow = sorted({*slow, *(i for i, r in enumerate(rows_at) if r in bad)})
+        dropped = []
+        for i in slow:
             r = rows_at[i]
-            if value is _SLOW or (bad and r in bad):
-                if (r, c) in skip:
-                    ok, value = False, None
-                else:
-                    ok, value = _cell_value(raws[i], r, c, f, grid, book, sheet, letter + labels[i], ctx)
-                if not ok:
-                    keep = keep or [True] * len(values)
-                    keep[i] = False
-                elif value is None:
-                    missing += 1
-                values[i] = value
-        if keep is not None:
-            idx = [i for i, k in enumerate(keep) if k]
-            values = [values[i] for i in idx]
-        else:
-            idx = range(len(values))
-        ctx.summary.missing_cells += missing  # only the slow path meets blanks and "—"
+            if (r, c) in skip:
+                ok, value = False, None
+            else:
+                ok, value = _cell_value(raws[i], r, c, f, grid, book, sheet, a1(r, c), ctx)
+            if not ok:
+                dropped.append(i)
+            elif value is None:
+                ctx.summary.missing_cells += 1  # only the slow path meets blanks and "—"
+            values[i] = value
+        kept = None
+        if dropped:
+            gone = set(dropped)
+            kept = [i for i in range(len(values)) if i not in gone]
+            values = [values[i] for i in kept]
         if shift:
             values = [_scale(v, shift) if v is not None else None for v in values]
-        n = len(values)
-        out["field"] += [f.id] * n
-        out["region_code"] += [codes[i] for i in idx]
-        out["region_name"] += [names[i] for i in idx]
-        out["level"] += [levels[i] for i in idx]
-        out["period"] += [ctx.period] * n
-        out["value"] += values
-        out["unit"] += [f.unit] * n
-        out["file"] += [book.display] * n
-        out["sheet"] += [sheet] * n
-        out["cell"] += [letter + labels[i] for i in idx]
-        out["origin"] += [origin] * n
+        ctx.out.add(rows, kept, c, values, field=f.id, period=ctx.period, unit=f.unit, file=book.display,
+                    sheet=sheet, origin=origin)
 
 
 def _scale(value: Decimal, shift: int) -> Decimal:
