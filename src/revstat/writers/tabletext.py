@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -166,9 +167,9 @@ def _decimal_column(name: str, values: np.ndarray) -> TextColumn:
     digits, exponent), where equal values need not be (``1.0`` / ``1.00``). A text of plain
     digits is already the cell (``str`` equals ``format(d, "f")`` then); the few others (an
     exponent, ``-0``, NaN/Infinity) go through :func:`csv_text`/:func:`json_text`."""
-    codes, texts = pd.factorize(np.fromiter(map(str, values), dtype=object, count=len(values)))
+    codes, texts = _factorize_texts(map(str, values), len(values))
     csv_texts, json_texts = [], []
-    for text in texts.tolist():
+    for text in texts:
         if text == "None":
             csv_texts.append("")
             json_texts.append("null")
@@ -179,7 +180,17 @@ def _decimal_column(name: str, values: np.ndarray) -> TextColumn:
             value = Decimal(text)  # the same Decimal again: its text round-trips
             csv_texts.append(csv_text(value))
             json_texts.append(json_text(value))
-    return TextColumn(name, np.asarray(codes, dtype=np.intp), csv_texts, json_texts)
+    return TextColumn(name, codes, csv_texts, json_texts)
+
+
+def _factorize_texts(texts: Iterator[str], count: int) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize`` of ``count`` texts made on the fly, holding only the distinct ones: each
+    is looked up as it comes (text → the row where it first appears), all in C."""
+    first: dict[str, int] = {}
+    rows = np.fromiter(map(first.setdefault, texts, itertools.count()), dtype=np.intp, count=count)
+    code_of_row = np.empty(count, dtype=np.intp)
+    code_of_row[list(first.values())] = np.arange(len(first))
+    return code_of_row[rows], list(first)
 
 
 # ---- the table -----------------------------------------------------------------------------
