@@ -97,6 +97,29 @@ def test_missing_value_renders_a_dash_and_a_warning(tmp_path, ctx):
     assert any("西河县未报送" in w for w in out.warnings)
 
 
+def test_change_without_base_is_left_out_of_text_but_a_dash_in_tables(tmp_path, ctx):
+    # the city's 未消除风险户数 has no figure last year (change_display ""); 卫生厕所普及率 has one
+    src = ("全市未消除风险{{ region.remaining_households_total|level }}，"
+           "{{ region.remaining_households_total|change(compare=true) }}；"
+           "卫生厕所普及率为{{ region.sanitary_toilet_rate|level }}，{{ region.sanitary_toilet_rate|change(compare=true) }}。\n"
+           "| 示范市 | {{ region.remaining_households_total|num }} | {{ region.remaining_households_total|change }} |\n")
+    out = render(tmp_path, src, ctx)
+    assert out.plain == ("全市未消除风险600户；卫生厕所普及率为72.50%，比上年同期提高2.50个百分点。\n"
+                         "| 示范市 | 600 | — |\n")
+    assert "\ue004" not in out.text and "\ue005" not in out.text
+    assert any("示范市未消除风险户数（2024Q4）无上年同期数" in w for w in out.warnings)  # still warned
+
+
+def test_annual_figures_compare_with_last_year_quarters_with_the_same_period(tmp_path):
+    # CONVENTIONS.md: annual figures say 比上年; quarterly or 1—N月 figures (2024Q4 = 1—12月 too)
+    # say 比上年同期
+    src = "{{ period.compare }}：{{ region.sanitary_toilet_rate|change(compare=true) }}"
+    year = build_context(results().assign(period="2024"), DEFS, TREE, [], "2024")
+    assert render(tmp_path, src, year).plain == "比上年：比上年提高2.50个百分点"
+    q4 = build_context(results(), DEFS, TREE, [], "2024Q4")
+    assert render(tmp_path, src, q4).plain == "比上年同期：比上年同期提高2.50个百分点"
+
+
 def test_unknown_indicator_names_file_line_and_suggests(tmp_path, ctx):
     with pytest.raises(RenderError) as info:
         render(tmp_path, "第一行\n第二行\n{{ region.sanitary_toilet_rat|level }}\n", ctx, "brief.md.j2")

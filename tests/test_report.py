@@ -78,6 +78,24 @@ def test_key_sentences_carry_the_hand_computed_figures(reports):
     assert not re.search(r"\d,\d{3}", text)  # no thousands separators in running text
 
 
+def test_first_period_leaves_the_comparison_out_of_the_text(ws_dir):
+    """2023Q1 is the sample's first period: no 2022Q1 figures, so no 比上年同期 clause (and no
+    bare "，—"); the render warnings still say which changes were missing."""
+    ws = load_workspace(ws_dir)
+    brief = make_report(ws, "2023Q1", fmt="md")
+    text = brief.path.read_text(encoding="utf-8")
+    # 5699 of 8691 households: 65.574…% → 65.57
+    assert (city("2023Q1", "eliminated_households"), city("2023Q1", "monitored_households")) == (5699, 8691)
+    assert "风险消除率（按户计）为65.57%；尚未消除风险的" in text
+    # 55963.40万元 → 5.5963…亿元 → 5.60亿元
+    assert "补助资金5.60亿元，其中用于产业发展的比重为" in text
+    assert "，—" not in text and "—；" not in text and "比上年同期" not in text
+    assert any("无上年同期数" in w for w in brief.warnings)
+    table = make_report(ws, "2023Q1", fmt="md", template="county_comparison").path.read_text(encoding="utf-8")
+    assert "（—）" not in table and "\ue004" not in table
+    assert re.search(r"农村居民人均可支配收入：东山县\d+元、", table)
+
+
 def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
     from revstat.render import build_context, render_template
 

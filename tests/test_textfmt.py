@@ -94,10 +94,30 @@ def test_comparison_words_follow_the_period():
     assert plain(tf.level_change(y)) == "1元，比上年增长9.5%"
 
 
-def test_missing_change_is_a_dash_and_a_warning():
+def test_missing_change_is_a_clause_without_base_and_a_warning():
     warnings: list[str] = []
-    assert tf.change(fig("1", "1"), warnings.append) == "—"
+    assert tf.change(fig("1", "1"), warnings.append) == tf.NO_BASE
+    assert plain(tf.change(fig("1", "1"))) == "—"  # shown alone (a table cell): the dash
     assert "无上年同期数" in warnings[0]
+    # level_change without a base: the level, then the clause the renderer drops
+    assert plain(tf.resolve_clauses(tf.level_change(fig("4238", "4238")))) == "4238元"
+
+
+@pytest.mark.parametrize(("text", "resolved"), [
+    # a comparison after a comma is left out with the comma
+    ("风险消除率（按户计）为65.57%，{c}；尚未消除", "风险消除率（按户计）为65.57%；尚未消除"),
+    ("补助资金5.60亿元，{c}，其中用于产业发展", "补助资金5.60亿元，其中用于产业发展"),
+    ("农村居民人均可支配收入4238元，{c}。", "农村居民人均可支配收入4238元。"),
+    ("（{c}）、", "、"),  # in brackets: brackets and clause go
+    ("东山县4340元（{c}）、北川县4313元（{c}）。", "东山县4340元、北川县4313元。"),
+    ("。{c}，其中", "。其中"),  # opening a sentence: the comma after it goes
+    ("| 东山县 | 4340 | {c} |", "| 东山县 | 4340 | — |"),  # table cells keep the dash
+    ("  | 东山县 | 4340元，{c} |", "  | 东山县 | 4340元，— |"),
+    ("变化：{c}", "变化：—"),  # nothing around it to drop: the dash
+    ("无变化字句的文本，—。", "无变化字句的文本，—。"),  # a plain dash (a missing level) is kept
+])
+def test_clauses_without_base_leave_running_text_and_stay_in_tables(text, resolved):
+    assert tf.resolve_clauses(text.format(c=tf.NO_BASE)) == resolved
 
 
 @pytest.mark.parametrize(("now", "before", "diff", "words"), [

@@ -463,6 +463,7 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
             t("检查该行用到的指标 id、地区名和过滤器（revstat report 文档列出可用的名称）",
               "check the indicator ids, region names and filters used on that line (see docs/templates.md)"),
         ) from None
+    text = textfmt.resolve_clauses(text)  # comparisons without a base: left out of running text
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)

@@ -7,6 +7,10 @@ the words around those strings; where a word depends on a sign they look at the 
 亿元, else 万元) rounds the exact value once with :func:`revstat.numbers.format_fixed`.
 
 A missing value prints as ``—`` and is reported through the ``warn`` callback (never as 0).
+A missing *change* (no figure for the same period of last year) is a comparison clause with no
+base: :func:`change` returns :data:`NO_BASE`, and :func:`resolve_clauses` (run by the renderer on
+the finished text) leaves the clause out of running text together with the "，" before it
+(``为65.57%，—；`` → ``为65.57%；``), as bureaus write it, while a table cell keeps ``—``.
 
 Printed figures are wrapped in invisible markers (:func:`mark`) naming the indicator, region and
 period, so the HTML writer can show where a number came from; :func:`strip_marks` removes them
@@ -30,6 +34,16 @@ Warn = Callable[[str], None] | None
 _M0, _M1, _M2 = "\ue000", "\ue001", "\ue002"
 _MARK_RE = re.compile(f"{_M0}([^{_M1}]*){_M1}([^{_M2}]*){_M2}")
 _SEP = "\ue003"  # separates indicator, region, period and part inside a marker (no "|": tables)
+
+# A comparison clause without a base: \ue004—\ue005 (see resolve_clauses).
+_C0, _C1 = "\ue004", "\ue005"
+NO_BASE = f"{_C0}{MISSING}{_C1}"
+_NO = re.escape(NO_BASE)
+_CLAUSE_DROPS = (
+    re.compile(f"[，,、]\\s*{_NO}"),  # "为65.57%，—；" → "为65.57%；"
+    re.compile(f"[（(]\\s*{_NO}\\s*[）)]"),  # "4238元（—）、" → "4238元、"
+    re.compile(f"{_NO}\\s*[，,、；;]"),  # a clause opening a sentence: "。—，其中" → "。其中"
+)
 
 YI = Decimal(10000)  # 1亿元 = 10000万元
 
@@ -91,7 +105,27 @@ def mark(fig: Fig, text: str, part: str = "value") -> str:
 
 
 def strip_marks(text: str) -> str:
-    return _MARK_RE.sub(lambda m: m.group(2), text)
+    return _MARK_RE.sub(lambda m: m.group(2), text).replace(NO_BASE, MISSING)
+
+
+def resolve_clauses(text: str) -> str:
+    """Settle every :data:`NO_BASE` clause of rendered text.
+
+    In running text the clause is left out with the separator before it (``，`` ``、``), or with
+    the brackets around it, or — when it opens a sentence — with the separator after it. A line
+    of a pipe table (``| … |``) keeps ``—`` in its cell, and so does a clause that none of these
+    shapes fits (nothing around it to drop)."""
+    if _C0 not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _C0 not in line:
+            continue
+        if not line.lstrip().startswith("|"):
+            for pattern in _CLAUSE_DROPS:
+                line = pattern.sub("", line)
+        lines[i] = line.replace(NO_BASE, MISSING)
+    return "\n".join(lines)
 
 
 def split_key(key: str) -> list[str]:
@@ -188,7 +222,9 @@ def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str
     """The change over the same period of last year in the conventional words.
 
     Levels: ``增长9.5%`` / ``下降3.2%`` / ``持平``; rates: ``提高2.11个百分点`` / ``下降…`` / ``持平``.
-    ``compare=True`` prefixes 比上年 / 比上年同期 (or 同比 with ``style="同比"``).
+    ``compare=True`` prefixes 比上年 / 比上年同期 (or 同比 with ``style="同比"``). Without a base
+    (no figure last year) the result is :data:`NO_BASE`: the renderer drops the clause from
+    running text and prints ``—`` in tables (:func:`resolve_clauses`).
     """
     if fig is None or fig.change is None or not fig.change_display:
         return _missing(fig, warn) if fig is None else _missing_change(fig, warn)
@@ -205,11 +241,11 @@ def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str
 def _missing_change(fig: Fig, warn: Warn) -> str:
     if warn is not None:
         warn(f"{fig.region_name}{fig.name}（{fig.period}）无上年同期数，变化缺失")
-    return MISSING
+    return NO_BASE
 
 
 def level_change(fig: Fig | None, warn: Warn = None, style: str = "比") -> str:
-    """``14568元，比上年同期增长9.5%`` in one go."""
+    """``14568元，比上年同期增长9.5%`` in one go; without a base, ``14568元`` in running text."""
     return f"{level(fig, warn)}，{change(fig, warn, compare=True, style=style)}"
 
 
