@@ -223,6 +223,24 @@ def test_runs_of_one_value_are_grouped_like_factorize() -> None:
     assert list(uniques) == list(expected) and codes.tolist() == expected_codes.tolist()
 
 
+@pytest.mark.parametrize("column", [
+    ["a", "b", None, "a", "c"] * 600,                      # one block repeated
+    ["a", "b", None, "a", "c"] * 600 + ["a", "b"],         # … and a part of it at the end
+    ["a", "b", "c"] * 500 + ["a", "b", "x"] + ["a", "b", "c"] * 500,  # broken once
+    ["a", "b", float("nan")] * 600,                         # NaN is not equal to itself
+    [f"r{i % 3161}" for i in range(3161 * 3)],              # regions under each indicator
+    [f"r{i}" for i in range(3000)] + ["r0"],                # the first value only comes back at the end
+])
+def test_repeated_blocks_are_grouped_like_factorize(column: list[object]) -> None:
+    from revstat.writers.tabletext import factorize_runs
+
+    values = np.array(column, dtype=object)
+    codes, uniques = factorize_runs(values)
+    expected_codes, expected = pd.factorize(values)
+    assert [str(u) for u in uniques] == [str(u) for u in expected]
+    assert codes.tolist() == expected_codes.tolist()
+
+
 def test_module_examples() -> None:
     import doctest
 

@@ -123,21 +123,43 @@ def text_column(name: str, column: Any) -> TextColumn:
 
 
 def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize``, by runs when the column is made of long runs of one value (the results
-    come indicator by indicator): comparing neighbours costs less than hashing every cell."""
+    """``pd.factorize``, cheaper on the shapes of a results table, where comparing cells costs
+    less than hashing every one: long runs of one value (the results come indicator by
+    indicator), or a block of values repeated from the start (every indicator over the same
+    regions in the same order)."""
     n = len(values)
-    sample = values[:4096]
     if n > 1024:
         try:
-            few_runs = np.count_nonzero(sample[1:] != sample[:-1]) < len(sample) // 16
-            if few_runs:
+            sample = values[:4096]
+            if np.count_nonzero(sample[1:] != sample[:-1]) < len(sample) // 16:
                 starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+                if len(starts) < n // 16:
+                    heads, uniques = pd.factorize(values[starts])
+                    return np.repeat(heads, np.diff(np.append(starts, n))), uniques
+            period = _period(values)
         except (TypeError, ValueError, ArithmeticError):  # cells that do not compare plainly
-            few_runs = False
-        if few_runs and len(starts) < n // 16:
-            heads, uniques = pd.factorize(values[starts])
-            return np.repeat(heads, np.diff(np.append(starts, n))), uniques
+            period = None
+        if period is not None:
+            block, uniques = pd.factorize(values[:period])
+            return np.resize(block, n), uniques
     return pd.factorize(values)  # type: ignore[no-any-return]
+
+
+def _period(values: np.ndarray) -> int | None:
+    """The length of the block the column repeats from its first row (row ``i`` equals row
+    ``i + period`` throughout), if any; a block no longer than half the column."""
+    half = len(values) // 2
+    for end in (min(4096, half), half):  # where the first value comes again: most often early
+        again = np.flatnonzero(values[1:end + 1] == values[0])
+        if len(again):
+            break
+    else:
+        return None
+    period = int(again[0]) + 1
+    head = min(4096, len(values) - period)  # a quick look before comparing every row
+    if (values[period:period + head] == values[:head]).all() and (values[period:] == values[:-period]).all():
+        return period
+    return None
 
 
 def _by_identity(name: str, values: np.ndarray) -> TextColumn:
