@@ -134,3 +134,55 @@ def test_indicator_cycle_is_reported_with_its_file(ws):
     errors = [i for i in lint_workspace(ws) if i.severity is Severity.ERROR]
     assert errors and all(i.locations and i.locations[0].file == "indicators/loop.yaml" for i in errors)
     assert any("aa_rate" in i.message.render("zh") and "bb_rate" in i.message.render("zh") for i in errors)
+
+
+def write_template(ws: Path, text: str, name: str = "brief.md.j2") -> None:
+    (ws / "templates").mkdir(exist_ok=True)
+    (ws / "templates" / name).write_text(text, encoding="utf-8")
+
+
+def template_findings(ws: Path) -> list[tuple[str, Severity, str, int | None]]:
+    return [(i.rule, i.severity, i.locations[0].file, i.locations[0].line) for i in lint_workspace(ws)
+            if i.rule in ("lint.template_syntax", "lint.template_variable")]
+
+
+def test_standard_templates_parse_and_use_only_context_variables():
+    assert [i for i in lint_workspace(SAMPLE) if i.rule.startswith("lint.template_")] == []
+
+
+def test_unclosed_block_in_a_template_is_an_error_at_its_opening_line(ws):
+    write_template(ws, "# 简报\n{% if region %}\n全市{{ region.name }}。\n")
+    assert template_findings(ws) == [("lint.template_syntax", Severity.ERROR, "templates/brief.md.j2", 2)]
+    issue = next(i for i in lint_workspace(ws) if i.rule == "lint.template_syntax")
+    assert "第2行的 {% if %} 没有对应的 {% endif %}" in issue.message.zh
+    assert "(the template ends on line 3)" in issue.message.en
+    res = CliRunner().invoke(app, ["lint", str(ws)])
+    assert res.exit_code == 1  # what `revstat report` would stop on fails lint
+    assert "templates/brief.md.j2，第2行: 错误 [lint.template_syntax]" in res.output
+
+
+def test_unknown_tag_and_unknown_filter_are_errors_with_their_lines(ws):
+    write_template(ws, "# 简报\n\n{{ region.sanitary_toilet_rate|levle }}\n", "a.md.j2")
+    write_template(ws, "# 简报\n{% endif %}\n", "b.md.j2")
+    assert template_findings(ws) == [("lint.template_syntax", Severity.ERROR, "templates/a.md.j2", 3),
+                                     ("lint.template_syntax", Severity.ERROR, "templates/b.md.j2", 2)]
+    messages = [i.message.zh for i in lint_workspace(ws) if i.rule == "lint.template_syntax"]
+    assert "No filter named 'levle'" in messages[0] and "endif" in messages[1]
+
+
+def test_unknown_variable_is_a_warning_with_did_you_mean(ws):
+    write_template(ws, "# 简报\n{{ period.label }}\n{{ regoin.name }}\n{{ undefined_thing }}\n"
+                       "{% if region %}{% set low = 1 %}{{ low }}{% endif %}\n"
+                       "{% for k in children %}{{ k.name }}{% endfor %}{% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}\n")
+    assert template_findings(ws) == [("lint.template_variable", Severity.WARNING, "templates/brief.md.j2", 3),
+                                     ("lint.template_variable", Severity.WARNING, "templates/brief.md.j2", 4)]
+    regoin = next(i for i in lint_workspace(ws) if i.rule == "lint.template_variable")
+    assert "`regoin`" in regoin.message.render("zh") and "是否应为 `region`" in regoin.message.render("zh")
+    runner = CliRunner()
+    assert runner.invoke(app, ["lint", str(ws)]).exit_code == 0  # a warning
+    assert runner.invoke(app, ["lint", str(ws), "--strict"]).exit_code == 1
+
+
+def test_a_workspace_template_replaces_the_standard_one_in_lint_too(ws):
+    write_template(ws, "{% for x in children %}\n", "quarterly_brief.md.j2")
+    assert template_findings(ws) == [("lint.template_syntax", Severity.ERROR, "templates/quarterly_brief.md.j2", 1)]

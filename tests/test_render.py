@@ -79,6 +79,12 @@ def test_ranks_are_among_siblings_with_ties_and_direction(ctx):
     assert ctx["region"].sanitary_toilet_rate.rank is None  # the city has no siblings here
 
 
+def test_context_variables_are_the_ones_lint_knows(ctx):
+    from revstat.render import CONTEXT_VARIABLES
+
+    assert sorted(ctx) == sorted(CONTEXT_VARIABLES)
+
+
 def test_period_wording(ctx):
     assert ctx["period"]["label"] == "2024年1—12月"
     q3 = build_context(results().assign(period="2024Q3"), DEFS, TREE, [], "2024Q3")

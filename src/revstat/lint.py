@@ -8,6 +8,8 @@
   denominator count different things without a ``basis`` saying so;
 * rules that can never fail or never pass on constants (``1 <= 2``, ``x <= x``, min > max);
 * message templates with unknown placeholders;
+* report templates that would not render: Jinja syntax errors (error) and unknown top-level
+  variables (warning), by :mod:`revstat.template_lint` with the renderer's own environment;
 * indicators no template, rule or other indicator uses (info).
 """
 
@@ -395,6 +397,9 @@ def lint_workspace(root: Path) -> list[Issue]:
     issues += rule_issues
     issues += _waiver_issues(ws, {r.id for r in rules})
     issues += _unused_indicators(indicators, rules, ws.template_dirs())
+    from revstat.template_lint import lint_templates
+
+    issues += lint_templates(ws.template_dirs(), ws.root)
     if indicators and loaded:
         issues += _template_issues(ws.template_dirs(), set(indicators) | set(fields), ws.root)
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}

@@ -29,6 +29,11 @@ from revstat.numbers import format_fixed, to_decimal
 from revstat.periods import Period
 from revstat.textfmt import Fig
 
+#: The top-level variables of the report context (the keys of :func:`build_context`'s dict);
+#: `revstat lint` warns about any other name a template uses without setting it.
+CONTEXT_VARIABLES = ("region", "children", "regions", "indicators", "period", "report", "findings", "errors",
+                     "warnings", "history", "provenance")
+
 SCOPE_WORD = {"province": "全省", "city": "全市", "county": "全县", "township": "全乡镇"}
 CHILD_NOUN = {"province": "个市", "city": "个县（市、区）", "county": "个乡镇", "township": "个村"}
 
