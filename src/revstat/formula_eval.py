@@ -11,7 +11,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from revstat.formula import (
     Bin,
@@ -35,11 +35,21 @@ from revstat.numbers import CONTEXT
 from revstat.periods import Period
 
 
+class Column(NamedTuple):
+    """What a lookup may hand the evaluator instead of a Series: values already aligned with the
+    evaluation's index (None where missing; read, never written) and their missing mask."""
+
+    values: Any
+    missing: Any
+
+
 class _Eval:
-    """The walk over a formula's tree. Values and reasons are numpy object arrays aligned with
-    ``index`` (missing = ``None``); Series appear only at the edges (what ``lookup`` returns,
-    what :func:`evaluate` returns), because a pandas operation costs far more than the few
-    thousand Decimal operations inside it."""
+    """The walk over a formula's tree. Every node gives three arrays aligned with ``index``:
+    values (numpy object array, ``None`` where missing), reasons (the text why a value is missing,
+    ``None`` where it is not) and the missing mask (bool), carried along so that no step has to
+    look for ``None`` again. Series appear only at the edges (what ``lookup`` returns, what
+    :func:`evaluate` returns), because a pandas operation costs far more than the few thousand
+    Decimal operations inside it."""
 
     def __init__(self, lookup: Lookup, period: Period | None, index: Any,
                  labels: Mapping[str, str] | None, temporal: Mapping[str, str] | None = None) -> None:
@@ -54,7 +64,7 @@ class _Eval:
         self.n = len(index)
         self.labels = labels or {}
         self.temporal = temporal or {}
-        self.cache: dict[tuple[str, Shift], tuple[Any, Any]] = {}
+        self.cache: dict[tuple[str, Shift], Triple] = {}
 
     # helpers
     def empty(self, value: Any = None) -> Any:
@@ -62,11 +72,8 @@ class _Eval:
         out.fill(value)
         return out
 
-    def const(self, value: Any) -> tuple[Any, Any]:
-        return self.empty(value), self.empty()
-
-    def notna(self, values: Any) -> Any:
-        return ~self.isna(values)
+    def const(self, value: Any) -> Triple:
+        return self.empty(value), self.empty(), self.np.full(self.n, value is None, dtype=bool)
 
     def period_label(self, shift: Shift) -> str:
         return str(shift_period(self.period, shift)) if self.period is not None else "?"
@@ -77,15 +84,17 @@ class _Eval:
         label = self.labels.get(name, name)
         return t("缺少{name}数据", "no data for {name}", name=label).render()
 
-    def first(self, r1: Any, r2: Any) -> Any:
-        return self.np.where(self.isna(r1), r2, r1)
+    def first(self, a: Triple, b: Triple) -> Any:
+        """The reason of ``a`` where ``a`` is missing, else that of ``b`` (a reason is given
+        exactly where its value is missing)."""
+        return self.np.where(a[2], a[1], b[1])
 
-    def only_missing(self, reason: Any, values: Any) -> Any:
+    def only_missing(self, reason: Any, missing: Any) -> Any:
         """The reasons kept only where the value is missing."""
-        return self.np.where(self.isna(values), reason, None)
+        return self.np.where(missing, reason, None)
 
     # the walk
-    def run(self, node: Node, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
+    def run(self, node: Node, shift: Shift) -> Triple:  # noqa: C901
         if isinstance(node, Num):
             return self.const(node.value)
         if isinstance(node, Str):
@@ -93,8 +102,8 @@ class _Eval:
         if isinstance(node, Name):
             return self.name(node.id, shift)
         if isinstance(node, Unary):
-            v, r = self.run(node.operand, shift)
-            return (self.apply1(v, lambda x: -x) if node.op == "-" else v), r
+            v, r, m = self.run(node.operand, shift)
+            return (self.apply1(v, m, lambda x: -x) if node.op == "-" else v), r, m
         if isinstance(node, Bin):
             return self.binary(node, shift)
         if isinstance(node, Compare):
@@ -102,50 +111,51 @@ class _Eval:
         if isinstance(node, BoolOp):
             return self.boolop(node, shift)
         if isinstance(node, Not):
-            v, r = self.run(node.operand, shift)
-            return self.apply1(v, lambda x: not x), r
+            v, r, m = self.run(node.operand, shift)
+            return self.apply1(v, m, lambda x: not x), r, m
         return self.call(node, shift)
 
-    def name(self, name: str, shift: Shift) -> tuple[Any, Any]:
+    def name(self, name: str, shift: Shift) -> Triple:
         key = (name, shift)
         if key not in self.cache:
             found = self.lookup(name, shift)
             if found is None:
-                values = self.empty()
-            elif isinstance(found, self.np.ndarray):  # already aligned, None for missing (read only)
-                values = found
+                values, missing = self.empty(), self.np.ones(self.n, dtype=bool)
+            elif isinstance(found, Column):  # already aligned, with its mask
+                values, missing = found
             else:
                 if found.index is not self.index:
                     found = found.reindex(self.index)
                 values = found.to_numpy(dtype=object, copy=True)
-                values[self.isna(values)] = None
-            reasons = self.np.where(self.isna(values), self.missing_reason(name, shift), None)
-            self.cache[key] = (values, reasons)
+                missing = self.isna(values)
+                values[missing] = None
+            reasons = self.np.where(missing, self.missing_reason(name, shift), None)
+            self.cache[key] = (values, reasons, missing)
         return self.cache[key]
 
-    def apply1(self, v: Any, fn: Callable[[Any], Any]) -> Any:
+    def apply1(self, v: Any, missing: Any, fn: Callable[[Any], Any]) -> Any:
         out = self.empty()
-        mask = self.notna(v)
-        if mask.any():
-            out[mask] = [fn(x) for x in v[mask]]
+        present = ~missing
+        if present.any():
+            out[present] = [fn(x) for x in v[present]]
         return out
 
-    def binary(self, node: Bin, shift: Shift) -> tuple[Any, Any]:
-        a, ra = self.run(node.left, shift)
-        b, rb = self.run(node.right, shift)
-        return self.arith(node.op, a, ra, b, rb)
+    def binary(self, node: Bin, shift: Shift) -> Triple:
+        return self.arith(node.op, self.run(node.left, shift), self.run(node.right, shift))
 
-    def arith(self, op: str, a: Any, ra: Any, b: Any, rb: Any, zero_reason: str | None = None) -> tuple[Any, Any]:
+    def arith(self, op: str, a: Triple, b: Triple, zero_reason: str | None = None) -> Triple:
+        np = self.np
         out = self.empty()
-        reason = self.first(ra, rb)
-        mask = self.notna(a) & self.notna(b)
-        if op == "/":
-            zero = mask & (b == 0)
+        reason = self.first(a, b)
+        mask = ~a[2] & ~b[2]
+        if op == "/" and mask.any():
+            zero = np.zeros(self.n, dtype=bool)
+            zero[mask] = b[0][mask] == 0
             if zero.any():
-                reason = self.np.where(zero, zero_reason or t("分母为0", "denominator is 0").render(), reason)
-            mask = mask & ~zero
+                reason = np.where(zero, zero_reason or t("分母为0", "denominator is 0").render(), reason)
+                mask = mask & ~zero
         if mask.any():
-            x, y = a[mask], b[mask]
+            x, y = a[0][mask], b[0][mask]
             if op == "+":
                 res = x + y
             elif op == "-":
@@ -157,44 +167,48 @@ class _Eval:
             out[mask] = res
         # finite inputs with zero denominators masked give finite results (no traps in CONTEXT,
         # exponents far beyond any statistic), so no per-cell finiteness check is needed here
-        return out, self.only_missing(reason, out)
+        missing = ~mask
+        return out, self.only_missing(reason, missing), missing
 
-    def compare(self, node: Compare, shift: Shift) -> tuple[Any, Any]:
+    def compare(self, node: Compare, shift: Shift) -> Triple:
         np = self.np
-        left, rl = self.run(node.left, shift)
+        left = self.run(node.left, shift)
         result = np.ones(self.n, dtype=bool)
         reason = self.empty()
         known = np.ones(self.n, dtype=bool)
         for op, comp in zip(node.ops, node.comparators, strict=True):
-            right, rr = self.run(comp, shift)
-            mask = self.notna(left) & self.notna(right)
+            right = self.run(comp, shift)
+            mask = ~left[2] & ~right[2]
+            # the first reason met, in the order of the operands
+            reason = np.where(known, self.first(left, right), reason)
             known &= mask
-            reason = self.first(reason, self.first(rl, rr))
             part = np.zeros(self.n, dtype=bool)
             if mask.any():
-                part[mask] = _CMP_FN[op](left[mask], right[mask])
+                part[mask] = _CMP_FN[op](left[0][mask], right[0][mask])
             result &= part
-            left, rl = right, rr
+            left = right
         out = np.where(known, result.astype(object), None)
-        return out, self.only_missing(reason, out)
+        return out, self.only_missing(reason, ~known), ~known
 
-    def boolop(self, node: BoolOp, shift: Shift) -> tuple[Any, Any]:
+    def boolop(self, node: BoolOp, shift: Shift) -> Triple:
         np = self.np
         parts = [self.run(v, shift) for v in node.values]
         stop = node.op == "or"  # a True decides "or"; a False decides "and"
         decided = np.zeros(self.n, dtype=bool)
         unknown = np.zeros(self.n, dtype=bool)
         reason = self.empty()
-        for v, r in parts:
+        for v, r, m in parts:
             decided |= np.fromiter((x is not None and bool(x) is stop for x in v), dtype=bool, count=self.n)
-            unknown |= self.isna(v)
-            reason = self.first(reason, r)
+            reason = np.where(unknown, reason, r)  # the first missing operand's reason
+            unknown |= m
         out = self.empty(not stop)
         out[decided] = stop
-        out[~decided & unknown] = None
-        return out, self.only_missing(reason, out)
+        missing = ~decided & unknown
+        out[missing] = None
+        return out, self.only_missing(reason, missing), missing
 
-    def call(self, node: Call, shift: Shift) -> tuple[Any, Any]:  # noqa: C901
+    def call(self, node: Call, shift: Shift) -> Triple:  # noqa: C901
+        np = self.np
         f = node.func
         if f == "prev_year":
             return self.run(node.args[0], (*shift, "prev_year"))
@@ -207,54 +221,52 @@ class _Eval:
             if isinstance(arg, Name) and self.temporal.get(arg.id) in ("cumulative", "stock"):
                 return self.run(arg, shift)  # already year to date (1—N月), or a stock
             n = len(self.need_period(shift).year_to_date())
-            total, reason = self.run(node.args[0], shift)
+            total = self.run(node.args[0], shift)
             for k in range(1, n):
-                v, r = self.run(node.args[0], (*shift, *(["prev_period"] * k)))
-                total, reason = self.arith("+", total, reason, v, r)
-            return total, reason
+                total = self.arith("+", total, self.run(node.args[0], (*shift, *(["prev_period"] * k))))
+            return total
         if f == "quarterly":
-            cur, rc = self.run(node.args[0], shift)
+            cur = self.run(node.args[0], shift)
             if self.need_period(shift).is_first_of_year():
-                return cur, rc
-            prev, rp = self.run(node.args[0], (*shift, "prev_period"))
-            return self.arith("-", cur, rc, prev, rp)
+                return cur
+            return self.arith("-", cur, self.run(node.args[0], (*shift, "prev_period")))
         if f in ("growth", "pp"):
-            cur, rc = self.run(node.args[0], shift)
-            base, rb = self.run(node.args[0], (*shift, "prev_year"))
+            cur = self.run(node.args[0], shift)
+            base = self.run(node.args[0], (*shift, "prev_year"))
             if f == "pp":
-                return self.arith("-", cur, rc, base, rb)
-            ratio, reason = self.arith("/", cur, rc, base, rb,
-                                       zero_reason=t("上年同期为0", "same period last year is 0").render())
-            one, hundred = self.const(Decimal(1)), self.const(Decimal(100))
-            diff, reason = self.arith("-", ratio, reason, *one)
-            return self.arith("*", diff, reason, *hundred)
+                return self.arith("-", cur, base)
+            ratio = self.arith("/", cur, base, zero_reason=t("上年同期为0", "same period last year is 0").render())
+            diff = self.arith("-", ratio, self.const(Decimal(1)))
+            return self.arith("*", diff, self.const(Decimal(100)))
         if f == "abs":
-            v, r = self.run(node.args[0], shift)
-            return self.apply1(v, abs), r
+            v, r, m = self.run(node.args[0], shift)
+            return self.apply1(v, m, abs), r, m
         if f in ("min", "max"):
-            v, r = self.run(node.args[0], shift)
+            acc = self.run(node.args[0], shift)
             for arg in node.args[1:]:
-                w, rw = self.run(arg, shift)
-                mask = self.notna(v) & self.notna(w)
+                other = self.run(arg, shift)
+                mask = ~acc[2] & ~other[2]
                 out = self.empty()
                 if mask.any():
-                    vm, wm = v[mask], w[mask]
-                    pick = self.np.array(_CMP_FN["<" if f == "min" else ">"](wm, vm), dtype=bool)
-                    out[mask] = self.np.where(pick, wm, vm)
-                r = self.only_missing(self.first(r, rw), out)
-                v = out
-            return v, r
+                    vm, wm = acc[0][mask], other[0][mask]
+                    pick = np.array(_CMP_FN["<" if f == "min" else ">"](wm, vm), dtype=bool)
+                    out[mask] = np.where(pick, wm, vm)
+                acc = out, self.only_missing(self.first(acc, other), ~mask), ~mask
+            return acc
         if f == "if_missing":
-            v, r = self.run(node.args[0], shift)
-            d, rd = self.run(node.args[1], shift)
-            miss = self.isna(v)
-            return self.np.where(miss, d, v), self.np.where(miss, rd, r)
+            v, r, m = self.run(node.args[0], shift)
+            d, rd, md = self.run(node.args[1], shift)
+            return np.where(m, d, v), np.where(m, rd, r), np.where(m, md, m)
         raise ValueError(f"unknown function {f}")  # pragma: no cover - the parser refuses it
 
     def need_period(self, shift: Shift) -> Period:
         if self.period is None:
             raise ValueError("this formula needs the period of the computation (period=...)")
         return shift_period(self.period, shift)
+
+
+#: (values, reasons, missing) of a node, aligned with the evaluation's index.
+Triple = tuple[Any, Any, Any]
 
 
 def _cmp(op: str) -> Callable[[Any, Any], Any]:
@@ -294,25 +306,24 @@ def evaluate(formula: Formula | Node, lookup: Lookup, *, period: Period | str | 
             if s is not None:
                 index = index.union(pd.Index(s.index))
     index = index if isinstance(index, pd.Index) else pd.Index(index)
-    values, reasons, _ = evaluate_arrays(node, lookup, period=period, index=index, labels=labels, temporal=temporal)
+    values, reasons, _, _ = evaluate_arrays(node, lookup, period=period, index=index, labels=labels, temporal=temporal)
     return pd.Series(values, index=index, dtype=object), pd.Series(reasons, index=index, dtype=object)
 
 
 def evaluate_arrays(formula: Formula | Node, lookup: Lookup, *, period: Period | str | None, index: Any,
                     labels: Mapping[str, str] | None = None, temporal: Mapping[str, str] | None = None,
-                    parts: tuple[Node, ...] = ()) -> tuple[Any, Any, list[Any]]:
+                    parts: tuple[Node, ...] = ()) -> tuple[Any, Any, Any, list[Any]]:
     """:func:`evaluate` without the Series at the edges, for the indicator engine.
 
-    ``lookup`` may also return numpy object arrays already aligned with ``index`` (None for
-    missing; they are read, never written). Returns the values and reasons as numpy object
-    arrays aligned with ``index``, and the values of ``parts`` (sub-formulas such as the
-    numerator and denominator of a ratio), computed in the same walk so that they share its
-    look-ups.
+    ``lookup`` may also return a :class:`Column` (values already aligned with ``index``, and
+    their missing mask). Returns the values, reasons and missing mask as numpy arrays aligned
+    with ``index``, and the values of ``parts`` (sub-formulas such as the numerator and
+    denominator of a ratio), computed in the same walk so that they share its look-ups.
     """
     node = formula.tree if isinstance(formula, Formula) else formula
     if isinstance(period, str):
         period = Period.parse(period)
     ev = _Eval(lookup, period, index, labels, temporal)
     with decimal.localcontext(CONTEXT):
-        values, reasons = ev.run(node, ())
-        return values, reasons, [ev.run(part, ())[0] for part in parts]
+        values, reasons, missing = ev.run(node, ())
+        return values, reasons, missing, [ev.run(part, ())[0] for part in parts]

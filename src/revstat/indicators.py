@@ -74,6 +74,7 @@ class Engine:
         self._align(values)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
         self.memo_parts: dict[tuple[str, str], tuple[Any, Any] | None] = {}
+        self.missing: dict[tuple[str, str], Any] = {}  # bool arrays: no value at the region
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
@@ -85,14 +86,17 @@ class Engine:
             self.level_no = np.array([rank[lv] for lv in self.levels], dtype=np.int64)
 
     def lookup_for(self, period: Period, used: set[tuple[str, str]]) -> Any:
+        from revstat.formula_eval import Column
+
         def lookup(name: str, shift: Shift) -> Any:
             p = str(shift_period(period, shift))
             if name in self.defs:
                 values, _, deps = self.compute(name, p)
                 used.update(deps)
-                return values
+                return Column(values, self.missing[(name, p)])
             used.add((name, p))
-            return self.field_values.get((name, p))
+            values = self.field_values.get((name, p))
+            return None if values is None else Column(values, ~self.field_present[(name, p)])
         return lookup
 
     def _align(self, values: Any) -> None:
@@ -158,11 +162,12 @@ class Engine:
         ratio = ratio_parts(parsed.tree)
         used: set[tuple[str, str]] = set()
         p = Period.parse(period)
-        values, reasons, parts = evaluate_arrays(parsed, self.lookup_for(p, used), period=p, index=self.index,
-                                                 labels=self.labels, temporal=self.temporal,
-                                                 parts=ratio[:2] if ratio else ())
+        values, reasons, missing, parts = evaluate_arrays(parsed, self.lookup_for(p, used), period=p,
+                                                          index=self.index, labels=self.labels,
+                                                          temporal=self.temporal, parts=ratio[:2] if ratio else ())
         values.flags.writeable = False
         self.memo[(ident, period)] = (values, reasons, frozenset(used))
+        self.missing[(ident, period)] = missing
         self.memo_parts[(ident, period)] = (parts[0], parts[1]) if ratio else None
 
     def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
@@ -230,13 +235,12 @@ _OBJECT_COLUMNS = frozenset({tidy.VALUE, "numerator", "denominator", "target", "
 def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str) -> dict[str, list[Any]]:
     """The result columns of one indicator (only the levels at which it has values)."""
     import numpy as np
-    import pandas as pd
 
     values, reasons, used = engine.compute(d.id, period)
     parts = engine.parts(d.id, period)
     previous, _, _ = engine.compute(d.id, prev)
     incomplete = engine.incomplete_of(used)
-    has_data = ~pd.isna(values)
+    has_data = ~engine.missing[(d.id, period)]
     partial = incomplete & has_data
     note = reasons
     if partial.any():
