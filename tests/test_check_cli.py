@@ -141,3 +141,33 @@ def test_compile_runs_the_checks_into_findings_json_without_stopping(faulty, tmp
     assert data["summary"]["errors"] == 3
     assert {f["rule"] for f in data["findings"] if f["severity"] == "error"} == {
         "toilets_le_households", "total_row_equals_rows", "rates_within_0_100"}
+
+
+def test_where_column_counts_every_place_in_chinese(faulty):
+    # toilets_le_households involves two cells (卫生厕所户数 C10 and 农村常住户数 B10): 等2处 counts
+    # both, the English "and 1 more" the one not shown
+    zh = invoke("check", str(faulty), "--period", "2024Q4")
+    assert f"› {TOILET_CELL} 等2处 " in zh.output
+    en = invoke("--lang", "en", "check", str(faulty), "--period", "2024Q4")
+    assert f"› {TOILET_CELL} and 1 more " in en.output
+
+
+def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(faulty, root)
+    result = invoke("compile", str(root), "--period", "2024Q4")
+    assert result.exit_code == 0, result.output
+    # 3 errors planted by the fixture; 4 warnings (3 blank required cells of the sample and
+    # 北川县 under the toilet target) and 14 notes as in the clean sample
+    last = result.output.strip().splitlines()[-1]
+    assert last == "审核发现 21 条问题（错误 3，警告 4，提示 14），见 findings.json；`revstat check` 显示详情"
+    strict = invoke("compile", str(root), "--period", "2024Q4", "--strict")
+    assert strict.exit_code == 1
+    assert "--strict：未通过（退出码 1），原因：" in strict.output
+    # the sample's blank 5G and 家庭医生签约人数 cells leave two city figures incomplete
+    assert "示范市有 2 个指标合计不完整（下级地区缺数）：新建5G基站数、家庭医生签约率" in strict.output
+    assert "审核发现 3 条错误（强制性）" in strict.output
+    en = invoke("--lang", "en", "compile", str(root), "--period", "2024Q4", "--strict")
+    assert en.exit_code == 1
+    assert "(3 errors, 4 warnings, 14 notes)" in en.output
+    assert "--strict: failed (exit 1) because:" in en.output and "3 check errors (blocking)" in en.output

@@ -256,6 +256,9 @@ def test_strict_exits_1_on_incomplete_city_figures(compiled):
     res = invoke("compile", str(ws), "--period", "2024Q4", "--strict")
     assert incomplete  # the sample has blank 5G cells (sample_data/README.md)
     assert res.exit_code == 1
+    assert "--strict：未通过（退出码 1），原因：" in res.output  # and which condition failed
+    assert "示范市有 2 个指标合计不完整（下级地区缺数）：新建5G基站数、家庭医生签约率" in res.output
+    assert "审核发现" in res.output and "条错误" not in res.output  # the clean sample has no check errors
     assert (ws / "out" / "2024Q4" / "indicators.csv").is_file()  # written all the same
 
 

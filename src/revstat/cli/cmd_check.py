@@ -72,7 +72,8 @@ def show_table(report, console) -> None:  # noqa: ANN001
             last = county
             where = str(issue.locations[0]) if issue.locations else ""
             if len(issue.locations) > 1:
-                where += t(" 等{n}处", " and {n} more", n=len(issue.locations) - 1).render()
+                # 等N处 counts every place (the one shown included); "and N more" the others
+                where += t(" 等{n}处", " and {more} more", n=len(issue.locations), more=len(issue.locations) - 1).render()
             message = issue.message.render()
             if issue.waived is not None:
                 message = t("[已豁免：{r}] ", "[waived: {r}] ", r=issue.waived).render() + message

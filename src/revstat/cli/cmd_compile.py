@@ -11,7 +11,7 @@ import typer
 
 from revstat.cli import common
 from revstat.cli.cmd_extract import count_files
-from revstat.i18n import t
+from revstat.i18n import Text, t
 
 
 def register(app: typer.Typer) -> None:
@@ -68,8 +68,14 @@ def compile_(
         target = write_outputs(compiled, checks=run_checks_into, fork=True)  # checks run beside the CSV/JSON writing
         show_headlines(compiled)
         show_footer(compiled, target)
-        if strict and strict_failures(compiled):
-            raise typer.Exit(common.EXIT_FINDINGS)
+        if strict:
+            reasons = strict_failures(compiled)
+            if reasons:
+                console = common.err_console()
+                console.print(t("--strict：未通过（退出码 1），原因：", "--strict: failed (exit 1) because:").render(), markup=False)
+                for reason in reasons:
+                    console.print(f"  - {reason.render()}", markup=False)
+                raise typer.Exit(common.EXIT_FINDINGS)
 
 
 @contextlib.contextmanager
@@ -104,12 +110,32 @@ def run_checks_into(compiled: Any) -> None:
     compiled.findings = list(getattr(report, "issues", None) or getattr(report, "findings", None) or [])
 
 
-def strict_failures(compiled: Any) -> int:
+def strict_failures(compiled: Any) -> list[Text]:
+    """Why ``--strict`` fails, one reason per condition (empty: it passes): figures of the report
+    region that are incomplete (a lower-level region missing), indicators skipped for want of
+    fields, unwaived check errors."""
     results = compiled.results
-    at_top = results[results["region_code"] == compiled.workspace.config.region]
+    region = compiled.workspace.config.region
+    at_top = results[(results["region_code"] == region) & results["incomplete"].astype(bool)]
+    reasons: list[Text] = []
+    if len(at_top):
+        by_id = {d.id: d for d in compiled.indicators}
+        names = [by_id[i].name if i in by_id else str(i) for i in at_top["indicator"]]
+        shown = "、".join(names[:5]) + ("等" if len(names) > 5 else "")
+        shown_en = ", ".join(str(i) for i in at_top["indicator"][:5]) + (", …" if len(names) > 5 else "")
+        reasons.append(t("{region}有 {n} 个指标合计不完整（下级地区缺数）：{names}；见 indicators.csv 的 note 列",
+                         "{n} indicators of {region} are incomplete (lower-level regions missing): {names_en}; "
+                         "see the note column of indicators.csv",
+                         region=compiled.workspace.regions.name(region), n=len(names), names=shown, names_en=shown_en))
+    if compiled.skipped:
+        reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "{n} indicators were skipped (fields not in the workspace)",
+                         n=len(compiled.skipped)))
     errors = sum(1 for f in compiled.findings
                  if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
-    return int(at_top["incomplete"].sum()) + len(compiled.skipped) + errors
+    if errors:
+        reasons.append(t("审核发现 {n} 条错误（强制性）；`revstat check` 显示详情",
+                         "{n} check errors (blocking); `revstat check` shows them", n=errors))
+    return reasons
 
 
 class progress_bar:  # noqa: N801 - used as a context manager
@@ -193,6 +219,11 @@ def show_footer(compiled: Any, target: Path) -> None:
         console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}", "skipped {n} indicators (fields not in the workspace): {names}",
                         n=len(compiled.skipped), names=names).render(), markup=False)
     if compiled.findings:
-        console.print(t("审核发现 {n} 条问题，见 findings.json；`revstat check` 显示详情",
-                        "{n} check findings in findings.json; `revstat check` shows them", n=len(compiled.findings)).render(),
-                      markup=False)
+        from revstat.writers.findings import summary
+
+        s = summary(compiled.findings)
+        waived = t("，已豁免 {waived} 条", ", {waived} waived", **s).render() if s["waived"] else ""
+        console.print(t("审核发现 {total} 条问题（错误 {errors}，警告 {warnings}，提示 {info}{w}），见 findings.json；"
+                        "`revstat check` 显示详情",
+                        "{total} check findings ({errors} errors, {warnings} warnings, {info} notes{w}) in findings.json; "
+                        "`revstat check` shows them", w=waived, **s).render(), markup=False)
