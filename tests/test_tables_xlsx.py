@@ -218,3 +218,32 @@ def test_write_outputs_waits_for_the_workbook_and_reports_its_failure(tmp_path: 
         write_outputs(compiled, target)
     assert {p.name: p.read_bytes() for p in target.iterdir() if p.suffix != ".xlsx"} == before
     assert [p.name for p in target.parent.iterdir()] == ["2024Q4"]  # no temporary folder left
+
+
+def test_region_columns_of_any_type_are_typed_like_write_xlsx_cell(tmp_path: Path) -> None:
+    """TextColumns on cells of every type, on two sheets, against write_xlsx_cell cell by cell."""
+    import xlsxwriter
+
+    from revstat.writers.xlsxrows import DataRowsSheet, TextColumns, data_rows_xml
+
+    rows = [["a", EVIL, None], [True, 3, 2.5], [Decimal("1.50"), float("nan"), "a"], ["b", Decimal("NaN"), ["x"]],
+            [False, "", "b"], ["long" * 9000, "long" * 9000 + "tail", 0]]
+    new = xlsxwriter.Workbook(str(tmp_path / "new.xlsx"), XLSXWRITER_OPTIONS)
+    old = xlsxwriter.Workbook(str(tmp_path / "old.xlsx"), XLSXWRITER_OPTIONS)
+    columns = TextColumns(rows, new.add_format({"bold": True})._get_xf_index())
+    old_fmt = old.add_format({"bold": True})
+    for name in ("one", "two"):
+        ws = new.add_worksheet(name, worksheet_class=DataRowsSheet)
+        for col in range(3):
+            write_xlsx_cell(ws, 0, col, f"head{col}")
+        ws.add_data_rows(data_rows_xml(1, columns.tails(ws)), len(rows), 2)
+        ws_old = old.add_worksheet(name)
+        for col in range(3):
+            write_xlsx_cell(ws_old, 0, col, f"head{col}")
+        for i, row in enumerate(rows, start=1):
+            for col, value in enumerate(row):
+                write_xlsx_cell(ws_old, i, col, value, old_fmt)
+    new.close()
+    old.close()
+    assert _cells(tmp_path / "new.xlsx") == _cells(tmp_path / "old.xlsx")
+    assert _sheet_xml(tmp_path / "new.xlsx") == _sheet_xml(tmp_path / "old.xlsx")

@@ -88,7 +88,8 @@ class FigureGrid:
         ind_codes, ind_values = factorize_runs(results["indicator"].to_numpy(dtype=object))  # by runs: cheap
         self.with_rows = set(ind_values.tolist())
         ind = np.append(self.ids.get_indexer(ind_values), -1)[ind_codes]  # code -1 (missing) → -1
-        reg = self.regions.get_indexer(results[tidy.REGION_CODE].to_numpy(dtype=object))
+        reg_codes, reg_values = factorize_runs(results[tidy.REGION_CODE].to_numpy(dtype=object))  # by blocks
+        reg = np.append(self.regions.get_indexer(reg_values), -1)[reg_codes]
         missed = _is_false(results["target_met"].to_numpy(dtype=object))
         shown, numbers = _numbers(results["display"].to_numpy(dtype=object))
         keep = (reg >= 0) & (ind >= 0)
@@ -106,9 +107,7 @@ class FigureGrid:
             s, miss = divmod(rest, 2)
             xf = style(places[place], bool(miss))
             texts.append(f'" s="{xf}"/>' if numbers[s] is None else f'" s="{xf}"><v>{numbers[s]}</v></c>')
-        table = np.empty(len(texts), dtype=object)
-        table[:] = texts
-        self.tails[reg, ind] = table[combos]
+        self.tails[reg, ind] = _object_array(texts)[combos]
 
     def columns(self, codes: Sequence[str], ids: Sequence[str]) -> np.ndarray:
         """The tails of the given regions (rows) × indicators (columns)."""
@@ -173,37 +172,46 @@ class TextColumns:
     the strings (as write_string would)."""
 
     def __init__(self, rows: Sequence[Sequence[Any]], xf: int) -> None:
-        self.rows = [[v if isinstance(v, str) else xlsx_value(v) for v in row] for row in rows]
-        self.texts = [v if isinstance(v, str) else str(v) for row in self.rows for v in row
-                      if v is not None and not isinstance(v, bool | int | float)]
         self.xf = xf
-        self._tails: np.ndarray | None = None
+        width = max((len(r) for r in rows), default=0)
+        self._tails = np.empty((len(rows), width), dtype=object)
+        self._tails[:] = f'" s="{xf}"/>'  # blank
+        texts: dict[str, int] = {}  # each distinct text → its number, in the order of first use
+        where: list[int] = []  # the text cells (flat positions) …
+        which: list[int] = []  # … and the number of each one's text
+        for i, row in enumerate(rows):
+            for col, v in enumerate(row):
+                if not isinstance(v, str):
+                    v = xlsx_value(v)
+                    if v is None:
+                        continue
+                    if isinstance(v, bool):
+                        self._tails[i, col] = f'" s="{xf}" t="b"><v>{int(v)}</v></c>'
+                        continue
+                    if isinstance(v, int | float):
+                        self._tails[i, col] = f'" s="{xf}"><v>{v:.16G}</v></c>'
+                        continue
+                    v = str(v)
+                where.append(i * width + col)
+                which.append(texts.setdefault(v, len(texts)))
+        self._texts = list(texts)
+        self._where = np.array(where, dtype=np.intp)
+        self._which = np.array(which, dtype=np.intp)
+        self._built = False
 
     def tails(self, sheet: DataRowsSheet) -> np.ndarray:
         """Each row's cells (rows × columns) as XML after the cell reference."""
-        if self._tails is None:
-            self._tails = self._build(iter(sheet.shared_strings(self.texts)))
+        if not self._built:  # the texts enter the shared strings in the order of first use
+            strings = [f'" s="{self.xf}" t="s"><v>{index}</v></c>' for index in sheet.shared_strings(self._texts)]
+            sheet.count_shared_strings(len(self._which) - len(self._texts))
+            self._tails.flat[self._where] = _object_array(strings)[self._which]
+            self._built = True
         else:
-            sheet.count_shared_strings(len(self.texts))
+            sheet.count_shared_strings(len(self._which))
         return self._tails
 
-    def _build(self, indices: Any) -> np.ndarray:
-        ncols = max((len(r) for r in self.rows), default=0)
-        out = np.empty((len(self.rows), ncols), dtype=object)
-        out[:] = f'" s="{self.xf}"/>'  # blank
-        strings: dict[int, str] = {}
-        for i, row in enumerate(self.rows):
-            for col, v in enumerate(row):
-                if v is None:
-                    continue
-                if isinstance(v, bool):
-                    out[i, col] = f'" s="{self.xf}" t="b"><v>{int(v)}</v></c>'
-                elif isinstance(v, int | float):
-                    out[i, col] = f'" s="{self.xf}"><v>{v:.16G}</v></c>'
-                else:
-                    index = next(indices)
-                    tail = strings.get(index)
-                    if tail is None:
-                        tail = strings[index] = f'" s="{self.xf}" t="s"><v>{index}</v></c>'
-                    out[i, col] = tail
-        return out
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
