@@ -166,28 +166,29 @@ class RegionTree:
 
 def parse_regions(text: str, file: str) -> RegionTree:
     """Parse regions.csv text: columns code, name, level, parent (codes as text)."""
-    reader = csv.DictReader(io.StringIO(text))
-    need = {"code", "name", "level", "parent"}
-    if not reader.fieldnames or not need <= {h.strip() for h in reader.fieldnames}:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    need = ("code", "name", "level", "parent")
+    if not header or not set(need) <= {h.strip() for h in header}:
         raise ConfigError(
             t("regions.csv 缺少列：需要 code,name,level,parent", "regions.csv needs columns code,name,level,parent"),
             Location(file, line=1),
             t("第一行写列名 code,name,level,parent", "put code,name,level,parent on the first line"),
         )
+    at = {h.strip(): i for i, h in enumerate(header)}  # a name given twice: its last column
+    columns = [at[n] for n in need]
     regions: dict[str, Region] = {}
-    for lineno, row in enumerate(reader, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        code, name, level, parent = row["code"], row["name"], row["level"], row["parent"]
-        where = Location(file, line=lineno)
+    for lineno, row in enumerate(filter(None, reader), start=2):  # blank lines are skipped, not counted
+        code, name, level, parent = (row[i].strip() if i < len(row) else "" for i in columns)
         if not _CODE.match(code):
             raise ConfigError(t("地区代码应为12位数字：{code!r}", "a region code must have 12 digits: {code!r}", code=code),
-                              where, t("按统计用区划代码填写12位代码（以文本保存，勿用科学计数法）",
-                                       "write the 12-digit code as text (not in scientific notation)"))
+                              Location(file, line=lineno), t("按统计用区划代码填写12位代码（以文本保存，勿用科学计数法）",
+                                                             "write the 12-digit code as text (not in scientific notation)"))
         if level not in LEVELS:
-            raise ConfigError(t("未知的层级 {level!r}", "unknown level {level!r}", level=level), where,
+            raise ConfigError(t("未知的层级 {level!r}", "unknown level {level!r}", level=level), Location(file, line=lineno),
                               t("层级为 {levels} 之一", "level is one of {levels}", levels=", ".join(LEVELS)))
         if code in regions:
-            raise ConfigError(t("重复的地区代码 {code}", "duplicate region code {code}", code=code), where,
+            raise ConfigError(t("重复的地区代码 {code}", "duplicate region code {code}", code=code), Location(file, line=lineno),
                               t("每个代码只写一行", "list each code once"))
         regions[code] = Region(code, name, level, parent or None)
     for code, region in regions.items():

@@ -160,6 +160,8 @@ def unit_in_row(row: Sequence[Any]) -> str | None:
 @functools.lru_cache(maxsize=8192)
 def classify_label(text: str) -> str:
     """data | total | section | part | footer for the label of a data row."""
+    if text.isdigit():  # a region code (the usual label): no prefix or word below starts with a digit
+        return "data"
     s = squash(text)
     if s.startswith(FOOTER_PREFIXES):
         return "footer"
