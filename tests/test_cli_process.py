@@ -46,3 +46,30 @@ def test_bad_input_in_a_process_exits_2_with_the_message_on_stderr(tmp_path: Pat
 def test_usage_errors_keep_click_exit_code_2(tmp_path: Path) -> None:
     done = run("compile", cwd=tmp_path)
     assert done.returncode == 2 and "workspace" in done.stderr
+
+
+def run_with_stdout_closed(*args: str, cwd: Path) -> tuple[int, str]:
+    """Run revstat with its standard output's reader gone before the first line (like `| head -0`)."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1", COLUMNS="120")
+    proc = subprocess.Popen([sys.executable, "-m", "revstat", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8")
+    return proc.wait(), err
+
+
+def test_a_closed_stdout_ends_quietly_with_the_commands_own_exit_code(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out", "2023Q[123]", "2024Q[123]"))
+    # explain (rich console): 0, as when the whole output was read; not rich's exit 1 ("findings")
+    code, err = run_with_stdout_closed("explain", "农村卫生厕所普及率", "--region", "东山县", "--period", "2024Q4",
+                                       "--workspace", str(ws), cwd=tmp_path)
+    assert (code, err) == (0, "")
+    # schema (typer.echo): 0, no "内部错误"
+    assert run_with_stdout_closed("schema", "indicators", cwd=tmp_path) == (0, "")
+    # lint finding an error keeps exit 1: a closed pipe never hides findings
+    (ws / "checks").mkdir(exist_ok=True)
+    (ws / "checks" / "bad.yaml").write_text("rules:\n  - {id: a, name: A, rule: admin_villagez >= 1}\n",
+                                             encoding="utf-8")
+    assert run_with_stdout_closed("lint", str(ws), cwd=tmp_path) == (1, "")

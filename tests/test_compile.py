@@ -175,6 +175,20 @@ def test_explain_unknown_indicator_is_exit_2(compiled):
     assert res.exit_code == 2
 
 
+def test_unknown_region_option_says_to_correct_the_option(compiled):
+    ws, _ = compiled
+    res = invoke("explain", "农村卫生厕所普及率", "--region", "990199000000", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 2
+    assert "未知的地区代码 990199000000" in res.output and "位置: --region 990199000000" in res.output
+    assert "改正 --region 选项" in res.output and "单元格" not in res.output
+    report = invoke("--lang", "en", "report", str(ws), "--period", "2024Q4", "-f", "md", "--region", "990199000000")
+    assert report.exit_code == 2
+    assert "where: --region 990199000000" in report.output and "correct the --region option" in report.output
+    assert "cell" not in report.output
+    name = invoke("report", str(ws), "--period", "2024Q4", "-f", "md", "--region", "东三县")
+    assert name.exit_code == 2 and "改正 --region 选项" in name.output and "东山县" in name.output
+
+
 def test_indicators_and_schema_commands():
     res = invoke("indicators")
     assert res.exit_code == 0 and "农村卫生厕所普及率" in res.output and ">= 65" in res.output

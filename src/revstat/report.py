@@ -151,7 +151,7 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
         raise ConfigError(t("未知的报告格式 {f}", "unknown report format {f}", f=fmt),
                           fix=t("可选：md、html、docx", "choose md, html or docx"))
     per = Period.parse(period)
-    focus = ws.regions.match(region) if region else ws.config.region
+    focus = ws.region_option(region) if region else ws.config.region
     compiled = None
     if is_stale(ws, per):
         if progress:

@@ -67,6 +67,27 @@ class Workspace:
                       if not (kind == "checks" and p.name == "waivers.yaml")]
         return files
 
+    def region_option(self, text: str, option: str = "--region") -> str:
+        """The code of a region given on the command line (a 12-digit code or a name). An unknown
+        or ambiguous one is an error of that option, which says to correct the option."""
+        try:
+            return self.regions.match(text)
+        except RevstatError as err:
+            children = self.regions.children.get(self.config.region, [])
+            example = children[0] if children else self.config.region
+            name = self.regions.name(example)
+            if str(text).strip().isdigit():
+                fix = t("改正 {opt} 选项：写 regions.csv 中已有的12位区划代码或地区名称（如 {code} 或 {name}）；"
+                        "新设的地区先加入 regions.csv",
+                        "correct the {opt} option: give a 12-digit code or a region name of regions.csv "
+                        "(e.g. {code} or {name}); add a new region to regions.csv first",
+                        opt=option, code=example, name=name)
+            else:
+                hint = err.fix or t("", "")
+                fix = t("改正 {opt} 选项。{h}", "correct the {opt} option. {h_en}", opt=option,
+                        h=hint.render("zh"), h_en=hint.render("en"))
+            raise ConfigError(err.what, Location(f"{option} {text}"), fix) from None
+
     def template_dirs(self) -> list[Path]:
         """Where templates are looked up: the workspace's templates/ first, then the package's."""
         dirs = [self.root / "templates"] if (self.root / "templates").is_dir() else []

@@ -125,5 +125,5 @@ def register(app: typer.Typer) -> None:
             elif fmt == "table":
                 show_table(report, common.out_console())
             else:
-                typer.echo(render_findings(report, fmt, prefix=path_prefix), nl=False)
+                common.echo(render_findings(report, fmt, prefix=path_prefix), nl=False)
             raise typer.Exit(common.EXIT_FINDINGS if fails(report.issues, strict) else common.EXIT_OK)

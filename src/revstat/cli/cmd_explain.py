@@ -42,7 +42,7 @@ def explain(
         ws = load_workspace(workspace)
         defs = load_indicators(ws)
         d = find_indicator(defs, indicator)
-        code = ws.regions.match(region)
+        code = ws.region_option(region)
         compiled = compile_workspace(ws, period, defs=defs)
         if compiled.read_errors:
             errors = list(compiled.read_errors)

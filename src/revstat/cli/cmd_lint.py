@@ -31,9 +31,9 @@ def register(app: typer.Typer) -> None:
 
             issues = lint_workspace(workspace)
             if fmt == "json":
-                typer.echo(to_json(issues), nl=False)
+                common.echo(to_json(issues), nl=False)
             elif fmt == "github":
-                typer.echo(to_github(issues), nl=False)
+                common.echo(to_github(issues), nl=False)
             else:
                 console = common.out_console()
                 labels = {Severity.ERROR: t("错误", "error"), Severity.WARNING: t("警告", "warning"),

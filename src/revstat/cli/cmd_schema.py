@@ -32,4 +32,4 @@ def schema(
         if kind not in all_schemas:
             raise DefinitionError(t("未知的类型 {k}", "unknown kind {k}", k=kind), None,
                                   t("可用：{ks}", "one of: {ks}", ks=", ".join(all_schemas)))
-        typer.echo(json.dumps(all_schemas[kind], ensure_ascii=False, indent=2))
+        common.echo(json.dumps(all_schemas[kind], ensure_ascii=False, indent=2))

@@ -2,6 +2,10 @@
 
 Exit codes: 0 ok; 1 the data failed checks; 2 unusable input or configuration (a
 RevstatError); 70 an internal bug (short message; the traceback with ``--debug``).
+
+A standard output closed by its reader (``revstat explain … | head``) is not an error: the rest
+of the output goes to the null device, the command finishes its work (files are still written)
+and exits with its usual code — 0, or 1 when checks found errors (:func:`discard_stdout`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 70
 
 class _State:
     debug = False
+    stdout_closed = False
 
 
 state = _State()
@@ -40,10 +45,36 @@ def configure(lang: str, debug: bool) -> None:
     state.debug = debug or os.environ.get("REVSTAT_DEBUG") == "1"
 
 
+def discard_stdout() -> None:
+    """The reader of standard output went away (a broken pipe): send the rest of the output to
+    the null device, so that the command ends quietly with its own exit code instead of rich's
+    exit 1 ("checks found errors") or a traceback."""
+    state.stdout_closed = True
+    with contextlib.suppress(OSError, ValueError):  # not a real file (tests): nothing to redirect
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+
+
 def out_console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich's default raises SystemExit(1)
+            self.quiet = True
+            discard_stdout()
+
+    return StdoutConsole(highlight=False, soft_wrap=True)
+
+
+def echo(text: str, nl: bool = True) -> None:
+    """``typer.echo`` to standard output, quiet when its reader has gone (see :func:`discard_stdout`)."""
+    try:
+        typer.echo(text, nl=nl)
+    except BrokenPipeError:
+        discard_stdout()
 
 
 def err_console() -> Console:
@@ -83,6 +114,9 @@ def guarded() -> Iterator[None]:
         fail(err)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except BrokenPipeError:  # stdout closed by its reader mid-way: end quietly, not as a bug
+        discard_stdout()
+        raise typer.Exit(EXIT_OK) from None
     except Exception as exc:  # an internal bug: never look like "findings found"
         if state.debug:
             traceback.print_exc()
