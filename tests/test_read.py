@@ -131,6 +131,17 @@ def test_reads_a_messy_workbook_with_exact_values_and_cells(tmp_path: Path) -> N
     assert set(df["period"]) == {"2024Q4"}
 
 
+def test_whole_numbers_keep_their_digits_and_sign(tmp_path: Path) -> None:
+    """Numbers stored as doubles read as the Decimal of the double: -0.0 stays -0, 1e14 has 15 digits."""
+    root = make_ws(tmp_path)
+    rows = [["城关镇", 12.0, -0.0, 1e14], ["桃源镇", -3.0, 0.0, 0.25], ["红星乡", 99999999999999.0, -0.0, 7.0]]
+    write_book(root / "data/2024Q4/东山县_2024Q4.xlsx", rows)
+    got = {key: str(value) for key, (value, _cell) in obs(_read(root)).items()}
+    assert [got[(f, c)] for c in ("990121101000", "990121102000", "990121201000")
+            for f in ("households", "persons", "funds")] == \
+        ["12", "-0", "100000000000000", "-3", "0", "0.25", "99999999999999", "-0", "7"]
+
+
 def _read(root: Path) -> Any:
     return read_sources(load_workspace(root), ["2024Q4"])
 
