@@ -78,12 +78,16 @@ class Engine:
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
-            self.codes = [str(c) for c in index]
-            self.names = [tree.regions[c].name for c in self.codes]
-            self.levels = [tree.regions[c].level for c in self.codes]
-            self.level_names = sorted(set(self.levels))
+            codes = [str(c) for c in index]
+            levels = [tree.regions[c].level for c in codes]
+            self.region_columns = {
+                tidy.REGION_CODE: np.array(codes, dtype=object),
+                tidy.REGION_NAME: np.array([tree.regions[c].name for c in codes], dtype=object),
+                tidy.LEVEL: np.array(levels, dtype=object),
+            }
+            self.level_names = sorted(set(levels))
             rank = {lv: i for i, lv in enumerate(self.level_names)}
-            self.level_no = np.array([rank[lv] for lv in self.levels], dtype=np.int64)
+            self.level_no = np.array([rank[lv] for lv in levels], dtype=np.int64)
 
     def lookup_for(self, period: Period, used: set[tuple[str, str]]) -> Any:
         from revstat.formula_eval import Column
@@ -210,21 +214,30 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     codes = result_regions(values, tree, period, scope)
     index = pd.Index(codes, dtype=object)
     engine = Engine(values, usable, index, labels, temporal, tree)
-    prev = str(Period.parse(period).prev_year())
-    columns: dict[str, list[Any]] = {c: [] for c in tidy.RESULT_COLUMNS}
-    with decimal.localcontext(CONTEXT):
-        for d in usable:
-            for name, part in _rows(engine, d, period, prev, rounding).items():
-                columns[name].extend(part)
     if not usable:
         return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
-    # one frame for all indicators (built once: 52 small frames and a concat cost more than the
-    # computing); exact values and flags stay object columns (pandas 3 would infer a string
-    # dtype whose missing value is NaN), texts are strings, ``incomplete`` is bool
-    frame = {name: (pd.Series(col, dtype=object) if name in _OBJECT_COLUMNS else col)
-             for name, col in columns.items()}
-    frame["incomplete"] = np.array(columns["incomplete"], dtype=bool)
-    return pd.DataFrame(frame)[tidy.RESULT_COLUMNS]
+    prev = str(Period.parse(period).prev_year())
+    with decimal.localcontext(CONTEXT):
+        parts = [_rows(engine, d, period, prev, rounding) for d in usable]
+    # one frame for all indicators, built once from whole columns (52 small frames and a concat
+    # cost more than the computing): the per-indicator texts repeated, the regions taken by
+    # position, the computed arrays joined. Exact values and flags stay object columns (pandas 3
+    # would infer a string dtype whose missing value is NaN), texts are strings, ``incomplete``
+    # is bool.
+    counts = [len(rows) for rows, _, _ in parts]
+    positions = np.concatenate([rows for rows, _, _ in parts])
+    frame: dict[str, Any] = {}
+    for name in tidy.RESULT_COLUMNS:
+        if name in engine.region_columns:
+            frame[name] = engine.region_columns[name][positions]
+        elif name in parts[0][1]:
+            frame[name] = np.repeat(np.array([each[name] for _, each, _ in parts], dtype=object), counts)
+        else:
+            frame[name] = np.concatenate([arrays[name] for _, _, arrays in parts])
+        if name in _OBJECT_COLUMNS:
+            frame[name] = pd.Series(frame[name], dtype=object, copy=False)
+    frame["incomplete"] = frame["incomplete"].astype(bool)
+    return pd.DataFrame(frame)
 
 
 #: Result columns holding Decimals, None or True/False (kept as Python objects).
@@ -232,8 +245,11 @@ _OBJECT_COLUMNS = frozenset({tidy.VALUE, "numerator", "denominator", "target", "
                              "change"})
 
 
-def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str) -> dict[str, list[Any]]:
-    """The result columns of one indicator (only the levels at which it has values)."""
+def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
+          rounding: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The results of one indicator (only the levels at which it has values): the positions of
+    its rows' regions in the engine's index, the columns that are the same on every row, and
+    the other columns as numpy arrays."""
     import numpy as np
 
     values, reasons, used = engine.compute(d.id, period)
@@ -256,42 +272,38 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     level_no = engine.level_no
     covered = np.zeros(len(engine.level_names), dtype=bool)
     covered[np.unique(level_no[has_data])] = True
-    keep = None if covered[level_no].all() else np.flatnonzero(covered[level_no])
+    rows = np.flatnonzero(covered[level_no])
 
-    def column(arr: Any) -> list[Any]:
-        """The kept rows of an engine array as a plain list (missing is None in them already)."""
-        return (arr if keep is None else arr[keep]).tolist()
+    def objects(items: Any) -> Any:
+        return np.fromiter(items, dtype=object, count=len(rows))
 
-    def take(items: list[Any]) -> list[Any]:
-        return items if keep is None else [items[i] for i in keep]
-
-    vals = column(values)
-    prevs = column(previous)
+    vals = values[rows]
+    prevs = previous[rows]
     change = _change(d.change, vals, prevs)
-    n = len(vals)
     met = d.target.met if d.target else None
-    return {
-        "indicator": [d.id] * n,
-        "name": [d.name] * n,
-        "theme": [d.theme or ""] * n,
-        tidy.REGION_CODE: take(engine.codes),
-        tidy.REGION_NAME: take(engine.names),
-        tidy.LEVEL: take(engine.levels),
-        tidy.PERIOD: [period] * n,
-        tidy.VALUE: vals,
-        "display": format_fixed_column(vals, d.decimals, rounding),
-        tidy.UNIT: [d.unit] * n,
-        "numerator": column(parts[0]) if parts else [None] * n,
-        "denominator": column(parts[1]) if parts else [None] * n,
-        "target": [str(d.target) if d.target else None] * n,
-        "target_met": [met(v) for v in vals] if met else [None] * n,
-        "note": column(note),
-        "previous": prevs,
-        "change": change,
-        "change_display": format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding),
-        "change_unit": [CHANGE_UNITS[d.change]] * n,
-        "incomplete": take(incomplete.tolist()),
+    missing = np.full(len(rows), None, dtype=object)
+    same = {
+        "indicator": d.id,
+        "name": d.name,
+        "theme": d.theme or "",
+        tidy.PERIOD: period,
+        tidy.UNIT: d.unit,
+        "target": str(d.target) if d.target else None,
+        "change_unit": CHANGE_UNITS[d.change],
     }
+    arrays = {
+        tidy.VALUE: vals,
+        "display": objects(format_fixed_column(vals, d.decimals, rounding)),
+        "numerator": parts[0][rows] if parts else missing,
+        "denominator": parts[1][rows] if parts else missing,
+        "target_met": objects(met(v) for v in vals) if met else missing,
+        "note": note[rows],
+        "previous": prevs,
+        "change": objects(change),
+        "change_display": objects(format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding)),
+        "incomplete": incomplete[rows],
+    }
+    return rows, same, arrays
 
 
 def _change(kind: str, values: Any, previous: Any) -> list[Decimal | None]:
