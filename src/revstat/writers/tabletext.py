@@ -232,7 +232,11 @@ class _Group:
         """Each combination's text: its cells joined by commas (CSV) or as ``"key":value,…``."""
         parts = []
         for col, member in zip(self.columns, self.members, strict=True):
-            texts = [_key(col.name) + t for t in col.json] if as_json else col.csv
+            if as_json:
+                key = _key(col.name)
+                texts = [key + t for t in col.json]
+            else:
+                texts = col.csv
             parts.append(_object_array(texts)[member].tolist())
         return [",".join(cells) for cells in zip(*parts, strict=True)]
 
