@@ -126,9 +126,7 @@ class ObservationTable:
         width = max(self._columns) + 1  # each distinct cell is named once
         cells, distinct = pd.factorize(np.concatenate(self._row_numbers) * width + self._per_row(self._columns))
         columns[CELL] = _text([a1(*divmod(int(cell), width)) for cell in distinct], cells)
-        values = np.empty(len(self._values), dtype=object)
-        values[:] = self._values
-        columns[VALUE] = values
+        columns[VALUE] = np.fromiter(self._values, dtype=object, count=len(self._values))  # Decimal objects, never floats
         return pd.DataFrame({name: columns[name] for name in OBSERVATION_COLUMNS}, copy=False)
 
     def _codes(self, name: str) -> list[int]:
