@@ -134,6 +134,14 @@ def test_unknown_indicator_names_file_line_and_suggests(tmp_path, ctx):
     assert "sanitary_toilet_rate" in str(err)
 
 
+def test_unclosed_block_points_at_its_opening_line(tmp_path, ctx):
+    with pytest.raises(RenderError) as info:
+        render(tmp_path, "第一行\n{% if region %}\n第三行\n第四行\n", ctx, "brief.md.j2")
+    err = info.value
+    assert err.where.line == 2 and err.where.file.endswith("brief.md.j2")
+    assert "第2行的 {% if %} 没有对应的 {% endif %}（模板在第4行结束）" in str(err)
+
+
 def test_unknown_region_suggests_the_close_name(tmp_path, ctx):
     with pytest.raises(RenderError, match="北川县"):
         render(tmp_path, "{{ regions['北川'].sanitary_toilet_rate }}", ctx)

@@ -444,8 +444,15 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     try:
         template = env.select_template(names)
     except TemplateSyntaxError as exc:
-        raise RenderError(t("模板语法错误：{e}", "template syntax error: {e}", e=exc.message or str(exc)),
-                          Location(_display(exc.filename or exc.name or names[0], template_dirs), line=exc.lineno),
+        what = t("模板语法错误：{e}", "template syntax error: {e}", e=exc.message or str(exc))
+        line = exc.lineno
+        block = _unclosed_block(env, exc)
+        if block is not None:  # point at the block's opening line, not at the end of the file (as lint does)
+            tag, line, end = block
+            what = t("模板语法错误：第{line}行的 {{% {tag} %}} 没有对应的 {{% end{tag} %}}（模板在第{end}行结束）",
+                     "template syntax error: {{% {tag} %}} on line {line} has no {{% end{tag} %}} "
+                     "(the template ends on line {end})", tag=tag, line=line, end=end)
+        raise RenderError(what, Location(_display(exc.filename or exc.name or names[0], template_dirs), line=line),
                           t("改正该行的 Jinja 语法", "fix the Jinja syntax on that line")) from None
     except (TemplateNotFound, TemplatesNotFound):
         available = sorted({p.name.split(".")[0] for d in template_dirs if Path(d).is_dir()
@@ -472,6 +479,21 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)
+
+
+def _unclosed_block(env: Any, exc: Any) -> tuple[str, int, int] | None:
+    """For "Unexpected end of template": the block left open, the line of its opening tag and
+    the template's last line."""
+    if not (exc.message or "").startswith("Unexpected end of template") or not exc.name:
+        return None
+    from revstat.template_lint import last_line, unclosed_block
+
+    try:
+        source = env.loader.get_source(env, exc.name)[0]
+    except (OSError, LookupError):  # TemplateNotFound: keep Jinja's line
+        return None
+    block = unclosed_block(env, source)
+    return None if block is None else (*block, last_line(source))
 
 
 def _message(exc: Exception) -> str:

@@ -87,6 +87,11 @@ def defined_names(ast: Any) -> set[str]:
     return names
 
 
+def last_line(source: str) -> int:
+    """The number of the template's last line (Jinja's own count at the end can be one short)."""
+    return max(1, len(source.splitlines()))
+
+
 def _first_use(ast: Any, name: str) -> int | None:
     from jinja2 import nodes
 
@@ -117,7 +122,7 @@ def lint_templates(template_dirs: Sequence[Path], root: Path) -> list[Issue]:
                 tag, line = block
                 what = t("模板语法错误：第{line}行的 {{% {tag} %}} 没有对应的 {{% end{tag} %}}（模板在第{end}行结束）",
                          "template syntax error: {{% {tag} %}} on line {line} has no {{% end{tag} %}} (the template ends on line {end})",
-                         tag=tag, line=line, end=exc.lineno)
+                         tag=tag, line=line, end=last_line(source))
             else:
                 what = t("模板语法错误：{e}", "template syntax error: {e}", e=message)
             fix = t("改正该行的 Jinja 语法（revstat report 会在这里停止）",
@@ -140,4 +145,4 @@ def lint_templates(template_dirs: Sequence[Path], root: Path) -> list[Issue]:
     return out
 
 
-__all__ = ["defined_names", "lint_templates", "template_files", "unclosed_block"]
+__all__ = ["defined_names", "last_line", "lint_templates", "template_files", "unclosed_block"]
