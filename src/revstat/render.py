@@ -445,7 +445,7 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
         template = env.select_template(names)
     except TemplateSyntaxError as exc:
         what = t("模板语法错误：{e}", "template syntax error: {e}", e=exc.message or str(exc))
-        line = exc.lineno
+        line: int | None = exc.lineno
         block = _unclosed_block(env, exc)
         if block is not None:  # point at the block's opening line, not at the end of the file (as lint does)
             tag, line, end = block
