@@ -74,7 +74,7 @@ class _Ctx:
     summary: ReadSummary
     out: ObservationTable  # filled a field of a sheet at a time
     seen_county: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    globbed: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
+    globbed: dict[str, list[tuple[Path, Path, bool]]] = field(default_factory=dict)  # (path, resolved, inside)
     reported: set[tuple[str, str, str]] = field(default_factory=set)
     scopes: ScopeFinder | None = None
     codes: dict[tuple[str, str | None, str, str], str] = field(default_factory=dict)  # region names matched
@@ -95,8 +95,8 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
             for source in ws.sources:
                 if source.kind == "records":
                     continue
-                for path in _files(ws, source, ctx):
-                    book = _book(path, ws, books, ctx, progress)
+                for path, real in _files(ws, source, ctx):
+                    book = _book(path, real, ws, books, ctx, progress)
                     if book is not None:
                         _read_book(source, book, ctx)
     finally:
@@ -112,14 +112,15 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
 
 
 # ---- files -----------------------------------------------------------------------------------
-def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
+def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[tuple[Path, Path]]:
+    """The files of a source for the period, each with its resolved path."""
     pattern = source.files.replace("{period}", ctx.period)
     where = Location(ws.source_files.get(source.id, f"sources/{source.id}.yaml"))
     if pattern not in ctx.globbed:  # several sources usually share one pattern
         root = ws.root.resolve()
         try:
-            ctx.globbed[pattern] = [(p, p.resolve().is_relative_to(root)) for p in sorted(ws.root.glob(pattern))
-                                    if p.is_file()]
+            resolved = [(p, p.resolve()) for p in sorted(ws.root.glob(pattern)) if p.is_file()]
+            ctx.globbed[pattern] = [(p, real, real.is_relative_to(root)) for p, real in resolved]
         except (OSError, ValueError) as exc:  # a name too long, a NUL byte … (found by fuzzing)
             ctx.globbed[pattern] = []
             ctx.errors.append(SourceError(
@@ -128,7 +129,7 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
                 t("改正来源中的 files，如 data/{period}/*.xlsx", "correct the source's `files`, e.g. data/{period}/*.xlsx")))
             return []
     found = []
-    for path, inside in ctx.globbed[pattern]:
+    for path, real, inside in ctx.globbed[pattern]:
         if not inside:
             ctx.errors.append(SourceError(
                 t("文件 {f} 指向工作区以外，已拒绝", "{f} points outside the workspace and was refused", f=str(path)), where,
@@ -139,7 +140,7 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
             if rel not in ctx.summary.skipped:
                 ctx.summary.skipped.append(rel)
             continue
-        found.append(path)
+        found.append((path, real))
     if not found:
         ctx.errors.append(SourceError(
             t("来源 {id} 在 {period} 没有找到文件：{pattern}", "source {id} found no file for {period}: {pattern}",
@@ -149,9 +150,9 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[Path]:
     return found
 
 
-def _book(path: Path, ws: Workspace, books: dict[Path, Book | None], ctx: _Ctx,
+def _book(path: Path, key: Path, ws: Workspace, books: dict[Path, Book | None], ctx: _Ctx,
           progress: Callable[[str], None] | None) -> Book | None:
-    key = path.resolve()
+    """The opened file at ``path`` (resolved: ``key``), opened once for every source reading it."""
     if key in books:
         return books[key]
     display = ws.rel(path)
