@@ -126,3 +126,37 @@ def test_every_public_name_resolves():
 
     for name in revstat.__all__:
         assert getattr(revstat, name) is not None, name
+
+
+@pytest.mark.parametrize(("text", "zh"), [
+    ("a: 1\n  b: 2\n", "缩进不对"),
+    ("a:\n\tb: 1\n", "制表符（Tab）"),
+    ("a: [1, 2\nb: 3\n", "方括号 [ ] 没有闭合"),
+    ("a: 'x\n", "引号或括号没有闭合"),
+])
+def test_malformed_yaml_is_explained_in_chinese_with_the_parsers_words_beside(text, zh):
+    with pytest.raises(DefinitionError) as info:
+        load_yaml_text(text, "x.yaml")
+    message = info.value.render("zh")
+    assert zh in message and "（" in message  # PyYAML's own words in brackets, for searching
+    assert zh not in info.value.render("en")
+
+
+def test_unknown_key_suggests_the_closest_key_of_the_model_at_any_depth():
+    text = "name: 示范市\nregion: '990100000000'\nrounding: half_up\nroundnig: x\n"
+    with pytest.raises(DefinitionError) as info:
+        validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
+    assert "未知的键 roundnig（是否应为 rounding？）" in info.value.render("zh")
+    assert "unknown key roundnig (did you mean rounding?)" in info.value.render("en")
+    nested = "id: s\nname: x\nfiles: 'data/*.xlsx'\nregion: {column: 乡镇}\nfields:\n  - {id: a, name: A, unit: 户, untt: x}\n"
+    with pytest.raises(DefinitionError) as info:
+        validate_model(SourceDef, load_yaml_text(nested, "sources/s.yaml"), "sources/s.yaml")
+    assert info.value.where.line == 6 and "是否应为 unit" in info.value.render("zh")
+
+
+def test_a_value_outside_the_choices_lists_them_in_both_languages():
+    text = "name: 示范市\nregion: '990100000000'\nrounding: halfup\n"
+    with pytest.raises(DefinitionError) as info:
+        validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
+    assert "取值 'halfup' 不在可选值之中：'half_up'、'half_even'" in info.value.render("zh")
+    assert "value 'halfup' is not one of 'half_up' or 'half_even'" in info.value.render("en")

@@ -6,13 +6,14 @@ from (pydantic's errors carry a path, :func:`revstat.yamlload.line_of` turns it 
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from revstat.errors import DefinitionError, ErrorGroup, RevstatError
-from revstat.i18n import t
+from revstat.i18n import Text, t
 from revstat.model import Location
 from revstat.yamlload import line_of, load_yaml
 
@@ -145,7 +146,7 @@ def validate_model(model: type[M], data: Any, file: str) -> M:
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
             where = ".".join(str(p) for p in loc) or "(top)"
             errors.append(DefinitionError(
-                t("{where}: {msg}", "{where}: {msg}", where=where, msg=_zh_msg(err)),
+                t("{where}: {msg}", "{where}: {msg}", where=where, msg=_zh_msg(err, model)),
                 Location(file, line=line_of(data, loc)),
                 t("对照 docs/ 中的说明改正；`revstat schema` 输出完整的格式",
                   "see docs/; `revstat schema` prints the full format"),
@@ -155,13 +156,63 @@ def validate_model(model: type[M], data: Any, file: str) -> M:
         raise ErrorGroup(errors) from None
 
 
-def _zh_msg(err: Any) -> str:
+def _zh_msg(err: Any, model: type[BaseModel]) -> Text:
+    """pydantic's error in both languages: an unknown key with the closest known key of the
+    model, a missing key, a value outside a list of choices; other errors keep pydantic's text."""
     kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        return "未知的键（拼写错误？）/ unknown key"
+        key = str(err["loc"][-1]) if err.get("loc") else ""
+        close = difflib.get_close_matches(key, sorted(_known_keys(model)), n=1, cutoff=0.6)
+        if close:
+            return t("未知的键 {key}（是否应为 {close}？）", "unknown key {key} (did you mean {close}?)",
+                     key=key, close=close[0])
+        return t("未知的键 {key}（拼写错误？）", "unknown key {key} (a typo?)", key=key)
     if kind == "missing":
-        return "缺少必填的键 / missing required key"
-    return str(err.get("msg", ""))
+        return t("缺少必填的键", "missing required key")
+    if kind == "literal_error" and "expected" in ctx:
+        return t("取值 {value} 不在可选值之中：{choices}", "value {value} is not one of {expected}",
+                 value=_short(err.get("input")), expected=ctx["expected"],
+                 choices=str(ctx["expected"]).replace(" or ", "、"))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return t("应为整数，实际是 {value}", "expected an integer, got {value}", value=_short(err.get("input")))
+    if kind in ("bool_parsing", "bool_type"):
+        return t("应为 true 或 false，实际是 {value}", "expected true or false, got {value}", value=_short(err.get("input")))
+    if kind in ("string_type",):
+        return t("应为文字，实际是 {value}", "expected text, got {value}", value=_short(err.get("input")))
+    return t("{msg}", "{msg}", msg=str(err.get("msg", "")))
+
+
+def _short(value: Any) -> str:
+    """A value for a message: a scalar as written (cut short), a list or mapping only by its
+    kind (never expanded: YAML aliases can nest a list a billion times over)."""
+    if isinstance(value, list | tuple):
+        return "[…]"
+    if isinstance(value, dict):
+        return "{…}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _known_keys(model: type[BaseModel]) -> set[str]:
+    """Every key a model accepts, at any depth (its own fields and those of nested models)."""
+    keys: set[str] = set()
+    seen: set[type] = set()
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.add(tp)
+            for name, info in tp.model_fields.items():
+                keys.add(info.alias or name)
+                visit(info.annotation)
+            return
+        for arg in get_args(tp):
+            visit(arg)
+
+    visit(model)
+    return keys
 
 
 def load_model(model: type[M], path: Path, display: str) -> M:

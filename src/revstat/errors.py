@@ -30,7 +30,7 @@ class RevstatError(Exception):
         labels = ("Error", "where", "fix") if en else ("错误", "位置", "处理")
         lines = [f"{labels[0]}: {self.what.render(lang)}"]
         if self.where is not None:
-            lines.append(f"  {labels[1]}: {self.where}")
+            lines.append(f"  {labels[1]}: {self.where.render(lang)}")
         if self.fix is not None:
             lines.append(f"  {labels[2]}: {self.fix.render(lang)}")
         return "\n".join(lines)

@@ -39,8 +39,12 @@ class Text:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, lang: str | None = None) -> str:
-        template = self.en if (lang or get_lang()) == "en" else self.zh
-        return template.format(**self.params) if self.params else template
+        lang = lang or get_lang()
+        template = self.en if lang == "en" else self.zh
+        if not self.params:
+            return template
+        # a message inside a message speaks the same language
+        return template.format(**{k: v.render(lang) if isinstance(v, Text) else v for k, v in self.params.items()})
 
     def __str__(self) -> str:
         return self.render()

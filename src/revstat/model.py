@@ -21,6 +21,10 @@ class Location:
     note: str | None = None  # e.g. "列 人数" when no single cell applies
 
     def __str__(self) -> str:
+        return self.render()
+
+    def render(self, lang: str | None = None) -> str:
+        en = (lang or get_lang()) == "en"
         parts = [self.file]
         if self.sheet is not None:
             parts.append(self.sheet)
@@ -28,12 +32,11 @@ class Location:
             parts.append(self.cell)
         text = " › ".join(parts)
         if self.line is not None:
-            en = get_lang() == "en"
             text += f", line {self.line}" if en else f"，第{self.line}行"
             if self.column is not None:
                 text += f", column {self.column}" if en else f"第{self.column}列"
         if self.note:
-            text += f" ({self.note})" if get_lang() == "en" else f"（{self.note}）"
+            text += f" ({self.note})" if en else f"（{self.note}）"
         return text
 
     def to_dict(self) -> dict[str, Any]:

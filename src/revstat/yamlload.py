@@ -129,13 +129,39 @@ def load_yaml_text(text: str, name: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise DefinitionError(
-            t("YAML 格式错误：{p}", "malformed YAML: {p}", p=problem),
+            t("YAML 格式错误：{why}（{p}）", "malformed YAML: {p}", p=problem, why=_problem_zh(problem)),
             Location(name, line=mark.line + 1 if mark else None,
                      column=mark.column + 1 if mark else None),
             t("检查该行的缩进、冒号和引号", "check indentation, colons and quotes on that line"),
         ) from None
     finally:
         _current_file.pop()
+
+
+#: PyYAML's problems, as a bureau's staff would understand them (the original stays beside it).
+_PROBLEMS_ZH = (
+    ("mapping values are not allowed here", "此处不能出现“键: 值”：上一行的缩进不对，或值里有未加引号的冒号"),
+    ("found character '\\t' that cannot start any token", "有制表符（Tab）：YAML 只能用空格缩进"),
+    ("found a tab character", "有制表符（Tab）：YAML 只能用空格缩进"),
+    ("could not find expected ':'", "缺少冒号“:”"),
+    ("did not find expected key", "缩进没有对齐，或缺少“键:”"),
+    ("did not find expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
+    ("did not find expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
+    ("did not find expected '-' indicator", "列表项的“-”缩进没有对齐"),
+    ("found unexpected end of stream", "文件意外结束：引号或括号没有闭合"),
+    ("expected <block end>", "缩进没有对齐"),
+    ("found undefined alias", "引用了未定义的锚点（*名称）"),
+    ("found unexpected ':'", "多了一个冒号，或值里的冒号需要加引号"),
+)
+
+
+def _problem_zh(problem: str) -> str:
+    for start, zh in _PROBLEMS_ZH:
+        if problem.startswith(start):
+            return zh
+    return "格式不对"
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> Any:
