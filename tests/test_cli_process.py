@@ -73,3 +73,14 @@ def test_a_closed_stdout_ends_quietly_with_the_commands_own_exit_code(tmp_path: 
     (ws / "checks" / "bad.yaml").write_text("rules:\n  - {id: a, name: A, rule: admin_villagez >= 1}\n",
                                              encoding="utf-8")
     assert run_with_stdout_closed("lint", str(ws), cwd=tmp_path) == (1, "")
+
+
+def test_consoles_print_what_a_cell_says_not_emoji(capsys) -> None:
+    """rich would turn ":x:" in a note or a region name into ❌; revstat prints what was typed
+    (and does not load rich's emoji table)."""
+    from revstat.cli import common
+
+    common.out_console().print("备注 :x: 已核实 :warning:")
+    common.err_console().print("说明 :+1:")
+    out, err = capsys.readouterr()
+    assert "备注 :x: 已核实 :warning:" in out and "说明 :+1:" in err

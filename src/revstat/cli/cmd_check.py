@@ -32,7 +32,7 @@ def render_findings(report, fmt: str, *, prefix: str = "") -> str:  # noqa: ANN0
     from rich.console import Console
 
     buf = io.StringIO()
-    show_table(report, Console(file=buf, width=160, color_system=None, highlight=False))
+    show_table(report, Console(file=buf, width=160, color_system=None, highlight=False, emoji=False))
     return buf.getvalue()
 
 

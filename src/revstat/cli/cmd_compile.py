@@ -142,15 +142,18 @@ class progress_bar:  # noqa: N801 - used as a context manager
     """A rich progress bar on stderr (one step per workbook); silent when not a terminal."""
 
     def __init__(self, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
         console = common.err_console()
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[file]}"), console=console, transient=True,
-                                 disable=not console.is_terminal)
+        self.progress = None
+        if console.is_terminal:  # rich.progress is only imported for a bar someone will see
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[file]}"), console=console, transient=True)
         self.total = total
 
     def __enter__(self) -> Any:
+        if self.progress is None:
+            return lambda name: None
         self.progress.__enter__()
         task = self.progress.add_task(t("读取", "reading").render(), total=self.total or None, file="")
 
@@ -160,7 +163,8 @@ class progress_bar:  # noqa: N801 - used as a context manager
         return step
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
 
 
 def show_headlines(compiled: Any) -> None:

@@ -66,7 +66,7 @@ def out_console() -> Console:
             self.quiet = True
             discard_stdout()
 
-    return StdoutConsole(highlight=False, soft_wrap=True)
+    return StdoutConsole(highlight=False, soft_wrap=True, emoji=False)  # a cell's ":x:" stays as typed
 
 
 def echo(text: str, nl: bool = True) -> None:
@@ -80,7 +80,7 @@ def echo(text: str, nl: bool = True) -> None:
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def en() -> bool:
