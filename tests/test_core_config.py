@@ -89,6 +89,18 @@ def test_ambiguous_and_unknown_names_list_candidates():
     assert "柳树乡" in info.value.fix.render()
 
 
+def test_a_name_without_its_suffix_matches_but_a_different_suffix_does_not():
+    """城关 is 城关镇; 柳树镇 or 柳树村 is not 柳树乡 (another place, or a renamed one: the cell
+    must say which), so a village row is never read as its township's."""
+    tree = make_tree([*TREE_ROWS, ("990121201000", "石桥", "village", "990121200000")])
+    assert tree.match("柳树", within="990121000000") == "990121200000"
+    assert tree.match("石桥村", within="990121000000") == "990121201000"  # regions.csv gives no suffix
+    for typed in ("柳树镇", "柳树村"):
+        with pytest.raises(SourceError) as info:
+            tree.match(typed, within="990121000000")
+        assert "未知的地区名称" in info.value.render("zh") and "柳树乡" in info.value.fix.render("zh")
+
+
 def test_county_found_in_a_file_name():
     tree = make_tree(TREE_ROWS)
     assert tree.find_in_text("东山县_2024Q4.xlsx") == "990121000000"

@@ -3,7 +3,9 @@
 The tree comes from the file, never from slicing codes: cities without counties, 直辖市 and
 省直辖县级 units and renamed codes all break slicing. A workbook names its townships as people
 type them; names are matched after normalising full-width characters, spaces and invisible
-characters, within the county the workbook belongs to when that is known.
+characters, within the county the workbook belongs to when that is known. A name typed without
+its suffix (城关 for 城关镇) is matched; a name with a different suffix (石桥乡, 石桥村 for 石桥镇)
+is not: it may be another place, or a renamed one, and either way the cell must say which.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def _short(name: str) -> str:
 class RegionTree:
     regions: dict[str, Region]
     children: dict[str, list[str]] = field(default_factory=dict)
-    _by_name: dict[str, list[str]] = field(default_factory=dict)
+    _by_name: dict[str, list[str]] = field(default_factory=dict)  # normalised name → codes
+    _by_bare: dict[str, list[str]] = field(default_factory=dict)  # name without its suffix → codes
 
     def __post_init__(self) -> None:
         self.children = {code: [] for code in self.regions}
@@ -59,12 +62,13 @@ class RegionTree:
                 self.children[region.parent].append(region.code)
         for code_list in self.children.values():
             code_list.sort()
-        self._by_name = {}
+        self._by_name, self._by_bare = {}, {}
         for region in self.regions.values():
             norm = normalize_name(region.name)
-            keys = {norm, _short(norm)}
-            for key in keys:
-                self._by_name.setdefault(key, []).append(region.code)
+            self._by_name.setdefault(norm, []).append(region.code)
+            bare = _short(norm)
+            if bare != norm:
+                self._by_bare.setdefault(bare, []).append(region.code)
 
     # ---- structure -------------------------------------------------------------------
     def __contains__(self, code: object) -> bool:
@@ -123,7 +127,13 @@ class RegionTree:
                 t("在 regions.csv 中加入该代码，或改正单元格", "add the code to regions.csv or correct the cell"),
             )
         norm = normalize_name(raw)
-        candidates = self._by_name.get(norm) or self._by_name.get(_short(norm)) or []
+        bare = _short(norm)
+        candidates = self._by_name.get(norm, [])
+        if not candidates and bare == norm:  # typed without its suffix: 城关 for 城关镇
+            candidates = self._by_bare.get(norm, [])
+        if not candidates and bare != norm:  # a suffix the file leaves off: 城关镇 for 城关
+            candidates = self._by_name.get(bare, [])
+        # a different suffix is another place (石桥乡 is not 石桥镇, 石桥村 is not 石桥镇): not matched
         if within is not None:
             candidates = [c for c in candidates if self.is_within(c, within)]
         if level is not None and len(candidates) > 1:
