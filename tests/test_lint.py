@@ -113,6 +113,9 @@ def test_unused_indicator_is_info(ws):
         "    formula: admin_villages\n    decimals: 1\n", encoding="utf-8")
     [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unused" and "villages_per_township" in i.message.render("zh")]
     assert issue.severity is Severity.INFO and issue.locations[0].file == "indicators/extra.yaml"
+    # the standard set is a menu: its indicators that no template or rule uses are not the workspace's to fix
+    unused = [i for i in lint_workspace(ws) if i.rule == "lint.unused"]
+    assert [i.locations[0].file for i in unused] == ["indicators/extra.yaml"]
 
 
 def test_waiver_of_an_unknown_rule_and_of_an_unknown_region(ws):

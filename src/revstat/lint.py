@@ -302,8 +302,9 @@ def _unused_indicators(indicators: dict[str, Any], rules: list[RuleDef], templat
             used |= set(parse_formula(ind.formula).names)
     out = []
     for ind in indicators.values():
-        if ind.id not in used:
-            where = getattr(ind, "location", None) or getattr(ind, "where", None)
+        where = getattr(ind, "location", None) or getattr(ind, "where", None)
+        shipped = isinstance(where, Location) and where.file.startswith("<revstat>/")
+        if ind.id not in used and not shipped:  # the standard set is a menu: most workspaces use part of it
             out.append(_finding("unused", Severity.INFO,
                                 t("指标 {id} 未被任何模板或规则使用", "indicator {id} is used by no template or rule", id=ind.id),
                                 where if isinstance(where, Location) else None))
