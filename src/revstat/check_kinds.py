@@ -27,7 +27,7 @@ from revstat.checks import (
     objects,
     rule_kind,
 )
-from revstat.i18n import t
+from revstat.i18n import Text, t
 from revstat.model import Issue, Location
 from revstat.numbers import CONTEXT
 from revstat.periods import Period
@@ -66,25 +66,21 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     """Every target within [min, max] (e.g. 0 ≤ rate ≤ 100, amounts ≥ 0)."""
     out: list[Issue] = []
     for name in rule.targets:
-        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
+        regions = data.regions(data.levels_for(rule))
         if rule.min is not None:
-            out += compare_aligned(rule, data, regions, values, ">=", _same(rule.min, regions), [name],
-                                   data.label(name), t("下限", "the minimum"))
+            out += _against(rule, data, name, regions, ">=", rule.min, t("下限", "the minimum"))
         if rule.max is not None:
-            out += compare_aligned(rule, data, regions, values, "<=", _same(rule.max, regions), [name],
-                                   data.label(name), t("上限", "the maximum"))
+            out += _against(rule, data, name, regions, "<=", rule.max, t("上限", "the maximum"))
     return out
 
 
-def _reported_at(data: CheckData, name: str, regions: list[str]) -> tuple[list[str], Any]:
-    """The regions (of ``regions``) where ``name`` has a value, and those values."""
+def _against(rule: RuleDef, data: CheckData, name: str, regions: list[str], op: str, value: Decimal,
+             text: Text) -> list[Issue]:
+    """``name op value`` at every region of ``regions`` where ``name`` has a value."""
     values, known = data.column(name, regions)
-    keep = np.flatnonzero(known)
-    return [regions[i] for i in keep.tolist()], values[keep]
-
-
-def _same(value: Any, regions: list[str]) -> Any:
-    return np.full(len(regions), value, dtype=object)
+    n = len(regions)
+    return compare_aligned(rule, data, regions, values, op, np.full(n, value, dtype=object), [name],
+                           data.label(name), text, known, np.ones(n, dtype=bool))
 
 
 @rule_kind("balance")
@@ -151,6 +147,30 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
               "{file} › {sheet}: the total row of {field} ({left}) is not the sum of the rows ({right}); difference {difference}"),
             expected=summed, actual=total, difference=total - summed, locations=cells,
             field=data.label(fid), file=str(file), sheet=str(sheet)))
+    # a sheet without 合计 rows where other workbooks' same sheet (the same fields) has them:
+    # the check above could not run there, which the bureau must know (a 合计 row deleted?)
+    have = set(zip(*_columns(totals, ("file", "sheet")), strict=True))
+    lacking = sorted({(f, s) for f, s, _ in groups} - {(str(f), str(s)) for f, s in have})
+    if lacking:
+        from revstat.model import Severity
+
+        where: dict[tuple[str, str], set[Any]] = {key: set() for key in lacking}
+        for file, sheet, code in zip(*_columns(parts, ("file", "sheet", "region_code")), strict=True):
+            if (str(file), str(sheet)) in where and not _nan(code) and code in data.tree:
+                where[(str(file), str(sheet))].add(data.tree[code].parent)
+        for file, sheet in lacking:
+            parents = where[(file, sheet)]
+            region = next(iter(parents)) if len(parents) == 1 and None not in parents else None
+            place = Location(file, None if _nan(sheet) else sheet)
+            out.append(Issue(
+                rule=rule.id, severity=Severity.INFO, region_code=region, period=data.period,
+                region_name=data.tree.name(region) if region is not None and region in data.tree else None,
+                message=t("{where} 没有合计行（其他工作簿的同一张表有），“{name_zh}”未能对这张表进行；"
+                          "请核实，补报合计行",
+                          "{where} has no total row (other workbooks' same sheet has one), so "
+                          "\"{name_en}\" could not run on this sheet; check it and add the total row",
+                          where=place, name_zh=rule.name, name_en=rule.name_en or rule.name),
+                locations=(place,)))
     return out
 
 
@@ -420,9 +440,7 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
             op, goal = data.targets[name]
         else:
             continue
-        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
-        out += compare_aligned(rule, data, regions, values, op, _same(goal, regions), [name], data.label(name),
-                               t("目标值", "the target"))
+        out += _against(rule, data, name, data.regions(data.levels_for(rule)), op, goal, t("目标值", "the target"))
     return out
 
 
