@@ -27,7 +27,7 @@ from revstat.checks import (
     objects,
     rule_kind,
 )
-from revstat.i18n import Text, t
+from revstat.i18n import t
 from revstat.model import Issue, Location
 from revstat.numbers import CONTEXT
 from revstat.periods import Period
@@ -66,21 +66,25 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     """Every target within [min, max] (e.g. 0 ≤ rate ≤ 100, amounts ≥ 0)."""
     out: list[Issue] = []
     for name in rule.targets:
-        regions = data.regions(data.levels_for(rule))
+        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
         if rule.min is not None:
-            out += _against(rule, data, name, regions, ">=", rule.min, t("下限", "the minimum"))
+            out += compare_aligned(rule, data, regions, values, ">=", _same(rule.min, regions), [name],
+                                   data.label(name), t("下限", "the minimum"))
         if rule.max is not None:
-            out += _against(rule, data, name, regions, "<=", rule.max, t("上限", "the maximum"))
+            out += compare_aligned(rule, data, regions, values, "<=", _same(rule.max, regions), [name],
+                                   data.label(name), t("上限", "the maximum"))
     return out
 
 
-def _against(rule: RuleDef, data: CheckData, name: str, regions: list[str], op: str, value: Decimal,
-             text: Text) -> list[Issue]:
-    """``name op value`` at every region of ``regions`` where ``name`` has a value."""
+def _reported_at(data: CheckData, name: str, regions: list[str]) -> tuple[list[str], Any]:
+    """The regions (of ``regions``) where ``name`` has a value, and those values."""
     values, known = data.column(name, regions)
-    n = len(regions)
-    return compare_aligned(rule, data, regions, values, op, np.full(n, value, dtype=object), [name],
-                           data.label(name), text, known, np.ones(n, dtype=bool))
+    keep = np.flatnonzero(known)
+    return [regions[i] for i in keep.tolist()], values[keep]
+
+
+def _same(value: Any, regions: list[str]) -> Any:
+    return np.full(len(regions), value, dtype=object)
 
 
 @rule_kind("balance")
@@ -440,7 +444,9 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
             op, goal = data.targets[name]
         else:
             continue
-        out += _against(rule, data, name, data.regions(data.levels_for(rule)), op, goal, t("目标值", "the target"))
+        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
+        out += compare_aligned(rule, data, regions, values, op, _same(goal, regions), [name], data.label(name),
+                               t("目标值", "the target"))
     return out
 
 
