@@ -48,6 +48,22 @@ def test_usage_errors_keep_click_exit_code_2(tmp_path: Path) -> None:
     assert done.returncode == 2 and "workspace" in done.stderr
 
 
+def test_usage_errors_are_told_in_the_users_language(tmp_path: Path) -> None:
+    ws = str(SAMPLE)
+    missing = run("compile", ws, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stdout == ""
+    usage, what, fix = missing.stderr.splitlines()  # run as `python -m revstat`, so named so
+    assert usage.startswith("用法：") and usage.endswith("revstat compile [OPTIONS] {workspace}")
+    assert what == "错误: 缺少选项 --period / -p" and fix.startswith("  处理: 运行 `") and fix.endswith("compile --help` 查看用法")
+    unknown = run("compile", ws, "-p", "2024Q4", "--forma", "md", cwd=tmp_path)
+    assert unknown.returncode == 2 and "错误: 没有选项 --forma" in unknown.stderr
+    assert run("nosuchcmd", cwd=tmp_path).stderr.splitlines()[1] == "错误: 没有命令 nosuchcmd"
+    english = run("--lang", "en", "compile", ws, cwd=tmp_path)
+    assert english.returncode == 2 and "Error: missing option --period / -p" in english.stderr
+    assert "Traceback" not in missing.stderr + unknown.stderr + english.stderr
+    assert run("--help", cwd=tmp_path).returncode == 0  # help still leaves with 0
+
+
 def run_with_stdout_closed(*args: str, cwd: Path) -> tuple[int, str]:
     """Run revstat with its standard output's reader gone before the first line (like `| head -0`)."""
     env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1", COLUMNS="120")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -162,8 +163,60 @@ def leave(code: int | str | None) -> NoReturn:
     os._exit(status)
 
 
-def run_app(app: typer.Typer) -> None:
+def run_app(app: typer.Typer) -> NoReturn:
+    """Run the CLI; usage errors (a missing option, an unknown one, a bad value) are told in the
+    user's language like every other error, with click's exit code 2."""
+    # typer ships its own click; its exception classes are reached through the public BadParameter
+    click_classes = {cls.__name__: cls for cls in typer.BadParameter.__mro__}
+    usage_error, click_exception = click_classes["UsageError"], click_classes["ClickException"]
     try:
-        app(standalone_mode=True)
-    except SystemExit:
-        raise
+        code = app(standalone_mode=False)
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `revstat` alone: the help
+            exc.show()
+        else:
+            show_usage_error(exc)
+        raise SystemExit(exc.exit_code) from None
+    except click_exception as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err_console().print(t("已中止。", "Aborted!").render(), markup=False)
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else EXIT_OK)
+
+
+def show_usage_error(exc: Any) -> None:
+    """click's usage error as revstat says errors: what, the usage line, and where to look."""
+    ctx = exc.ctx
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None) or ""
+    if not hint and param is not None:
+        hint = " / ".join(param.opts) if param.param_type_name == "option" else str(param.name)
+    what: Any
+    if hasattr(exc, "param_type"):  # MissingParameter
+        kind = exc.param_type or (param.param_type_name if param is not None else "parameter")
+        what = (t("缺少选项 {hint}", "missing option {hint}", hint=hint) if kind == "option"
+                else t("缺少参数 {hint}", "missing argument {hint}", hint=hint))
+    elif hasattr(exc, "possibilities"):  # NoSuchOption
+        close = "、".join(exc.possibilities or [])
+        what = (t("没有选项 {name}（是否应为 {close}？）", "no such option {name} (did you mean {close}?)",
+                  name=exc.option_name, close=close) if close
+                else t("没有选项 {name}", "no such option {name}", name=exc.option_name))
+    elif isinstance(exc, typer.BadParameter):
+        what = t("{hint} 的值无效：{msg}", "invalid value for {hint}: {msg}", hint=hint, msg=exc.message)
+    elif getattr(exc, "option_name", None):  # BadOptionUsage: e.g. a value left out
+        what = t("选项 {name} 的用法不对（{msg}）", "wrong use of option {name} ({msg})",
+                 name=exc.option_name, msg=exc.format_message())
+    elif match := re.match(r"No such command '(.+?)'", exc.format_message()):
+        what = t("没有命令 {name}", "no such command {name}", name=match.group(1))
+    else:
+        what = t("用法错误：{msg}", "usage error: {msg}", msg=exc.format_message())
+    command = ctx.command_path if ctx is not None else "revstat"
+    usage = ctx.get_usage().replace("Usage: ", "Usage: " if en() else "用法：", 1) if ctx is not None else ""
+    fix = t("运行 `{cmd} --help` 查看用法", "run `{cmd} --help` for usage", cmd=command)
+    console = err_console()
+    labels = ("Error", "fix") if en() else ("错误", "处理")
+    if usage:
+        console.print(usage, markup=False)
+    console.print(f"{labels[0]}: {what.render()}\n  {labels[1]}: {fix.render()}", markup=False)
