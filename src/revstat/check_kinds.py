@@ -27,7 +27,7 @@ from revstat.checks import (
     objects,
     rule_kind,
 )
-from revstat.i18n import t
+from revstat.i18n import Text, t
 from revstat.model import Issue, Location
 from revstat.numbers import CONTEXT
 from revstat.periods import Period
@@ -66,25 +66,21 @@ def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     """Every target within [min, max] (e.g. 0 ≤ rate ≤ 100, amounts ≥ 0)."""
     out: list[Issue] = []
     for name in rule.targets:
-        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
+        regions = data.regions(data.levels_for(rule))
         if rule.min is not None:
-            out += compare_aligned(rule, data, regions, values, ">=", _same(rule.min, regions), [name],
-                                   data.label(name), t("下限", "the minimum"))
+            out += _against(rule, data, name, regions, ">=", rule.min, t("下限", "the minimum"))
         if rule.max is not None:
-            out += compare_aligned(rule, data, regions, values, "<=", _same(rule.max, regions), [name],
-                                   data.label(name), t("上限", "the maximum"))
+            out += _against(rule, data, name, regions, "<=", rule.max, t("上限", "the maximum"))
     return out
 
 
-def _reported_at(data: CheckData, name: str, regions: list[str]) -> tuple[list[str], Any]:
-    """The regions (of ``regions``) where ``name`` has a value, and those values."""
+def _against(rule: RuleDef, data: CheckData, name: str, regions: list[str], op: str, value: Decimal,
+             text: Text) -> list[Issue]:
+    """``name op value`` at every region of ``regions`` where ``name`` has a value."""
     values, known = data.column(name, regions)
-    keep = np.flatnonzero(known)
-    return [regions[i] for i in keep.tolist()], values[keep]
-
-
-def _same(value: Any, regions: list[str]) -> Any:
-    return np.full(len(regions), value, dtype=object)
+    n = len(regions)
+    return compare_aligned(rule, data, regions, values, op, np.full(n, value, dtype=object), [name],
+                           data.label(name), text, known, np.ones(n, dtype=bool))
 
 
 @rule_kind("balance")
@@ -444,9 +440,7 @@ def check_target(rule: RuleDef, data: CheckData) -> list[Issue]:
             op, goal = data.targets[name]
         else:
             continue
-        regions, values = _reported_at(data, name, data.regions(data.levels_for(rule)))
-        out += compare_aligned(rule, data, regions, values, op, _same(goal, regions), [name], data.label(name),
-                               t("目标值", "the target"))
+        out += _against(rule, data, name, data.regions(data.levels_for(rule)), op, goal, t("目标值", "the target"))
     return out
 
 
@@ -464,9 +458,19 @@ class _Rows:
     origins: list[Any]
     _reported: Any = None
     _filled: Any = None
+    _indexes: Any = None
+
+    def index(self, uniques: list[Any]) -> dict[str, int]:
+        """Text → code for one of ``regions``, ``fields``, ``origins`` (made once for each)."""
+        if self._indexes is None:
+            self._indexes = {}
+        found = self._indexes.get(id(uniques))
+        if found is None:
+            found = self._indexes[id(uniques)] = {u: i for i, u in enumerate(uniques) if isinstance(u, str)}
+        return found
 
     def codes(self, uniques: list[Any], wanted: Iterable[Any]) -> list[int]:
-        index = {u: i for i, u in enumerate(uniques) if isinstance(u, str)}
+        index = self.index(uniques)
         return [index[w] for w in wanted if w in index]
 
     def where(self, origins: tuple[str, ...], fields: Iterable[str] | None = None) -> Any:
@@ -480,8 +484,12 @@ class _Rows:
         """(reported rows, reported rows that hold a number): the completeness rules' rows."""
         if self._reported is None:
             self._reported = self.where(("source", "records"))
-            self._filled = self._reported.copy()
-            self._filled[self._reported] = _present(self.frame["value"].to_numpy(dtype=object)[self._reported])
+            values = self.frame["value"].to_numpy(dtype=object)
+            if self._reported.all():  # nothing but reported rows (the usual case): no copy
+                self._filled = _present(values)
+            else:
+                self._filled = self._reported.copy()
+                self._filled[self._reported] = _present(values[self._reported])
         return self._reported, self._filled
 
 
@@ -526,7 +534,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
         filled = np.zeros((n_regions, len(order)), dtype=bool)
         if rows is not None:
             column = np.full(len(rows.fields), -1, dtype=np.int64)  # field code → j
-            index = {u: i for i, u in enumerate(rows.fields) if isinstance(u, str)}
+            index = rows.index(rows.fields)
             for j, fid in enumerate(order):
                 if fid in index:
                     column[index[fid]] = j
@@ -537,7 +545,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
             filled[rows.region[hit], col[hit]] = True
         seen = cast("list[bool]", has.any(axis=1).tolist())
         complete = cast("list[bool]", filled.all(axis=1).tolist())
-        region_index = {u: i for i, u in enumerate(rows.regions) if isinstance(u, str)} if rows is not None else {}
+        region_index = rows.index(rows.regions) if rows is not None else {}
         short: dict[str, list[str]] = {}  # region → its missing fields, in the order of fids
         for region in data.regions([level]):
             code = region_index.get(region)

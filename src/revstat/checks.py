@@ -58,6 +58,7 @@ class CheckData:
     # built once per run, on first use (every rule asks for the same few things)
     _cell_rows: Any = None  # (field, period) → positions of reported rows in the observations
     _region_cache: dict[frozenset[str], list[str]] = field(default_factory=dict)
+    _pool: list[tuple[str, str]] | None = None
     _now: Any = None  # (observations, their rows of this period)
     _memo: dict[str, Any] = field(default_factory=dict)  # what several rules derive from the same rows
 
@@ -79,8 +80,10 @@ class CheckData:
         wanted = frozenset(levels)
         found = self._region_cache.get(wanted)
         if found is None:
-            pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
-            found = sorted(c for c in pool if self.tree.level(c) in wanted)
+            if self._pool is None:  # (code, level) of the report region's subtree, in code order
+                pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
+                self._pool = [(c, self.tree.level(c)) for c in sorted(pool)]
+            found = [c for c, level in self._pool if level in wanted]
             self._region_cache[wanted] = found
         return found
 
@@ -96,7 +99,9 @@ class CheckData:
         found = self.values.column(key, regions) if isinstance(self.values, ValueTable) else None
         if found is not None:
             return found
-        values = self.aligned(self.values.get(key, {}), regions)
+        if key not in self.values:  # e.g. a period not read: missing everywhere
+            return np.full(len(regions), None, dtype=object), np.zeros(len(regions), dtype=bool)
+        values = self.aligned(self.values[key], regions)
         return values, present(values)
 
     def now(self) -> Any:
@@ -327,14 +332,13 @@ class _Entry:
     def clean(self) -> tuple[Any, Any]:
         """(values, known) of the entry's rows: finite Decimals or None (see :func:`_dec`)."""
         if self._clean is None:
-            picked = self.values[self.positions]
-            mask = finite_mask(picked) if self.decimal else None
+            out = self.values[self.positions]  # a copy: positions are integers
+            mask = finite_mask(out) if self.decimal else None
             if mask is None:
-                converted = _decimals(picked.tolist())
+                converted = _decimals(out.tolist())
                 out = np.fromiter(converted, dtype=object, count=len(converted))
                 mask = present(out)
-            else:
-                out = picked.copy()
+            elif not mask.all():
                 out[~mask] = None
             self._clean = (out, mask)
         return self._clean
@@ -401,13 +405,17 @@ def _run_starts(values: Any) -> Any:
     return starts
 
 
+_PROBE = 4096  # values looked at to decide whether a column is made of long runs
+
+
 def factorize(values: Any) -> tuple[Any, list[Any]]:
     """``pandas.factorize`` of an object array (codes, uniques; -1 = blank), faster on columns
     made of long runs of one value (a field or a period over a sheet's rows): only the first
     value of each run is hashed."""
     import pandas as pd
 
-    starts = _run_starts(values)
+    head = _run_starts(values[:_PROBE])  # short runs at the start: hash every value at once
+    starts = _run_starts(values) if head is not None and len(head) * 8 < min(len(values), _PROBE) else None
     if starts is not None and len(starts) * 8 < len(values):
         keys, uniques = pd.factorize(values[starts])
         return np.repeat(keys, np.diff(np.append(starts, len(values)))), uniques.tolist()
@@ -419,9 +427,18 @@ def finite_mask(values: Any) -> Any:
     """For an object array of Decimals and blanks: which hold a finite number (a bool array),
     vectorised — blanks and NaN are what ``pandas.isna`` finds, then ``Decimal.is_finite`` of
     the rest (±Infinity) mapped in C. None if that cannot be decided this way (a value that is
-    not a Decimal, or a signalling NaN that refuses ``isna``'s comparison): go value by value."""
+    not a Decimal, or a signalling NaN that refuses ``isna``'s comparison): go value by value.
+
+    Nearly every column is finite Decimals only: ``Decimal.is_finite`` is mapped over it first,
+    and the blanks are looked for only when that stops at one (or finds a NaN or an infinity)."""
     import pandas as pd
 
+    try:
+        mask = np.fromiter(map(Decimal.is_finite, values), dtype=bool, count=len(values))
+    except TypeError:  # a blank, or not a Decimal
+        mask = None
+    if mask is not None and mask.all():
+        return mask
     try:
         mask = ~pd.isna(values)
         rest = np.flatnonzero(mask)
