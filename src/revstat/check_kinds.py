@@ -33,7 +33,7 @@ from revstat.numbers import CONTEXT
 from revstat.periods import Period
 from revstat.rules import RuleDef
 
-_ZERO = Decimal(0)
+_ZERO, _ONE, _HUNDRED = Decimal(0), Decimal(1), Decimal(100)
 
 
 # ---- in-row comparisons -------------------------------------------------------------------
@@ -289,8 +289,8 @@ def _beyond(now: Any, before: Any, bound: Decimal, both_known: Any) -> list[tupl
         return []
     try:
         cur, base = objects(now)[both], objects(before)[both]
-        keep = np.flatnonzero(~np.asarray(base == 0, dtype=bool))
-        growth = (cur[keep] / base[keep] - 1) * 100
+        keep = np.flatnonzero(~np.asarray(base == _ZERO, dtype=bool))  # Decimals: no int converted per value
+        growth = (cur[keep] / base[keep] - _ONE) * _HUNDRED
         over = np.flatnonzero(~np.asarray(np.abs(growth) <= bound, dtype=bool))
         return [(both[keep[j]], growth[j]) for j in over.tolist()]
     except Exception:  # noqa: BLE001 - redo one by one: the same result or the same error
@@ -558,7 +558,13 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
             if not complete[code]:
                 have = filled[code].tolist()
                 short[region] = [fid for fid in fids if not have[position[fid]]]
-        found = _rows_by_region(rows, reported, {r for r, missing in short.items() if missing}) if rows is not None else {}
+        # the rows of the missing fields; for a field without even a blank row, every row of its
+        # region (the file and sheet of another field from the same source are shown instead)
+        lacking = {r: missing for r, missing in short.items() if missing}
+        found = (_rows_by_region(rows, reported, set(lacking), {f for m in lacking.values() for f in m})
+                 if rows is not None else {})
+        rowless = {r for r, missing in lacking.items() if any(f not in found.get(r, {}) for f in missing)}
+        every = _rows_by_region(rows, reported, rowless) if rows is not None else {}
         for region, missing in short.items():
             if not missing:
                 out.append(_issue(
@@ -571,7 +577,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                 cells = [Location(str(file), str(sheet), None if _nan(cell) else str(cell))
                          for file, sheet, cell in mine_rows.get(fid, [])]
                 if not cells:
-                    cells = _row_of(data, mine_rows, fid)
+                    cells = _row_of(data, every.get(region, {}), fid)
                 out.append(_issue(
                     rule, data, region, data.period,
                     t("{region}{period}缺少必填项“{field}”", "{region} {period}: required field {field} is missing"),
@@ -588,12 +594,17 @@ def _present(values: Any) -> Any:
                         for v in values.tolist()), dtype=bool, count=len(values))
 
 
-def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str]) -> dict[str, dict[str, list[tuple[Any, Any, Any]]]]:
+def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str],
+                    fields: set[str] | None = None) -> dict[str, dict[str, list[tuple[Any, Any, Any]]]]:
     """(file, sheet, cell) of the rows of the ``wanted`` regions among ``mask`` (as object
-    columns give them), by region and field, in table order."""
+    columns give them), by region and field, in table order; only of ``fields`` (and of
+    blank fields) if given."""
     if not wanted:
         return {}
-    positions = np.flatnonzero(mask & np.isin(rows.region, rows.codes(rows.regions, wanted)))
+    mask = mask & np.isin(rows.region, rows.codes(rows.regions, wanted))
+    if fields is not None:
+        mask &= np.isin(rows.field, rows.codes(rows.fields, fields)) | (rows.field < 0)
+    positions = np.flatnonzero(mask)
     fields, files, sheets, cells = (rows.frame[c].to_numpy(dtype=object)[positions].tolist()
                                     for c in ("field", "file", "sheet", "cell"))
     out: dict[str, dict[str, list[tuple[Any, Any, Any]]]] = {}

@@ -13,11 +13,13 @@ of the reported values below it.
 
 from __future__ import annotations
 
+import operator
 import string
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -424,28 +426,22 @@ def factorize(values: Any) -> tuple[Any, list[Any]]:
 
 
 def finite_mask(values: Any) -> Any:
-    """For an object array of Decimals and blanks: which hold a finite number (a bool array),
-    vectorised — blanks and NaN are what ``pandas.isna`` finds, then ``Decimal.is_finite`` of
-    the rest (±Infinity) mapped in C. None if that cannot be decided this way (a value that is
-    not a Decimal, or a signalling NaN that refuses ``isna``'s comparison): go value by value.
-
-    Nearly every column is finite Decimals only: ``Decimal.is_finite`` is mapped over it first,
-    and the blanks are looked for only when that stops at one (or finds a NaN or an infinity)."""
-    import pandas as pd
-
+    """For an object array of Decimals and blanks (None): which hold a finite number (a bool
+    array), with ``Decimal.is_finite`` mapped in C. Nearly every column is Decimals only: one
+    pass; otherwise the blanks are found by identity and the rest mapped. None if that cannot be
+    decided this way (a value that is neither None nor a Decimal, such as NaN or
+    ``pandas.NA``): go value by value."""
     try:
-        mask = np.fromiter(map(Decimal.is_finite, values), dtype=bool, count=len(values))
+        return np.fromiter(map(Decimal.is_finite, values), dtype=bool, count=len(values))
     except TypeError:  # a blank, or not a Decimal
-        mask = None
-    if mask is not None and mask.all():
-        return mask
+        pass
+    mask = np.fromiter(map(operator.is_not, values, repeat(None)), dtype=bool, count=len(values))
     try:
-        mask = ~pd.isna(values)
-        rest = np.flatnonzero(mask)
-        mask[rest] = np.fromiter(map(Decimal.is_finite, values[rest]), dtype=bool, count=len(rest))
-        return mask
-    except (ArithmeticError, TypeError):  # a signalling NaN; or not a Decimal after all
+        finite = np.fromiter(map(Decimal.is_finite, compress(values, mask)), dtype=bool, count=int(mask.sum()))
+    except TypeError:  # not a Decimal after all
         return None
+    mask[mask] = finite
+    return mask
 
 
 def _decimals(values: list[Any]) -> list[Decimal | None]:
@@ -532,8 +528,16 @@ def render_message(rule: RuleDef, default: Text, params: dict[str, Any]) -> Text
                        else fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
                        for k, v in params.items()})
 
-    form = string.Formatter()
-    return Text(form.vformat(zh, (), shown("zh")), form.vformat(en, (), shown("en")))
+    return Text(_format(zh, shown("zh")), _format(en, shown("en")))
+
+
+def _format(template: str, values: _Blank) -> str:
+    """``template`` filled in by ``str.format_map``; a template it refuses (a positional field
+    such as ``{}``) goes through :class:`string.Formatter`, which raises what it always raised."""
+    try:
+        return template.format_map(values)
+    except ValueError:
+        return string.Formatter().vformat(template, (), values)
 
 
 def _issue(rule: RuleDef, data: CheckData, region: str | None, period: str, default: Text, *,
@@ -584,7 +588,9 @@ def holds_many(left: Any, op: str, right: Any, rule: RuleDef) -> Any:
         tol: Any = rule.tolerance
         if rule.tolerance_relative is not None:
             tol = np.maximum(tol, rule.tolerance_relative * np.maximum(np.abs(left), np.abs(right)))
-        # tol ≥ 0, so holds's "diff < tol if tol else diff < 0" is diff < tol either way
+        # tol ≥ 0, so holds's "diff < tol if tol else diff < 0" is diff < tol either way; with
+        # one tolerance, -diff <= tol is diff >= -tol (exact negations, one instead of one per value)
+        low = tol.copy_negate() if isinstance(tol, Decimal) else None
         if op == "==":
             ok = np.abs(diff) <= tol
         elif op == "!=":
@@ -592,11 +598,11 @@ def holds_many(left: Any, op: str, right: Any, rule: RuleDef) -> Any:
         elif op == "<=":
             ok = diff <= tol
         elif op == ">=":
-            ok = -diff <= tol
+            ok = -diff <= tol if low is None else diff >= low
         elif op == "<":
             ok = diff < tol
         elif op == ">":
-            ok = -diff < tol
+            ok = -diff < tol if low is None else diff > low
         else:
             raise ValueError(op)
         return np.asarray(ok, dtype=bool)
