@@ -131,7 +131,35 @@ def region_code(label: str, source: SourceDef, tree: Any, scope: str | None, whe
         raise SourceError(t("此列应为地区名称，而不是代码：{v}", "this column should hold names, not codes: {v}", v=label), where,
                           t("改为地区名称，或设置 region.by: code/auto", "use names, or set region.by: code or auto"))
     code: str = tree.match(text if is_code else label, within=scope, level=source.region.level, where=where)
+    if is_code and scope is not None and code != scope and not tree.is_within(code, scope):
+        raise foreign_code(code, scope, tree, where)
     return code
+
+
+def foreign_code(code: str, scope: str, tree: Any, where: Location | None) -> SourceError:
+    """A valid code of a region outside the workbook's own county (``scope``): typed in the
+    wrong workbook, or a slip in the code. Names are matched within the county; codes are checked
+    here, or the row would be read as that other county's and clash with its own workbook."""
+    level = tree.level(scope)
+    owner = next((c for c in (code, *tree.ancestors(code)) if tree.level(c) == level), None)
+    name, county = tree.name(code), tree.name(scope)
+    same = sorted(c for c in tree.descendants(scope) if tree.name(c) == name and tree.level(c) == tree.level(code))
+    if owner is None:
+        return SourceError(
+            t("地区代码 {code}（{name}）不在本工作簿所属的{county}范围内",
+              "region code {code} ({name}) is not within {county}, the region of this workbook",
+              code=code, name=name, county=county), where,
+            t("改正该代码（应为{county}下属地区的代码），或改填地区名称",
+              "correct the code (it must be a region within {county}), or write the region's name", county=county))
+    hint = t("（若指的是{county}的{name}，应为 {right}）", " (if {county}'s {name} is meant: {right})",
+             county=county, name=name, right=same[0]) if len(same) == 1 else t("", "")
+    return SourceError(
+        t("地区代码 {code} 是{owner}的{name}，不属于本工作簿所属的{county}",
+          "region code {code} is {name} of {owner}, not of {county} (the region of this workbook)",
+          code=code, owner=tree.name(owner), name=name, county=county), where,
+        t("改正该代码{hint}；若这一行确是{owner}的数据，把它移到{owner}的工作簿",
+          "correct the code{hint}; if the row really is {owner}'s, move it to {owner}'s workbook",
+          hint=hint, owner=tree.name(owner)))
 
 
 def unit_shift(f: FieldDef, col: Column, layout: Layout, source: SourceDef, where: Location) -> int:

@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import zip_longest
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from revstat.config import LEVELS, FieldDef, SourceDef
-from revstat.errors import RevstatError, SourceError
+from revstat.errors import ConfigError, RevstatError, SourceError
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.numbers import NotANumber
+from revstat.periods import Period
 from revstat.sources.cells import (
     ONE,
     PrecisionLost,
@@ -78,6 +79,7 @@ class _Ctx:
     reported: set[tuple[str, str, str]] = field(default_factory=set)
     scopes: ScopeFinder | None = None
     codes: dict[tuple[str, str | None, str, str], str] = field(default_factory=dict)  # region names matched
+    missing: dict[str, list[SourceDef]] = field(default_factory=dict)  # pattern → the sources that found no file
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
@@ -99,6 +101,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
                     book = _book(path, real, ws, books, ctx, progress)
                     if book is not None:
                         _read_book(source, book, ctx)
+            _report_missing(ctx)
     finally:
         for book in books.values():
             if book is not None:
@@ -141,13 +144,79 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[tuple[Path, Path
                 ctx.summary.skipped.append(rel)
             continue
         found.append((path, real))
-    if not found:
+    if not found:  # reported once per pattern (or missing folder) after all sources: _report_missing
+        ctx.missing.setdefault(pattern, []).append(source)
+    return found
+
+
+def _report_missing(ctx: _Ctx) -> None:
+    """One error per period folder that does not exist (whatever the number of sources under
+    it), then one per file pattern that matched nothing, naming every source that uses it."""
+    ws = ctx.ws
+    folders: set[str] = set()
+    for pattern, sources in ctx.missing.items():
+        first = sources[0]
+        folder = _missing_folder(ws, first.files, ctx.period)
+        if folder is not None:
+            rel, periods = folder
+            if rel not in folders:
+                folders.add(rel)
+                ctx.errors.append(_no_folder(rel, periods, ctx.period))
+            continue
         ctx.errors.append(SourceError(
             t("来源 {id} 在 {period} 没有找到文件：{pattern}", "source {id} found no file for {period}: {pattern}",
-              id=source.id, period=ctx.period, pattern=pattern), where,
+              id="、".join(s.id for s in sources), period=ctx.period, pattern=pattern),
+            Location(ws.source_files.get(first.id, f"sources/{first.id}.yaml")),
             t("把该期的文件放到 {pattern}，或改正 files 模式", "put the period's files at {pattern}, or correct `files`",
               pattern=pattern)))
-    return found
+    ctx.missing.clear()
+
+
+_GLOB = frozenset("*?[")
+
+
+def _missing_folder(ws: Workspace, template: str, period: str) -> tuple[str, list[str]] | None:
+    """(the period's folder, the periods whose folder exists) when ``template`` puts each period
+    in a folder of its own (``data/{period}/*.xlsx``) and this period's folder does not exist."""
+    parts = PurePosixPath(template.replace("\\", "/")).parts
+    at = next((i for i, part in enumerate(parts) if "{period}" in part), None)
+    if at is None or at == len(parts) - 1 or any(_GLOB & set(part) for part in parts[:at + 1]) \
+            or parts[at].count("{period}") != 1 or PurePosixPath(template).is_absolute():
+        return None
+    parent = ws.root.joinpath(*parts[:at])
+    folder = parent / parts[at].replace("{period}", period)
+    if folder.is_dir():
+        return None
+    prefix, suffix = parts[at].split("{period}")
+    found: list[tuple[Period, str]] = []
+    try:
+        children = [p for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+    except OSError:
+        children = []
+    for child in children:
+        name = child.name
+        if len(name) > len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix):
+            try:
+                found.append((Period.parse(name[len(prefix):len(name) - len(suffix)]), name))
+            except ConfigError:
+                continue
+    rel = "/".join((*parts[:at], parts[at].replace("{period}", period))) + "/"
+    return rel, [name for _, name in sorted(found)]
+
+
+def _no_folder(rel: str, periods: list[str], period: str) -> SourceError:
+    if periods:
+        known = t("已有数据的期：{list_zh}", "periods with data: {list_en}", list_zh="、".join(periods),
+                  list_en=", ".join(periods))
+    else:
+        known = t("还没有任何一期的数据文件夹", "no period has a data folder yet")
+    return SourceError(
+        t("{period} 的数据文件夹 {folder} 不存在（{known}）", "the data folder {folder} for {period} does not exist ({known})",
+          period=period, folder=rel, known=known),
+        Location(rel),
+        t("把 {period} 各县（区）的工作簿放到 {folder}，或用 --period 选择已有数据的期",
+          "put the counties' workbooks for {period} in {folder}, or choose a period that has data with --period",
+          period=period, folder=rel))
 
 
 def _book(path: Path, key: Path, ws: Workspace, books: dict[Path, Book | None], ctx: _Ctx,

@@ -1,0 +1,177 @@
+"""Defects a new-user trial found on the reading side, on real workbooks built here:
+a missing period folder (one error, not one per source), a code of another county typed in a
+county's workbook (said so at the cell, not "duplicate data"), and a deleted 合计 row (a 提示
+that the total-row check did not run on that sheet)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+from test_read import ROWS, SOURCE, make_ws, obs, write_book
+from typer.testing import CliRunner
+
+from revstat.checks import RULE_KINDS, make_check_data
+from revstat.cli import app
+from revstat.model import Severity
+from revstat.rules import RuleDef
+from revstat.sources import read_sources
+from revstat.workspace import load_workspace
+
+P = "data/2024Q4/东山县_2024Q4.xlsx"
+QS = "data/2024Q4/青山区_2024Q4.xlsx"
+QS_ROWS = [["城东街道", 1, 2, 3], ["北湖镇", 4, 5, 6], ["城关镇", 7, 8, 9]]  # 青山区's own 城关镇
+
+
+def _read(root: Path, period: str = "2024Q4"):
+    return read_sources(load_workspace(root), [period])
+
+
+def _add_source(root: Path, sid: str, text: str) -> None:
+    (root / "sources" / f"{sid}.yaml").write_text(text, encoding="utf-8")
+
+
+def _second_source(sid: str, sheet: str = "1-监测*") -> str:
+    return (SOURCE.replace("id: monitoring", f"id: {sid}").replace('sheet: "1-监测*"', f'sheet: "{sheet}"')
+            .replace("id: households", f"id: {sid}_h").replace("id: persons", f"id: {sid}_p")
+            .replace("id: funds", f"id: {sid}_f"))
+
+
+# ---- 1. a period folder that does not exist --------------------------------------------------
+
+def test_a_missing_period_folder_is_one_error_naming_it_and_the_periods_that_exist(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    (root / "data" / "2024Q3").mkdir()
+    (root / "data" / "模板").mkdir()  # not a period: not listed
+    write_book(root / P, ROWS)
+    _add_source(root, "guarantees", _second_source("guarantees"))
+    _add_source(root, "income", _second_source("income"))
+    result = _read(root, "2025Q1")
+    assert len(result.errors) == 1  # not one per source
+    err = result.errors[0]
+    assert err.render("zh") == (
+        "错误: 2025Q1 的数据文件夹 data/2025Q1/ 不存在（已有数据的期：2024Q3、2024Q4）\n"
+        "  位置: data/2025Q1/\n"
+        "  处理: 把 2025Q1 各县（区）的工作簿放到 data/2025Q1/，或用 --period 选择已有数据的期")
+    assert err.render("en") == (
+        "Error: the data folder data/2025Q1/ for 2025Q1 does not exist (periods with data: 2024Q3, 2024Q4)\n"
+        "  where: data/2025Q1/\n"
+        "  fix: put the counties' workbooks for 2025Q1 in data/2025Q1/, or choose a period that has data with --period")
+
+
+def test_no_data_folder_at_all_says_so(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    (root / "data" / "2024Q4").rmdir()
+    (root / "data").rmdir()
+    result = _read(root)
+    assert [e.render("zh").splitlines()[0] for e in result.errors] == [
+        "错误: 2024Q4 的数据文件夹 data/2024Q4/ 不存在（还没有任何一期的数据文件夹）"]
+
+
+def test_extract_prints_the_missing_folder_once_and_exits_2(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    _add_source(root, "guarantees", _second_source("guarantees"))
+    res = CliRunner().invoke(app, ["extract", str(root), "--period", "2025Q1"],
+                             env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert res.exit_code == 2, res.output
+    assert res.output.count("data/2025Q1/ 不存在") == 1
+    assert "没有找到文件" not in res.output
+
+
+def test_an_empty_folder_is_one_error_per_pattern_naming_every_source(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)  # data/2024Q4/ exists, holds nothing
+    _add_source(root, "guarantees", _second_source("guarantees"))
+    texts = [e.render("zh") for e in _read(root).errors]
+    assert texts == ["错误: 来源 guarantees、monitoring 在 2024Q4 没有找到文件：data/2024Q4/*.xlsx\n"
+                     "  位置: sources/guarantees.yaml\n"
+                     "  处理: 把该期的文件放到 data/2024Q4/*.xlsx，或改正 files 模式"]
+
+
+def test_sources_failing_for_different_reasons_are_all_reported(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    _add_source(root, "guarantees", _second_source("guarantees", sheet="2-三保障*"))  # no such sheet
+    _add_source(root, "towns", _second_source("towns").replace("*.xlsx", "*.csv").replace(
+        "name: 监测", "name: 乡镇\nkind: csv").replace('sheet: "1-监测*"\n', ""))  # no CSV this period
+    texts = sorted(e.render("zh").splitlines()[0] for e in _read(root).errors)
+    assert texts == ["错误: 找不到工作表 '2-三保障*'（来源 guarantees）",
+                     "错误: 来源 towns 在 2024Q4 没有找到文件：data/2024Q4/*.csv"]
+
+
+# ---- 2. a valid code of another county in a county's workbook --------------------------------
+
+def test_a_code_of_another_county_is_an_error_at_its_cell(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [["城关镇", 1, 2, 3], ["990102102000", 4, 5, 6], ["红星乡", 7, 8, 9]])
+    write_book(root / QS, QS_ROWS, title="青山区2024年防返贫动态监测情况表", org="青山区乡村振兴局")
+    result = _read(root)
+    assert [e.render("zh") for e in result.errors] == [
+        "错误: 地区代码 990102102000 是青山区的城关镇，不属于本工作簿所属的东山县\n"
+        f"  位置: {P} › 1-监测情况 › A8\n"
+        "  处理: 改正该代码（若指的是东山县的城关镇，应为 990121101000）；若这一行确是青山区的数据，把它移到青山区的工作簿"]
+    assert result.errors[0].render("en").splitlines()[0] == \
+        "Error: region code 990102102000 is 城关镇 of 青山区, not of 东山县 (the region of this workbook)"
+    got = obs(result)
+    assert got[("households", "990102102000")] == (Decimal(7), "B9")  # 青山区's own row, not the stray one
+    assert got[("households", "990121201000")] == (Decimal(7), "B9")
+    assert len(got) == 2 * 3 + 3 * 3
+
+
+def test_a_foreign_code_with_no_namesake_in_the_county_only_says_where_it_belongs(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [["城关镇", 1, 2, 3], ["990102101000", 4, 5, 6]])  # 青山区 北湖镇
+    assert [e.render("zh").splitlines()[2] for e in _read(root).errors] == [
+        "  处理: 改正该代码；若这一行确是青山区的数据，把它移到青山区的工作簿"]
+
+
+def test_real_duplicates_are_still_duplicates(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [["城关镇", 1, 2, 3], ["990121101000", 4, 5, 6]])  # 城关镇 by name, then by code
+    texts = [e.render("zh").splitlines()[0] for e in _read(root).errors]
+    assert texts == ["错误: 地区 990121101000 在同一表中出现两次：A7 和 A8"]
+
+
+# ---- 3. a sheet without its 合计 row ---------------------------------------------------------
+
+def _totals(root: Path):
+    ws = load_workspace(root)
+    result = _read(root)
+    assert result.errors == []
+    data = make_check_data("2024Q4", ws.regions, observations=result.observations,
+                           fields=ws.fields(), scope="990100000000")
+    rule = RuleDef.model_validate({"id": "total_row_equals_rows", "name": "合计行等于各行之和",
+                                   "name_en": "A total row equals the sum of its rows", "kind": "totals",
+                                   "fields": "*", "severity": "error"})
+    return RULE_KINDS["totals"](rule, data)
+
+
+def test_a_sheet_without_the_total_row_the_others_have_is_a_note(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS, total=["合计", 90, 120, 6])  # right
+    write_book(root / QS, QS_ROWS, title="青山区2024年防返贫动态监测情况表", org="青山区乡村振兴局")
+    issues = _totals(root)
+    assert len(issues) == 1
+    issue = issues[0]
+    assert (issue.rule, issue.severity, issue.region_code, issue.region_name) == \
+        ("total_row_equals_rows", Severity.INFO, "990102000000", "青山区")
+    assert issue.message.render("zh") == (
+        f"{QS} › 1-监测情况 没有合计行（其他工作簿的同一张表有），“合计行等于各行之和”未能对这张表进行；请核实，补报合计行")
+    assert issue.message.render("en") == (
+        f"{QS} › 1-监测情况 has no total row (other workbooks' same sheet has one), so "
+        "\"A total row equals the sum of its rows\" could not run on this sheet; check it and add the total row")
+    assert [loc.to_dict() for loc in issue.locations] == [{"file": QS, "sheet": "1-监测情况"}]
+
+
+def test_totals_still_checked_where_present_and_no_note_when_no_workbook_has_them(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS, total=["合计", 91, 120, 6])  # households: 91 ≠ 10 + 30 + 50
+    write_book(root / QS, QS_ROWS, title="青山区2024年防返贫动态监测情况表", org="青山区乡村振兴局")
+    got = sorted((i.severity.value, i.region_code, i.locations[0].cell) for i in _totals(root))
+    assert got == [("error", "990121000000", "B10"), ("info", "990102000000", None)]
+
+    wb = openpyxl.load_workbook(root / P)  # the 合计 row deleted from 东山县 too: nothing to compare with
+    wb.active.delete_rows(10)
+    wb.save(root / P)
+    assert _totals(root) == []
