@@ -171,11 +171,17 @@ class CheckData:
         if self._cell_rows is None:
             self._cell_rows = {}
             obs = self.observations
-            if obs is not None and len(obs):
-                obs = obs[obs["origin"].isin(REPORTED)]
-                groups = obs.groupby(["field", "period"], sort=False, dropna=False).indices
-                for (name, per), positions in groups.items():
-                    self._cell_rows.setdefault((name, str(per)), []).append(positions)
+            if obs is not None and len(obs):  # on codes (fields and periods come in long runs)
+                origin, origins = factorize(obs["origin"].to_numpy(dtype=object))
+                names, name_texts = factorize(obs["field"].to_numpy(dtype=object))
+                periods, period_texts = factorize(obs["period"].to_numpy(dtype=object))
+                reported = np.isin(origin, [i for i, o in enumerate(origins) if o in REPORTED])
+                rows = np.flatnonzero(reported & (names >= 0) & (periods >= 0))
+                pair = names[rows].astype(np.int64) * len(period_texts) + periods[rows]
+                order = np.argsort(pair, kind="stable")
+                for group in np.split(rows[order], np.flatnonzero(np.diff(pair[order])) + 1) if len(rows) else []:
+                    name, per = name_texts[names[group[0]]], str(period_texts[periods[group[0]]])
+                    self._cell_rows.setdefault((name, per), []).append(group)
                 self._cell_rows = {k: (obs, np.sort(np.concatenate(v))) for k, v in self._cell_rows.items()}
         found: dict[str, list[Location]] = {}
         if key in self._cell_rows:
@@ -636,6 +642,8 @@ def failing(rule: RuleDef, left: Any, op: str, right: Any, left_known: Any = Non
     both = np.flatnonzero(left_known & right_known)
     if not len(both):
         return []
+    if len(both) == len(left):  # known everywhere: no copies
+        return np.flatnonzero(~holds_many(left, op, right, rule)).tolist()
     ok = holds_many(left[both], op, right[both], rule)
     return both[~ok].tolist()
 
