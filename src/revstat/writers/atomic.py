@@ -1,6 +1,7 @@
 """Atomic outputs: a failure never leaves a half-written file or folder.
 
 ``atomic_dir(target)`` yields a temporary sibling folder; when the block ends without an error
+the files of the previous ``target`` it did not write anew (reports, say) are copied into it,
 the previous ``target`` is swapped out and the new one moved into place (``os.replace`` of
 folders on the same file system); on an error the temporary folder is removed and the previous
 outputs stay as they were. ``atomic_file`` does the same for one file.
@@ -107,14 +108,16 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         raise _output_error(exc, target, at_target=True) from None
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs are shared like any folder
+        yield tmp
         if target.is_dir():  # keep outputs other commands wrote (e.g. reports) unless replaced
             for item in target.iterdir():
                 dest = tmp / item.name
+                if dest.exists() or dest.is_symlink():
+                    continue  # written anew: the old one is not copied only to be overwritten
                 if item.is_dir():
                     shutil.copytree(item, dest)
                 else:
                     shutil.copy2(item, dest)
-        yield tmp
         old = target.parent / f".{target.name}.old-{os.getpid()}"
         if target.exists():
             os.replace(target, old)
