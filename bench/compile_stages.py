@@ -31,6 +31,7 @@ STEPS = [
     ("revstat.pipeline", "write_outputs", "checks + write the four files"),
     ("revstat.check_run", "check_workspace", "  of which: the checks"),
     ("revstat.writers.tables", "write_indicators_xlsx", "  of which: indicators.xlsx"),
+    ("revstat.writers.tables", "write_findings_json", "  of which: findings.json"),
 ]
 
 _CHILD = r'''
@@ -56,7 +57,7 @@ def timed(mod, name):
         if getattr(other, "__name__", "").startswith("revstat") and getattr(other, name, None) is fn:
             setattr(other, name, wrapper)
 
-import python_calamine, rich.progress, rich.table, xlsxwriter, revstat.cli  # noqa: E401,F401 - what compile imports
+import python_calamine, rich.table, xlsxwriter, revstat.cli  # noqa: E401,F401 - what compile imports
 for mod, name, _ in steps:
     timed(mod, name)
 t_imports = time.perf_counter() - t0
