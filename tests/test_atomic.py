@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,20 +84,28 @@ def _chattr(flag: str, path: Path) -> bool:
     return done.returncode == 0
 
 
-def test_target_that_cannot_be_replaced_gives_a_clear_message(previous: Path) -> None:
-    """An immutable folder cannot be renamed (like a file open in Excel on Windows)."""
-    if not _chattr("+i", previous):
+@contextlib.contextmanager
+def _immutable(path: Path) -> Iterator[None]:
+    """``path`` immutable (``chattr +i``) for the block: not even root can write, rename or
+    remove it or add to it; skipped where the file system cannot do it."""
+    if not _chattr("+i", path):
         pytest.skip("chattr +i is not available on this file system (needs root and ext4/xfs)")
     try:
-        before = _snapshot(previous)
+        yield
+    finally:
+        _chattr("-i", path)
+
+
+def test_target_that_cannot_be_replaced_gives_a_clear_message(previous: Path) -> None:
+    """An immutable folder cannot be renamed (like a file open in Excel on Windows)."""
+    before = _snapshot(previous)
+    with _immutable(previous):
         with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
             (tmp / "indicators.csv").write_text("new", encoding="utf-8")
         assert "无法写入输出" in info.value.render("zh")
         assert "Excel/WPS" in info.value.render("zh")
         assert _snapshot(previous) == before
         assert _siblings(previous) == []
-    finally:
-        _chattr("-i", previous)
 
 
 def test_file_target_that_cannot_be_replaced(tmp_path: Path) -> None:
@@ -238,19 +248,14 @@ def test_output_folder_that_cannot_be_created_is_an_output_error(tmp_path: Path)
 
 def test_read_only_output_parent_is_an_output_error(previous: Path) -> None:
     """The new user's case: ``out/`` itself read-only, so not even the temporary folder can be made."""
-    parent = previous.parent
-    if not _chattr("+i", parent):
-        pytest.skip("chattr +i is not available on this file system (needs root and ext4/xfs)")
-    try:
-        before = _snapshot(previous)
+    before = _snapshot(previous)
+    with _immutable(previous.parent):
         with pytest.raises(OutputError) as info, atomic_dir(previous) as tmp:
             (tmp / "indicators.csv").write_text("new", encoding="utf-8")
         assert "无法写入输出" in info.value.render("zh")
-        with pytest.raises(OutputError), atomic_file(parent / "report.md") as tmp:
+        with pytest.raises(OutputError), atomic_file(previous.parent / "report.md") as tmp:
             tmp.write_text("x", encoding="utf-8")
         assert _snapshot(previous) == before
-    finally:
-        _chattr("-i", parent)
 
 
 def test_disk_full_while_writing_one_file_keeps_the_old_file(tmp_path: Path) -> None:
