@@ -251,3 +251,23 @@ def test_findings_in_the_report_are_chinese_after_an_english_compile(tmp_path):
     assert shown, "the report lists some findings"
     assert not any(f["messages"]["en"][:20] in section for f in findings)
     assert not re.search(r"is missing|coverage is|should be", section)
+
+
+def test_report_that_compiles_first_stops_at_input_errors_like_compile(tmp_path):
+    """`revstat report` compiles when out/P/ is missing or stale; an input error there must stop
+    it as it stops `revstat compile` (exit 2, the error shown, nothing written) — not leave out the
+    bad row and print a report whose figures are off."""
+    import openpyxl
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    book = root / "data" / "2024Q4" / "东山县_2024Q4.xlsx"
+    wb = openpyxl.load_workbook(book)
+    sheet = wb["5-人居环境和基础设施"]
+    [cell] = [c for row in sheet.iter_rows() for c in row if c.value == "石桥镇"]
+    cell.value = "石桥村"  # not a region of 东山县: the row cannot be placed
+    wb.save(book)
+    done = CliRunner().invoke(app, ["report", str(root), "--period", "2024Q4", "--format", "md"])
+    assert done.exit_code == 2, done.output
+    assert "未知的地区名称 '石桥村'" in done.output and f"› {cell.coordinate}" in done.output
+    assert not (root / "out" / "2024Q4").exists()

@@ -62,6 +62,11 @@ def compile_outputs(ws: Any, period: Period) -> Any:
     from revstat.pipeline import compile_workspace, write_outputs
 
     compiled = compile_workspace(ws, str(period))
+    if compiled.read_errors:  # as `revstat compile`: input errors stop it, nothing is written
+        from revstat.errors import ErrorGroup
+
+        errors = list(compiled.read_errors)
+        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     try:
         from revstat.check_run import check_workspace
     except ImportError:  # pragma: no cover - the checks are part of the package
