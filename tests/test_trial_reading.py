@@ -78,6 +78,7 @@ def test_extract_prints_the_missing_folder_once_and_exits_2(tmp_path: Path) -> N
     assert res.exit_code == 2, res.output
     assert res.output.count("data/2025Q1/ 不存在") == 1
     assert "没有找到文件" not in res.output
+    assert not (root / "out" / "2025Q1").exists()  # nothing could be read: no empty observations.csv
 
 
 def test_an_empty_folder_is_one_error_per_pattern_naming_every_source(tmp_path: Path) -> None:

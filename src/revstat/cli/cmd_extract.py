@@ -38,6 +38,10 @@ def extract(
         ws = load_workspace(workspace)
         result = read_with_progress(ws, [period])
         target = ws.out_dir(period) / "observations.csv"
+        if result.errors and not len(result.observations):  # nothing could be read: write nothing
+            from revstat.errors import ErrorGroup
+
+            common.fail(ErrorGroup(result.errors) if len(result.errors) > 1 else result.errors[0])
         write_observations(result.observations, target)
         show_summary(result.summary, target)
         if result.errors:
