@@ -58,6 +58,9 @@ def test_usage_errors_are_told_in_the_users_language(tmp_path: Path) -> None:
     unknown = run("compile", ws, "-p", "2024Q4", "--forma", "md", cwd=tmp_path)
     assert unknown.returncode == 2 and "错误: 没有选项 --forma" in unknown.stderr
     assert run("nosuchcmd", cwd=tmp_path).stderr.splitlines()[1] == "错误: 没有命令 nosuchcmd"
+    # an unknown command is found before --lang is applied; it is still honoured, with a suggestion
+    typo = run("--lang", "en", "compil", ws, cwd=tmp_path)
+    assert typo.returncode == 2 and typo.stderr.splitlines()[1] == "Error: no such command compil (did you mean compile?)"
     english = run("--lang", "en", "compile", ws, cwd=tmp_path)
     assert english.returncode == 2 and "Error: missing option --period / -p" in english.stderr
     assert "Traceback" not in missing.stderr + unknown.stderr + english.stderr

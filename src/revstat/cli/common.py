@@ -11,6 +11,7 @@ and exits with its usual code — 0, or 1 when checks found errors (:func:`disca
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import sys
@@ -189,6 +190,9 @@ def run_app(app: typer.Typer) -> NoReturn:
 def show_usage_error(exc: Any) -> None:
     """click's usage error as revstat says errors: what, the usage line, and where to look."""
     ctx = exc.ctx
+    if ctx is not None and ctx.find_root().params.get("lang") in ("zh", "en"):
+        # an unknown command is found before the main callback has applied --lang
+        set_lang(ctx.find_root().params["lang"])
     param = getattr(exc, "param", None)
     hint = getattr(exc, "param_hint", None) or ""
     if not hint and param is not None:
@@ -209,7 +213,14 @@ def show_usage_error(exc: Any) -> None:
         what = t("选项 {name} 的用法不对（{msg}）", "wrong use of option {name} ({msg})",
                  name=exc.option_name, msg=exc.format_message())
     elif match := re.match(r"No such command '(.+?)'", exc.format_message()):
-        what = t("没有命令 {name}", "no such command {name}", name=match.group(1))
+        name = match.group(1)
+        commands = sorted(getattr(ctx.command, "commands", {})) if ctx is not None else []
+        close = difflib.get_close_matches(name, commands, n=1, cutoff=0.6)
+        what = (t("没有命令 {name}（是否应为 {close}？）", "no such command {name} (did you mean {close}?)",
+                  name=name, close=close[0]) if close
+                else t("没有命令 {name}", "no such command {name}", name=name))
+    elif exc.format_message() == "Missing command.":
+        what = t("缺少命令", "missing command")
     else:
         what = t("用法错误：{msg}", "usage error: {msg}", msg=exc.format_message())
     command = ctx.command_path if ctx is not None else "revstat"
