@@ -158,8 +158,8 @@ def test_unknown_key_suggests_the_closest_key_of_the_model_at_any_depth():
     text = "name: 示范市\nregion: '990100000000'\nrounding: half_up\nroundnig: x\n"
     with pytest.raises(DefinitionError) as info:
         validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
-    assert "未知的键 roundnig（是否应为 rounding？）" in info.value.render("zh")
-    assert "unknown key roundnig (did you mean rounding?)" in info.value.render("en")
+    assert "roundnig: 未知的键（是否应为 rounding？）" in info.value.render("zh")
+    assert "roundnig: unknown key (did you mean rounding?)" in info.value.render("en")
     nested = "id: s\nname: x\nfiles: 'data/*.xlsx'\nregion: {column: 乡镇}\nfields:\n  - {id: a, name: A, unit: 户, untt: x}\n"
     with pytest.raises(DefinitionError) as info:
         validate_model(SourceDef, load_yaml_text(nested, "sources/s.yaml"), "sources/s.yaml")
@@ -170,5 +170,5 @@ def test_a_value_outside_the_choices_lists_them_in_both_languages():
     text = "name: 示范市\nregion: '990100000000'\nrounding: halfup\n"
     with pytest.raises(DefinitionError) as info:
         validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
-    assert "取值 'halfup' 不在可选值之中：'half_up'、'half_even'" in info.value.render("zh")
-    assert "value 'halfup' is not one of 'half_up' or 'half_even'" in info.value.render("en")
+    assert "取值 'halfup' 不在可选值之中：'half_up'、'half_even'（是否应为 half_up？）" in info.value.render("zh")
+    assert "value 'halfup' is not one of 'half_up' or 'half_even' (did you mean half_up?)" in info.value.render("en")

@@ -362,3 +362,15 @@ def test_ratio_parts_follow_the_fields_temporal_kind():
     assert city.numerator == D(80) and city.denominator == D(300)  # 30+30+10+10, not Q1+Q2+Q3
     assert city.display == "26.7"  # 80 / 300 = 26.666…
     assert row(res, "spent_rate", A1).display == "30.0"
+
+
+def test_a_name_several_indicators_contain_is_ambiguous_not_unknown():
+    defs = [ind(id="toilet_rate", name="卫生厕所普及率", formula="toilet / hh * 100"),
+            ind(id="tap_rate", name="自来水普及率", formula="toilet / hh * 100")]
+    with pytest.raises(DefinitionError) as info:
+        find_indicator(defs, "普及率")
+    assert info.value.render("zh").splitlines()[0] == "错误: 指标 '普及率' 有歧义"
+    assert "卫生厕所普及率、自来水普及率" in info.value.render("zh")
+    with pytest.raises(DefinitionError) as info:
+        find_indicator(defs, "收入")
+    assert info.value.render("zh").splitlines()[0] == "错误: 未知的指标 '收入'"

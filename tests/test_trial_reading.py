@@ -127,6 +127,15 @@ def test_a_foreign_code_with_no_namesake_in_the_county_only_says_where_it_belong
         "  处理: 改正该代码；若这一行确是青山区的数据，把它移到青山区的工作簿"]
 
 
+def test_the_code_of_another_county_itself_names_that_county_once(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [["城关镇", 1, 2, 3], ["990102000000", 4, 5, 6]])  # 青山区 itself
+    [error] = _read(root).errors
+    assert error.render("zh").splitlines()[0] == "错误: 地区代码 990102000000 是青山区，不是本工作簿所属的东山县"
+    assert error.render("en").splitlines()[0] == \
+        "Error: region code 990102000000 is 青山区, not 东山县 (the region of this workbook)"
+
+
 def test_real_duplicates_are_still_duplicates(tmp_path: Path) -> None:
     root = make_ws(tmp_path)
     write_book(root / P, [["城关镇", 1, 2, 3], ["990121101000", 4, 5, 6]])  # 城关镇 by name, then by code

@@ -7,6 +7,7 @@ from (pydantic's errors carry a path, :func:`revstat.yamlload.line_of` turns it 
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
@@ -164,16 +165,19 @@ def _zh_msg(err: Any, model: type[BaseModel]) -> Text:
     if kind == "extra_forbidden":
         key = str(err["loc"][-1]) if err.get("loc") else ""
         close = difflib.get_close_matches(key, sorted(_known_keys(model)), n=1, cutoff=0.6)
-        if close:
-            return t("未知的键 {key}（是否应为 {close}？）", "unknown key {key} (did you mean {close}?)",
-                     key=key, close=close[0])
-        return t("未知的键 {key}（拼写错误？）", "unknown key {key} (a typo?)", key=key)
+        if close:  # the key itself is already named before the message (where: …)
+            return t("未知的键（是否应为 {close}？）", "unknown key (did you mean {close}?)", close=close[0])
+        return t("未知的键（拼写错误？）", "unknown key (a typo?)")
     if kind == "missing":
         return t("缺少必填的键", "missing required key")
     if kind == "literal_error" and "expected" in ctx:
-        return t("取值 {value} 不在可选值之中：{choices}", "value {value} is not one of {expected}",
+        choices = re.findall(r"'([^']*)'", str(ctx["expected"]))
+        close = difflib.get_close_matches(str(err.get("input")), choices, n=1, cutoff=0.6)
+        return t("取值 {value} 不在可选值之中：{choices}{close}", "value {value} is not one of {expected}{close_en}",
                  value=_short(err.get("input")), expected=ctx["expected"],
-                 choices=str(ctx["expected"]).replace(" or ", "、"))
+                 choices="、".join(f"'{c}'" for c in choices) if choices else ctx["expected"],
+                 close=f"（是否应为 {close[0]}？）" if close else "",
+                 close_en=f" (did you mean {close[0]}?)" if close else "")
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return t("应为整数，实际是 {value}", "expected an integer, got {value}", value=_short(err.get("input")))
     if kind in ("bool_parsing", "bool_type"):

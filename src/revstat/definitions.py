@@ -259,7 +259,8 @@ def find_indicator(defs: list[IndicatorDef], text: str) -> IndicatorDef:
         return hits[0]
     close = difflib.get_close_matches(text, [d.id for d in defs] + [d.name for d in defs], n=3, cutoff=0.4)
     raise DefinitionError(
-        t("未知的指标 {x!r}", "unknown indicator {x!r}", x=text), None,
+        t("未知的指标 {x!r}", "unknown indicator {x!r}", x=text) if len(hits) <= 1 else
+        t("指标 {x!r} 有歧义", "indicator {x!r} is ambiguous", x=text), None,
         t("可能是：{c}；`revstat indicators` 列出全部指标", "perhaps: {c}; `revstat indicators` lists them all",
           c="、".join(close) or "—") if len(hits) <= 1 else
         t("有多个指标名称包含它：{c}", "several indicators match: {c}", c="、".join(d.name for d in hits[:5])),

@@ -153,6 +153,12 @@ def foreign_code(code: str, scope: str, tree: Any, where: Location | None) -> So
               "correct the code (it must be a region within {county}), or write the region's name", county=county))
     hint = t("（若指的是{county}的{name}，应为 {right}）", " (if {county}'s {name} is meant: {right})",
              county=county, name=name, right=same[0]) if len(same) == 1 else t("", "")
+    if owner == code:  # the code of another county itself
+        return SourceError(
+            t("地区代码 {code} 是{owner}，不是本工作簿所属的{county}", "region code {code} is {owner}, not {county} "
+              "(the region of this workbook)", code=code, owner=name, county=county), where,
+            t("改正该代码；若这一行确是{owner}的数据，把它移到{owner}的工作簿",
+              "correct the code; if the row really is {owner}'s, move it to {owner}'s workbook", owner=name))
     return SourceError(
         t("地区代码 {code} 是{owner}的{name}，不属于本工作簿所属的{county}",
           "region code {code} is {name} of {owner}, not of {county} (the region of this workbook)",
