@@ -263,7 +263,8 @@ def test_disk_full_while_writing_one_file_keeps_the_old_file(tmp_path: Path) -> 
     target.write_text("旧", encoding="utf-8")
     with pytest.raises(OutputError) as info, atomic_file(target) as tmp:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
-    assert "磁盘空间" in info.value.render("zh")
+    assert "无法写入输出：磁盘空间不足（No space left on device）" in info.value.render("zh")
+    assert "cannot write the outputs: No space left on device" in info.value.render("en")
     assert target.read_text(encoding="utf-8") == "旧"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
 

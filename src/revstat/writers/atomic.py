@@ -17,6 +17,7 @@ with a clear message before anything is written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -85,11 +86,21 @@ def _refuse_open_outputs(target: Path) -> None:
         )
 
 
+#: What the system said, for people (its own words stay beside it, for searching).
+_ERRNO_ZH = {
+    errno.EACCES: "没有写入权限", errno.EPERM: "不允许写入（文件夹只读或被锁定）", errno.EROFS: "所在磁盘是只读的",
+    errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EEXIST: "同名的文件已存在",
+    errno.ENOTDIR: "路径中有同名的文件挡住了文件夹", errno.EISDIR: "同名的文件夹挡住了文件", errno.EBUSY: "文件正被占用",
+    errno.ENAMETOOLONG: "路径太长",
+}
+
+
 def _output_error(exc: OSError, target: Path, *, at_target: bool = False) -> OutputError:
     """``at_target``: name the output itself rather than the file the system call failed on (a
     temporary name beside it means nothing to the user)."""
     return OutputError(
-        t("无法写入输出：{e}", "cannot write the outputs: {e}", e=exc.strerror or str(exc)),
+        t("无法写入输出：{why}（{e}）", "cannot write the outputs: {e}", e=exc.strerror or str(exc),
+          why=_ERRNO_ZH.get(exc.errno or 0, "系统拒绝了写入")),
         Location(str(target if at_target else exc.filename or target)),
         t("关闭在 Excel/WPS 中打开的输出文件，检查磁盘空间和写入权限后重试",
           "close output files open in Excel/WPS, check disk space and permissions, and retry"),
