@@ -153,6 +153,21 @@ def test_syntax_error_names_the_line(tmp_path, ctx):
     assert info.value.where.line == 3
 
 
+@pytest.mark.parametrize(("source", "zh"), [
+    ("a\n{% endif %}\n", "多余的 {% endif %}：前面没有与它对应的开始标签"),
+    ("{% if a %}\n{% for x in y %}\n{% endif %}\n", "{% endif %} 的位置不对：里面的 {% for %} 还没有用 {% endfor %} 结束"),
+    ("{{ region.name }", "多了一个“}”"),
+    ("{{ region.name|levle }}", "没有名为 levle 的过滤器"),
+    ("{{ region name }}", "{{ … }} 里多了“name”"),
+])
+def test_syntax_errors_are_explained_in_chinese_with_jinjas_words_beside(tmp_path, ctx, source, zh):
+    with pytest.raises(RenderError) as info:
+        render(tmp_path, source, ctx)
+    text = info.value.render("zh")
+    assert f"模板语法错误：{zh}" in text and "（" in text  # Jinja's own message follows in brackets
+    assert zh not in info.value.render("en")
+
+
 @pytest.mark.parametrize("source", [
     "{{ ''.__class__ }}",
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",

@@ -444,7 +444,7 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     try:
         template = env.select_template(names)
     except TemplateSyntaxError as exc:
-        what = t("模板语法错误：{e}", "template syntax error: {e}", e=exc.message or str(exc))
+        what = syntax_error_text(exc.message or str(exc))
         line: int | None = exc.lineno
         block = _unclosed_block(env, exc)
         if block is not None:  # point at the block's opening line, not at the end of the file (as lint does)
@@ -534,3 +534,31 @@ def render_string(source: str, context: dict[str, Any], name: str = "<string>") 
 
 
 Callback = Callable[[str], None]
+
+
+#: Jinja's syntax messages, as a template's author would understand them (Jinja's words stay
+#: beside them, for searching).
+_JINJA_PROBLEMS_ZH: tuple[tuple[str, str], ...] = (
+    (r"Encountered unknown tag '(\w+)'\. You probably made a nesting mistake.*block that needs to be closed is '(\w+)'",
+     "{{% {0} %}} 的位置不对：里面的 {{% {1} %}} 还没有用 {{% end{1} %}} 结束（嵌套错误）"),
+    (r"Encountered unknown tag '(end\w+)'", "多余的 {{% {0} %}}：前面没有与它对应的开始标签"),
+    (r"Encountered unknown tag '(\w+)'", "未知的标签 {{% {0} %}}"),
+    (r"[Uu]nexpected end of template, expected 'end of print statement'", "{{{{ … }}}} 没有闭合"),
+    (r"[Uu]nexpected end of template", "模板意外结束：有标签或括号没有闭合"),
+    (r"expected token 'end of print statement', got '(.+)'", "{{{{ … }}}} 里多了“{0}”（是否漏了运算符或过滤器前的“|”？）"),
+    (r"[Ee]xpected an expression, got", "这里缺少表达式"),
+    (r"unexpected '(.+)'", "多了一个“{0}”"),
+    (r"No filter named '(\w+)'", "没有名为 {0} 的过滤器"),
+    (r"No test named '(\w+)'", "没有名为 {0} 的判断"),
+)
+
+
+def syntax_error_text(message: str) -> Any:
+    """A Jinja syntax error as revstat's message: explained in Chinese, Jinja's words beside it."""
+    import re
+
+    for pattern, zh in _JINJA_PROBLEMS_ZH:
+        m = re.search(pattern, message, re.S)
+        if m:
+            return t("模板语法错误：{why}（{e}）", "template syntax error: {e}", why=zh.format(*m.groups()), e=message)
+    return t("模板语法错误：{e}", "template syntax error: {e}", e=message)

@@ -104,7 +104,7 @@ def lint_templates(template_dirs: Sequence[Path], root: Path) -> list[Issue]:
     from jinja2 import TemplateSyntaxError, meta
 
     from revstat.lint import _finding, did_you_mean
-    from revstat.render import CONTEXT_VARIABLES, make_environment
+    from revstat.render import CONTEXT_VARIABLES, make_environment, syntax_error_text
 
     env = make_environment(list(template_dirs))
     known = set(CONTEXT_VARIABLES) | set(env.globals)
@@ -124,7 +124,7 @@ def lint_templates(template_dirs: Sequence[Path], root: Path) -> list[Issue]:
                          "template syntax error: {{% {tag} %}} on line {line} has no {{% end{tag} %}} (the template ends on line {end})",
                          tag=tag, line=line, end=last_line(source))
             else:
-                what = t("模板语法错误：{e}", "template syntax error: {e}", e=message)
+                what = syntax_error_text(message)
             fix = t("改正该行的 Jinja 语法（revstat report 会在这里停止）",
                     "fix the Jinja syntax on that line (revstat report stops here)")
             out.append(_finding("template_syntax", Severity.ERROR,
