@@ -169,5 +169,5 @@ def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_pat
     assert "审核发现 3 条错误（强制性）" in strict.output
     en = invoke("--lang", "en", "compile", str(root), "--period", "2024Q4", "--strict")
     assert en.exit_code == 1
-    assert "(3 errors, 4 warnings, 14 notes)" in en.output
-    assert "--strict: failed (exit 1) because:" in en.output and "3 check errors (blocking)" in en.output
+    assert "(errors: 3, warnings: 4, notes: 14)" in en.output
+    assert "--strict: failed (exit 1) because:" in en.output and "check errors (blocking): 3" in en.output

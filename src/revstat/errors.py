@@ -64,7 +64,7 @@ class ErrorGroup(RevstatError):
 
     def __init__(self, errors: list[RevstatError]) -> None:
         self.errors = errors
-        super().__init__(t("{n} 个输入错误", "{n} input errors", n=len(errors)))
+        super().__init__(t("{n} 个输入错误", "input errors: {n}", n=len(errors)))
 
     def render(self, lang: str | None = None) -> str:
         return "\n\n".join(e.render(lang) for e in self.errors)

@@ -81,7 +81,7 @@ def show_table(report, console) -> None:  # noqa: ANN001
         console.print(table)
     s = summary(report.issues)
     console.print(t("{period}：共 {total} 条审核结果 — 错误 {errors}，警告 {warnings}，提示 {info}，已豁免 {waived}",
-                    "{period}: {total} findings — {errors} errors, {warnings} warnings, {info} notes, {waived} waived",
+                    "{period}: {total} findings — errors: {errors}, warnings: {warnings}, notes: {info}, waived: {waived}",
                     period=report.period, **s).render(), markup=False)
 
 

@@ -128,13 +128,13 @@ def strict_failures(compiled: Any) -> list[Text]:
                          "see the note column of indicators.csv",
                          region=compiled.workspace.regions.name(region), n=len(names), names=shown, names_en=shown_en))
     if compiled.skipped:
-        reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "{n} indicators were skipped (fields not in the workspace)",
+        reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "indicators skipped (fields not in the workspace): {n}",
                          n=len(compiled.skipped)))
     errors = sum(1 for f in compiled.findings
                  if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
     if errors:
         reasons.append(t("审核发现 {n} 条错误（强制性）；`revstat check` 显示详情",
-                         "{n} check errors (blocking); `revstat check` shows them", n=errors))
+                         "check errors (blocking): {n}; `revstat check` shows them", n=errors))
     return reasons
 
 
@@ -229,5 +229,5 @@ def show_footer(compiled: Any, target: Path) -> None:
         waived = t("，已豁免 {waived} 条", ", {waived} waived", **s).render() if s["waived"] else ""
         console.print(t("审核发现 {total} 条问题（错误 {errors}，警告 {warnings}，提示 {info}{w}），见 findings.json；"
                         "`revstat check` 显示详情",
-                        "{total} check findings ({errors} errors, {warnings} warnings, {info} notes{w}) in findings.json; "
+                        "{total} check findings (errors: {errors}, warnings: {warnings}, notes: {info}{w}) in findings.json; "
                         "`revstat check` shows them", w=waived, **s).render(), markup=False)

@@ -51,7 +51,7 @@ def extract(
             common.show_error(ErrorGroup(result.errors) if len(result.errors) > 1 else result.errors[0])
             common.err_console().print(t(
                 "\n已写出能读取的数据，但有 {n} 个输入错误（退出码 2）。",
-                "\nWhat could be read was written, but there are {n} input errors (exit code 2).",
+                "\nWhat could be read was written, but there are input errors: {n} (exit code 2).",
                 n=len(result.errors)).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
 

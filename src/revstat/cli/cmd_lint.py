@@ -44,5 +44,5 @@ def register(app: typer.Typer) -> None:
                                   markup=False)
                 s = summary(issues)
                 console.print(t("共 {errors} 个错误，{warnings} 个警告，{info} 条提示",
-                                "{errors} errors, {warnings} warnings, {info} notes", **s).render(), markup=False)
+                                "errors: {errors}, warnings: {warnings}, notes: {info}", **s).render(), markup=False)
             raise typer.Exit(common.EXIT_FINDINGS if fails(issues, strict) else common.EXIT_OK)
