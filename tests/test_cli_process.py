@@ -28,6 +28,10 @@ def test_compile_in_a_process_writes_everything_and_says_so(tmp_path: Path) -> N
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("示范市 2024Q4")  # the headline table's title
     assert lines[-1].startswith("审核发现") and "findings.json" in lines[-1]  # the last line, flushed
+    # no headline figure of the sample is incomplete, so no "*" footnote; other regions' totals are
+    starred = [line for line in lines if line.startswith("│") and " * " in line]
+    assert not starred and not any(line.startswith("* ") for line in lines)
+    assert "部分地区的合计不完整（下级地区缺数），见 indicators.csv 的 note 列" in lines
     assert not list(tmp_path.glob("ws/out/.*"))  # no temporary folder left behind
 
 

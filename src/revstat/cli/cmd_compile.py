@@ -66,8 +66,8 @@ def compile_(
                 p=period).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
         target = write_outputs(compiled, checks=run_checks_into, fork=True)  # checks run beside the CSV/JSON writing
-        show_headlines(compiled)
-        show_footer(compiled, target)
+        starred = show_headlines(compiled)
+        show_footer(compiled, target, starred)
         if strict:
             reasons = strict_failures(compiled)
             if reasons:
@@ -167,8 +167,9 @@ class progress_bar:  # noqa: N801 - used as a context manager
             self.progress.__exit__(*exc)
 
 
-def show_headlines(compiled: Any) -> None:
-    """A short table of the headline indicators at the report region; targets missed marked."""
+def show_headlines(compiled: Any) -> bool:
+    """A short table of the headline indicators at the report region; targets missed marked, and
+    figures whose total is incomplete starred. Returns whether any row was starred."""
     from rich.table import Table
 
     region = compiled.workspace.config.region
@@ -177,6 +178,7 @@ def show_headlines(compiled: Any) -> None:
     heads = [d for d in compiled.indicators if d.headline] or compiled.indicators[:8]
     by_id = {r["indicator"]: r for r in rows.to_dict("records")}
     en = common.en()
+    starred = False
     name = compiled.workspace.regions.name(region)
     table = Table(title=f"{name} {compiled.period}", title_justify="left")
     for col in (t("指标", "indicator"), t("数值", "value"), t("同比", "vs last year"), t("目标", "target")):
@@ -196,11 +198,13 @@ def show_headlines(compiled: Any) -> None:
         label = (d.name_en or d.name) if en else d.name
         if r["incomplete"]:
             label += " *"
+            starred = True
         table.add_row(label, value, change, f"[red]{target}[/red]" if r["target_met"] is False else target)
     common.out_console().print(table)
+    return starred
 
 
-def show_footer(compiled: Any, target: Path) -> None:
+def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     console = common.out_console()
     results = compiled.results
     summary = compiled.read_summary
@@ -215,9 +219,13 @@ def show_footer(compiled: Any, target: Path) -> None:
     if len(missed):
         console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
                         n=len(missed)).render(), markup=False)
-    if results["incomplete"].any():
+    if starred:  # the footnote of the starred rows above
         console.print(t("* 部分下级地区缺数，合计不完整（见 note 列）", "* some lower-level regions are missing (see the note column)").render(),
                       markup=False)
+    elif results["incomplete"].any():
+        console.print(t("部分地区的合计不完整（下级地区缺数），见 indicators.csv 的 note 列",
+                        "some regions' totals are incomplete (lower-level regions missing): see the note column of "
+                        "indicators.csv").render(), markup=False)
     if compiled.skipped:
         names = "、".join(f"{s.indicator.name}（缺 {', '.join(s.missing)}）" for s in compiled.skipped[:10])
         console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}", "skipped {n} indicators (fields not in the workspace): {names}",
