@@ -211,11 +211,11 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     period = str(period)
     avail = set(values[tidy.FIELD].unique()) if available is None else set(available)
     usable, _ = split_available(defs, avail)
+    if not usable:
+        return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
     codes = result_regions(values, tree, period, scope)
     index = pd.Index(codes, dtype=object)
     engine = Engine(values, usable, index, labels, temporal, tree)
-    if not usable:
-        return pd.DataFrame(columns=tidy.RESULT_COLUMNS)
     prev = str(Period.parse(period).prev_year())
     with decimal.localcontext(CONTEXT):
         parts = [_rows(engine, d, period, prev, rounding) for d in usable]
