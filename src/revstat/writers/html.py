@@ -108,7 +108,7 @@ def chart_skipped(block: Block, font: Path | None) -> str:
         return "未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字"
     if block.chart["kind"] == "trend":
         return (f"趋势图 {block.chart['indicator']} 已省略：out/ 中没有本年或上年更早报告期的汇总结果"
-                "（先对这些报告期运行 revstat report 或 revstat compile）")
+                "（data/ 中若有这些报告期的数据，先对它们运行 revstat compile）")
     return f"图表 {block.chart['indicator']} 已省略：没有下级地区的数据"
 
 
