@@ -169,6 +169,8 @@ def test_region_lists():
     assert tf.join_names(names, limit=2) == "青山区、东山县等5个县"
     assert tf.join_names(names, limit=5) == "青山区、东山县、西河县、南岭县、北川县"
     assert tf.join_names(names, limit=3, noun="个乡镇") == "青山区、东山县、西河县等5个乡镇"
+    assert tf.join_names(names, limit=2, total=5) == "全部5个县"  # every one of them: not "two of them 等5个"
+    assert tf.join_names(names, limit=2, total=6) == "青山区、东山县等5个县"
 
 
 def rate(region, value, shown, met, tgt=">= 65"):

@@ -350,10 +350,14 @@ def rank_move(fig: Fig | None) -> str:
     return f"较上年{'前移' if moved > 0 else '后移'}{abs(moved)}位"
 
 
-def join_names(names: Sequence[str] | Iterable[str], limit: int | None = None, noun: str = "个县") -> str:
-    """Region lists: ``东山县、西河县`` ; beyond ``limit``: ``东山县、西河县等5个县``."""
+def join_names(names: Sequence[str] | Iterable[str], limit: int | None = None, noun: str = "个县",
+               total: int | None = None) -> str:
+    """Region lists: ``东山县、西河县`` ; beyond ``limit``: ``东山县、西河县等5个县``; when the list
+    is every one of ``total`` regions: ``全部6个县`` (not three of them and 等6个)."""
     items = [n for n in names if n]
     if limit is not None and len(items) > limit:
+        if total is not None and len(items) == total:
+            return f"全部{len(items)}{noun}"
         return "、".join(items[:limit]) + f"等{len(items)}{noun}"
     return "、".join(items)
 
