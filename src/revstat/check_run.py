@@ -120,7 +120,7 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
                 from revstat.errors import ErrorGroup
 
                 errors = list(compiled.read_errors)
-                raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+                raise ErrorGroup.of(errors)
     p = Period.parse(period)
     wanted = [period, str(p.prev_period()), str(p.prev_year())]
     if compiled is not None:

@@ -158,7 +158,7 @@ def load_indicator_files(files: Iterable[tuple[Path, str]], known_fields: Iterab
         except RevstatError as err:
             errors.append(err)
     if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return defs
 
 
@@ -183,7 +183,7 @@ def _load_file(path: Path, display: str) -> list[IndicatorDef]:
             continue
         out.append(ind)
     if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return out
 
 

@@ -69,6 +69,11 @@ class ErrorGroup(RevstatError):
     def render(self, lang: str | None = None) -> str:
         return "\n\n".join(e.render(lang) for e in self.errors)
 
+    @staticmethod
+    def of(errors: list[RevstatError]) -> RevstatError:
+        """One error as itself, several as a group (for ``raise`` or showing them)."""
+        return errors[0] if len(errors) == 1 else ErrorGroup(errors)
+
 
 def collect(errors: list[RevstatError], load: Callable[[], T]) -> T | None:
     """Run ``load``; on a user error append it (each error of a group) to ``errors`` and

@@ -44,30 +44,6 @@ def _agg_of(fields: Mapping[str, Any], name: str) -> tuple[str, str | None, str 
     return getattr(f, "agg", "sum"), getattr(f, "weight", None), getattr(f, "unit", None)
 
 
-def reported_values(observations: Any, tree: RegionTree | None = None) -> Any:
-    """The reported (non-合计, non-rolled-up) rows with a value, one per (field, region, period):
-    a duplicate keeps the first by file › sheet › cell, so the row order does not matter."""
-    obs = observations
-    rep = obs[obs[tidy.ORIGIN].isin(REPORTED) & obs[tidy.VALUE].notna()]
-    if tree is not None:
-        rep = rep[rep[tidy.REGION_CODE].isin(list(tree.regions))]
-    keys = [tidy.FIELD, tidy.PERIOD, tidy.REGION_CODE]
-    dup = rep.duplicated(keys, keep=False)
-    if not dup.any():
-        return rep
-    twins = rep[dup]
-    twins = twins.assign(**{c: twins[c].astype(object).where(twins[c].notna(), "").astype(str)
-                            for c in (tidy.FILE, tidy.SHEET, tidy.CELL)})
-    twins = twins.sort_values([*keys, tidy.FILE, tidy.SHEET, tidy.CELL], kind="stable")
-    return pd_concat([rep[~dup], twins.drop_duplicates(keys, keep="first")])
-
-
-def pd_concat(frames: list[Any]) -> Any:
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True)
-
-
 def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     """Every field at every region of ``tree`` that has a value, for every period present.
 

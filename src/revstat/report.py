@@ -65,8 +65,7 @@ def compile_outputs(ws: Any, period: Period) -> Any:
     if compiled.read_errors:  # as `revstat compile`: input errors stop it, nothing is written
         from revstat.errors import ErrorGroup
 
-        errors = list(compiled.read_errors)
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(list(compiled.read_errors))
     try:
         from revstat.check_run import check_workspace
     except ImportError:  # pragma: no cover - the checks are part of the package

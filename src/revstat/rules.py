@@ -186,7 +186,7 @@ def parse_rules(data: Any, display: str) -> list[RuleDef]:
         seen[rule.id] = line
         out.append(rule.model_copy(update={"location": Location(display, line=line)}))
     if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return out
 
 
@@ -212,7 +212,7 @@ def load_rule_files(files: list[tuple[Any, str]]) -> RuleSet:
                 overridden.append(rule.id)
             by_id[rule.id] = rule
     if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return RuleSet(list(by_id.values()), overridden)
 
 

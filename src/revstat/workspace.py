@@ -138,5 +138,5 @@ def load_workspace(root: Path) -> Workspace:
                     t("字段 {id} 的权重 {w} 不是已知字段", "weight {w} of field {id} is not a known field", id=f.id, w=f.weight),
                     Location(ws.source_files[source.id]), t("weight 写成某个来源中的字段 id", "weight must be a field id")))
     if errors:
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return ws

@@ -59,7 +59,7 @@ def compile_(
             compiled = compile_workspace(ws, period, progress=step, engine=engine, defs=defs)
         if compiled.read_errors:
             errors = list(compiled.read_errors)
-            common.show_error(errors[0] if len(errors) == 1 else ErrorGroup(errors))
+            common.show_error(ErrorGroup.of(errors))
             common.err_console().print(t(
                 "\n有输入错误，未写出结果（out/{p}/ 保持不变）。改正后重新运行。",
                 "\nInput errors: nothing was written (out/{p}/ is unchanged). Correct them and run again.",

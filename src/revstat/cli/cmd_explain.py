@@ -46,7 +46,7 @@ def explain(
         compiled = compile_workspace(ws, period, defs=defs)
         if compiled.read_errors:
             errors = list(compiled.read_errors)
-            common.show_error(errors[0] if len(errors) == 1 else ErrorGroup(errors))
+            common.show_error(ErrorGroup.of(errors))
             raise typer.Exit(common.EXIT_INPUT)
         if d.id not in {x.id for x in compiled.indicators}:
             missing = next((s.missing for s in compiled.skipped if s.indicator.id == d.id), ())

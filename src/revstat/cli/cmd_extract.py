@@ -36,19 +36,17 @@ def extract(
 
         period = str(parse_period(period))
         ws = load_workspace(workspace)
+        from revstat.errors import ErrorGroup
+
         result = read_with_progress(ws, [period])
         target = ws.out_dir(period) / "observations.csv"
         if result.errors and not len(result.observations):  # nothing could be read: write nothing
-            from revstat.errors import ErrorGroup
-
-            common.fail(ErrorGroup(result.errors) if len(result.errors) > 1 else result.errors[0])
+            common.fail(ErrorGroup.of(result.errors))
         write_observations(result.observations, target)
         show_summary(result.summary, target)
         if result.errors:
-            from revstat.errors import ErrorGroup
-
             common.err_console().print()
-            common.show_error(ErrorGroup(result.errors) if len(result.errors) > 1 else result.errors[0])
+            common.show_error(ErrorGroup.of(result.errors))
             common.err_console().print(t(
                 "\n已写出能读取的数据，但有 {n} 个输入错误（退出码 2）。",
                 "\nWhat could be read was written, but there are input errors: {n} (exit code 2).",

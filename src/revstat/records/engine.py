@@ -364,7 +364,7 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
     if errors:
         from revstat.errors import ErrorGroup
 
-        raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
+        raise ErrorGroup.of(errors)
     return pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
 
 
