@@ -147,7 +147,7 @@ def validate_model(model: type[M], data: Any, file: str) -> M:
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
             where = ".".join(str(p) for p in loc) or "(top)"
             errors.append(DefinitionError(
-                t("{where}: {msg}", "{where}: {msg}", where=where, msg=_zh_msg(err, model)),
+                t("{where}: {msg}", "{where}: {msg}", where=where, msg=_message(err, model)),
                 Location(file, line=line_of(data, loc)),
                 t("对照 docs/ 中的说明改正；`revstat schema` 输出完整的格式",
                   "see docs/; `revstat schema` prints the full format"),
@@ -157,7 +157,7 @@ def validate_model(model: type[M], data: Any, file: str) -> M:
         raise ErrorGroup(errors) from None
 
 
-def _zh_msg(err: Any, model: type[BaseModel]) -> Text:
+def _message(err: Any, model: type[BaseModel]) -> Text:
     """pydantic's error in both languages: an unknown key with the closest known key of the
     model, a missing key, a value outside a list of choices; other errors keep pydantic's text."""
     kind = err.get("type", "")
@@ -174,20 +174,20 @@ def _zh_msg(err: Any, model: type[BaseModel]) -> Text:
         choices = re.findall(r"'([^']*)'", str(ctx["expected"]))
         close = difflib.get_close_matches(str(err.get("input")), choices, n=1, cutoff=0.6)
         return t("取值 {value} 不在可选值之中：{choices}{close}", "value {value} is not one of {expected}{close_en}",
-                 value=_short(err.get("input")), expected=ctx["expected"],
+                 value=_brief(err.get("input")), expected=ctx["expected"],
                  choices="、".join(f"'{c}'" for c in choices) if choices else ctx["expected"],
                  close=f"（是否应为 {close[0]}？）" if close else "",
                  close_en=f" (did you mean {close[0]}?)" if close else "")
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return t("应为整数，实际是 {value}", "expected an integer, got {value}", value=_short(err.get("input")))
+        return t("应为整数，实际是 {value}", "expected an integer, got {value}", value=_brief(err.get("input")))
     if kind in ("bool_parsing", "bool_type"):
-        return t("应为 true 或 false，实际是 {value}", "expected true or false, got {value}", value=_short(err.get("input")))
+        return t("应为 true 或 false，实际是 {value}", "expected true or false, got {value}", value=_brief(err.get("input")))
     if kind in ("string_type",):
-        return t("应为文字，实际是 {value}", "expected text, got {value}", value=_short(err.get("input")))
+        return t("应为文字，实际是 {value}", "expected text, got {value}", value=_brief(err.get("input")))
     return t("{msg}", "{msg}", msg=str(err.get("msg", "")))
 
 
-def _short(value: Any) -> str:
+def _brief(value: Any) -> str:
     """A value for a message: a scalar as written (cut short), a list or mapping only by its
     kind (never expanded: YAML aliases can nest a list a billion times over)."""
     if isinstance(value, list | tuple):
