@@ -1,9 +1,9 @@
 """Vectorised evaluation of parsed formulas (see :mod:`revstat.formula`).
 
 Every node is computed for all regions at once over arrays of Decimal objects aligned with the
-regions (missing = ``None``), in :data:`revstat.numbers.CONTEXT`; an array of reasons travels with the values
-("分母为0", "上年同期为0", "缺少2023Q4数据"). Elementwise numpy object-array operations (the
-Decimal arithmetic runs in C), no per-cell interpreter loop.
+regions (missing = ``None``), in :data:`revstat.numbers.CONTEXT`; an array of reasons ("分母为0",
+"上年同期为0", "缺少2023Q4数据") and the missing mask travel with the values. Elementwise numpy
+object-array operations (the Decimal arithmetic runs in C), no per-cell interpreter loop.
 """
 
 from __future__ import annotations
