@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from collections import defaultdict
 from decimal import Decimal as D
@@ -167,6 +168,23 @@ def test_explain_shows_terms_children_and_cells(compiled):
     assert "sanitary_toilet_households / rural_households * 100" in res.output
     assert "城关镇 990121101000" in res.output  # a child it was summed from
     assert "data/2024Q4/东山县_2024Q4.xlsx › 5-人居环境和基础设施 › " in res.output
+
+
+def test_english_output_writes_units_and_lists_in_english(compiled):
+    ws, _ = compiled
+    res = invoke("--lang", "en", "compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    assert "pp" in res.output and "10k yuan" in res.output and "(2024Q4, 2023Q4)" in res.output
+    assert not re.search(r"个百分点|万元|、|（", res.output)
+    res = invoke("--lang", "en", "explain", "sanitary_toilet_rate", "--region", "东山县", "--period", "2024Q4",
+                 "--workspace", str(ws))
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) — 东山县")
+    assert "; change 2.39 pp" in res.output and "个百分点" not in res.output
+    assert "sanitary_toilet_households (field: 卫生厕所户数) [2024Q4] = 43242, rolled up from below" in res.output
+    # the data files keep the units as the definitions write them
+    rows = city_rows(ws)
+    assert rows["sanitary_toilet_rate"]["change_unit"] == "个百分点"
 
 
 def test_explain_unknown_indicator_is_exit_2(compiled):

@@ -53,3 +53,27 @@ class Text:
 def t(zh: str, en: str, **params: Any) -> Text:
     """Build a bilingual message; ``params`` fill ``{name}`` slots in both texts."""
     return Text(zh, en, params)
+
+
+#: Units as an English reader writes them. A unit is part of an indicator's definition and stays
+#: as written in the data files (indicators.csv, .xlsx); only what is shown in English changes.
+_UNITS_EN = {
+    "个百分点": "pp", "百分点": "pp", "元": "yuan", "万元": "10k yuan", "亿元": "100M yuan", "元/人": "yuan/person",
+    "人": "persons", "万人": "10k persons", "人次": "person-times", "户": "households", "万户": "10k households",
+    "个": "", "项": "projects", "家": "entities", "所": "", "座": "", "千米": "km", "公里": "km", "公顷": "ha",
+    "亩": "mu", "万亩": "10k mu", "吨": "t", "万吨": "10k t", "次": "times", "天": "days", "年": "years",
+}
+
+
+def unit_text(unit: str | None, lang: str | None = None) -> str:
+    """``unit`` in the current language: Chinese as written; in English the usual English unit
+    (个百分点 → pp, 万元 → 10k yuan, 户 → households), an unknown unit as written."""
+    unit = unit or ""
+    if (lang or get_lang()) != "en":
+        return unit
+    return _UNITS_EN.get(unit.strip(), unit)
+
+
+def join(items: Any, lang: str | None = None) -> str:
+    """A list as the language writes it: ``甲、乙、丙`` / ``a, b, c``."""
+    return (", " if (lang or get_lang()) == "en" else "、").join(str(i) for i in items)

@@ -11,7 +11,7 @@ import typer
 
 from revstat.cli import common
 from revstat.cli.cmd_extract import count_files
-from revstat.i18n import Text, t
+from revstat.i18n import Text, join, t, unit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -187,8 +187,8 @@ def show_headlines(compiled: Any) -> bool:
         r = by_id.get(d.id)
         if r is None:
             continue
-        value = f"{r['display']} {d.unit}" if r["display"] else f"— ({r['note'] or ''})"
-        change = f"{r['change_display']} {r['change_unit']}" if r["change_display"] else ""
+        value = f"{r['display']} {unit_text(d.unit)}".rstrip() if r["display"] else f"— ({r['note'] or ''})"
+        change = f"{r['change_display']} {unit_text(r['change_unit'])}".rstrip() if r["change_display"] else ""
         mark = ""
         if r["target_met"] is False:
             mark = "✗ " + (t("未达标", "missed").render())
@@ -210,7 +210,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     summary = compiled.read_summary
     if summary is not None and getattr(summary, "files", None) is not None:
         console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
-                        f=summary.files, r=summary.rows, p="、".join(compiled.periods)).render(), markup=False)
+                        f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
     console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标 × {r} 个地区）",
                     "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators × {r} regions)",
@@ -227,7 +227,9 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "some regions' totals are incomplete (lower-level regions missing): see the note column of "
                         "indicators.csv").render(), markup=False)
     if compiled.skipped:
-        names = "、".join(f"{s.indicator.name}（缺 {', '.join(s.missing)}）" for s in compiled.skipped[:10])
+        en = common.en()
+        names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
+                       m=", ".join(s.missing)).render() for s in compiled.skipped[:10])
         console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}", "skipped {n} indicators (fields not in the workspace): {names}",
                         n=len(compiled.skipped), names=names).render(), markup=False)
     if compiled.findings:

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from revstat.cli import common
-from revstat.i18n import t
+from revstat.i18n import t, unit_text
 
 MAX_CELLS = 12
 
@@ -67,11 +67,13 @@ def show(ex: Any, ws: Any = None) -> None:
     console = common.out_console()
     d = ex.indicator
     r = ex.result or {}
-    console.print(f"{d.name}（{d.id}） — {ex.region_name} {ex.region_code} — {ex.period}", markup=False)
+    name = (d.name_en or d.name) if common.en() else d.name
+    console.print(t("{name}（{id}） — {region} {code} — {p}", "{name} ({id}) — {region} {code} — {p}", name=name, id=d.id,
+                    region=ex.region_name, code=ex.region_code, p=ex.period).render(), markup=False)
     console.print(t("  公式：{f}", "  formula: {f}", f=d.formula).render(), markup=False)
     if d.basis:
         console.print(t("  口径：{b}", "  basis: {b}", b=d.basis).render(), markup=False)
-    shown = f"{r.get('display')} {d.unit}" if r.get("display") else "—"
+    shown = f"{r.get('display')} {unit_text(d.unit)}".rstrip() if r.get("display") else "—"
     console.print(t("  数值：{v}（精确值 {x}）", "  value: {v} (exact {x})", v=shown, x=_num(r.get("value"))).render(),
                   markup=False)
     if r.get("numerator") is not None:
@@ -83,8 +85,8 @@ def show(ex: Any, ws: Any = None) -> None:
         prev = format_fixed(r.get("previous"), d.decimals, ws.config.rounding if ws is not None else "half_up")
         console.print(t("  上年同期：{p} {unit}（精确值 {x}）；变化 {c} {u}",
                         "  same period last year: {p} {unit} (exact {x}); change {c} {u}",
-                        p=prev or "—", unit=d.unit, x=_num(r.get("previous")), c=r.get("change_display") or "—",
-                        u=r.get("change_unit") or "").render(), markup=False)
+                        p=prev or "—", unit=unit_text(d.unit), x=_num(r.get("previous")), c=r.get("change_display") or "—",
+                        u=unit_text(r.get("change_unit"))).render(), markup=False)
     if r.get("target"):
         met = {True: t("达标", "met"), False: t("未达标", "missed"), None: t("无法判断", "unknown")}[r.get("target_met")]
         console.print(t("  目标：{x}（{m}）", "  target: {x} ({m})", x=r["target"], m=met.render()).render(), markup=False)
@@ -95,10 +97,10 @@ def show(ex: Any, ws: Any = None) -> None:
         kind = t("指标", "indicator") if term.kind == "indicator" else t("字段", "field")
         origin = {"source": t("报表填报", "reported"), "records": t("由户级数据汇总", "from household records"),
                   "rollup": t("由下级汇总", "rolled up from below"), None: t("缺数", "missing")}.get(term.origin)
-        extra = f"，{origin.render()}" if term.kind == "field" and origin else ""
+        extra = t("，{o}", ", {o}", o=origin).render() if term.kind == "field" and origin else ""
         inc = t("，下级不全", ", children incomplete").render() if term.incomplete else ""
-        console.print(f"{term.name}（{kind.render()}：{term.label}）[{term.period}] = {_num(term.value)}{extra}{inc}",
-                      markup=False)
+        head = t("{n}（{k}：{label}）", "{n} ({k}: {label}) ", n=term.name, k=kind, label=term.label).render()
+        console.print(f"{head}[{term.period}] = {_num(term.value)}{extra}{inc}", markup=False)
         if term.formula:
             console.print(t("    公式：{f}", "    formula: {f}", f=term.formula).render(), markup=False)
         if term.children:
