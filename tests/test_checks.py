@@ -223,6 +223,10 @@ def test_cross_level_county_within_townships_min_max():
     vals[("rate", A, "2024Q4")] = "80.5"
     [issue] = run(r, data_for(vals))
     assert (issue.expected, issue.difference) == (D(80), D("0.5"))
+    # a rate is printed with its unit, as the report prints it (it reached the brief as "（80.5）")
+    [issue] = run(r, data_for(vals, indicator_units={"rate": "%"}))
+    assert "（80.5%）不在下级地区的范围 60～80% 之内" in issue.message.zh
+    assert "(80.5%) is outside its parts' range 60–80%" in issue.message.en
 
 
 def test_target_from_rule_and_from_indicator():

@@ -27,7 +27,7 @@ from revstat.checks import (
     objects,
     rule_kind,
 )
-from revstat.i18n import Text, t
+from revstat.i18n import Text, t, unit_text
 from revstat.model import Issue, Location
 from revstat.numbers import CONTEXT
 from revstat.periods import Period
@@ -366,10 +366,11 @@ def check_outlier(rule: RuleDef, data: CheckData) -> list[Issue]:
             for region, (centre, score) in sorted(outliers(peers, rule.method, rule.threshold).items()):
                 out.append(_issue(
                     rule, data, region, data.period,
-                    t("{region}{field}为{left}，明显偏离同级地区（中位数/界限 {right}，得分 {score}），请核实",
-                      "{region} {field} is {left}, far from its peers (median/fence {right}, score {score}); please verify"),
+                    t("{region}{field}为{left}{u}，明显偏离同级地区（中位数/界限 {right}{u}，得分 {score}），请核实",
+                      "{region} {field} is {left}{u}, far from its peers (median/fence {right}{u}, score {score}); please verify"),
                     expected=centre, actual=peers[region], difference=peers[region] - centre,
-                    locations=data.cells([name], region), field=data.label(name), score=fmt(score)))
+                    locations=data.cells([name], region), field=data.label(name), score=fmt(score),
+                    u=_unit(data, name)))
     return out
 
 
@@ -394,11 +395,17 @@ def check_cross_level(rule: RuleDef, data: CheckData) -> list[Issue]:
             cells = list(data.cells([name], region))
             out.append(_issue(
                 rule, data, region, data.period,
-                t("{region}{field}（{left}）不在下级地区的范围 {low}～{high} 之内",
-                  "{region} {field} ({left}) is outside its parts' range {low}–{high}"),
+                t("{region}{field}（{left}{u}）不在下级地区的范围 {low}～{high}{u} 之内",
+                  "{region} {field} ({left}{u}) is outside its parts' range {low}–{high}{u}"),
                 expected=bound, actual=value, difference=value - bound, locations=cells,
-                field=data.label(name), low=fmt(low), high=fmt(high)))
+                field=data.label(name), low=fmt(low), high=fmt(high), u=_unit(data, name)))
     return out
+
+
+def _unit(data: CheckData, name: str) -> Text:
+    """An indicator's unit after a value in a message (``71.20%``; 个百分点 → pp in English)."""
+    unit = data.indicator_units.get(name, "")
+    return t(unit, unit_text(unit, "en"))
 
 
 def _children_at(data: CheckData, region: str, level: str | None) -> list[str]:
