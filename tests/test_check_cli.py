@@ -136,11 +136,23 @@ def test_compile_runs_the_checks_into_findings_json_without_stopping(faulty, tmp
     root = tmp_path / "ws"
     shutil.copytree(faulty, root)
     result = invoke("compile", str(root), "--period", "2024Q4")
-    assert result.exit_code == 0, result.output
+    # data that fails checks: every output is written, and the exit code is 1 (0 is for clean data)
+    assert result.exit_code == 1, result.output
+    assert "有强制性审核错误（退出码 1）：结果已写出" in result.output
+    assert (root / "out" / "2024Q4" / "indicators.xlsx").is_file()
     data = json.loads((root / "out" / "2024Q4" / "findings.json").read_text(encoding="utf-8"))
     assert data["summary"]["errors"] == 3
     assert {f["rule"] for f in data["findings"] if f["severity"] == "error"} == {
         "toilets_le_households", "total_row_equals_rows", "rates_within_0_100"}
+
+
+def test_report_on_data_failing_checks_is_drafted_and_exits_1(faulty, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(faulty, root)
+    result = invoke("report", str(root), "--period", "2024Q4", "--format", "md")
+    assert result.exit_code == 1, result.output
+    assert "审核有 3 条错误（强制性）未改正，报告中的相关数字在发布前须更正（退出码 1）" in result.output
+    assert (root / "out" / "2024Q4" / "quarterly_brief.md").is_file()
 
 
 def test_where_column_counts_every_place_in_chinese(faulty):
@@ -156,10 +168,10 @@ def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_pat
     root = tmp_path / "ws"
     shutil.copytree(faulty, root)
     result = invoke("compile", str(root), "--period", "2024Q4")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     # 3 errors planted by the fixture; 4 warnings (3 blank required cells of the sample and
     # 北川县 under the toilet target) and 14 notes as in the clean sample
-    last = result.output.strip().splitlines()[-1]
+    last = result.output.strip().splitlines()[-2]
     assert last == "审核发现 21 条问题（错误 3，警告 4，提示 14），见 findings.json；`revstat check` 显示详情"
     strict = invoke("compile", str(root), "--period", "2024Q4", "--strict")
     assert strict.exit_code == 1

@@ -290,6 +290,12 @@ def test_strict_exits_1_on_incomplete_city_figures(compiled):
     assert res.exit_code == 1
     assert "--strict：未通过（退出码 1），原因：" in res.output  # and which condition failed
     assert "示范市有 2 个指标合计不完整（下级地区缺数）：新建5G基站数、家庭医生签约率" in res.output
+    # 2023Q4 has blank cells too (南岭县 花桥乡, 清水县 金集镇, 东山县 龙泉镇): three city changes
+    # are against an incomplete last-year total
+    unlike = sorted(i for i, r in city.items() if r["previous_incomplete"] == "true")
+    assert unlike == ["family_doctor_rate", "new_5g_stations", "public_welfare_jobs_count"]
+    assert "示范市有 3 个指标的同比以不完整的上年同期数为基数：" in res.output
+    assert "乡村公益性岗位安置人数" in res.output
     assert "审核发现" in res.output and "条错误" not in res.output  # the clean sample has no check errors
     assert (ws / "out" / "2024Q4" / "indicators.csv").is_file()  # written all the same
 

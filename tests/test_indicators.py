@@ -180,6 +180,30 @@ def test_incomplete_children_flag_the_result():
     assert bool(row(res, "toilet_rate", A).incomplete) is False
 
 
+def test_a_change_against_an_incomplete_last_year_total_is_flagged():
+    # last year B2 reported no toilets: 乙县's 2023 numerator is 3 (B1 alone) over a full
+    # denominator 12, so its change looks like +58.33 pp when like for like it is +16.67
+    data = {"2024Q4": TOILETS["2024Q4"],
+            "2023Q4": {"toilet": {A1: 6, A2: 12, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
+    res = compute(data, [TOILET])
+    b = row(res, "toilet_rate", B)
+    assert b.display == "83.33" and b.previous == D(25) and b.change_display == "58.33"  # 10/12, 3/12
+    assert bool(b.incomplete) is False and bool(b.previous_incomplete) is True
+    assert b.note == "上年同期部分下级地区缺数，比较不是同口径"
+    city = row(res, "toilet_rate", CITY)  # (23+10)/42 against (18+3)/42: the same flag, rolled up
+    assert bool(city.previous_incomplete) is True and bool(city.incomplete) is False
+    assert bool(row(res, "toilet_rate", A).previous_incomplete) is False
+    assert row(res, "toilet_rate", A).note is None
+    # B2 itself has no change to flag: it has no previous value at all
+    b2 = row(res, "toilet_rate", B2)
+    assert b2.change is None and bool(b2.previous_incomplete) is False
+    # both years incomplete: both reasons in the note
+    data["2024Q4"] = {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}
+    b = row(compute(data, [TOILET]), "toilet_rate", B)
+    assert b.incomplete and b.previous_incomplete
+    assert b.note == "部分下级地区缺数，合计不完整；上年同期部分下级地区缺数，比较不是同口径"
+
+
 def test_indicator_of_indicators_and_skipping_absent_fields():
     gap = ind(id="gap", unit="个百分点", formula="income_growth - toilet_rate", change="none")
     absent = ind(id="absent", formula="toilet / not_provided * 100")

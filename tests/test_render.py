@@ -34,7 +34,7 @@ def row(ind, code, name, level, value, display, prev=None, target="", met=None, 
             "unit": unit, "numerator": None, "denominator": None, "target": target, "target_met": met,
             "note": "" if value is not None else "西河县未报送", "previous": None if prev is None else D(prev),
             "change": None if change is None else D(change), "change_display": chd, "change_unit": chu,
-            "incomplete": False}
+            "incomplete": False, "previous_incomplete": False}
 
 
 def results() -> pd.DataFrame:
@@ -114,6 +114,28 @@ def test_change_without_base_is_left_out_of_text_but_a_dash_in_tables(tmp_path, 
                          "| 示范市 | 600 | — |\n")
     assert "\ue004" not in out.text and "\ue005" not in out.text
     assert any("示范市未消除风险户数（2024Q4）无上年同期数" in w for w in out.warnings)  # still warned
+
+
+def test_incomplete_figures_are_flagged_and_named_in_a_closing_note(tmp_path):
+    df = results()
+    toilet = df.indicator == "sanitary_toilet_rate"
+    df.loc[toilet & df.region_code.isin([CITY, C]), "incomplete"] = True  # 北川县 lacks a township
+    at_a = toilet & (df.region_code == A)  # 东山县: complete, but last year's total was not
+    df.loc[at_a, ["change", "change_display", "change_unit", "previous_incomplete"]] = [D("5.1"), "5.10", "个百分点", True]
+    context = build_context(df, DEFS, TREE, [], "2024Q4")
+    src = ("全市卫生厕所普及率为{{ region.sanitary_toilet_rate|level }}，{{ region.sanitary_toilet_rate|change(compare=true) }}；"
+           "东山县为{{ regions['东山县'].sanitary_toilet_rate|level }}，"
+           "{{ regions['东山县'].sanitary_toilet_rate|change(compare=true) }}；未消除风险{{ region.remaining_households_total|level }}。\n")
+    out = render(tmp_path, src, context)
+    assert out.plain == (
+        "全市卫生厕所普及率为72.50%＊，比上年同期提高2.50个百分点＊；东山县为80.10%，比上年同期提高5.10个百分点＊；"
+        "未消除风险600户。\n\n"
+        "注：带“＊”的数字不完整：示范市农村卫生厕所普及率（北川县数据不全）；"
+        "东山县农村卫生厕所普及率（上年同期部分下级地区缺数，同比不是同口径）。发布前请补齐数据，或在文中说明口径。\n")
+    assert any("报告中有 2 处数字不完整" in w for w in out.warnings)
+    # the same figures complete: no flag, no note, no warning
+    out = render(tmp_path, src, build_context(results(), DEFS, TREE, [], "2024Q4"))
+    assert "＊" not in out.plain and "注：" not in out.plain and not any("不完整" in w for w in out.warnings)
 
 
 def test_annual_figures_compare_with_last_year_quarters_with_the_same_period(tmp_path):

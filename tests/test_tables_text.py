@@ -175,7 +175,7 @@ def test_random_tables_in_the_results_shape(seed: int, tmp_path: Path) -> None:
                "target": rng.choice([None, ">= 65"]), "target_met": rng.choice([None, True, False]),
                "note": rng.choice([None, "分母为0", "缺少x数据"]), "previous": rng.choice(pool_dec),
                "change": None, "change_display": "", "change_unit": "个百分点",
-               "incomplete": rng.random() < 0.1}
+               "incomplete": rng.random() < 0.1, "previous_incomplete": rng.random() < 0.1}
         if rng.random() < 0.02:
             row[rng.choice(tidy.RESULT_COLUMNS)] = rng.choice(hostile)
         for c in tidy.RESULT_COLUMNS:

@@ -237,6 +237,7 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
         if name in _OBJECT_COLUMNS:
             frame[name] = pd.Series(frame[name], dtype=object, copy=False)
     frame["incomplete"] = frame["incomplete"].astype(bool)
+    frame["previous_incomplete"] = frame["previous_incomplete"].astype(bool)
     return pd.DataFrame(frame)
 
 
@@ -254,8 +255,9 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
 
     values, reasons, used = engine.compute(d.id, period)
     parts = engine.parts(d.id, period)
-    previous, _, _ = engine.compute(d.id, prev)
+    previous, _, prev_used = engine.compute(d.id, prev)
     incomplete = engine.incomplete_of(used)
+    prev_incomplete = engine.incomplete_of(prev_used) & ~engine.missing[(d.id, prev)]
     has_data = ~engine.missing[(d.id, period)]
     partial = incomplete & has_data
     note = reasons
@@ -280,6 +282,16 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
     vals = values[rows]
     prevs = previous[rows]
     change = _change(d.change, vals, prevs)
+    # a change against a last-year total that was itself incomplete is not like for like (a blank
+    # township last year makes this year's growth look larger): flagged beside the value's own flag
+    compared = np.fromiter((c is not None for c in change), dtype=bool, count=len(rows))
+    prev_partial = prev_incomplete[rows] & compared
+    notes = note[rows]
+    if prev_partial.any():
+        why = t("上年同期部分下级地区缺数，比较不是同口径", "last year's total is incomplete (lower-level regions "
+                "missing); the change is not like for like").render()
+        notes = np.where(prev_partial, np.fromiter((f"{n}；{why}" if n else why for n in notes), dtype=object,
+                                                   count=len(rows)), notes)
     met = d.target.met if d.target else None
     missing = np.full(len(rows), None, dtype=object)
     same = {
@@ -297,11 +309,12 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
         "numerator": parts[0][rows] if parts else missing,
         "denominator": parts[1][rows] if parts else missing,
         "target_met": objects(met(v) for v in vals) if met else missing,
-        "note": note[rows],
+        "note": notes,
         "previous": prevs,
         "change": objects(change),
         "change_display": objects(format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding)),
         "incomplete": incomplete[rows],
+        "previous_incomplete": prev_partial,
     }
     return rows, same, arrays
 

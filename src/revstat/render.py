@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import html
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -220,7 +221,8 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
             denominator=_dec(r.get("denominator")), target=_text(r.get("target")),
             target_met=_bool(r.get("target_met")), note=_text(r.get("note")),
             level=_text(r.get("level")), decimals=int(_get(d, "decimals", 2) or 0),
-            formula=_text(_get(d, "formula")),
+            formula=_text(_get(d, "formula")), incomplete=bool(_bool(r.get("incomplete"))),
+            previous_incomplete=bool(_bool(r.get("previous_incomplete"))),
         )
         by_region.setdefault(code, {})[ind] = fig
         region_meta[code] = (fig.region_name, fig.level)
@@ -477,8 +479,49 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
         ) from None
     text = textfmt.resolve_clauses(text)  # comparisons without a base: left out of running text
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
+    note = incomplete_note(text, context)
+    if note:
+        warnings.append(t("报告中有 {n} 处数字不完整（带＊），文末的“注”列出了它们；发布前请补齐数据或加以说明",
+                          "{n} figures in the report are incomplete (marked ＊), listed in the closing note; complete "
+                          "the data or explain them before publishing", n=note[0]).render())
+        text = text.rstrip("\n") + "\n\n" + (f"<p>{html.escape(note[1])}</p>" if autoescaped else note[1]) + "\n"
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)
+
+
+def incomplete_note(text: str, context: dict[str, Any]) -> tuple[int, str] | None:
+    """The closing note on the figures printed with :data:`revstat.textfmt.FLAG`: how many, and
+    a paragraph naming each (a value whose total lacks lower-level regions, with the children that
+    are incomplete or have no value when the report shows them; a change against an incomplete
+    last-year total). ``None`` when every printed figure is complete."""
+    regions = context.get("regions")
+    if regions is None:
+        return None
+    seen: dict[tuple[str, str], set[str]] = {}
+    for key, _ in textfmt.iter_marks(text):
+        indicator, code, period, *part = textfmt.split_key(key)
+        view = regions.get(code)
+        fig = view.figs.get(indicator) if view is not None else None
+        if fig is None or fig.period != period:
+            continue
+        kind = "change" if (part or ["value"])[0] == "change" else "value"
+        if textfmt.flag(fig, kind):
+            seen.setdefault((code, indicator), set()).add(kind)
+    if not seen:
+        return None
+    items = []
+    for (code, indicator), kinds in seen.items():
+        view = regions.get(code)
+        fig = view.figs.get(indicator)
+        why = []
+        if fig.incomplete:
+            short = [c.name for c in view.children
+                     if not c.figs.has(indicator) or c.figs[indicator].incomplete or c.figs[indicator].missing]
+            why.append(f"{'、'.join(short[:5])}{'等' if len(short) > 5 else ''}数据不全" if short else "部分下级地区缺数")
+        if fig.previous_incomplete and "change" in kinds:
+            why.append("上年同期部分下级地区缺数，同比不是同口径")
+        items.append(f"{view.name}{fig.name}（{'；'.join(why)}）")
+    return len(items), "注：带“＊”的数字不完整：" + "；".join(items) + "。发布前请补齐数据，或在文中说明口径。"
 
 
 def _unclosed_block(env: Any, exc: Any) -> tuple[str, int, int] | None:

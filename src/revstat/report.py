@@ -29,6 +29,7 @@ class ReportOutcome:
     template: str
     warnings: list[str] = field(default_factory=list)
     compiled: bool = False
+    errors: int = 0  # unwaived check errors (强制性) of the period: the report's figures need correcting
 
 
 def input_files(ws: Any, period: Period) -> list[Path]:
@@ -201,4 +202,4 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
         from revstat.writers.docx import build_docx, write_docx
 
         write_docx(build_docx(rendered.text, context, font=font, warn=warn), target)
-    return ReportOutcome(target, rendered.template, warnings, compiled is not None)
+    return ReportOutcome(target, rendered.template, warnings, compiled is not None, len(context["errors"]))

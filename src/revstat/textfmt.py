@@ -76,6 +76,8 @@ class Fig:
     rank: int | None = None  # among siblings, 1 = best
     rank_of: int | None = None
     prev_rank: int | None = None
+    incomplete: bool = False  # the total lacks lower-level regions (the engine's ``incomplete``)
+    previous_incomplete: bool = False  # last year's total did: the change is not like for like
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -102,6 +104,21 @@ class Fig:
 def mark(fig: Fig, text: str, part: str = "value") -> str:
     """Wrap a printed figure so writers know which result it shows."""
     return f"{_M0}{fig.key}{_SEP}{part}{_M1}{text}{_M2}"
+
+
+#: After a printed figure that is not complete (after its unit): the report's note explains it. The
+#: full-width asterisk of Chinese typesetting, which Markdown does not read as emphasis.
+FLAG = "＊"
+
+
+def flag(fig: Fig | None, part: str = "value") -> str:
+    """:data:`FLAG` when the printed figure is incomplete: a value whose total lacks lower-level
+    regions, or a change whose either year does."""
+    if fig is None:
+        return ""
+    if part == "change":
+        return FLAG if fig.incomplete or fig.previous_incomplete else ""
+    return FLAG if fig.incomplete else ""
 
 
 def strip_marks(text: str) -> str:
@@ -158,7 +175,7 @@ def level(fig: Fig | None, warn: Warn = None, unit: bool = True) -> str:
     """``14568元``, ``89.41%``, ``10643件``: the display string and its unit, no separators."""
     if fig is None or fig.missing:
         return _missing(fig, warn)
-    return mark(fig, fig.display) + (fig.unit if unit else "")
+    return mark(fig, fig.display) + (fig.unit if unit else "") + flag(fig)
 
 
 def num(fig: Fig | None, warn: Warn = None) -> str:
@@ -182,10 +199,10 @@ def money(fig: Fig | None, warn: Warn = None) -> str:
     elif fig.unit != "万元":
         return level(fig, warn)
     if abs(value) >= YI:
-        return mark(fig, format_fixed(value / YI, 2), "yi") + "亿元"
+        return mark(fig, format_fixed(value / YI, 2), "yi") + "亿元" + flag(fig)
     if fig.unit == "万元":
-        return mark(fig, fig.display) + "万元"
-    return mark(fig, format_fixed(value, 2), "wan") + "万元"
+        return mark(fig, fig.display) + "万元" + flag(fig)
+    return mark(fig, format_fixed(value, 2), "wan") + "万元" + flag(fig)
 
 
 def money_exact(fig: Fig | None, warn: Warn = None) -> str:
@@ -231,11 +248,11 @@ def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str
     prefix = compare_word(fig, style) if compare else ""
     sign = _sign(fig.change, fig.change_display)
     if sign == 0:
-        return prefix + "持平"
+        return prefix + "持平" + flag(fig, "change")
     text = mark(fig, _digits(fig.change_display), "change")
     if fig.change_unit == "个百分点" or (not fig.change_unit and fig.is_rate):
-        return prefix + ("提高" if sign > 0 else "下降") + text + "个百分点"
-    return prefix + ("增长" if sign > 0 else "下降") + text + "%"
+        return prefix + ("提高" if sign > 0 else "下降") + text + "个百分点" + flag(fig, "change")
+    return prefix + ("增长" if sign > 0 else "下降") + text + "%" + flag(fig, "change")
 
 
 def _missing_change(fig: Fig, warn: Warn) -> str:

@@ -29,7 +29,7 @@ OBSERVATION_COLUMNS = [FIELD, REGION_CODE, REGION_NAME, LEVEL, PERIOD, VALUE, UN
 RESULT_COLUMNS = [
     "indicator", "name", "theme", REGION_CODE, REGION_NAME, LEVEL, PERIOD, VALUE, "display", UNIT,
     "numerator", "denominator", "target", "target_met", "note", "previous", "change",
-    "change_display", "change_unit", "incomplete",
+    "change_display", "change_unit", "incomplete", "previous_incomplete",
 ]
 
 

@@ -76,6 +76,12 @@ def compile_(
                 for reason in reasons:
                     console.print(f"  - {reason.render()}", markup=False)
                 raise typer.Exit(common.EXIT_FINDINGS)
+        elif unwaived_errors(compiled):  # data that fails checks: outputs written, exit 1 says so
+            common.err_console().print(t(
+                "有强制性审核错误（退出码 1）：结果已写出，相关数字须更正后才能使用",
+                "blocking check errors (exit 1): the outputs are written, but the figures involved must be corrected "
+                "before use").render(), markup=False)
+            raise typer.Exit(common.EXIT_FINDINGS)
 
 
 @contextlib.contextmanager
@@ -110,28 +116,44 @@ def run_checks_into(compiled: Any) -> None:
     compiled.findings = list(getattr(report, "issues", None) or getattr(report, "findings", None) or [])
 
 
+def unwaived_errors(compiled: Any) -> int:
+    """The check errors (强制性) of a compile that no waiver covers."""
+    return sum(1 for f in compiled.findings
+               if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
+
+
 def strict_failures(compiled: Any) -> list[Text]:
     """Why ``--strict`` fails, one reason per condition (empty: it passes): figures of the report
     region that are incomplete (a lower-level region missing), indicators skipped for want of
     fields, unwaived check errors."""
     results = compiled.results
     region = compiled.workspace.config.region
-    at_top = results[(results["region_code"] == region) & results["incomplete"].astype(bool)]
+    top = results[results["region_code"] == region]
+    by_id = {d.id: d for d in compiled.indicators}
+    name = compiled.workspace.regions.name(region)
+
+    def listed(ids: Any) -> dict[str, Any]:
+        ids = [str(i) for i in ids]
+        names = [by_id[i].name if i in by_id else i for i in ids]
+        more = len(ids) > 5
+        return {"region": name, "n": len(ids), "names": "、".join(names[:5]) + ("等" if more else ""),
+                "names_en": ", ".join(ids[:5]) + (", …" if more else "")}
+
     reasons: list[Text] = []
-    if len(at_top):
-        by_id = {d.id: d for d in compiled.indicators}
-        names = [by_id[i].name if i in by_id else str(i) for i in at_top["indicator"]]
-        shown = "、".join(names[:5]) + ("等" if len(names) > 5 else "")
-        shown_en = ", ".join(str(i) for i in at_top["indicator"][:5]) + (", …" if len(names) > 5 else "")
+    incomplete = top[top["incomplete"].astype(bool)]
+    if len(incomplete):
         reasons.append(t("{region}有 {n} 个指标合计不完整（下级地区缺数）：{names}；见 indicators.csv 的 note 列",
                          "{n} indicators of {region} are incomplete (lower-level regions missing): {names_en}; "
-                         "see the note column of indicators.csv",
-                         region=compiled.workspace.regions.name(region), n=len(names), names=shown, names_en=shown_en))
+                         "see the note column of indicators.csv", **listed(incomplete["indicator"])))
+    unlike = top[top["previous_incomplete"].astype(bool)]
+    if len(unlike):
+        reasons.append(t("{region}有 {n} 个指标的同比以不完整的上年同期数为基数：{names}；见 indicators.csv 的 note 列",
+                         "{n} changes of {region} are against an incomplete last-year total: {names_en}; "
+                         "see the note column of indicators.csv", **listed(unlike["indicator"])))
     if compiled.skipped:
         reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "indicators skipped (fields not in the workspace): {n}",
                          n=len(compiled.skipped)))
-    errors = sum(1 for f in compiled.findings
-                 if getattr(getattr(f, "severity", None), "value", None) == "error" and not getattr(f, "waived", None))
+    errors = unwaived_errors(compiled)
     if errors:
         reasons.append(t("审核发现 {n} 条错误（强制性）；`revstat check` 显示详情",
                          "check errors (blocking): {n}; `revstat check` shows them", n=errors))
@@ -189,6 +211,9 @@ def show_headlines(compiled: Any) -> bool:
             continue
         value = f"{r['display']} {unit_text(d.unit)}".rstrip() if r["display"] else f"— ({r['note'] or ''})"
         change = f"{r['change_display']} {unit_text(r['change_unit'])}".rstrip() if r["change_display"] else ""
+        if change and r.get("previous_incomplete"):
+            change += " *"
+            starred = True
         mark = ""
         if r["target_met"] is False:
             mark = "✗ " + (t("未达标", "missed").render())
@@ -220,8 +245,9 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
                         n=len(missed)).render(), markup=False)
     if starred:  # the footnote of the starred rows above
-        console.print(t("* 部分下级地区缺数，合计不完整（见 note 列）", "* some lower-level regions are missing (see the note column)").render(),
-                      markup=False)
+        console.print(t("* 部分下级地区缺数，合计或上年同期数不完整（见 indicators.csv 的 note 列）",
+                        "* some lower-level regions are missing: the total or last year's total is incomplete (see the "
+                        "note column of indicators.csv)").render(), markup=False)
     elif results["incomplete"].any():
         console.print(t("部分地区的合计不完整（下级地区缺数），见 indicators.csv 的 note 列",
                         "some regions' totals are incomplete (lower-level regions missing): see the note column of "

@@ -37,3 +37,10 @@ def register(app: typer.Typer) -> None:
             for message in outcome.warnings:
                 console.print(t("提示：{m}", "note: {m}", m=message).render(), markup=False)
             console.print(t("已写入 {p}", "wrote {p}", p=str(outcome.path)).render(), markup=False)
+            if outcome.errors:  # data that fails checks: the draft is written, the exit code says so
+                console.print(t("审核有 {n} 条错误（强制性）未改正，报告中的相关数字在发布前须更正（退出码 1）；"
+                                "`revstat check` 显示详情",
+                                "{n} check errors (blocking) are not corrected: the figures involved must be corrected "
+                                "before publishing (exit 1); `revstat check` shows them", n=outcome.errors).render(),
+                              markup=False)
+                raise typer.Exit(common.EXIT_FINDINGS)
