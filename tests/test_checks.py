@@ -67,6 +67,19 @@ def test_every_kind_is_registered():
 
 # ---- range -------------------------------------------------------------------------------
 
+def test_range_over_every_summable_field_names_the_field_and_its_cell():
+    # fields: "*" is every field that adds up (agg: sum); a weighted mean is left to its own rules
+    fields = {"households": fdef(name="户数"), "income": fdef(agg="wmean", name="人均收入")}
+    r = rule(kind="range", fields=["*"], min=0, levels=["township"], message="{region}{field}填报为{left}，不能为负数")
+    vals = {("households", A_TOWNS[0], "2024Q4"): "-221", ("households", A_TOWNS[1], "2024Q4"): "0",
+            ("income", A_TOWNS[0], "2024Q4"): "-5"}
+    obs = obs_rows("households", {A_TOWNS[0]: "-221", A_TOWNS[1]: "0"})
+    [issue] = run(r, data_for(vals, fields=fields, obs=obs, names={"households": "户数"}))
+    assert (issue.region_code, issue.actual) == (A_TOWNS[0], D(-221))
+    assert issue.message.zh.endswith("户数填报为-221，不能为负数")
+    assert [loc.cell for loc in issue.locations] == ["B10"]  # the first township's row
+
+
 def test_range_passes_inside_and_fails_outside():
     r = rule(kind="range", fields=["rate"], min=0, max=100, levels=["township"])
     ok = data_for({("rate", A_TOWNS[0], "2024Q4"): "100", ("rate", A_TOWNS[1], "2024Q4"): "0"})

@@ -65,7 +65,7 @@ def check_compare(rule: RuleDef, data: CheckData) -> list[Issue]:
 def check_range(rule: RuleDef, data: CheckData) -> list[Issue]:
     """Every target within [min, max] (e.g. 0 ≤ rate ≤ 100, amounts ≥ 0)."""
     out: list[Issue] = []
-    for name in rule.targets:
+    for name in _additive(rule, data, list(rule.targets)):  # "*": every summable field
         regions = data.regions(data.levels_for(rule))
         if rule.min is not None:
             out += _against(rule, data, name, regions, ">=", rule.min, t("下限", "the minimum"))

@@ -673,7 +673,7 @@ def compare_aligned(rule: RuleDef, data: CheckData, regions: list[str], left: An
         out.append(_issue(rule, data, region, data.period,
                           Text(default.zh, default.en), expected=rv, actual=lv, difference=diff,
                           locations=data.cells(names, region), lt=left_text, rt=right_text,
-                          op=op, opzh=_OPS_ZH[op]))
+                          field=left_text, op=op, opzh=_OPS_ZH[op]))
     return out
 
 
