@@ -96,17 +96,34 @@ def test_bad_formulas_are_located_errors(text, words):
     assert words in str(err)
     if text:
         assert err.where.file == "indicators/x.yaml" and err.where.line == 12
-        assert err.where.column is not None and err.where.column >= 1
+        assert err.where.column is None  # a column of the YAML line would not be the formula's
+        assert "公式第" in str(err) and "个字符" in str(err)
 
 
 def test_column_points_at_the_bad_construct():
     with pytest.raises(DefinitionError) as info:
         parse_formula("a + b.c", WHERE)
-    assert info.value.where.column == 5
+    assert "（公式第5个字符，“b.c”处）" in str(info.value)
+
+
+@pytest.mark.parametrize("text, zh", [
+    ("a / (b * 100", "左括号“(”没有对应的右括号（公式第5个字符，“(b * 100”处）"),
+    ("a / b)", "多余的右括号“)”（公式第6个字符，“)”处）"),
+    ("a +", "写法有误（缺少或多了运算符、名称或括号）（公式第4个字符，结尾处）"),
+    ("a = b", "“=”不能用于公式；比较相等请用“==”（公式第3个字符，“= b”处）"),
+    ("1x + a", "数字写法有误"),
+    ("a ＠ b", "不能用的字符“＠”（全角符号请改为半角）"),
+])
+def test_syntax_errors_are_explained_in_chinese_with_the_place_in_the_formula(text, zh):
+    with pytest.raises(DefinitionError) as info:
+        parse_formula(text, WHERE)
+    assert f"公式语法错误：{zh}" in str(info.value)
+    assert "was never closed" not in str(info.value) and info.value.where.line == 12
 
 
 def test_full_width_brackets_are_accepted():
     assert parse_formula("（a + b）/ c").names == {"a", "b", "c"}
+    assert parse_formula("a ＋ b ／ c ＊ 100").names == {"a", "b", "c"}  # an input method's operators too
 
 
 # ---- evaluation ----------------------------------------------------------------------------

@@ -262,7 +262,8 @@ def test_bad_formula_names_file_line_and_column(tmp_path):
     bad = write(tmp_path, "a.yaml", GOOD.replace("toilet / hh * 100", "toilet.real / hh"))
     with pytest.raises(DefinitionError) as info:
         load_indicator_files([bad], FIELDS)
-    assert info.value.where.file == "a.yaml" and info.value.where.line == 6 and info.value.where.column == 1
+    assert info.value.where.file == "a.yaml" and info.value.where.line == 6
+    assert "（公式第1个字符，“toilet.real / hh”处）" in str(info.value)
 
 
 def test_unknown_key_names_the_line(tmp_path):

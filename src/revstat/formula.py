@@ -145,9 +145,14 @@ def ratio_parts(node: Node) -> tuple[Node, Node, Decimal] | None:
 
 def _error(what: Any, where: Location | None, line: int | None, col: int | None, text: str) -> DefinitionError:
     base = where or Location("<formula>")
-    # formula line 1 is the YAML line of the formula; columns are 1-based within the formula text
+    # formula line 1 is the YAML line of the formula. A column within the formula is said in the
+    # message ("公式第5个字符"), not as the place's column: that would read as the YAML line's
+    # column, which differs by the key before the formula (and quotes, folding, full-width signs).
     ln = (base.line or 1) + (line or 1) - 1 if base.line is not None or line is not None else None
-    loc = Location(base.file, base.sheet, base.cell, line=ln, column=col, note=base.note)
+    loc = Location(base.file, base.sheet, base.cell, line=ln, note=base.note)
+    if col is not None:
+        what = t("{w}（公式第{c}个字符，“{rest}”处）", "{w} (character {c} of the formula, at “{rest}”)",
+                 w=what, c=col, rest=text[col - 1:col + 19])
     return DefinitionError(
         what, loc,
         t("公式只能用数字、字段/指标名、+ - * /、括号、比较、and/or/not 和函数 {funcs}",
@@ -246,18 +251,56 @@ _DESCRIBE = {
 }
 
 
+#: Python's syntax messages as a statistician reads them (the English is Python's own).
+_SYNTAX_ZH: tuple[tuple[str, str], ...] = (
+    (r"'(.)' was never closed", "左括号“{0}”没有对应的右括号"),
+    (r"unmatched '(.)'", "多余的右括号“{0}”"),
+    (r"closing parenthesis '(.)' does not match opening parenthesis '(.)'", "右括号“{0}”与左括号“{1}”不配对"),
+    (r"invalid character '(.)'.*", "不能用的字符“{0}”（全角符号请改为半角）"),
+    (r"invalid decimal literal", "数字写法有误（数字后紧跟了字母？名称不能以数字开头）"),
+    (r"unterminated string literal", "引号没有闭合（公式里不用引号）"),
+    (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "“=”不能用于公式；比较相等请用“==”"),
+    (r"invalid syntax\. Perhaps you forgot a comma\?", "两项之间少了运算符（+ - * /）或逗号"),
+    (r"cannot assign .*", "“=”不能用于公式；比较相等请用“==”"),
+    (r"(unexpected EOF|incomplete input).*", "公式不完整（结尾缺少一项？）"),
+    (r"invalid syntax", "写法有误（缺少或多了运算符、名称或括号）"),
+)
+
+
+_FULL_WIDTH = str.maketrans("（）［］，＋－＊／＜＞＝．", "()[],+-*/<>=.")
+
+
+def _syntax_zh(msg: str) -> str:
+    import re
+
+    for pattern, zh in _SYNTAX_ZH:
+        m = re.fullmatch(pattern, msg)
+        if m:
+            return zh.format(*m.groups())
+    return msg
+
+
 def parse_formula(text: str, where: Location | None = None) -> Formula:
     """Parse formula text; a syntax error or a construct off the whitelist raises
     :class:`DefinitionError` with file, line and column (``where`` is the formula's YAML line)."""
     if not isinstance(text, str) or not text.strip():
         raise _error(t("公式是空的", "the formula is empty"), where, None, None, "")
     src = " ".join(text.strip().splitlines()) if "\n" in text.strip() else text.strip()
-    src = src.replace("（", "(").replace("）", ")").replace("，", ",")
+    src = src.translate(_FULL_WIDTH)  # a Chinese input method's brackets and operators
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError as exc:
-        raise _error(t("公式语法错误：{msg}", "formula syntax error: {msg}", msg=exc.msg),
-                     where, exc.lineno, max(1, exc.offset or 1), src) from None
+        # the column is said within the formula (its text in the YAML may be quoted, folded or
+        # use full-width brackets), with the text from there on, so the place is found at a glance
+        at = max(1, exc.offset or 1) if exc.offset else len(src) + 1
+        rest = src[at - 1:at + 19]
+        why = _syntax_zh(exc.msg)
+        if rest.startswith("=") and not rest.startswith("=="):
+            why = "“=”不能用于公式；比较相等请用“==”"
+        raise _error(t("公式语法错误：{why}（公式第{at}个字符，{rest_zh}处）", "formula syntax error: {msg} (character {at} "
+                       "of the formula, at {rest_en})", why=why, msg=exc.msg, at=at,
+                       rest_zh=f"“{rest}”" if rest else "结尾", rest_en=f"“{rest}”" if rest else "the end"),
+                     where, exc.lineno, None, src) from None
     builder = _Builder(src, where)
     node = builder.build(tree.body)
     return Formula(src, node, where, frozenset(builder.names), frozenset(builder.calls))
