@@ -63,3 +63,15 @@ def test_a_malformed_file_is_reported_at_its_line_and_column() -> None:
     where = err.value.where
     assert (where.file, where.line) == ("bad.yaml", 4)
     assert "YAML" in err.value.render("zh")
+
+
+@pytest.mark.parametrize(("text", "line", "still_open"), [
+    ("name: 示范市\nrounding: [half_up\nlocale: zh\n", 2, 3),  # the parser notices on line 3
+    ("fields:\n  - {id: a, name: b\n  - {id: c, name: d}\n", 2, 3),
+    ("a: \"abc\nb: 2\n", 1, 3),
+])
+def test_a_bracket_or_quote_left_open_is_reported_where_it_opened(text: str, line: int, still_open: int) -> None:
+    with pytest.raises(DefinitionError) as err:
+        yamlload.load_yaml_text(text, "revstat.yaml")
+    assert err.value.where.line == line
+    assert f"（从这里开始，到第{still_open}行仍未闭合）" in err.value.render("zh")

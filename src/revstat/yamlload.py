@@ -128,8 +128,17 @@ def load_yaml_text(text: str, name: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        why = _problem_zh(problem)
+        opened = getattr(exc, "context_mark", None)
+        context = getattr(exc, "context", None) or ""
+        if (opened is not None and mark is not None and opened.line < mark.line
+                and any(k in context for k in ("flow sequence", "flow mapping", "quoted scalar"))):
+            # a bracket or quote left open: the parser notices on a later line, the fix is where it opened
+            why = t("{why}（从这里开始，到第{n}行仍未闭合）", "{why} (opened here, still open on line {n})",
+                    why=why, n=mark.line + 1).render("zh")
+            mark = opened
         raise DefinitionError(
-            t("YAML 格式错误：{why}（{p}）", "malformed YAML: {p}", p=problem, why=_problem_zh(problem)),
+            t("YAML 格式错误：{why}（{p}）", "malformed YAML: {p}", p=problem, why=why),
             Location(name, line=mark.line + 1 if mark else None,
                      column=mark.column + 1 if mark else None),
             t("检查该行的缩进、冒号和引号", "check indentation, colons and quotes on that line"),
