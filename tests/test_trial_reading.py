@@ -185,3 +185,41 @@ def test_totals_still_checked_where_present_and_no_note_when_no_workbook_has_the
     wb.active.delete_rows(10)
     wb.save(root / P)
     assert _totals(root) == []
+
+
+# ---- 4. most of a source's columns missing: one error, not one per column --------------------
+
+def test_a_sheet_lacking_most_columns_is_one_error_naming_them(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "1-监测情况"
+    for r, row in enumerate([["乡镇", "甲", "乙", "丙"], *ROWS], start=1):
+        for c, v in enumerate(row, start=1):
+            ws.cell(r, c, v)
+    wb.save(root / P)
+    result = _read(root)
+    assert [e.render("zh") for e in result.errors] == [
+        "错误: 找不到来源“监测”的 3 个必填列（共 3 个）：累计纳入监测对象/户数、累计纳入监测对象/人数、衔接资金\n"
+        f"  位置: {P} › 1-监测情况\n"
+        "  处理: 核对这是否是该来源的工作表；表头有：乡镇、甲、乙、丙。改正表头，或修改来源中的 sheet / column"]
+
+
+def test_a_text_file_under_an_excel_name_lacking_the_columns_says_it_is_not_a_workbook(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    (root / P).write_text("乡镇\t户数\n城关镇\t5\n桃源镇\t6\n", encoding="utf-8")  # a system's "Excel export"
+    result = _read(root)
+    assert len(result.errors) == 1
+    text = result.errors[0].render("zh")
+    assert text.startswith("错误: 文件不是 Excel 工作簿（内容是文本或网页），其中找不到来源“监测”的 2 个必填列：")
+    assert "另存为 .xlsx；表头有：乡镇、户数" in text
+
+
+def test_one_renamed_header_is_still_its_own_error(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    wb = openpyxl.load_workbook(root / P)
+    wb.active["D5"] = "衔接资金合计"
+    wb.save(root / P)
+    result = _read(root)
+    assert [str(e.what.render("zh")) for e in result.errors] == ["找不到列 '衔接资金'"]

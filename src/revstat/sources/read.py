@@ -335,6 +335,32 @@ def _fit(source: SourceDef, grid: Grid) -> int:
     return sum(1 for f in source.fields if f.column and match_column(layout.columns, f.column)[0] is not None)
 
 
+def _missing_columns(source: SourceDef, book: Book, sheet: str | None, layout: Any,
+                     errors: list[SourceError]) -> list[SourceError]:
+    """The columns a sheet lacks: each its own error when a few are missing (a renamed header);
+    one error for the sheet when most of the source's columns are (the wrong sheet, or a file
+    that is text or a web page under an Excel name), instead of dozens."""
+    required = sum(1 for f in source.fields if f.required)
+    text_file = book.note in ("csv-under-excel-name", "html-under-excel-name")
+    if not errors or (not text_file and (len(errors) < 3 or len(errors) * 2 < required)):
+        return errors
+    names = [str(e.what.params.get("col", "")) for e in errors]
+    shown = "、".join(names[:4]) + (f"等 {len(names)} 列" if len(names) > 4 else "")
+    found = "、".join(c.label for c in layout.columns) or "—"
+    what = (t("文件不是 Excel 工作簿（内容是文本或网页），其中找不到来源“{src}”的 {n} 个必填列：{cols}",
+              "the file is not an Excel workbook (it holds text or a web page) and lacks {n} required columns of "
+              "source {src}: {cols}", src=source.name or source.id, n=len(names), cols=shown) if text_file else
+            t("找不到来源“{src}”的 {n} 个必填列（共 {m} 个）：{cols}", "{n} of the {m} required columns of source {src} "
+              "are not found: {cols}", src=source.name or source.id, n=len(names), m=required, cols=shown))
+    fix = (t("向报送单位索取原始的 .xlsx 文件，或在 Excel/WPS 中打开后另存为 .xlsx；表头有：{found}",
+             "ask the sender for the real .xlsx, or open it in Excel/WPS and save it as .xlsx; the headers are: {found}",
+             found=found) if text_file else
+           t("核对这是否是该来源的工作表；表头有：{found}。改正表头，或修改来源中的 sheet / column",
+             "check that this is the source's sheet; the headers are: {found}. Fix the headers or the source's "
+             "sheet / column", found=found))
+    return [SourceError(what, Location(book.display, sheet), fix)]
+
+
 # ---- one sheet -------------------------------------------------------------------------------
 def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     ws = ctx.ws
@@ -352,11 +378,12 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                   "ask the sender for the real .xlsx, or open it in Excel/WPS and save it as .xlsx"))
         raise missing_column(book.display, sheet, source.region.column, layout, close)
     fields: list[tuple[FieldDef, Column, int]] = []
+    missing: list[SourceError] = []
     for f in source.fields:
         col, close = match_column(layout.columns, f.column or f.name)
         if col is None:
             if f.required:
-                ctx.errors.append(missing_column(book.display, sheet, f.column or f.name, layout, close))
+                missing.append(missing_column(book.display, sheet, f.column or f.name, layout, close))
             continue
         try:
             shift = unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
@@ -364,6 +391,7 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
             ctx.errors.append(err)
             continue
         fields.append((f, col, shift))
+    ctx.errors.extend(_missing_columns(source, book, sheet, layout, missing))
     conv: dict[str, list[str]] = {}
     for f, col, shift in fields:
         if shift:
