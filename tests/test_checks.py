@@ -137,6 +137,19 @@ def test_total_row_equals_sum_of_rows():
     assert len(issue.locations) == 4
 
 
+def test_totals_mismatch_names_the_blank_cells_of_the_column():
+    # a township's value deleted, the 合计 left as it was: the blank cell is the likely cause
+    parts = obs_rows("m", {A_TOWNS[0]: 3, A_TOWNS[1]: None, A_TOWNS[2]: 4})
+    total = obs_rows("m", {A: 12}, origin="total")
+    total[0]["cell"] = "B20"
+    [issue] = run(rule(kind="totals", fields=["m"]), data_for({}, obs=parts + total))
+    assert issue.message.zh.endswith("相差5；该列有 1 个空单元格（B11），合计行可能含有它们的数")
+    assert issue.message.en.endswith("difference 5; the column has 1 blank cells (B11) the total may include")
+    parts[1]["value"] = D(4)  # filled in, and still off by one: no note on blanks
+    [issue] = run(rule(kind="totals", fields=["m"]), data_for({}, obs=parts + total))
+    assert issue.message.zh.endswith("相差1") and "空单元格" not in issue.message.zh
+
+
 def test_totals_star_means_additive_fields_only():
     parts = obs_rows("income", {A_TOWNS[0]: 100, A_TOWNS[1]: 200})
     total = obs_rows("income", {A: 150}, origin="total")  # a mean, not a sum

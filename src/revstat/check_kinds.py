@@ -141,12 +141,18 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
         region = None if _nan(code) else str(code)
         cells = [Location(str(file), str(sheet), str(cell))]
         cells += [Location(str(r[0]), str(r[1]), str(r[3])) for r in members]
+        # blank cells of the column are the likely cause (a value deleted, the 合计 left as it was)
+        blank = [str(r[3]) for r, v in zip(members, vals, strict=True) if v is None]
+        shown = "、".join(blank[:3]) + ("等" if len(blank) > 3 else "")
+        blanks = t("；该列有 {n} 个空单元格（{cells}），合计行可能含有它们的数", "; the column has {n} blank cells ({cells}) the "
+                   "total may include", n=len(blank), cells=shown) if blank else t("", "")
         out.append(_issue(
             rule, data, region, data.period,
-            t("{file} › {sheet}：{field}合计行（{left}）不等于各行之和（{right}），相差{difference}",
-              "{file} › {sheet}: the total row of {field} ({left}) is not the sum of the rows ({right}); difference {difference}"),
+            t("{file} › {sheet}：{field}合计行（{left}）不等于各行之和（{right}），相差{difference}{blanks}",
+              "{file} › {sheet}: the total row of {field} ({left}) is not the sum of the rows ({right}); difference "
+              "{difference}{blanks}"),
             expected=summed, actual=total, difference=total - summed, locations=cells,
-            field=data.label(fid), file=str(file), sheet=str(sheet)))
+            field=data.label(fid), file=str(file), sheet=str(sheet), blanks=blanks))
     # a sheet without 合计 rows where other workbooks' same sheet (the same fields) has them:
     # the check above could not run there, which the bureau must know (a 合计 row deleted?)
     have = set(zip(*_columns(totals, ("file", "sheet")), strict=True))

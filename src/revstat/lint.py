@@ -31,7 +31,7 @@ from revstat.yamlload import load_yaml
 
 PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
                           "field", "file", "sheet", "lt", "rt", "op", "opzh", "prev", "fall", "base",
-                          "growth", "bound", "change", "change_en", "score", "low", "high", "count", "fields"})
+                          "growth", "bound", "change", "change_en", "score", "low", "high", "count", "fields", "blanks"})
 
 
 def _finding(code: str, severity: Severity, message: Text, where: Location | None) -> Issue:
