@@ -191,6 +191,9 @@ def test_explain_unknown_indicator_is_exit_2(compiled):
     ws, _ = compiled
     res = invoke("explain", "不存在的指标", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
     assert res.exit_code == 2
+    res = invoke("explain", "xyz", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 2 and "可能是" not in res.output  # nothing close: no empty suggestion
+    assert "处理: 用指标的 id 或中文名称；`revstat indicators` 列出全部指标" in res.output
 
 
 def test_unknown_region_option_says_to_correct_the_option(compiled):

@@ -287,6 +287,16 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     region_aliases = {v.name: c for c, v in views.items()}
     issues = list(findings or [])
     finding_rows = [_finding(i) for i in issues]
+    for row in finding_rows:  # 安乐镇 … → 南岭县安乐镇 …: township names repeat across counties
+        name, code = row.get("region_name"), row.get("region_code")
+        if tree is not None and name and code in tree and str(row.get("message") or "").startswith(name):
+            chain, at = [], code
+            while at is not None and at in tree and at != focus and tree.level(at) != "city":
+                chain.append(tree[at].name)
+                at = tree[at].parent
+            full = "".join(reversed(chain))
+            if full and full != name:
+                row["message"] = full + str(row["message"])[len(name):]
     info = {i: {"id": i, "name": names.get(i, i), "unit": _text(_get(d, "unit")),
                 "formula": _text(_get(d, "formula")), "theme": _text(_get(d, "theme")),
                 "decimals": _get(d, "decimals"), "target": _text(_get(d, "target")),

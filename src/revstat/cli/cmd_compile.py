@@ -237,10 +237,12 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
                         f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
-    console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标 × {r} 个地区）",
-                    "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators × {r} regions)",
+    console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标、{r} 个地区，"
+                    "共 {rows} 行结果）",
+                    "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators, {r} regions, "
+                    "{rows} result rows)",
                     d=compiled.workspace.rel(target), n=len(compiled.indicators),
-                    r=results["region_code"].nunique()).render(), markup=False)
+                    r=results["region_code"].nunique(), rows=len(results)).render(), markup=False)
     if len(missed):
         console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
                         n=len(missed)).render(), markup=False)
