@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from revstat.cli import app
+from revstat.i18n import set_lang
 from revstat.periods import Period
 from revstat.report import is_stale, make_report, read_results
 from revstat.textfmt import iter_marks, split_key
@@ -48,10 +49,18 @@ def reports(ws_dir):
     out["quarterly_brief"] = make_report(ws, "2024Q4", fmt="md")
     out["county_comparison"] = make_report(ws, "2024Q4", fmt="md", template="county_comparison")
     out["county_brief_北川县"] = make_report(ws, "2024Q4", fmt="md", region="北川县")
+    set_lang("en")  # revstat --lang en report …: the English templates, beside the Chinese drafts
+    try:
+        out["quarterly_brief.en"] = make_report(ws, "2024Q4", fmt="md")
+        out["county_comparison.en"] = make_report(ws, "2024Q4", fmt="md", template="county_comparison")
+        out["county_brief_北川县.en"] = make_report(ws, "2024Q4", fmt="md", region="北川县")
+    finally:
+        set_lang("zh")
     return out
 
 
-@pytest.mark.parametrize("name", ["quarterly_brief", "county_comparison", "county_brief_北川县"])
+@pytest.mark.parametrize("name", ["quarterly_brief", "county_comparison", "county_brief_北川县",
+                                  "quarterly_brief.en", "county_comparison.en", "county_brief_北川县.en"])
 def test_markdown_matches_the_golden_file(reports, name, update_golden):
     text = reports[name].path.read_text(encoding="utf-8")
     golden = GOLDEN / f"{name}.md"
@@ -76,6 +85,41 @@ def test_key_sentences_carry_the_hand_computed_figures(reports):
     assert "北川县未达到65%的目标" in text
     assert "【待分析人员撰写】" in text
     assert not re.search(r"\d,\d{3}", text)  # no thousands separators in running text
+
+
+def test_english_brief_carries_the_hand_computed_figures(reports):
+    outcome = reports["quarterly_brief.en"]
+    assert outcome.path.name == "quarterly_brief.en.md"  # beside the Chinese draft, not over it
+    text = outcome.path.read_text(encoding="utf-8")
+    households, persons = city("2024Q4", "monitored_households"), city("2024Q4", "monitored_persons")
+    assert f"the city had {households} households ({persons} persons) under monitoring" in text
+    rate = city("2024Q4", "sanitary_toilet_households") / city("2024Q4", "rural_households") * 100
+    before = city("2023Q4", "sanitary_toilet_households") / city("2023Q4", "rural_households") * 100
+    assert (f"Sanitary toilets reached {half_up(rate, 2)}% of rural households in the city, up "
+            f"{half_up(rate - before, 2)} percentage points year on year") in text
+    # 102226.61万元 = 1022.2661 million yuan → 1022.27, rounded once from the exact value
+    million = half_up(city("2024Q4", "linkage_funds") / 100, 2)
+    assert f"allocated {million} million yuan of linkage funds" in text
+    spent = city("2024Q4", "funds_spent") / city("2024Q4", "linkage_funds") * 100
+    assert f"Spending reached {half_up(spent, 2)}% of the funds, {half_up(100 - spent, 2)} percentage points behind schedule" in text
+    assert "北川县 short of the 65% target (63.62%)" in text
+    assert not re.search(r"[，。；：、（）]|个百分点|万元", text)  # no Chinese sentence punctuation or units
+    assert text.rstrip().endswith("before publishing.")  # the note on the incomplete figures, in English
+
+
+def test_locale_en_in_revstat_yaml_writes_english_reports_and_a_missing_english_template_says_so(tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    config = root / "revstat.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("locale: zh", "locale: en"), encoding="utf-8")
+    assert "locale: en" in config.read_text(encoding="utf-8")
+    ws = load_workspace(root)
+    assert make_report(ws, "2024Q4", fmt="md").path.name == "quarterly_brief.en.md"
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates" / "mine.md.j2").write_text("{{ region.sanitary_toilet_rate|level }}\n", encoding="utf-8")
+    mine = make_report(ws, "2024Q4", fmt="md", template="mine")
+    assert mine.path.read_text(encoding="utf-8") == "77.56%\n"  # English filters, the only template there is
+    assert any("no English template mine.en.md.j2" in w for w in mine.warnings)
 
 
 def test_first_period_leaves_the_comparison_out_of_the_text(ws_dir):
@@ -106,8 +150,9 @@ def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
     from revstat.definitions import load_indicators
 
     defs = {d.id: d for d in load_indicators(ws)}
-    for template in ("quarterly_brief.md.j2", "county_comparison.md.j2"):
-        ctx = build_context(table, list(defs.values()), ws.regions, [], "2024Q4", focus=ws.config.region)
+    for template, lang in (("quarterly_brief.md.j2", "zh"), ("county_comparison.md.j2", "zh"),
+                           ("quarterly_brief.en.md.j2", "en"), ("county_comparison.en.md.j2", "en")):
+        ctx = build_context(table, list(defs.values()), ws.regions, [], "2024Q4", focus=ws.config.region, lang=lang)
         text = render_template(ws.template_dirs(), template, ctx).text
         seen = 0
         for key, shown in iter_marks(text):
@@ -122,6 +167,10 @@ def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
                 assert shown == expected, key
             elif part == "yi":
                 assert shown == half_up(Decimal(row["value"]) / 10000, 2), key
+            elif part == "million":  # 万元 → million yuan
+                assert shown == half_up(Decimal(row["value"]) / 100, 2), key
+            elif part == "yuan":  # 万元 → yuan
+                assert shown == half_up(Decimal(row["value"]) * 10000, 0), key
             else:
                 pytest.fail(f"unexpected figure part {part}")
             seen += 1
@@ -129,7 +178,10 @@ def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
         # numbers outside the marks: years, months, ranks, targets, names (5万元, 5G), counts of regions
         plain = re.sub("\ue000[^\ue001]*\ue001[^\ue002]*\ue002", "", text)
         loose = set(re.findall(r"\d+(?:\.\d+)?", plain))
-        assert loose <= {"2024", "2023", "1", "12", "65", "60", "99", "100", "0", "5", "2", "3", "4", "6", "8"}, loose
+        allowed = {"2024", "2023", "1", "12", "65", "60", "99", "100", "0", "5", "2", "3", "4", "6", "8"}
+        if lang == "en":  # section numbers 1.1 … 2.3, "above 50,000 yuan", the unit "10k yuan"
+            allowed |= {f"{a}.{b}" for a in (1, 2) for b in range(1, 7)} | {"50", "000", "10"}  # 10k yuan
+        assert loose <= allowed, loose
 
 
 def test_docx_reads_back_with_official_styles(ws_dir):

@@ -62,6 +62,7 @@ _UNITS_EN = {
     "人": "persons", "万人": "10k persons", "人次": "person-times", "户": "households", "万户": "10k households",
     "个": "", "项": "projects", "家": "entities", "所": "", "座": "", "千米": "km", "公里": "km", "公顷": "ha",
     "亩": "mu", "万亩": "10k mu", "吨": "t", "万吨": "10k t", "次": "times", "天": "days", "年": "years",
+    "件": "", "起": "", "处": "", "条": "", "辆": "",
 }
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from revstat import textfmt
 from revstat.errors import RenderError, RevstatError
-from revstat.i18n import t
+from revstat.i18n import t, unit_text
 from revstat.model import Issue, Location
 from revstat.numbers import format_fixed, to_decimal
 from revstat.periods import Period
@@ -37,6 +37,10 @@ CONTEXT_VARIABLES = ("region", "children", "regions", "indicators", "period", "r
 
 SCOPE_WORD = {"province": "全省", "city": "全市", "county": "全县", "township": "全乡镇"}
 CHILD_NOUN = {"province": "个市", "city": "个县（市、区）", "county": "个乡镇", "township": "个村"}
+SCOPE_WORD_EN = {"province": "the province", "city": "the city", "county": "the county", "township": "the township"}
+CHILD_NOUN_EN = {"province": "cities", "city": "counties", "county": "townships", "township": "villages"}
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
 
 
 # --------------------------------------------------------------------------- lookups
@@ -184,7 +188,8 @@ def _indicator_defs(indicators: Any) -> dict[str, Any]:
 
 def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[Issue] | None,
                   period: str, *, focus: str | None = None, report_name: str = "",
-                  provenance: dict[str, str] | None = None, rounding: str = "half_up") -> dict[str, Any]:
+                  provenance: dict[str, str] | None = None, rounding: str = "half_up",
+                  lang: str = "zh") -> dict[str, Any]:
     """The template context: every indicator at every region of ``period``, by id and by name.
 
     ``results``: a DataFrame with :data:`revstat.tidy.RESULT_COLUMNS`; ``indicators``: definitions
@@ -221,7 +226,8 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
             denominator=_dec(r.get("denominator")), target=_text(r.get("target")),
             target_met=_bool(r.get("target_met")), note=_text(r.get("note")),
             level=_text(r.get("level")), decimals=int(_get(d, "decimals", 2) or 0),
-            formula=_text(_get(d, "formula")), incomplete=bool(_bool(r.get("incomplete"))),
+            formula=_text(_get(d, "formula")), name_en=_text(_get(d, "name_en")),
+            incomplete=bool(_bool(r.get("incomplete"))),
             previous_incomplete=bool(_bool(r.get("previous_incomplete"))),
         )
         by_region.setdefault(code, {})[ind] = fig
@@ -286,7 +292,7 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         figs.sort(key=lambda f: Period.parse(f.period))
     region_aliases = {v.name: c for c, v in views.items()}
     issues = list(findings or [])
-    finding_rows = [_finding(i) for i in issues]
+    finding_rows = [_finding(i, lang) for i in issues]
     for row in finding_rows:  # 安乐镇 … → 南岭县安乐镇 …: township names repeat across counties
         name, code = row.get("region_name"), row.get("region_code")
         if tree is not None and name and code in tree and str(row.get("message") or "").startswith(name):
@@ -294,22 +300,35 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
             while at is not None and at in tree and at != focus and tree.level(at) != "city":
                 chain.append(tree[at].name)
                 at = tree[at].parent
-            full = "".join(reversed(chain))
+            full = ("" if lang == "zh" else " ").join(reversed(chain))
             if full and full != name:
                 row["message"] = full + str(row["message"])[len(name):]
-    info = {i: {"id": i, "name": names.get(i, i), "unit": _text(_get(d, "unit")),
+    info = {i: {"id": i, "name": names.get(i, i), "name_en": _text(_get(d, "name_en")) or names.get(i, i),
+                "unit": _text(_get(d, "unit")), "unit_en": unit_text(_text(_get(d, "unit")), "en"),
                 "formula": _text(_get(d, "formula")), "theme": _text(_get(d, "theme")),
                 "decimals": _get(d, "decimals"), "target": _text(_get(d, "target")),
                 "headline": bool(_get(d, "headline", False)), "direction": _text(_get(d, "direction"))}
             for i, d in defs.items()}
+    if lang == "en":
+        from revstat import textfmt_en
+
+        report = {"name": report_name, "region": region, "lang": "en",
+                  "scope": SCOPE_WORD_EN.get(region.level, region.name) if region else "",
+                  "child_noun": CHILD_NOUN_EN.get(region.level, "regions") if region else ""}
+        months = per.months or 12
+        label = str(per.year) if per.kind == "Y" else (
+            f"January {per.year}" if months == 1 else f"January–{MONTHS_EN[months - 1]} {per.year}")
+        period_words = {"label": label, "compare": textfmt_en.compare_word(str(per)), "last_year": str(per.year - 1),
+                        "end": f"the end of {per.year}" if per.kind == "Y" else f"the end of {MONTHS_EN[months - 1]} {per.year}"}
+    else:
+        report = {"name": report_name, "region": region, "lang": "zh", "scope": region.scope if region else "",
+                  "child_noun": CHILD_NOUN.get(region.level, "个地区") if region else ""}
+        period_words = {"label": per.label_zh(), "compare": textfmt.compare_word(str(per)), "last_year": f"{per.year - 1}年",
+                        "end": f"{per.year}年底" if per.kind == "Y" else f"{per.year}年{per.months}月底"}
     return {
-        "report": {"name": report_name, "region": region, "scope": region.scope if region else "",
-                   "child_noun": CHILD_NOUN.get(region.level, "个地区") if region else ""},
-        "period": {"code": str(per), "label": per.label_zh(), "year": per.year, "annual": per.kind == "Y",
-                   "quarter": per.number if per.kind == "Q" else None,
-                   "compare": textfmt.compare_word(str(per)), "months": per.months,
-                   "last_year": f"{per.year - 1}年",
-                   "end": f"{per.year}年底" if per.kind == "Y" else f"{per.year}年{per.months}月底"},
+        "report": report,
+        "period": {"code": str(per), "year": per.year, "annual": per.kind == "Y",
+                   "quarter": per.number if per.kind == "Q" else None, "months": per.months, **period_words},
         "region": region,
         "children": list(region.children) if region else [],
         "regions": Lookup("region", views, region_aliases),
@@ -328,14 +347,14 @@ def _replace(fig: Fig, **changes: Any) -> Fig:
     return dataclasses.replace(fig, **changes)
 
 
-def _finding(issue: Issue | dict[str, Any]) -> dict[str, Any]:
-    """A finding for the (Chinese) report text: from findings.json, the Chinese message whatever
-    language the compile spoke (``messages``)."""
+def _finding(issue: Issue | dict[str, Any], lang: str = "zh") -> dict[str, Any]:
+    """A finding for the report text: from findings.json, the message in the report's language
+    whatever language the compile spoke (``messages``)."""
     if isinstance(issue, dict):
         row = dict(issue)
-        row["message"] = (row.get("messages") or {}).get("zh", row.get("message"))
+        row["message"] = (row.get("messages") or {}).get(lang, row.get("message"))
     else:
-        row = issue.to_dict("zh")
+        row = issue.to_dict(lang)
     row.setdefault("waived", None)
     row.setdefault("region_name", None)
     return row
@@ -411,7 +430,7 @@ def _sandbox() -> Any:
 
 
 def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None = None,
-                     extra_globals: dict[str, Any] | None = None) -> Any:
+                     extra_globals: dict[str, Any] | None = None, lang: str = "zh") -> Any:
     """A sandboxed Jinja environment over ``template_dirs`` with the textfmt filters; filters that
     meet a missing value append a message to ``warnings``."""
     loader_cls, env_cls, strict, select_autoescape = _sandbox()
@@ -428,9 +447,12 @@ def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None =
         if message not in sink:
             sink.append(message)
 
-    for name, fn in textfmt.FILTERS.items():
+    words: Any = textfmt
+    if lang == "en":
+        from revstat import textfmt_en as words
+    for name, fn in words.FILTERS.items():
         env.filters[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_FILTERS else fn
-    for name, fn in textfmt.GLOBALS.items():
+    for name, fn in words.GLOBALS.items():
         env.globals[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_GLOBALS else fn
     env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative, has=has)
     env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative)
@@ -438,11 +460,14 @@ def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None =
     return env
 
 
-def template_candidates(name: str, fmt: str) -> list[str]:
-    """File names tried for ``--template NAME``: NAME as given, then NAME.<fmt>.j2, NAME.md.j2."""
+def template_candidates(name: str, fmt: str, lang: str = "zh") -> list[str]:
+    """File names tried for ``--template NAME``: NAME as given, then NAME.<fmt>.j2, NAME.md.j2;
+    in English NAME.en.<fmt>.j2 and NAME.en.md.j2 first."""
     if name.endswith(".j2"):
         return [name]
     names = [f"{name}.html.j2"] if fmt == "html" else []
+    if lang == "en":
+        names = [n.replace(f"{name}.", f"{name}.en.", 1) for n in [*names, f"{name}.md.j2"]] + names
     return [*names, f"{name}.md.j2", name]
 
 
@@ -451,7 +476,8 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     from jinja2 import TemplateNotFound, TemplatesNotFound, TemplateSyntaxError
 
     warnings: list[str] = []
-    env = make_environment(template_dirs, warnings)
+    lang = (context.get("report") or {}).get("lang", "zh")
+    env = make_environment(template_dirs, warnings, lang=lang)
     names = [name] if isinstance(name, str) else list(name)
     try:
         template = env.select_template(names)
@@ -489,17 +515,17 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
         ) from None
     text = textfmt.resolve_clauses(text)  # comparisons without a base: left out of running text
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
-    note = incomplete_note(text, context)
+    note = incomplete_note(text, context, lang)
     if note:
         warnings.append(t("报告中有 {n} 处数字不完整（带＊），文末的“注”列出了它们；发布前请补齐数据或加以说明",
                           "{n} figures in the report are incomplete (marked ＊), listed in the closing note; complete "
-                          "the data or explain them before publishing", n=note[0]).render())
+                          "the data or explain them before publishing", n=note[0]).render(lang))
         text = text.rstrip("\n") + "\n\n" + (f"<p>{html.escape(note[1])}</p>" if autoescaped else note[1]) + "\n"
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)
 
 
-def incomplete_note(text: str, context: dict[str, Any]) -> tuple[int, str] | None:
+def incomplete_note(text: str, context: dict[str, Any], lang: str = "zh") -> tuple[int, str] | None:
     """The closing note on the figures printed with :data:`revstat.textfmt.FLAG`: how many, and
     a paragraph naming each (a value whose total lacks lower-level regions, with the children that
     are incomplete or have no value when the report shows them; a change against an incomplete
@@ -520,6 +546,7 @@ def incomplete_note(text: str, context: dict[str, Any]) -> tuple[int, str] | Non
     if not seen:
         return None
     items = []
+    en = lang == "en"
     for (code, indicator), kinds in seen.items():
         view = regions.get(code)
         fig = view.figs.get(indicator)
@@ -527,10 +554,19 @@ def incomplete_note(text: str, context: dict[str, Any]) -> tuple[int, str] | Non
         if fig.incomplete:
             short = [c.name for c in view.children
                      if not c.figs.has(indicator) or c.figs[indicator].incomplete or c.figs[indicator].missing]
-            why.append(f"{'、'.join(short[:5])}{'等' if len(short) > 5 else ''}数据不全" if short else "部分下级地区缺数")
+            if en:
+                why.append(f"incomplete data from {', '.join(short[:5])}{' and others' if len(short) > 5 else ''}"
+                           if short else "some lower-level regions missing")
+            else:
+                why.append(f"{'、'.join(short[:5])}{'等' if len(short) > 5 else ''}数据不全" if short else "部分下级地区缺数")
         if fig.previous_incomplete and "change" in kinds:
-            why.append("上年同期部分下级地区缺数，同比不是同口径")
-        items.append(f"{view.name}{fig.name}（{'；'.join(why)}）")
+            why.append("last year's total incomplete, the change is not like for like" if en
+                       else "上年同期部分下级地区缺数，同比不是同口径")
+        items.append(f"{view.name} {fig.name_en or fig.name} ({'; '.join(why)})" if en
+                     else f"{view.name}{fig.name}（{'；'.join(why)}）")
+    if en:
+        return len(items), ("Note: figures marked “＊” are incomplete: " + "; ".join(items)
+                            + ". Complete the data, or explain the coverage in the text, before publishing.")
     return len(items), "注：带“＊”的数字不完整：" + "；".join(items) + "。发布前请补齐数据，或在文中说明口径。"
 
 

@@ -145,6 +145,14 @@ def provenance_from(compiled: Any, tree: Any) -> dict[str, str]:
     return result
 
 
+def report_language(ws: Any) -> str:
+    """The language of the report text: English with ``--lang en`` or ``locale: en`` in
+    revstat.yaml, Chinese otherwise."""
+    from revstat.i18n import get_lang
+
+    return "en" if get_lang() == "en" or getattr(ws.config, "locale", "zh") == "en" else "zh"
+
+
 def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None = None,
                 region: str | None = None, output: Path | None = None,
                 progress: Callable[[str], None] | None = None) -> ReportOutcome:
@@ -156,6 +164,7 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
         raise ConfigError(t("未知的报告格式 {f}", "unknown report format {f}", f=fmt),
                           fix=t("可选：md、html、docx", "choose md, html or docx"))
     per = Period.parse(period)
+    lang = report_language(ws)
     focus = ws.region_option(region) if region else ws.config.region
     compiled = None
     if is_stale(ws, per):
@@ -172,9 +181,11 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
     table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else results
     context = render.build_context(table, load_indicators(ws), ws.regions, findings, str(per), focus=focus,
                                    report_name=ws.config.name, provenance=provenance_from(compiled, ws.regions),
-                                   rounding=ws.config.rounding)
+                                   rounding=ws.config.rounding, lang=lang)
     name = template or default_template(ws, focus)
-    rendered = render.render_template(ws.template_dirs(), render.template_candidates(name, fmt), context)
+    rendered = render.render_template(ws.template_dirs(), render.template_candidates(name, fmt, lang), context)
+    if lang == "en" and ".en." not in Path(rendered.template).name and not str(name).endswith(".j2"):
+        rendered.warnings.append(f"no English template {name}.en.md.j2: the report is written with the Chinese one")
     warnings = list(rendered.warnings)
 
     def warn(message: str) -> None:
@@ -184,12 +195,14 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
     stem = Path(rendered.template).name.split(".")[0]
     if region:
         stem += f"_{ws.regions.name(focus)}"
+    if lang == "en":
+        stem += ".en"  # beside the Chinese draft, not over it
     target = Path(output) if output is not None else out_dir / (stem + EXTENSIONS[fmt])
     font = charts.find_cjk_font() if fmt in ("html", "docx") else None
     if fmt == "md":
         from revstat.writers.markdown import write_markdown
 
-        write_markdown(rendered.text, target)
+        write_markdown(rendered.text, target, lang)
     elif fmt == "html":
         from revstat.writers.html import render_html, write_html
 

@@ -76,6 +76,7 @@ class Fig:
     rank: int | None = None  # among siblings, 1 = best
     rank_of: int | None = None
     prev_rank: int | None = None
+    name_en: str = ""  # the indicator's English name (English reports)
     incomplete: bool = False  # the total lacks lower-level regions (the engine's ``incomplete``)
     previous_incomplete: bool = False  # last year's total did: the change is not like for like
     extra: dict[str, Any] = field(default_factory=dict)
@@ -437,7 +438,7 @@ def share_text(fig: Fig | None, warn: Warn = None) -> str:
 FILTERS: dict[str, Callable[..., Any]] = {
     "level": level, "num": num, "money": money, "money_exact": money_exact, "change": change,
     "level_change": level_change, "accel": accel, "schedule": schedule, "rank": rank, "rank_move": rank_move,
-    "join_names": join_names, "target": target, "share": share_text,
+    "join_names": join_names, "target": target, "share": share_text, "name": lambda fig: fig.name,
 }
 #: Filters that take a ``warn`` callback (render.py binds it to the render's warning list).
 WARNING_FILTERS = frozenset({"level", "num", "money", "money_exact", "change", "level_change",

@@ -156,7 +156,8 @@ def render_html(text: str, context: dict[str, Any], *, warnings: list[str] | Non
         items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
         notes = f'<div class="warnings"><p>生成报告时的提示：</p><ul>{items}</ul></div>'
     return (
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<!DOCTYPE html>\n<html lang=\"{'en' if (context.get('report') or {}).get('lang') == 'en' else 'zh-CN'}\">\n"
+        "<head>\n<meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
         f"<title>{html.escape(title or 'revstat 报告')}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f"{body}\n{notes}\n</body>\n</html>\n"

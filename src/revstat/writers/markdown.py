@@ -86,7 +86,7 @@ def parse_blocks(text: str) -> list[Block]:
     return blocks
 
 
-def to_markdown(text: str) -> str:
+def to_markdown(text: str, lang: str = "zh") -> str:
     """The reviewable Markdown: figure markers removed, chart directives kept as a caption
     line, trailing blanks tidied."""
     out = []
@@ -94,7 +94,7 @@ def to_markdown(text: str) -> str:
         m = CHART_RE.match(line.strip())
         if m:
             title = m.group("title") or m.group("indicator")
-            out.append(f"*（图：{title}）*")
+            out.append(f"*(Figure: {title})*" if lang == "en" else f"*（图：{title}）*")
         else:
             out.append(line.rstrip())
     cleaned = "\n".join(out)
@@ -102,8 +102,8 @@ def to_markdown(text: str) -> str:
     return cleaned + "\n"
 
 
-def write_markdown(text: str, target: Path) -> Path:
+def write_markdown(text: str, target: Path, lang: str = "zh") -> Path:
     target = Path(target)
     with atomic_file(target) as tmp:
-        tmp.write_text(to_markdown(text), encoding="utf-8")
+        tmp.write_text(to_markdown(text, lang), encoding="utf-8")
     return target

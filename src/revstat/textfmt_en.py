@@ -1,0 +1,263 @@
+"""The wording of the English report drafts (``--lang en``, or ``locale: en`` in revstat.yaml):
+the same filters as :mod:`revstat.textfmt`, by the same names, in English.
+
+The rules are the Chinese ones: every number is a result's display string (rounded once, half-up,
+by the engine) or a rank; the words look at the exact value's sign and print the display. Money
+is the one rule that rounds: ≥ 100万元 (1 million yuan) is printed in million yuan with two
+decimals, rounded once from the exact value. Incomplete figures carry the same “＊”
+(:func:`revstat.textfmt.flag`), and a change without a base is the same dropped clause
+(:data:`revstat.textfmt.NO_BASE`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from revstat.i18n import unit_text
+from revstat.numbers import format_fixed
+from revstat.textfmt import (
+    MISSING,
+    NO_BASE,
+    Fig,
+    Rate,
+    Warn,
+    _digits,
+    _sign,
+    _target_text,
+    as_rate,
+    flag,
+    mark,
+)
+
+MILLION = Decimal(100)  # 1 million yuan = 100万元
+
+
+def name(fig: Fig) -> str:
+    """An indicator's English name (its Chinese name when it has none)."""
+    return fig.name_en or fig.name
+
+
+def _unit(unit: str) -> str:
+    text = unit_text(unit, "en")
+    return text if text in ("%", "‰", "") else f" {text}"
+
+
+def _missing(fig: Fig | None, warn: Warn, what: str = "") -> str:
+    if warn is not None:
+        if fig is None:
+            warn(f"missing value: {what}" if what else "missing value")
+        else:
+            warn(f"{fig.region_name} {name(fig)} ({fig.period}) is missing: {fig.note or 'no data'}")
+    return MISSING
+
+
+# --------------------------------------------------------------------------- levels
+def level(fig: Fig | None, warn: Warn = None, unit: bool = True) -> str:
+    """``14568 yuan``, ``89.41%``, ``10643 households``."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    return mark(fig, fig.display) + (_unit(fig.unit) if unit else "") + flag(fig)
+
+
+def num(fig: Fig | None, warn: Warn = None) -> str:
+    return level(fig, warn, unit=False)
+
+
+def hp(households: Fig | None, persons: Fig | None, warn: Warn = None) -> str:
+    """``5241 households (21310 persons)``."""
+    return f"{level(households, warn)} ({level(persons, warn)})"
+
+
+def money(fig: Fig | None, warn: Warn = None) -> str:
+    """Money in million yuan (two decimals) from 1 million yuan up, in whole yuan below it; either
+    rounded once from the exact value."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    value = fig.value if fig.value is not None else Decimal(0)
+    if fig.unit == "元":
+        value = value / 10000
+    elif fig.unit != "万元":
+        return level(fig, warn)
+    if abs(value) >= MILLION:
+        return mark(fig, format_fixed(value / MILLION, 2), "million") + " million yuan" + flag(fig)
+    return mark(fig, format_fixed(value * 10000, 0), "yuan") + " yuan" + flag(fig)
+
+
+def money_exact(fig: Fig | None, warn: Warn = None) -> str:
+    return level(fig, warn)
+
+
+# --------------------------------------------------------------------------- changes
+def compare_word(period: str | Fig, style: str = "") -> str:
+    """``from last year`` for annual figures, ``year on year`` for quarters and months."""
+    annual = period.annual if isinstance(period, Fig) else ("Q" not in period and "M" not in period)
+    return "from last year" if annual else "year on year"
+
+
+def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str = "") -> str:
+    """``up 9.5%`` / ``down 3.2%`` / ``unchanged``; rates: ``up 2.11 percentage points``.
+    ``compare=True`` adds ``year on year`` (``from last year`` for annual figures)."""
+    if fig is None or fig.change is None or not fig.change_display:
+        if fig is None:
+            return _missing(fig, warn)
+        if warn is not None:
+            warn(f"{fig.region_name} {name(fig)} ({fig.period}) has no figure for the same period last year")
+        return NO_BASE
+    suffix = " " + compare_word(fig) if compare else ""
+    sign = _sign(fig.change, fig.change_display)
+    if sign == 0:
+        return "unchanged" + suffix + flag(fig, "change")
+    text = mark(fig, _digits(fig.change_display), "change")
+    word = "up" if sign > 0 else "down"
+    if fig.change_unit == "个百分点" or (not fig.change_unit and fig.is_rate):
+        return f"{word} {text} percentage points{suffix}" + flag(fig, "change")
+    return f"{word} {text}%{suffix}" + flag(fig, "change")
+
+
+def level_change(fig: Fig | None, warn: Warn = None, style: str = "") -> str:
+    """``14568 yuan, up 9.5% year on year``; without a base, ``14568 yuan`` in running text."""
+    return f"{level(fig, warn)}, {change(fig, warn, compare=True)}"
+
+
+def compare_growth(now: Fig | Rate | None, before: Fig | Rate | None, diff: Fig | Rate | None = None,
+                   warn: Warn = None) -> str:
+    """Two growth rates compared: ``1.2 percentage points faster`` / ``slower``; for falls
+    ``a fall 0.8 percentage points deeper`` / ``shallower``; a sign flip: ``from a fall of 3.2% to
+    growth of 5.0%``."""
+    a, b = as_rate(now), as_rate(before)
+    if a is None or b is None or a.value is None or b.value is None:
+        return _missing(None, warn, "growth comparison")
+    sa, sb = _sign(a.value, a.display), _sign(b.value, b.display)
+    d = as_rate(diff, "value") if diff is not None else None
+    amount = f"{d.text()} percentage points " if d is not None and d.value is not None else ""
+    if sa > 0 and sb < 0:
+        return f"from a fall of {b.text()}% to growth of {a.text()}%"
+    if sa < 0 and sb > 0:
+        return f"from growth of {b.text()}% to a fall of {a.text()}%"
+    if sa == 0 or sb == 0:
+        if sa == sb:
+            return "unchanged"
+        if sb == 0:
+            return f"from no change to {'growth' if sa > 0 else 'a fall'} of {a.text()}%"
+        return f"from {'growth' if sb > 0 else 'a fall'} of {b.text()}% to no change"
+    faster = (a.value > b.value) if sa > 0 else (a.value < b.value)
+    if d is not None and d.value is not None and _sign(d.value, d.display) == 0:
+        return "growth at the same pace" if sa > 0 else "a fall at the same pace"
+    if sa > 0:
+        return f"growth {amount}{'faster' if faster else 'slower'}"
+    return f"a fall {amount}{'deeper' if faster else 'shallower'}"
+
+
+def accel(fig: Fig | None, warn: Warn = None) -> str:
+    """A growth-rate indicator against the same period of last year: ``growth 2.1 percentage
+    points faster than a year earlier``, ``from a fall of 3.2% to growth of 5.0% …``."""
+    if fig is None or fig.missing:
+        return _missing(fig, warn)
+    now = Rate(fig.value, fig.display, fig, "value")
+    before = Rate(fig.previous, fig.previous_display, fig, "previous")
+    diff = Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
+    text = compare_growth(now, before, diff, warn)
+    if text == MISSING:
+        return text
+    return f"{text} than {'last year' if fig.annual else 'a year earlier'}"
+
+
+def schedule(gap: Fig | None, warn: Warn = None) -> str:
+    """``5.3 percentage points ahead of schedule`` / ``behind schedule`` / ``on schedule``."""
+    if gap is None or gap.missing:
+        return _missing(gap, warn)
+    sign = _sign(gap.value, gap.display)
+    if sign == 0:
+        return "on schedule"
+    return f"{mark(gap, _digits(gap.display))} percentage points {'ahead of' if sign > 0 else 'behind'} schedule"
+
+
+# --------------------------------------------------------------------------- ranks, lists, targets
+def _ordinal(n: int) -> str:
+    tail = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{tail}"
+
+
+def rank(fig: Fig | None, scope: str = "", warn: Warn = None) -> str:
+    """``ranking 2nd of 6`` (among siblings, 1 = best in the indicator's direction)."""
+    if fig is None or fig.rank is None:
+        return _missing(fig, warn) if fig is None or fig.missing else MISSING
+    return f"ranking {_ordinal(fig.rank)} of {fig.rank_of}" if fig.rank_of else f"ranking {_ordinal(fig.rank)}"
+
+
+def rank_move(fig: Fig | None) -> str:
+    """``up 2 places from last year`` / ``down 1 place`` / ``the same place as last year``."""
+    if fig is None or fig.rank is None or fig.prev_rank is None:
+        return ""
+    moved = fig.prev_rank - fig.rank
+    if moved == 0:
+        return "the same place as last year"
+    places = "place" if abs(moved) == 1 else "places"
+    return f"{'up' if moved > 0 else 'down'} {abs(moved)} {places} from last year"
+
+
+def join_names(names: Sequence[str] | Iterable[str], limit: int | None = None, noun: str = "counties",
+               total: int | None = None) -> str:
+    """``A, B and C``; beyond ``limit``: ``A, B and 3 other counties``; every one of ``total``:
+    ``all 6 counties``."""
+    items = [n for n in names if n]
+    if limit is not None and len(items) > limit:
+        if total is not None and len(items) == total:
+            return f"all {len(items)} {noun}"
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} other {noun}"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None, noun: str = "counties",
+           show: bool = False) -> str:
+    """``all meet the 65% target`` / ``北川县 misses the 65% target (63.62%)``; targets "at most":
+    ``kept within 0 persons``."""
+    items = [figs] if isinstance(figs, Fig) else [f for f in figs if f is not None]
+    if not items:
+        return _missing(None, warn, "target")
+    if not items[0].target:
+        return ""
+    op, goal = _target_text(items[0].target)
+    goal_text = f"{goal}{_unit(items[0].unit)}"
+    within = op in ("<=", "≤", "<")
+    if isinstance(figs, Fig):
+        if figs.missing or figs.target_met is None:
+            return _missing(figs, warn)
+        if figs.target_met:
+            return f"kept within {goal_text}" if within else f"meeting the {goal_text} target"
+        text = f"not kept within {goal_text}" if within else f"short of the {goal_text} target"
+        return text + (f" ({level(figs)})" if show else "")
+    absent = [f for f in items if f.missing or f.target_met is None]
+    for f in absent:
+        _missing(f, warn)
+    failed = [f for f in items if f.target_met is False and not f.missing]
+    if not failed:
+        text = f"kept within {goal_text}" if within else f"meeting the {goal_text} target"
+        if absent:
+            return f"{join_names([f.region_name for f in absent])} without data, the other {noun} {text}"
+        return f"all {noun} {text}"
+    miss = f"not kept within {goal_text}" if within else f"short of the {goal_text} target"
+    if len(failed) == 1:
+        return f"{failed[0].region_name} {miss} ({level(failed[0])})"
+    names = join_names([f.region_name for f in failed], limit, noun)
+    if limit is not None and len(failed) > limit:
+        return f"{names} {miss}"
+    return f"{names} {miss} (" + ", ".join(f"{f.region_name} {level(f)}" for f in failed) + ")"
+
+
+def share_text(fig: Fig | None, warn: Warn = None) -> str:
+    """A share: ``a share of 61.4%``."""
+    return "a share of " + level(fig, warn)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "level": level, "num": num, "money": money, "money_exact": money_exact, "change": change,
+    "level_change": level_change, "accel": accel, "schedule": schedule, "rank": rank, "rank_move": rank_move,
+    "join_names": join_names, "target": target, "share": share_text, "name": name,
+}
+GLOBALS: dict[str, Callable[..., Any]] = {"hp": hp, "compare_growth": compare_growth,
+                                          "compare_word": compare_word}
