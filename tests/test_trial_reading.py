@@ -223,3 +223,37 @@ def test_one_renamed_header_is_still_its_own_error(tmp_path: Path) -> None:
     wb.save(root / P)
     result = _read(root)
     assert [str(e.what.render("zh")) for e in result.errors] == ["找不到列 '衔接资金'"]
+
+
+# ---- 5. last quarter's workbook in this quarter's folder; .XLSX from Windows -------------------
+
+def test_a_workbook_named_for_another_quarter_is_an_error(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / "data/2024Q4/东山县_2024Q3.xlsx", ROWS)  # copied from last quarter's folder
+    result = _read(root)
+    assert [e.render("zh") for e in result.errors] == [
+        "错误: 文件名中的“2024Q3”表明这是 2024Q3 的报表，而读取的是 2024Q4 的数据\n"
+        "  位置: data/2024Q4/东山县_2024Q3.xlsx\n"
+        "  处理: 换成 2024Q4 的报表；若文件名写错了，改正文件名"]
+    assert len(result.observations) == 0
+
+
+def test_a_workbook_titled_for_another_quarter_is_an_error_at_the_title(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS, title="东山县2024年1—9月防返贫动态监测情况表")
+    [err] = _read(root).errors
+    assert err.render("zh").startswith("错误: 标题中的“2024年1—9月”表明这是 2024Q3 的报表，而读取的是 2024Q4 的数据\n"
+                                       f"  位置: {P} › 1-监测情况 › A1")
+    # the right quarter, a 第四季度 title, and a report date are all fine
+    for title in ("东山县2024年1—12月防返贫动态监测情况表", "东山县2024年第四季度防返贫动态监测情况表",
+                  "东山县防返贫动态监测情况表（报出日期：2025年1月10日）"):
+        write_book(root / P, ROWS, title=title)
+        assert _read(root).errors == [], title
+
+
+def test_an_upper_case_extension_is_read(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / "data/2024Q4/东山县_2024Q4.XLSX", ROWS)
+    result = _read(root)
+    assert result.errors == [] and result.summary.files == 1
+    assert obs(result)[("households", "990121101000")][0] == Decimal(10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -122,7 +123,7 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[tuple[Path, Path
     if pattern not in ctx.globbed:  # several sources usually share one pattern
         root = ws.root.resolve()
         try:
-            resolved = [(p, p.resolve()) for p in sorted(ws.root.glob(pattern)) if p.is_file()]
+            resolved = [(p, p.resolve()) for p in sorted(ws.root.glob(_any_case_extension(pattern))) if p.is_file()]
             ctx.globbed[pattern] = [(p, real, real.is_relative_to(root)) for p, real in resolved]
         except (OSError, ValueError) as exc:  # a name too long, a NUL byte … (found by fuzzing)
             ctx.globbed[pattern] = []
@@ -147,6 +148,52 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[tuple[Path, Path
     if not found:  # reported once per pattern (or missing folder) after all sources: _report_missing
         ctx.missing.setdefault(pattern, []).append(source)
     return found
+
+
+_ZH_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_CLAIMS = (  # how a file name or a title says which period it is: (year, months from January)
+    (re.compile(r"(20\d{2})\s*[Qq]([1-4])(?!\d)"), lambda m: (int(m[1]), 3 * int(m[2]))),
+    (re.compile(r"(20\d{2})年?第?([一二三四1-4])季度"), lambda m: (int(m[1]), 3 * _ZH_DIGITS.get(m[2], 0) or 3 * int(m[2]))),
+    (re.compile(r"(20\d{2})年1\s*[—\-–~～至到]+\s*(\d{1,2})月"), lambda m: (int(m[1]), int(m[2]))),
+    (re.compile(r"截至(20\d{2})年(\d{1,2})月(?:底|末)"), lambda m: (int(m[1]), int(m[2]))),
+)
+
+
+def _period_claim(text: str) -> tuple[int, int, str] | None:
+    """(year, months, the words) when ``text`` names a reporting period (``2024Q3``, ``2024年第三季度``,
+    ``2024年1—9月``, ``截至2024年9月底``); a date (``报出日期：2024年10月10日``) is not a period."""
+    for pattern, value in _CLAIMS:
+        m = pattern.search(text)
+        if m:
+            year, months = value(m)
+            if 1 <= months <= 12:
+                return year, months, m[0]
+    return None
+
+
+def _wrong_period(text: str, period: str) -> tuple[str, str] | None:
+    """(the words, the period they name) when ``text`` names a period other than ``period``."""
+    claim = _period_claim(text)
+    if claim is None:
+        return None
+    per = Period.parse(period)
+    if per.kind not in ("Q", "M", "Y"):
+        return None
+    months = per.months or 12
+    year, claimed, words = claim
+    if (year, claimed) == (per.year, months):
+        return None
+    named = f"{year}Q{claimed // 3}" if claimed % 3 == 0 else f"{year}年1—{claimed}月"
+    return words, named
+
+
+def _any_case_extension(pattern: str) -> str:
+    """``data/2024Q4/*.xlsx`` → ``data/2024Q4/*.[xX][lL][sS][xX]``: Windows writes ``.XLSX`` as
+    often as ``.xlsx``, and a county's file must not be skipped for it."""
+    head, dot, ext = pattern.rpartition(".")
+    if not dot or not ext.isalnum() or "/" in ext:
+        return pattern
+    return head + "." + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)
 
 
 def _report_missing(ctx: _Ctx) -> None:
@@ -227,6 +274,16 @@ def _book(path: Path, key: Path, ws: Workspace, books: dict[Path, Book | None], 
     display = ws.rel(path)
     if progress is not None:
         progress(display)
+    wrong = _wrong_period(path.stem, ctx.period)
+    if wrong is not None:  # last quarter's workbook copied into this quarter's folder
+        books[key] = None
+        ctx.errors.append(SourceError(
+            t("文件名中的“{w}”表明这是 {named} 的报表，而读取的是 {p} 的数据", "the file name says “{w}”: a workbook for "
+              "{named}, while {p} is being read", w=wrong[0], named=wrong[1], p=ctx.period),
+            Location(display),
+            t("换成 {p} 的报表；若文件名写错了，改正文件名", "put the {p} workbook here; if only the name is wrong, rename "
+              "the file", p=ctx.period)))
+        return None
     try:
         book: Book | None = open_book(path, display)
     except SourceError as err:
@@ -367,6 +424,19 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     sheet = None if book.kind == "csv" else grid.name
     header_rows = [r - 1 for r in source.header.rows] if not isinstance(source.header, str) else None
     layout = detect_layout(grid.rows, grid.merged, header_rows=header_rows, anchor=source.region.column)
+    wrong = _wrong_period(layout.title, ctx.period) if layout.title else None
+    if wrong is not None:  # the name said nothing, the title says another quarter
+        key = (book.display, "title", "")
+        if key not in ctx.reported:
+            ctx.reported.add(key)
+            row = layout.title_rows[0] if layout.title_rows else 0
+            raise SourceError(
+                t("标题中的“{w}”表明这是 {named} 的报表，而读取的是 {p} 的数据", "the title says “{w}”: a workbook for "
+                  "{named}, while {p} is being read", w=wrong[0], named=wrong[1], p=ctx.period),
+                Location(book.display, sheet, a1(row, 0)),
+                t("换成 {p} 的报表；若只是标题写错了，改正标题", "put the {p} workbook here; if only the title is wrong, "
+                  "correct it", p=ctx.period))
+        return
     region_col, close = match_column(layout.columns, source.region.column)
     if region_col is None:
         if not layout.columns and book.note in ("csv-under-excel-name", "html-under-excel-name"):
