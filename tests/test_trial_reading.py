@@ -257,3 +257,13 @@ def test_an_upper_case_extension_is_read(tmp_path: Path) -> None:
     result = _read(root)
     assert result.errors == [] and result.summary.files == 1
     assert obs(result)[("households", "990121101000")][0] == Decimal(10)
+
+
+def test_a_township_of_another_county_by_name_says_whose_it_is(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [*ROWS, ["北湖镇", 1, 2, 3]])  # 青山区's township, moved into 东山县's sheet
+    [err] = _read(root).errors
+    assert err.render("zh") == (
+        "错误: 北湖镇是青山区的地区，不属于本工作簿所属的东山县\n"
+        f"  位置: {P} › 1-监测情况 › A10\n"
+        "  处理: 把该行移到青山区的工作簿；若是同名的另一个地区，先在 regions.csv 中加入它")

@@ -134,8 +134,20 @@ class RegionTree:
         if not candidates and bare != norm:  # a suffix the file leaves off: 城关镇 for 城关
             candidates = self._by_name.get(bare, [])
         # a different suffix is another place (石桥乡 is not 石桥镇, 石桥村 is not 石桥镇): not matched
+        elsewhere = candidates
         if within is not None:
             candidates = [c for c in candidates if self.is_within(c, within)]
+        if not candidates and within is not None and within in self.regions and elsewhere:
+            # a known name, of another county: a row moved into the wrong county's workbook
+            owners = sorted({self._owner_name(c, self.regions[within].level) for c in elsewhere})
+            raise SourceError(
+                t("{name}是{owners}的地区，不属于本工作簿所属的{here}", "{name} belongs to {owners_en}, not to {here} whose "
+                  "workbook this is", name=raw, owners="、".join(owners), owners_en=", ".join(owners),
+                  here=self.regions[within].name), where,
+                t("把该行移到{owners}的工作簿；若是同名的另一个地区，先在 regions.csv 中加入它",
+                  "move the row to {owners_en}'s workbook; if it is another place of the same name, add it to regions.csv",
+                  owners="、".join(owners), owners_en=", ".join(owners)),
+            )
         if level is not None and len(candidates) > 1:
             at_level = [c for c in candidates if self.regions[c].level == level]
             candidates = at_level or candidates
@@ -160,6 +172,13 @@ class RegionTree:
             t("地区名称 {name!r} 有歧义", "region name {name!r} is ambiguous", name=raw), where,
             t("可能是：{listed}；请改用12位区划代码", "it could be: {listed}; use the 12-digit code", listed=listed),
         )
+
+    def _owner_name(self, code: str, level: str) -> str:
+        """The name of ``code``'s ancestor at ``level`` (its county, for a township)."""
+        for up in self.ancestors(code):
+            if self.regions[up].level == level:
+                return self.regions[up].name
+        return self.regions[code].name
 
     def find_in_text(self, text: str, level: str = "county") -> str | None:
         """The one region of ``level`` whose name appears in ``text`` (a file name or title)."""
