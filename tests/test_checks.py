@@ -144,7 +144,7 @@ def test_totals_mismatch_names_the_blank_cells_of_the_column():
     total[0]["cell"] = "B20"
     [issue] = run(rule(kind="totals", fields=["m"]), data_for({}, obs=parts + total))
     assert issue.message.zh.endswith("相差5；该列有 1 个空单元格（B11），合计行可能含有它们的数")
-    assert issue.message.en.endswith("difference 5; the column has 1 blank cells (B11) the total may include")
+    assert issue.message.en.endswith("difference 5; the column has 1 blank cell (B11) the total may include")
     parts[1]["value"] = D(4)  # filled in, and still off by one: no note on blanks
     [issue] = run(rule(kind="totals", fields=["m"]), data_for({}, obs=parts + total))
     assert issue.message.zh.endswith("相差1") and "空单元格" not in issue.message.zh

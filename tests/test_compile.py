@@ -182,6 +182,10 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     assert res.output.startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) — 东山县")
     assert "; change 2.39 pp" in res.output and "个百分点" not in res.output
     assert "sanitary_toilet_households (field: 卫生厕所户数) [2024Q4] = 43242, rolled up from below" in res.output
+    res = invoke("--lang", "en", "explain", "new_5g_stations", "--region", "示范市", "--period", "2024Q4",
+                 "--workspace", str(ws))
+    assert "  same period last year: 493 (exact 493); change 19.3 %\n" in res.output  # 个: no unit, no double space
+    assert "the total is incomplete; last year's total is incomplete" in res.output and "；" not in res.output
     # the data files keep the units as the definitions write them
     rows = city_rows(ws)
     assert rows["sanitary_toilet_rate"]["change_unit"] == "个百分点"

@@ -144,8 +144,9 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
         # blank cells of the column are the likely cause (a value deleted, the 合计 left as it was)
         blank = [str(r[3]) for r, v in zip(members, vals, strict=True) if v is None]
         shown = "、".join(blank[:3]) + ("等" if len(blank) > 3 else "")
-        blanks = t("；该列有 {n} 个空单元格（{cells}），合计行可能含有它们的数", "; the column has {n} blank cells ({cells}) the "
-                   "total may include", n=len(blank), cells=shown) if blank else t("", "")
+        blanks = t("；该列有 {n} 个空单元格（{cells}），合计行可能含有它们的数", "; the column has {n} blank {cell} ({cells}) the "
+                   "total may include", n=len(blank), cells=shown, cell="cell" if len(blank) == 1 else "cells") if blank \
+            else t("", "")
         out.append(_issue(
             rule, data, region, data.period,
             t("{file} › {sheet}：{field}合计行（{left}）不等于各行之和（{right}），相差{difference}{blanks}",

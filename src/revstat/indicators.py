@@ -290,7 +290,8 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
     if prev_partial.any():
         why = t("上年同期部分下级地区缺数，比较不是同口径", "last year's total is incomplete (lower-level regions "
                 "missing); the change is not like for like").render()
-        notes = np.where(prev_partial, np.fromiter((f"{n}；{why}" if n else why for n in notes), dtype=object,
+        sep = t("；", "; ").render()
+        notes = np.where(prev_partial, np.fromiter((f"{n}{sep}{why}" if n else why for n in notes), dtype=object,
                                                    count=len(rows)), notes)
     met = d.target.met if d.target else None
     missing = np.full(len(rows), None, dtype=object)

@@ -83,10 +83,10 @@ def show(ex: Any, ws: Any = None) -> None:
         from revstat.numbers import format_fixed
 
         prev = format_fixed(r.get("previous"), d.decimals, ws.config.rounding if ws is not None else "half_up")
-        console.print(t("  上年同期：{p} {unit}（精确值 {x}）；变化 {c} {u}",
-                        "  same period last year: {p} {unit} (exact {x}); change {c} {u}",
-                        p=prev or "—", unit=unit_text(d.unit), x=_num(r.get("previous")), c=r.get("change_display") or "—",
-                        u=unit_text(r.get("change_unit"))).render(), markup=False)
+        console.print(t("  上年同期：{p}（精确值 {x}）；变化 {c}", "  same period last year: {p} (exact {x}); change {c}",
+                        p=f"{prev or '—'} {unit_text(d.unit)}".rstrip(), x=_num(r.get("previous")),
+                        c=f"{r.get('change_display') or '—'} {unit_text(r.get('change_unit'))}".rstrip()).render(),
+                      markup=False)
     if r.get("target"):
         met = {True: t("达标", "met"), False: t("未达标", "missed"), None: t("无法判断", "unknown")}[r.get("target_met")]
         console.print(t("  目标：{x}（{m}）", "  target: {x} ({m})", x=r["target"], m=met.render()).render(), markup=False)
