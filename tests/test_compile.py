@@ -120,6 +120,22 @@ def test_city_values_equal_hand_recomputation_from_observations(compiled):
     assert abs(D(city["relocated_growth_gap"]["value"]) - gap_now) < D("1e-15")
 
 
+def test_a_rate_with_a_blank_numerator_cell_is_over_the_townships_that_reported_both(compiled):
+    # the sample leaves 北川县 曲山镇's 家庭医生签约人数 blank (sample_data/README.md): its 脱贫人口数
+    # must not count as people without a family doctor
+    ws, _ = compiled
+    now = by_region_field(read_csv(ws / "out" / "2024Q4" / "observations.csv"), "2024Q4")
+    signed, persons = now["family_doctor_signed"], now["poverty_persons"]
+    both = [c for c, v in signed.items() if v is not None and persons.get(c) is not None]
+    assert len(both) == len(persons) - 1  # exactly one township lacks the numerator
+    rate = sum((signed[c] for c in both), D(0)) / sum((persons[c] for c in both), D(0)) * 100
+    row = city_rows(ws)["family_doctor_rate"]
+    assert abs(D(row["value"]) - rate) < TOL
+    assert row["display"] == str(rate.quantize(D("0.01"), rounding="ROUND_HALF_UP"))
+    assert D(row["denominator"]) == sum((persons[c] for c in both), D(0)) < total(persons)
+    assert row["incomplete"] == "true" and row["note"].startswith("部分下级地区缺数，比率按分子、分母都齐全的下级地区计算")
+
+
 def test_missing_cells_make_the_city_incomplete(compiled):
     ws, _ = compiled
     obs = read_csv(ws / "out" / "2024Q4" / "observations.csv")

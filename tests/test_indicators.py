@@ -171,26 +171,38 @@ def test_10068_over_10643_is_94_60():
     assert row(res, "r", A1).display == "94.60"  # 94.5973…: rounded once, half-up
 
 
-def test_incomplete_children_flag_the_result():
+def test_incomplete_children_flag_the_result_and_a_ratio_is_over_the_complete_parts():
+    # B2 reported its households (7) but not its toilets: 乙县's rate is B1's 3/5 = 60%, not
+    # 3/(5+7) = 25% (B2's households without its toilets would count as households without toilets)
     data = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
     res = compute(data, [TOILET])
     r = row(res, "toilet_rate", B)
     assert bool(r.incomplete) is True
-    assert "不完整" in r.note
-    assert bool(row(res, "toilet_rate", A).incomplete) is False
+    assert (r.numerator, r.denominator, r.display) == (D(3), D(5), "60.00")
+    assert r.note == "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算"
+    # the city: 甲县 whole (23/30) and 乙县's complete part (3/5): 26/35 = 74.2857… → 74.29
+    city = row(res, "toilet_rate", CITY)
+    assert (city.numerator, city.denominator, city.display) == (D(26), D(35), "74.29")
+    assert bool(city.incomplete) is True
+    assert bool(row(res, "toilet_rate", A).incomplete) is False and row(res, "toilet_rate", A).display == "76.67"
+    # B1 has only toilets and B2 only households: no part has both, so 乙县 has no value, and why
+    data = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B2: 7}}}
+    r = row(compute(data, [TOILET]), "toilet_rate", B)
+    assert r.value is None and r.note == "下级地区没有分子分母都齐全的"
 
 
 def test_a_change_against_an_incomplete_last_year_total_is_flagged():
-    # last year B2 reported no toilets: 乙县's 2023 numerator is 3 (B1 alone) over a full
-    # denominator 12, so its change looks like +58.33 pp when like for like it is +16.67
+    # last year B2 reported no toilets: 乙县's 2023 rate is over B1 alone (3/5 = 60%), this year's
+    # over B1 and B2 (10/12 = 83.33%): the change, +23.33 pp, is not like for like (B1 alone: 0)
     data = {"2024Q4": TOILETS["2024Q4"],
             "2023Q4": {"toilet": {A1: 6, A2: 12, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
     res = compute(data, [TOILET])
     b = row(res, "toilet_rate", B)
-    assert b.display == "83.33" and b.previous == D(25) and b.change_display == "58.33"  # 10/12, 3/12
+    assert b.display == "83.33" and b.previous == D(60) and b.change_display == "23.33"
     assert bool(b.incomplete) is False and bool(b.previous_incomplete) is True
     assert b.note == "上年同期部分下级地区缺数，比较不是同口径"
-    city = row(res, "toilet_rate", CITY)  # (23+10)/42 against (18+3)/42: the same flag, rolled up
+    city = row(res, "toilet_rate", CITY)  # 33/42 = 78.5714… against (18+3)/(30+5) = 60: +18.57, flagged
+    assert city.change_display == "18.57"
     assert bool(city.previous_incomplete) is True and bool(city.incomplete) is False
     assert bool(row(res, "toilet_rate", A).previous_incomplete) is False
     assert row(res, "toilet_rate", A).note is None
@@ -201,7 +213,7 @@ def test_a_change_against_an_incomplete_last_year_total_is_flagged():
     data["2024Q4"] = {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}
     b = row(compute(data, [TOILET]), "toilet_rate", B)
     assert b.incomplete and b.previous_incomplete
-    assert b.note == "部分下级地区缺数，合计不完整；上年同期部分下级地区缺数，比较不是同口径"
+    assert b.note == "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算；上年同期部分下级地区缺数，比较不是同口径"
 
 
 def test_indicator_of_indicators_and_skipping_absent_fields():

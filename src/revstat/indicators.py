@@ -75,6 +75,8 @@ class Engine:
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}
         self.memo_parts: dict[tuple[str, str], tuple[Any, Any] | None] = {}
         self.missing: dict[tuple[str, str], Any] = {}  # bool arrays: no value at the region
+        self.matched: dict[tuple[str, str], Any] = {}  # bool arrays: a ratio taken over complete parts
+        self.tree = tree
         if tree is not None:  # the regions' columns of the results, once for every indicator
             import numpy as np
 
@@ -169,10 +171,60 @@ class Engine:
         values, reasons, missing, parts = evaluate_arrays(parsed, self.lookup_for(p, used), period=p,
                                                           index=self.index, labels=self.labels,
                                                           temporal=self.temporal, parts=ratio[:2] if ratio else ())
+        if ratio and self.tree is not None:
+            incomplete = self.incomplete_of(used)
+            if incomplete.any():
+                values, reasons, missing, parts = self._matched(values, reasons, missing, parts, incomplete, ratio[2])
+                self.matched[(ident, period)] = incomplete
         values.flags.writeable = False
         self.memo[(ident, period)] = (values, reasons, frozenset(used))
         self.missing[(ident, period)] = missing
         self.memo_parts[(ident, period)] = (parts[0], parts[1]) if ratio else None
+
+    def _matched(self, values: Any, reasons: Any, missing: Any, parts: Any, incomplete: Any,
+                 k: Decimal) -> tuple[Any, Any, Any, Any]:
+        """A ratio where some lower-level region lacks its numerator or its denominator, taken over
+        the regions that have both: Σa / Σb over the complete parts of the subtree (a complete
+        region counts as a whole; an incomplete one is opened up, down to the reporting rows).
+        Summing every numerator that was reported over every denominator that was reported
+        mixes coverages (a township's households without its toilets lowers the rate). The
+        region stays flagged ``incomplete``; with no complete part it has no value."""
+        import numpy as np
+
+        assert self.tree is not None  # noqa: S101
+        num, den = np.array(parts[0], dtype=object), np.array(parts[1], dtype=object)
+        values, reasons, missing = np.array(values, dtype=object), np.array(reasons, dtype=object), missing.copy()
+        pos = {str(c): i for i, c in enumerate(self.index)}
+        children = self.tree.children
+        memo: dict[int, tuple[Decimal, Decimal] | None] = {}
+
+        def complete(i: int) -> tuple[Decimal, Decimal] | None:
+            if i in memo:
+                return memo[i]
+            got: tuple[Decimal, Decimal] | None = None
+            if not incomplete[i] and num[i] is not None and den[i] is not None:
+                got = (num[i], den[i])
+            else:
+                for child in children.get(str(self.index[i]), []):
+                    j = pos.get(child)
+                    part = complete(j) if j is not None else None
+                    if part is not None:
+                        got = part if got is None else (got[0] + part[0], got[1] + part[1])
+            memo[i] = got
+            return got
+
+        why_none = t("下级地区没有分子分母都齐全的", "no lower-level region has both numerator and denominator").render()
+        why_zero = t("分母为0", "the denominator is 0").render()
+        for i in np.flatnonzero(incomplete):
+            got = complete(int(i))
+            if got is None:
+                values[i], num[i], den[i], missing[i], reasons[i] = None, None, None, True, why_none
+            elif got[1] == 0:
+                values[i], num[i], den[i], missing[i], reasons[i] = None, got[0], got[1], True, why_zero
+            else:
+                values[i] = got[0] / got[1] * k if k != 1 else got[0] / got[1]
+                num[i], den[i], missing[i], reasons[i] = got[0], got[1], False, None
+        return values, reasons, missing, (num, den)
 
     def incomplete_of(self, used: Iterable[tuple[str, str]]) -> Any:
         """A bool array: the regions where a field the indicator used was rolled up incomplete."""
@@ -264,6 +316,12 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
     if partial.any():
         note = np.where(partial, t("部分下级地区缺数，合计不完整",
                                    "some lower-level regions are missing; the total is incomplete").render(), reasons)
+        matched = engine.matched.get((d.id, period))
+        if matched is not None:  # a ratio over the parts that have both numerator and denominator
+            note = np.where(partial & matched, t(
+                "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算",
+                "some lower-level regions are missing; the ratio is over the parts that have both numerator and "
+                "denominator").render(), note)
     # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
     # township workbooks) get no rows rather than empty ones; at a level that has values, a region
     # without one keeps its row and the reason (缺少…数据).
