@@ -267,3 +267,17 @@ def test_a_township_of_another_county_by_name_says_whose_it_is(tmp_path: Path) -
         "错误: 北湖镇是青山区的地区，不属于本工作簿所属的东山县\n"
         f"  位置: {P} › 1-监测情况 › A10\n"
         "  处理: 把该行移到青山区的工作簿；若是同名的另一个地区，先在 regions.csv 中加入它")
+
+
+def test_a_merged_name_cell_is_named_as_a_merge(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    pos = write_book(root / P, ROWS)
+    wb = openpyxl.load_workbook(root / P)
+    first = pos["first"]  # the first data row (7)
+    wb.active.merge_cells(f"A{first}:A{first + 1}")  # 城关镇's name cell over 桃源镇's row too
+    wb.save(root / P)
+    [err] = _read(root).errors
+    assert err.render("zh") == (
+        f"错误: 地区名称是合并单元格 A{first}:A{first + 1}：第{first + 1}行的数据没有自己的地区名称\n"
+        f"  位置: {P} › 1-监测情况 › A{first}:A{first + 1}\n"
+        "  处理: 取消合并，每行填写各自的地区名称")

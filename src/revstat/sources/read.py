@@ -513,10 +513,20 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
             kind = classify_label(label) if kind not in ("total", "section", "part") else kind
         elif kind not in ("total", "section", "part"):
             if any(c < len(row) and row[c] not in ("", None) for c in data_cols):
-                ctx.errors.append(SourceError(
-                    t("第{row}行有数据但没有地区名称", "row {row} has values but no region name", row=r + 1),
-                    Location(book.display, sheet, a1(r, rc)),
-                    t("填写地区名称，或删除该行", "fill in the region name or delete the row")))
+                merge = next(((r0, c0, r1, c1) for r0, c0, r1, c1 in grid.merged
+                              if r0 < r <= r1 and c0 <= rc <= c1), None)
+                if merge is not None:  # the name cell merged with the row above: two rows, one name
+                    ref = f"{a1(merge[0], merge[1])}:{a1(merge[2], merge[3])}"
+                    ctx.errors.append(SourceError(
+                        t("地区名称是合并单元格 {ref}：第{row}行的数据没有自己的地区名称",
+                          "the region name is merged across {ref}: row {row} has no name of its own", ref=ref, row=r + 1),
+                        Location(book.display, sheet, ref),
+                        t("取消合并，每行填写各自的地区名称", "unmerge the cells and give each row its own region name")))
+                else:
+                    ctx.errors.append(SourceError(
+                        t("第{row}行有数据但没有地区名称", "row {row} has values but no region name", row=r + 1),
+                        Location(book.display, sheet, a1(r, rc)),
+                        t("填写地区名称，或删除该行", "fill in the region name or delete the row")))
             continue
         if kind in ("section", "part", "blank"):
             continue
