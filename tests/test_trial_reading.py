@@ -281,3 +281,23 @@ def test_a_merged_name_cell_is_named_as_a_merge(tmp_path: Path) -> None:
         f"错误: 地区名称是合并单元格 A{first}:A{first + 1}：第{first + 1}行的数据没有自己的地区名称\n"
         f"  位置: {P} › 1-监测情况 › A{first}:A{first + 1}\n"
         "  处理: 取消合并，每行填写各自的地区名称")
+
+
+def test_a_cleared_group_header_is_named_rather_than_a_duplicate(tmp_path: Path) -> None:
+    # 累计纳入监测对象 over B:C, then a second group whose header cell D5 was cleared: D and E
+    # carry 累计纳入监测对象 from the left, and 户数 appears twice
+    root = make_ws(tmp_path)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "1-监测情况"
+    rows = [["东山县防返贫动态监测情况表"], [], [], [], ["乡镇", "累计纳入监测对象", None, None, None, "衔接资金"],
+            [None, "户数", "人数", "户数", "人数", None], ["城关镇", 1, 2, 3, 4, 5], ["桃源镇", 1, 2, 3, 4, 5]]
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row, start=1):
+            ws.cell(r, c, v)
+    wb.save(root / P)
+    errors = [e.render("zh") for e in _read(root).errors]
+    assert errors[0] == (
+        "错误: 表头 '累计纳入监测对象/户数' 重复出现（B6、D6）：D5 的上级表头是空的，沿用了左边的表头\n"
+        f"  位置: {P} › 1-监测情况 › D5\n"
+        "  处理: 在 D5 填回该组的表头")

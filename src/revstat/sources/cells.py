@@ -202,6 +202,16 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
     twins = [c for c in layout.columns if "/".join(c.parts) == key or c.parts[-len(key.split("/")):] == tuple(key.split("/"))]
     if len(twins) > 1:
         cells = "、".join(a1(layout.header_rows[-1], c.index) for c in twins)
+        blank = next((c for c in twins if c.carried is not None), None)
+        if blank is not None:  # a group header cleared: the columns under it took the one on their left
+            ref = a1(blank.carried, blank.index)
+            return SourceError(
+                t("表头 {col!r} 重复出现（{cells}）：{ref} 的上级表头是空的，沿用了左边的表头",
+                  "header {col!r} appears more than once ({cells}): the group header at {ref} is blank, so the one on "
+                  "its left was carried over", col=wanted, cells=cells, ref=ref),
+                Location(file, sheet, ref),
+                t("在 {ref} 填回该组的表头", "fill in the group header at {ref}",
+                  ref=ref))
         return SourceError(
             t("表头 {col!r} 重复出现（{cells}），无法确定读哪一列", "header {col!r} appears more than once ({cells}); "
               "cannot tell which column to read", col=wanted, cells=cells),

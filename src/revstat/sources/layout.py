@@ -47,6 +47,7 @@ class Column:
     parts: tuple[str, ...]  # normalised, units in brackets removed
     label: str  # as shown: "累计纳入监测对象/户数"
     unit: str | None = None  # unit found in a bracket, e.g. 万元
+    carried: int | None = None  # a blank group-header cell filled from the left: its row (0-based)
 
 
 @dataclass
@@ -306,6 +307,7 @@ def detect_layout(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, i
 def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], Any]) -> list[Column]:
     width = max((len(rows[r]) for r in hdr if r < len(rows)), default=0)
     fill = dict(fill)
+    carried: dict[int, int] = {}
 
     def value(r: int, c: int) -> Any:
         return fill.get((r, c), rows[r][c] if c < len(rows[r]) else "")
@@ -322,6 +324,7 @@ def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], 
             left = value(r, c - 1)
             if cell_text(left) and any(cell_text(value(x, c - 1)) for x in lower):
                 fill[(r, c)] = left
+                carried.setdefault(c, r)
     columns = []
     for c in range(width):
         parts: list[str] = []
@@ -341,7 +344,7 @@ def _columns(rows: list[list[Any]], hdr: list[int], fill: dict[tuple[int, int], 
                     parts.append(key)
                     labels.append(piece.strip())
         if parts:
-            columns.append(Column(c, tuple(parts), "/".join(labels), unit))
+            columns.append(Column(c, tuple(parts), "/".join(labels), unit, carried.get(c)))
     return columns
 
 
