@@ -85,6 +85,16 @@ def test_inspect_shows_header_rows_and_field_mapping(tmp_path: Path, runner: Cli
     assert "数据从第7行开始" in res.output
 
 
+def test_inspect_shows_the_unit_conversion_the_reader_applies(tmp_path: Path, runner: CliRunner) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS, unit="单位：户、人、元")  # 衔接资金 is declared in 万元
+    res = runner.invoke(app, ["inspect", str(root / P), "--workspace", str(root)],
+                        env={"COLUMNS": "160", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "衔接资金" in x and "funds" in x)
+    assert "元→万元" in line
+
+
 def test_inspect_a_damaged_file(tmp_path: Path, runner: CliRunner) -> None:
     path = tmp_path / "x.xlsx"
     path.write_bytes(b"")

@@ -109,7 +109,12 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
         console.print(t("  没有计算结果的公式：{c}", "  formulas without a value: {c}", c=cells).render(), markup=False)
     if not layout.columns:
         return
+    from revstat.errors import SourceError
+    from revstat.model import Location
+    from revstat.sources.cells import unit_from, unit_shift
+
     mapping: dict[int, str] = {}
+    units: dict[int, str] = {}  # the unit as read, and the conversion the reader applies (元 → 万元)
     for source in sources:
         col, _ = match_column(layout.columns, source.region.column)
         if col is not None:
@@ -118,6 +123,13 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
             col, _ = match_column(layout.columns, f.column or f.name)
             if col is not None:
                 mapping.setdefault(col.index, f"{f.id}（{f.name}，{f.unit}）")
+                try:
+                    shift = unit_shift(f, col, layout, source, Location(book.display, name))
+                except SourceError as err:
+                    units.setdefault(col.index, t("无法确定：{w}", "unknown: {w}", w=err.what).render())
+                    continue
+                if shift:
+                    units.setdefault(col.index, f"{unit_from(shift, f.unit)}→{f.unit}")
     table = Table(show_header=True, header_style="bold")
     table.add_column(t("列", "col").render())
     table.add_column(t("表头", "header").render())
@@ -125,7 +137,7 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
     if ws is not None:
         table.add_column(t("对应字段", "field").render())
     for col in layout.columns:
-        line = [col_letter(col.index), col.label, col.unit or ""]
+        line = [col_letter(col.index), col.label, units.get(col.index, col.unit or "")]
         if ws is not None:
             line.append(mapping.get(col.index, "—"))
         table.add_row(*line)
