@@ -298,28 +298,53 @@ def compare_growth(now: Fig | Rate | None, before: Fig | Rate | None, diff: Fig 
     percentage points as a result (an indicator of its own: this function never subtracts); without
     it the words carry no number. ``now``/``before`` are Figs (their change) or :class:`Rate`.
     """
+    case = growth_case(now, before, diff)
+    if case is None:
+        return _missing(None, warn, "增速比较")
+    kind, a, b, d = case
+    amount = f"{d.text()}个百分点" if d is not None else ""
+    words = {
+        "fall_to_growth": f"由下降{b.text()}%转为增长{a.text()}%",
+        "growth_to_fall": f"由增长{b.text()}%转为下降{a.text()}%",
+        "flat": "与上期持平",
+        "flat_to_growth": f"由持平转为增长{a.text()}%", "flat_to_fall": f"由持平转为下降{a.text()}%",
+        "growth_to_flat": f"由增长{b.text()}%转为持平", "fall_to_flat": f"由下降{b.text()}%转为持平",
+        "growth_same": "增速持平", "fall_same": "降幅持平",
+        "faster": "加快" + amount, "slower": "回落" + amount,
+        "deeper": "降幅扩大" + amount, "shallower": "降幅收窄" + amount,
+    }
+    return words[kind]
+
+
+def growth_case(now: Fig | Rate | None, before: Fig | Rate | None,
+                diff: Fig | Rate | None = None) -> tuple[str, Rate, Rate, Rate | None] | None:
+    """Which comparison of two growth rates it is, for the words of either language: a sign flip
+    (``fall_to_growth`` …), a change from or to no growth (``flat_to_growth`` …), both flat
+    (``flat``), the same pace (``growth_same``/``fall_same``), or ``faster``/``slower`` (both
+    grow) and ``deeper``/``shallower`` (both fall); with the two rates and the difference (when
+    it has a value). ``None`` when a rate is missing. The signs are those of the printed figures."""
     a, b = as_rate(now), as_rate(before)
     if a is None or b is None or a.value is None or b.value is None:
-        return _missing(None, warn, "增速比较")
+        return None
     sa, sb = _sign(a.value, a.display), _sign(b.value, b.display)
     d = as_rate(diff, "value") if diff is not None else None
-    amount = f"{d.text()}个百分点" if d is not None and d.value is not None else ""
-    if sa > 0 and sb < 0:
-        return f"由下降{b.text()}%转为增长{a.text()}%"
-    if sa < 0 and sb > 0:
-        return f"由增长{b.text()}%转为下降{a.text()}%"
+    d = d if d is not None and d.value is not None else None
+    if sa > 0 > sb:
+        return "fall_to_growth", a, b, d
+    if sa < 0 < sb:
+        return "growth_to_fall", a, b, d
     if sa == 0 or sb == 0:
         if sa == sb:
-            return "与上期持平"
+            return "flat", a, b, d
         if sb == 0:
-            return f"由持平转为{'增长' if sa > 0 else '下降'}{a.text()}%"
-        return f"由{'增长' if sb > 0 else '下降'}{b.text()}%转为持平"
+            return ("flat_to_growth" if sa > 0 else "flat_to_fall"), a, b, d
+        return ("growth_to_flat" if sb > 0 else "fall_to_flat"), a, b, d
+    if d is not None and _sign(d.value, d.display) == 0:
+        return ("growth_same" if sa > 0 else "fall_same"), a, b, d
     faster = (a.value > b.value) if sa > 0 else (a.value < b.value)  # for declines: bigger fall
-    if d is not None and d.value is not None and _sign(d.value, d.display) == 0:
-        return "增速持平" if sa > 0 else "降幅持平"
     if sa > 0:
-        return ("加快" if faster else "回落") + amount
-    return ("降幅扩大" if faster else "降幅收窄") + amount
+        return ("faster" if faster else "slower"), a, b, d
+    return ("deeper" if faster else "shallower"), a, b, d
 
 
 def accel(fig: Fig | None, warn: Warn = None) -> str:

@@ -26,8 +26,8 @@ from revstat.textfmt import (
     _digits,
     _sign,
     _target_text,
-    as_rate,
     flag,
+    growth_case,
     mark,
 )
 
@@ -126,28 +126,24 @@ def compare_growth(now: Fig | Rate | None, before: Fig | Rate | None, diff: Fig 
     """Two growth rates compared: ``1.2 percentage points faster`` / ``slower``; for falls
     ``a fall 0.8 percentage points deeper`` / ``shallower``; a sign flip: ``from a fall of 3.2% to
     growth of 5.0%``."""
-    a, b = as_rate(now), as_rate(before)
-    if a is None or b is None or a.value is None or b.value is None:
+    case = growth_case(now, before, diff)
+    if case is None:
         return _missing(None, warn, "growth comparison")
-    sa, sb = _sign(a.value, a.display), _sign(b.value, b.display)
-    d = as_rate(diff, "value") if diff is not None else None
-    amount = f"{d.text()} percentage points " if d is not None and d.value is not None else ""
-    if sa > 0 and sb < 0:
-        return f"from a fall of {b.text()}% to growth of {a.text()}%"
-    if sa < 0 and sb > 0:
-        return f"from growth of {b.text()}% to a fall of {a.text()}%"
-    if sa == 0 or sb == 0:
-        if sa == sb:
-            return "unchanged"
-        if sb == 0:
-            return f"from no change to {'growth' if sa > 0 else 'a fall'} of {a.text()}%"
-        return f"from {'growth' if sb > 0 else 'a fall'} of {b.text()}% to no change"
-    faster = (a.value > b.value) if sa > 0 else (a.value < b.value)
-    if d is not None and d.value is not None and _sign(d.value, d.display) == 0:
-        return "growth at the same pace" if sa > 0 else "a fall at the same pace"
-    if sa > 0:
-        return f"growth {amount}{'faster' if faster else 'slower'}"
-    return f"a fall {amount}{'deeper' if faster else 'shallower'}"
+    kind, a, b, d = case
+    amount = f"{d.text()} percentage points " if d is not None else ""
+    words = {
+        "fall_to_growth": f"from a fall of {b.text()}% to growth of {a.text()}%",
+        "growth_to_fall": f"from growth of {b.text()}% to a fall of {a.text()}%",
+        "flat": "unchanged",
+        "flat_to_growth": f"from no change to growth of {a.text()}%",
+        "flat_to_fall": f"from no change to a fall of {a.text()}%",
+        "growth_to_flat": f"from growth of {b.text()}% to no change",
+        "fall_to_flat": f"from a fall of {b.text()}% to no change",
+        "growth_same": "growth at the same pace", "fall_same": "a fall at the same pace",
+        "faster": f"growth {amount}faster", "slower": f"growth {amount}slower",
+        "deeper": f"a fall {amount}deeper", "shallower": f"a fall {amount}shallower",
+    }
+    return words[kind]
 
 
 def accel(fig: Fig | None, warn: Warn = None) -> str:
