@@ -191,6 +191,18 @@ def test_incomplete_children_flag_the_result_and_a_ratio_is_over_the_complete_pa
     assert r.value is None and r.note == "下级地区没有分子分母都齐全的"
 
 
+def test_a_gap_to_a_ratio_is_over_the_complete_parts_too():
+    # progress against time, a / b * 100 - elapsed(): the same coverage as the ratio itself
+    gap = ind(id="gap", unit="个百分点", formula="toilet / hh * 100 - elapsed()", decimals=2, change="none")
+    data = {"2024Q4": {"toilet": {A1: 8, A2: 15, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
+    res = compute(data, [TOILET, gap])
+    b = row(res, "gap", B)  # 3/5 × 100 − 100 (Q4: the whole year elapsed), not 3/12 × 100 − 100 = −75
+    assert b.value == D(-40) and b.display == "-40.00" and bool(b.incomplete)
+    city = row(res, "gap", CITY)  # 26/35 × 100 − 100 = −25.714… → −25.71
+    assert city.display == "-25.71"
+    assert row(res, "gap", A).display == "-23.33"  # complete: 23/30 × 100 − 100
+
+
 def test_a_change_against_an_incomplete_last_year_total_is_flagged():
     # last year B2 reported no toilets: 乙县's 2023 rate is over B1 alone (3/5 = 60%), this year's
     # over B1 and B2 (10/12 = 83.33%): the change, +23.33 pp, is not like for like (B1 alone: 0)

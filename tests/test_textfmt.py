@@ -207,3 +207,10 @@ def test_marks_carry_the_figure_key_and_strip_cleanly():
     [(key, shown)] = list(tf.iter_marks(text))
     assert tf.split_key(key) == ["rural_income", "990121000000", "2024Q4", "value"] and shown == "14568"
     assert tf.strip_marks(text) == "收入14568元"
+
+
+def test_every_region_missing_its_target_is_all_of_them_not_three_and_the_rest():
+    missed = [fig("90", "90.00", unit="%", region=f"县{i}", target=">=100", target_met=False) for i in range(6)]
+    assert plain(tf.target(missed, limit=3, noun="个县（市、区）")) == "全部6个县（市、区）未达到100%的目标"
+    assert plain(tf.target(missed[:4] + [fig("100", "100.00", unit="%", target=">=100", target_met=True)],
+                           limit=3, noun="个县（市、区）")) == "县0、县1、县2等4个县（市、区）未达到100%的目标"

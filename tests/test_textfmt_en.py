@@ -3,6 +3,7 @@ only, words chosen by the exact value's sign, money rounded once — in English 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -67,3 +68,14 @@ def test_ranks_lists_and_targets():
     assert en.target(good) == "meeting the 65% target"
     assert strip_marks(en.target([good, bad])) == "东山县 short of the 65% target (63.62%)"
     assert en.target([good, good]) == "all counties meeting the 65% target"
+
+
+def test_one_is_singular_a_ceiling_is_said_as_one_and_all_missed_is_all():
+    one = fig("1", "1", unit="人", target="<=0", target_met=False)
+    assert strip_marks(en.level(one)) == "1 person"
+    assert strip_marks(en.target(one, show=True)) == "above the ceiling of 0 persons (1 person)"
+    zero = fig("0", "0", unit="人", target="<=0", target_met=True)
+    assert en.target([zero, zero]) == "all counties within the ceiling of 0 persons"
+    missed = [replace(fig("90", "90.00", unit="%", target=">=100", target_met=False), region_name=f"县{i}")
+              for i in range(6)]
+    assert strip_marks(en.target(missed, limit=3)) == "all 6 counties short of the 100% target"

@@ -166,15 +166,19 @@ class Engine:
 
         parsed = self.defs[ident].parsed
         ratio = ratio_parts(parsed.tree)
+        offset = None if ratio else _offset_ratio(parsed.tree)  # a / b * k - elapsed(): a gap to a ratio
+        inner = ratio or (offset[0] if offset else None)
         used: set[tuple[str, str]] = set()
         p = Period.parse(period)
-        values, reasons, missing, parts = evaluate_arrays(parsed, self.lookup_for(p, used), period=p,
-                                                          index=self.index, labels=self.labels,
-                                                          temporal=self.temporal, parts=ratio[:2] if ratio else ())
-        if ratio and self.tree is not None:
+        values, reasons, missing, parts = evaluate_arrays(
+            parsed, self.lookup_for(p, used), period=p, index=self.index, labels=self.labels, temporal=self.temporal,
+            parts=(*inner[:2], *([offset[2]] if offset else [])) if inner else ())
+        if inner and self.tree is not None:
             incomplete = self.incomplete_of(used)
             if incomplete.any():
-                values, reasons, missing, parts = self._matched(values, reasons, missing, parts, incomplete, ratio[2])
+                shift = (offset[1], parts[2]) if offset else None
+                values, reasons, missing, parts = self._matched(values, reasons, missing, parts[:2], incomplete,
+                                                                inner[2], shift)
                 self.matched[(ident, period)] = incomplete
         values.flags.writeable = False
         self.memo[(ident, period)] = (values, reasons, frozenset(used))
@@ -182,13 +186,15 @@ class Engine:
         self.memo_parts[(ident, period)] = (parts[0], parts[1]) if ratio else None
 
     def _matched(self, values: Any, reasons: Any, missing: Any, parts: Any, incomplete: Any,
-                 k: Decimal) -> tuple[Any, Any, Any, Any]:
+                 k: Decimal, shift: tuple[str, Any] | None = None) -> tuple[Any, Any, Any, Any]:
         """A ratio where some lower-level region lacks its numerator or its denominator, taken over
         the regions that have both: Σa / Σb over the complete parts of the subtree (a complete
         region counts as a whole; an incomplete one is opened up, down to the reporting rows).
         Summing every numerator that was reported over every denominator that was reported
         mixes coverages (a township's households without its toilets lowers the rate). The
-        region stays flagged ``incomplete``; with no complete part it has no value."""
+        region stays flagged ``incomplete``; with no complete part it has no value. ``shift``:
+        the ``+``/``-`` and the values of a term without fields added to the ratio (the
+        ``- elapsed()`` of a progress-against-time gap)."""
         import numpy as np
 
         assert self.tree is not None  # noqa: S101
@@ -222,7 +228,14 @@ class Engine:
             elif got[1] == 0:
                 values[i], num[i], den[i], missing[i], reasons[i] = None, got[0], got[1], True, why_zero
             else:
-                values[i] = got[0] / got[1] * k if k != 1 else got[0] / got[1]
+                value = got[0] / got[1] * k if k != 1 else got[0] / got[1]
+                if shift is not None:
+                    term = shift[1][i]
+                    if term is None:
+                        values[i], missing[i] = None, True
+                        continue
+                    value = value + term if shift[0] == "+" else value - term
+                values[i] = value
                 num[i], den[i], missing[i], reasons[i] = got[0], got[1], False, None
         return values, reasons, missing, (num, den)
 
@@ -236,6 +249,19 @@ class Engine:
             if inc is not None:
                 flag |= inc
         return flag
+
+
+def _offset_ratio(node: Any) -> tuple[tuple[Any, Any, Decimal], str, Any] | None:
+    """``(ratio parts, "+" or "-", the other term)`` when a formula is a ratio plus or minus a term
+    that reads no field (``funds_spent / linkage_funds * 100 - elapsed()``)."""
+    from revstat.formula import Bin, Name, walk
+
+    if not isinstance(node, Bin) or node.op not in "+-":
+        return None
+    parts = ratio_parts(node.left)
+    if parts is None or any(isinstance(n, Name) for n in walk(node.right)):
+        return None
+    return parts, node.op, node.right
 
 
 def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None = None) -> list[str]:

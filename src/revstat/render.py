@@ -519,7 +519,7 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     if note:
         warnings.append(t("报告中有 {n} 处数字不完整（带＊），文末的“注”列出了它们；发布前请补齐数据或加以说明",
                           "{n} figures in the report are incomplete (marked ＊), listed in the closing note; complete "
-                          "the data or explain them before publishing", n=note[0]).render(lang))
+                          "the data or explain them before publishing", n=note[0]).render())  # the CLI's language
         text = text.rstrip("\n") + "\n\n" + (f"<p>{html.escape(note[1])}</p>" if autoescaped else note[1]) + "\n"
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)
@@ -562,7 +562,8 @@ def incomplete_note(text: str, context: dict[str, Any], lang: str = "zh") -> tup
         if fig.previous_incomplete and "change" in kinds:
             why.append("last year's total incomplete, the change is not like for like" if en
                        else "上年同期部分下级地区缺数，同比不是同口径")
-        items.append(f"{view.name} {fig.name_en or fig.name} ({'; '.join(why)})" if en
+        name_en = fig.name_en[:1].lower() + fig.name_en[1:] if fig.name_en else fig.name
+        items.append(f"{view.name} {name_en} ({'; '.join(why)})" if en
                      else f"{view.name}{fig.name}（{'；'.join(why)}）")
     if en:
         return len(items), ("Note: figures marked “＊” are incomplete: " + "; ".join(items)

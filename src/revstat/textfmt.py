@@ -360,8 +360,8 @@ def accel(fig: Fig | None, warn: Warn = None) -> str:
         return text
     base = "上年" if fig.annual else "上年同期"
     if text.startswith("由"):
-        return f"由{base}的{text[1:]}"
-    return ("与" + base + "持平") if text == "与上期持平" else compare_word(fig) + text
+        return f"由{base}的{text[1:]}" + flag(fig, "change")
+    return (("与" + base + "持平") if text == "与上期持平" else compare_word(fig) + text) + flag(fig, "change")
 
 
 def schedule(gap: Fig | None, warn: Warn = None) -> str:
@@ -371,8 +371,8 @@ def schedule(gap: Fig | None, warn: Warn = None) -> str:
         return _missing(gap, warn)
     sign = _sign(gap.value, gap.display)
     if sign == 0:
-        return "与序时进度持平"
-    return ("快于" if sign > 0 else "慢于") + "序时进度" + mark(gap, _digits(gap.display)) + "个百分点"
+        return "与序时进度持平" + flag(gap)
+    return ("快于" if sign > 0 else "慢于") + "序时进度" + mark(gap, _digits(gap.display)) + "个百分点" + flag(gap)
 
 
 # --------------------------------------------------------------------------- ranks, lists, targets
@@ -449,7 +449,7 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
         return text
     if len(failed) == 1:
         return f"{failed[0].region_name}{no}（{level(failed[0])}）"
-    names = join_names([f.region_name for f in failed], limit, noun)
+    names = join_names([f.region_name for f in failed], limit, noun, total=len(items))
     if limit is not None and len(failed) > limit:
         return f"{names}{no}"
     return f"{names}{no}（" + "、".join(f"{f.region_name}{level(f)}" for f in failed) + "）"

@@ -39,9 +39,17 @@ def name(fig: Fig) -> str:
     return fig.name_en or fig.name
 
 
-def _unit(unit: str) -> str:
+def _unit(unit: str, one: bool = False) -> str:
+    """The English unit after a number (``%`` attached, words after a space); ``one``: the number
+    is 1, so ``1 person``, ``1 household``."""
     text = unit_text(unit, "en")
+    if one and text in _PLURALS:
+        text = _PLURALS[text]
     return text if text in ("%", "‰", "") else f" {text}"
+
+
+_PLURALS = {"persons": "person", "households": "household", "projects": "project", "entities": "entity",
+            "person-times": "person-time", "days": "day", "years": "year", "times": "time"}
 
 
 def _missing(fig: Fig | None, warn: Warn, what: str = "") -> str:
@@ -58,7 +66,7 @@ def level(fig: Fig | None, warn: Warn = None, unit: bool = True) -> str:
     """``14568 yuan``, ``89.41%``, ``10643 households``."""
     if fig is None or fig.missing:
         return _missing(fig, warn)
-    return mark(fig, fig.display) + (_unit(fig.unit) if unit else "") + flag(fig)
+    return mark(fig, fig.display) + (_unit(fig.unit, fig.display.lstrip("-") == "1") if unit else "") + flag(fig)
 
 
 def num(fig: Fig | None, warn: Warn = None) -> str:
@@ -157,7 +165,7 @@ def accel(fig: Fig | None, warn: Warn = None) -> str:
     text = compare_growth(now, before, diff, warn)
     if text == MISSING:
         return text
-    return f"{text} than {'last year' if fig.annual else 'a year earlier'}"
+    return f"{text} than {'last year' if fig.annual else 'a year earlier'}" + flag(fig, "change")
 
 
 def schedule(gap: Fig | None, warn: Warn = None) -> str:
@@ -166,8 +174,9 @@ def schedule(gap: Fig | None, warn: Warn = None) -> str:
         return _missing(gap, warn)
     sign = _sign(gap.value, gap.display)
     if sign == 0:
-        return "on schedule"
-    return f"{mark(gap, _digits(gap.display))} percentage points {'ahead of' if sign > 0 else 'behind'} schedule"
+        return "on schedule" + flag(gap)
+    return (f"{mark(gap, _digits(gap.display))} percentage points {'ahead of' if sign > 0 else 'behind'} schedule"
+            + flag(gap))
 
 
 # --------------------------------------------------------------------------- ranks, lists, targets
@@ -210,36 +219,36 @@ def join_names(names: Sequence[str] | Iterable[str], limit: int | None = None, n
 
 def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = None, noun: str = "counties",
            show: bool = False) -> str:
-    """``all meet the 65% target`` / ``北川县 misses the 65% target (63.62%)``; targets "at most":
-    ``kept within 0 persons``."""
+    """``all counties meeting the 65% target`` / ``北川县 short of the 65% target (63.62%)``;
+    targets "at most": ``within the ceiling of 0 persons`` / ``above the ceiling of …``."""
     items = [figs] if isinstance(figs, Fig) else [f for f in figs if f is not None]
     if not items:
         return _missing(None, warn, "target")
     if not items[0].target:
         return ""
     op, goal = _target_text(items[0].target)
-    goal_text = f"{goal}{_unit(items[0].unit)}"
+    goal_text = f"{goal}{_unit(items[0].unit, goal.lstrip('-') == '1')}"
     within = op in ("<=", "≤", "<")
     if isinstance(figs, Fig):
         if figs.missing or figs.target_met is None:
             return _missing(figs, warn)
         if figs.target_met:
-            return f"kept within {goal_text}" if within else f"meeting the {goal_text} target"
-        text = f"not kept within {goal_text}" if within else f"short of the {goal_text} target"
+            return f"within the ceiling of {goal_text}" if within else f"meeting the {goal_text} target"
+        text = f"above the ceiling of {goal_text}" if within else f"short of the {goal_text} target"
         return text + (f" ({level(figs)})" if show else "")
     absent = [f for f in items if f.missing or f.target_met is None]
     for f in absent:
         _missing(f, warn)
     failed = [f for f in items if f.target_met is False and not f.missing]
     if not failed:
-        text = f"kept within {goal_text}" if within else f"meeting the {goal_text} target"
+        text = f"within the ceiling of {goal_text}" if within else f"meeting the {goal_text} target"
         if absent:
             return f"{join_names([f.region_name for f in absent])} without data, the other {noun} {text}"
         return f"all {noun} {text}"
-    miss = f"not kept within {goal_text}" if within else f"short of the {goal_text} target"
+    miss = f"above the ceiling of {goal_text}" if within else f"short of the {goal_text} target"
     if len(failed) == 1:
         return f"{failed[0].region_name} {miss} ({level(failed[0])})"
-    names = join_names([f.region_name for f in failed], limit, noun)
+    names = join_names([f.region_name for f in failed], limit, noun, total=len(items))
     if limit is not None and len(failed) > limit:
         return f"{names} {miss}"
     return f"{names} {miss} (" + ", ".join(f"{f.region_name} {level(f)}" for f in failed) + ")"

@@ -104,12 +104,17 @@ def chart_svg(block: Block, context: dict[str, Any], font: Path | None, fmt: str
 
 def chart_skipped(block: Block, font: Path | None) -> str:
     """Why a chart was left out (a render warning)."""
+    from revstat.i18n import t
+
     if font is None:
-        return "未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字"
+        return t("未找到开源中文字体（如 Debian 的 fonts-noto-cjk），图表已省略，仅输出文字",
+                 "no openly licensed CJK font found (e.g. Debian's fonts-noto-cjk): charts left out, text only").render()
     if block.chart["kind"] == "trend":
-        return (f"趋势图 {block.chart['indicator']} 已省略：out/ 中没有本年或上年更早报告期的汇总结果"
-                "（data/ 中若有这些报告期的数据，先对它们运行 revstat compile）")
-    return f"图表 {block.chart['indicator']} 已省略：没有下级地区的数据"
+        return t("趋势图 {i} 已省略：out/ 中没有本年或上年更早报告期的汇总结果（data/ 中若有这些报告期的数据，先对它们运行 "
+                 "revstat compile）", "trend chart {i} left out: out/ has no compiled results of earlier periods of this "
+                 "year or last (if data/ has them, run revstat compile for them first)", i=block.chart["indicator"]).render()
+    return t("图表 {i} 已省略：没有下级地区的数据", "chart {i} left out: no data for the lower-level regions",
+             i=block.chart["indicator"]).render()
 
 
 def render_html(text: str, context: dict[str, Any], *, warnings: list[str] | None = None,
