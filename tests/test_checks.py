@@ -80,6 +80,15 @@ def test_range_over_every_summable_field_names_the_field_and_its_cell():
     assert [loc.cell for loc in issue.locations] == ["B10"]  # the first township's row
 
 
+def test_english_messages_use_english_names_where_there_are_some():
+    r = rule(kind="range", indicators=["rate"], min=0, levels=["township"])
+    vals = {("rate", A_TOWNS[0], "2024Q4"): "-1"}
+    [issue] = run(r, data_for(vals, names={"rate": "卫生厕所普及率"}, names_en={"rate": "Sanitary toilet coverage"}))
+    assert "卫生厕所普及率（-1）" in issue.message.zh and "Sanitary toilet coverage (-1)" in issue.message.en
+    [issue] = run(r, data_for(vals, names={"rate": "卫生厕所普及率"}))  # no English name: the Chinese one
+    assert "卫生厕所普及率 (-1)" in issue.message.en
+
+
 def test_range_passes_inside_and_fails_outside():
     r = rule(kind="range", fields=["rate"], min=0, max=100, levels=["township"])
     ok = data_for({("rate", A_TOWNS[0], "2024Q4"): "100", ("rate", A_TOWNS[1], "2024Q4"): "0"})

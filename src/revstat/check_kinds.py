@@ -80,7 +80,7 @@ def _against(rule: RuleDef, data: CheckData, name: str, regions: list[str], op: 
     values, known = data.column(name, regions)
     n = len(regions)
     return compare_aligned(rule, data, regions, values, op, np.full(n, value, dtype=object), [name],
-                           data.label(name), text, known, np.ones(n, dtype=bool))
+                           data.label_text(name), text, known, np.ones(n, dtype=bool))
 
 
 @rule_kind("balance")
@@ -93,9 +93,10 @@ def check_balance(rule: RuleDef, data: CheckData) -> list[Issue]:
     for region in total:
         vals = [p.get(region) for p in parts]
         summed[region] = None if any(v is None for v in vals) else sum(vals, _ZERO)  # type: ignore[arg-type]
-    text = " + ".join(data.label(p) for p in rule.parts)
+    labels = [data.label_text(p) for p in rule.parts]
+    text = t(" + ".join(x.zh for x in labels), " + ".join(x.en for x in labels))
     return compare_series(rule, data, total, "==", summed, [rule.total, *rule.parts],
-                          data.label(rule.total), text)
+                          data.label_text(rule.total), text)
 
 
 # ---- totals and the hierarchy -------------------------------------------------------------
@@ -153,7 +154,7 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
               "{file} › {sheet}: the total row of {field} ({left}) is not the sum of the rows ({right}); difference "
               "{difference}{blanks}"),
             expected=summed, actual=total, difference=total - summed, locations=cells,
-            field=data.label(fid), file=str(file), sheet=str(sheet), blanks=blanks))
+            field=data.label_text(fid), file=str(file), sheet=str(sheet), blanks=blanks))
     # a sheet without 合计 rows where other workbooks' same sheet (the same fields) has them:
     # the check above could not run there, which the bureau must know (a 合计 row deleted?)
     have = set(zip(*_columns(totals, ("file", "sheet")), strict=True))
@@ -233,7 +234,7 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
             t("{region}{period}：{field}上报数（{left}）不等于下级合计（{right}），相差{difference}",
               "{region} {period}: reported {field} ({left}) is not the sum of its parts ({right}); difference {difference}"),
             expected=summed, actual=value, difference=value - summed, locations=cells,
-            field=data.label(fid)))
+            field=data.label_text(fid)))
     return out
 
 
@@ -260,7 +261,7 @@ def check_cumulative(rule: RuleDef, data: CheckData) -> list[Issue]:
                 t("{region}{field}{period}为{left}，比{prev}（{right}）减少{fall}；累计数不应下降",
                   "{region} {field} {period} is {left}, below {prev} ({right}) by {fall}; a cumulative value cannot fall"),
                 expected=old, actual=cur, difference=cur - old, locations=cells,
-                field=data.label(name), prev=prev, fall=old - cur))
+                field=data.label_text(name), prev=prev, fall=old - cur))
     return out
 
 
@@ -281,7 +282,7 @@ def check_growth_bound(rule: RuleDef, data: CheckData) -> list[Issue]:
                 rule, data, region, data.period,
                 t("{region}{field}{period}为{left}，比{base}（{right}）{change}{growth}%，超出±{bound}%，请核实",
                   "{region} {field} {period} is {left}, {change_en} {growth}% from {base} ({right}), beyond ±{bound}%; please verify"),
-                expected=base, actual=cur, difference=cur - base, locations=cells, field=data.label(name),
+                expected=base, actual=cur, difference=cur - base, locations=cells, field=data.label_text(name),
                 base=base_period, growth=fmt(abs(growth)), bound=fmt(rule.bound),
                 change="增长" if growth > 0 else "下降", change_en="up" if growth > 0 else "down"))
     return out
@@ -376,7 +377,7 @@ def check_outlier(rule: RuleDef, data: CheckData) -> list[Issue]:
                     t("{region}{field}为{left}{u}，明显偏离同级地区（中位数/界限 {right}{u}，得分 {score}），请核实",
                       "{region} {field} is {left}{u}, far from its peers (median/fence {right}{u}, score {score}); please verify"),
                     expected=centre, actual=peers[region], difference=peers[region] - centre,
-                    locations=data.cells([name], region), field=data.label(name), score=fmt(score),
+                    locations=data.cells([name], region), field=data.label_text(name), score=fmt(score),
                     u=_unit(data, name)))
     return out
 
@@ -405,7 +406,7 @@ def check_cross_level(rule: RuleDef, data: CheckData) -> list[Issue]:
                 t("{region}{field}（{left}{u}）不在下级地区的范围 {low}～{high}{u} 之内",
                   "{region} {field} ({left}{u}) is outside its parts' range {low}–{high}{u}"),
                 expected=bound, actual=value, difference=value - bound, locations=cells,
-                field=data.label(name), low=fmt(low), high=fmt(high), u=_unit(data, name)))
+                field=data.label_text(name), low=fmt(low), high=fmt(high), u=_unit(data, name)))
     return out
 
 
@@ -437,7 +438,7 @@ def check_small_denominator(rule: RuleDef, data: CheckData) -> list[Issue]:
                 t("{region}{field}的分母仅为{left}（少于{right}），不参加排名和离群值检验",
                   "{region} {field} has a denominator of only {left} (under {right}); left out of rankings and outlier tests"),
                 expected=rule.min_denominator, actual=den, difference=den - rule.min_denominator,
-                locations=data.cells([name], region), field=data.label(name)))
+                locations=data.cells([name], region), field=data.label_text(name)))
     return out
 
 
@@ -595,7 +596,7 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                 out.append(_issue(
                     rule, data, region, data.period,
                     t("{region}{period}缺少必填项“{field}”", "{region} {period}: required field {field} is missing"),
-                    locations=cells, field=data.label(fid)))
+                    locations=cells, field=data.label_text(fid)))
     return out
 
 
@@ -687,7 +688,8 @@ def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
             t("{region}{period}重复填报：{count}项数据出现多次（{fields}）",
               "{region} {period} is reported more than once: {count} values ({fields})"),
             actual=len(cells), locations=cells, count=len(fids),
-            fields="、".join(data.label(f) for f in fids[:5]) + ("…" if len(fids) > 5 else "")))
+            fields=t("、".join(data.label(f) for f in fids[:5]) + ("…" if len(fids) > 5 else ""),
+                     ", ".join(data.label_text(f).en for f in fids[:5]) + (", …" if len(fids) > 5 else ""))))
     return out
 
 

@@ -68,10 +68,11 @@ def build_check_data(ws: Workspace, period: str, *, observations: Any, values: A
         if target is not None and getattr(target, "value", None) is not None:
             targets[ind.id] = (target.op, Decimal(str(target.value)))
     names = {f: d.name for f, d in fields.items()} | {i.id: i.name for i in indicators}
+    names_en = {i.id: i.name_en for i in indicators if getattr(i, "name_en", None)}
     return make_check_data(
         period, ws.regions, values=_long_values(values), results=results, observations=observations,
         fields=fields, indicator_inputs=indicator_inputs(indicators, set(fields)),
-        indicator_units={i.id: getattr(i, "unit", "") for i in indicators}, names=names,
+        indicator_units={i.id: getattr(i, "unit", "") for i in indicators}, names=names, names_en=names_en,
         scope=ws.config.region, field_levels={f: s.region.level for f, s in sources.items()},
         field_sources={f: s.id for f, s in sources.items()}, targets=targets,
         record_fields=[f for f, s in sources.items() if s.kind == "records"])

@@ -49,6 +49,7 @@ class CheckData:
     indicator_inputs: Mapping[str, frozenset[str]] = field(default_factory=dict)
     indicator_units: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)  # id → Chinese label
+    names_en: Mapping[str, str] = field(default_factory=dict)  # id → English label, where there is one
     field_levels: Mapping[str, str] = field(default_factory=dict)  # field → level its source reports
     field_sources: Mapping[str, str] = field(default_factory=dict)  # field → source id
     record_fields: frozenset[str] = frozenset()  # fields aggregated from household records
@@ -136,6 +137,11 @@ class CheckData:
 
     def label(self, name: str) -> str:
         return self.names.get(name, name)
+
+    def label_text(self, name: str) -> Text:
+        """The label in both languages (English where the field or indicator has ``name_en``)."""
+        zh = self.label(name)
+        return t(zh, self.names_en.get(name) or zh)
 
     # ---- provenance --------------------------------------------------------------------
     def cells(self, names: Iterable[str], region: str, period: str | None = None) -> tuple[Location, ...]:
@@ -480,7 +486,8 @@ def make_check_data(period: str, tree: RegionTree, *, values: Any = None, result
                     observations: Any = None, fields: Mapping[str, Any] | None = None,
                     indicator_inputs: Mapping[str, frozenset[str]] | None = None,
                     indicator_units: Mapping[str, str] | None = None,
-                    names: Mapping[str, str] | None = None, scope: str | None = None,
+                    names: Mapping[str, str] | None = None, names_en: Mapping[str, str] | None = None,
+                    scope: str | None = None,
                     field_levels: Mapping[str, str] | None = None,
                     field_sources: Mapping[str, str] | None = None,
                     targets: Mapping[str, tuple[str, Decimal]] | None = None,
@@ -503,6 +510,8 @@ def make_check_data(period: str, tree: RegionTree, *, values: Any = None, result
                      results=results, fields=dict(fields or {}),
                      indicator_inputs=dict(indicator_inputs or {}),
                      indicator_units=dict(indicator_units or {}), names=labels, scope=scope,
+                     names_en=dict(names_en or {}) | {f: d.name_en for f, d in (fields or {}).items()
+                                                     if getattr(d, "name_en", None) and f not in (names_en or {})},
                      field_levels=dict(field_levels or {}), field_sources=dict(field_sources or {}),
                      targets=dict(targets or {}), record_fields=frozenset(record_fields))
 

@@ -35,6 +35,7 @@ from revstat.formula import (
     to_text,
     walk,
 )
+from revstat.i18n import Text
 from revstat.numbers import CONTEXT
 from revstat.periods import Period
 from revstat.rules import RuleDef
@@ -48,7 +49,7 @@ class Side:
     regions: list[str]
     array: Any
     names: frozenset[str]
-    text: str
+    text: str | Text
     known: Any = None  # bool array: which of ``array`` are not None
 
     @property
@@ -70,14 +71,17 @@ def _lookup(data: CheckData) -> Any:
     return lookup
 
 
-def _label(node: Node, data: CheckData) -> str:
+def _label(node: Node, data: CheckData) -> Text:
+    """A (sub)formula as people read it: names replaced by their labels, in both languages."""
     if isinstance(node, Name):
-        return data.label(node.id)
-    text = to_text(node)
+        return data.label_text(node.id)
+    zh = en = to_text(node)
     names = sorted({n.id for n in walk(node) if isinstance(n, Name)}, key=len, reverse=True)
     for name in names:
-        text = re.sub(rf"\b{re.escape(name)}\b", data.label(name), text)
-    return text
+        label = data.label_text(name)
+        zh = re.sub(rf"\b{re.escape(name)}\b", lambda _m, x=label.zh: x, zh)
+        en = re.sub(rf"\b{re.escape(name)}\b", lambda _m, x=label.en: x, en)
+    return Text(zh, en)
 
 
 def evaluate_node(node: Node, data: CheckData, regions: list[str]) -> Side:
