@@ -4,6 +4,7 @@ among siblings, errors that name the template file and line with a did-you-mean.
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal as D
 
 import pandas as pd
@@ -264,3 +265,19 @@ def test_html_writer_escapes_text_from_markdown_templates(ctx):
     page = render_html("# 报告\n\n<script>alert(1)</script> & 村\n", ctx, font=None)
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "&amp; 村" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_an_english_page_is_english_down_to_the_hover_titles(tmp_path):
+    from revstat.writers.html import render_html
+
+    defs = [dict(d, name_en="Rural sanitary toilet coverage") if d["id"] == "sanitary_toilet_rate" else d for d in DEFS]
+    context = build_context(results(), defs, TREE, [], "2024Q4", lang="en")
+    out = render(tmp_path, "{{ region.sanitary_toilet_rate|level }}, {{ region.sanitary_toilet_rate|change }}\n", context)
+    page = render_html(out.text, context, font=None)
+    assert '<html lang="en">' in page
+    titles = re.findall(r'<span class="fig" title="([^"]*)">([^<]*)</span>', page)
+    assert titles[0] == ("Rural sanitary toilet coverage (sanitary_toilet_rate) · formula: sanitary_toilet_households / "
+                         "rural_households * 100 · 示范市 · 2024Q4 · source: summed from the lower-level regions of 示范市",
+                         "72.50")
+    assert titles[1][0].startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) change on the same period")
+    assert not re.search(r"[公式来源分子母上年同期]", " ".join(t for t, _ in titles))

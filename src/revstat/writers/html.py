@@ -51,16 +51,24 @@ def figure_title(key: str, context: dict[str, Any]) -> str:
         for f in context.get("history", {}).get(indicator, []):
             if f.region_code == region_code and f.period == period:
                 fig = f
-    name = fig.name if fig else indicator
+    en = (context.get("report") or {}).get("lang") == "en"
+    name = ((fig.name_en or fig.name) if en else fig.name) if fig else indicator
     region = fig.region_name if fig else region_code
     formula = fig.formula if fig and fig.formula else "—"
-    what = {"change": "比上年同期变化", "yi": "按亿元表示", "wan": "按万元表示"}.get(part, "")
-    source = context.get("provenance", {}).get(f"{indicator}|{region_code}") or f"由 {region} 各下级地区数据汇总计算"
-    bits = [f"{name}（{indicator}）" + (f" {what}" if what else ""), f"公式：{formula}", region, period, f"来源：{source}"]
+    whats = ({"change": "change on the same period last year", "yi": "in 100 million yuan", "wan": "in 10k yuan",
+              "million": "in million yuan", "yuan": "in yuan"} if en else
+             {"change": "比上年同期变化", "yi": "按亿元表示", "wan": "按万元表示", "million": "按百万元表示", "yuan": "按元表示"})
+    what = whats.get(part, "")
+    source = context.get("provenance", {}).get(f"{indicator}|{region_code}") or (
+        f"summed from the lower-level regions of {region}" if en else f"由 {region} 各下级地区数据汇总计算")
+    head = f"{name} ({indicator})" if en else f"{name}（{indicator}）"
+    bits = [head + (f" {what}" if what else ""), f"{'formula: ' if en else '公式：'}{formula}", region, period,
+            f"{'source: ' if en else '来源：'}{source}"]
     if fig is not None and part == "change" and fig.previous is not None:
-        bits.insert(4, f"上年同期：{fig.previous}")
+        bits.insert(4, f"{'same period last year: ' if en else '上年同期：'}{fig.previous}")
     if fig is not None and fig.numerator is not None and fig.denominator is not None:
-        bits.insert(4, f"分子 {fig.numerator} / 分母 {fig.denominator}")
+        bits.insert(4, f"numerator {fig.numerator} / denominator {fig.denominator}" if en
+                    else f"分子 {fig.numerator} / 分母 {fig.denominator}")
     return " · ".join(bits)
 
 
