@@ -53,13 +53,14 @@ def records_workspace(rows: int, fmt: str = "parquet") -> Path:
     """bench/data/records/<rows>[-csv]/: the city's regions, the sample's households source, the file."""
     target = DATA / "records" / (str(rows) if fmt == "parquet" else f"{rows}-{fmt}")
     data = target / "data" / "2024Q4" / "records" / f"households.{fmt}"
+    (target / "sources").mkdir(parents=True, exist_ok=True)
+    source = (REPO / "sample_data" / "sources" / "7_households.yaml").read_text(encoding="utf-8")
+    # the sample's source as it is now, every run (the data file is kept once generated)
+    (target / "sources" / "7_households.yaml").write_text(source.replace("*.parquet", f"*.{fmt}"), encoding="utf-8")
     if data.is_file():
         return target
     regions = city() / "regions.csv"
-    (target / "sources").mkdir(parents=True, exist_ok=True)
     shutil.copy(regions, target / "regions.csv")
-    source = (REPO / "sample_data" / "sources" / "7_households.yaml").read_text(encoding="utf-8")
-    (target / "sources" / "7_households.yaml").write_text(source.replace("*.parquet", f"*.{fmt}"), encoding="utf-8")
     (target / "revstat.yaml").write_text('name: 基准测试\nregion: "990100000000"\n', encoding="utf-8")
     subprocess.run([PY, str(HERE / "gen_records.py"), "--rows", str(rows), "--out", str(data),
                     "--regions", str(regions)], check=True, cwd=REPO)

@@ -435,3 +435,22 @@ def test_names_in_the_code_column_are_an_error_not_dropped_as_outside(tmp_path):
     by_name = _workspace(tmp_path / "n", rows, source=SOURCE.replace("by: code", "by: name"))
     with pytest.raises(DefinitionError):
         read_records(load_workspace(by_name), ["2024Q4"])
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_household_twice_is_an_error_with_key_and_counted_as_before_without(tmp_path, engine):
+    # H00001 twice in one village: with `key:` an input error naming the village (every count and
+    # sum of it would be off); without `key:` the counts are what they were (count ≠ count distinct)
+    village = VILLAGES_WITH_ROWS[0]
+    rows = [["H00001", village, "3", "脱贫不稳定户", "否", "100.00", ""],
+            ["H00001", village, "3", "脱贫不稳定户", "否", "100.00", ""],
+            ["H00002", village, "2", "边缘易致贫户", "是", "50.00", ""]]
+    keyed = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
+        "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+    root = _workspace(tmp_path / "keyed", rows, source=keyed)
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    text = info.value.render("zh")
+    assert "户级数据中有重复的户编号（或缺少户编号）的记录：" in text and f"（{village}）多 1 条" in text
+    got = _got(read_records(load_workspace(_workspace(tmp_path / "plain", rows)), ["2024Q4"], engine=engine))
+    assert (got[("n", village)], got[("distinct_hh", village)], got[("persons", village)]) == (3, 2, 8)

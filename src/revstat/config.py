@@ -107,6 +107,9 @@ class SourceDef(Strict):
         None, description="records: 报告期所在列（文件模式不含 {period} 时）/ column holding the period")
     columns: dict[str, str] = Field(
         default_factory=dict, description="records: of/where 中的名称 → 文件中的列名 / names → column headers")
+    key: str | None = Field(
+        None, description="records: 每条记录唯一的列（如户编号），同一地区内重复即报错 / the column that identifies a "
+                          "record (a household id): a value repeated within a region is an error")
     table: str | None = Field(
         None, description="records（Spark 引擎）：数据平台目录中的表，如 db.households，代替 files "
                           "/ records on Spark: a catalog table instead of files")

@@ -60,6 +60,13 @@ class SourcePlan:
     fields: dict[str, FieldDef]  # alias → field
     labels: dict[str, str]  # alias → "count where monitor_type == '脱贫不稳定户'"
     columns: frozenset[str] = field(default_factory=frozenset)  # file columns the query reads
+    key_checks: tuple[rsql.Aggregate, ...] = ()  # rows and distinct keys per region (``key:``)
+    key_column: str | None = None
+
+    @property
+    def query_aggregates(self) -> tuple[rsql.Aggregate, ...]:
+        """What the query computes: the fields, and the counts that find repeated keys."""
+        return self.aggregates + self.key_checks
 
 
 def _rename(node: Node, mapping: dict[str, str]) -> Node:
@@ -132,9 +139,18 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
         aggregates.append(rsql.Aggregate(alias, f.measure, of, tree))
         fields[alias] = f
         labels[alias] = label_of(f)
+    key_checks: list[rsql.Aggregate] = []
+    key_column = cols.get(source.key, source.key) if source.key else None
+    if key_column:  # rows against distinct keys per region: a repeated household is counted twice
+        needed.add(key_column)
+        distinct = next((a for a in aggregates if a.measure == "count_distinct" and a.of == key_column
+                         and a.where is None), None)  # the field 监测户数 usually is that count already
+        if distinct is None:
+            key_checks.append(rsql.Aggregate("key_d", "count_distinct", key_column, None))
+        key_checks.append(rsql.Aggregate("key_n", "count", None, None))
     return SourcePlan(source, display, source.format, region_column,
                       cols.get(source.period_column, source.period_column) if source.period_column else None,
-                      tuple(aggregates), fields, labels, frozenset(needed))
+                      tuple(aggregates), fields, labels, frozenset(needed), tuple(key_checks), key_column)
 
 
 # ---- files ---------------------------------------------------------------------------------
@@ -379,7 +395,7 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
         names, rows = run_pandas(plan, paths, periods, where)
     else:
         with _utf8(paths, fmt) as readable:
-            query = rsql.build_query(fmt, readable, plan.region_column, plan.aggregates,
+            query = rsql.build_query(fmt, readable, plan.region_column, plan.query_aggregates,
                                      plan.period_column, periods if plan.period_column else ())
             if chosen == "spark":
                 from revstat.records import spark as sp
@@ -389,7 +405,39 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
                 names, rows = list(frame.columns), [tuple(r) for r in frame.itertuples(index=False)]
             else:
                 names, rows = run_duckdb(query, where)
+    _repeated_keys(ws, plan, names, rows, label)
     return to_observations(ws, plan, names, rows, period, label)
+
+
+def _repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                   label: str) -> None:
+    """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
+    without a key): every count and sum of it would be off. An input error naming the regions."""
+    if not plan.key_column:
+        return
+    pos = {n: i for i, n in enumerate(names)}
+    distinct = next((a.alias for a in plan.query_aggregates if a.measure == "count_distinct"
+                     and a.of == plan.key_column and a.where is None), None)
+    if distinct is None or "key_n" not in pos:
+        return
+    extra: dict[str, int] = {}
+    for r in rows:
+        n, d = r[pos["key_n"]] or 0, r[pos[distinct]] or 0
+        if n > d:
+            code = str(r[pos["region_code"]] or "").strip()
+            extra[code] = extra.get(code, 0) + int(n) - int(d)
+    if not extra:
+        return
+    tree = ws.regions
+    shown = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in sorted(extra.items())[:5])
+    raise SourceError(
+        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where}{more}，这些记录会被重复计数",
+          "records with a repeated (or missing) {key}: {where}{more}; they would be counted twice",
+          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where=shown,
+          more=" 等" if len(extra) > 5 else ""),
+        Location(label, note=plan.key_column),
+        t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then export again",
+          key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
 
 
 def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:

@@ -48,12 +48,13 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
     ev = _PandasEval(df, where)
     out: dict[tuple[str, ...], dict[str, Any]] = {}
     groups = df.groupby(keys, sort=True, dropna=False).indices
-    masks = {a.alias: ev.mask(a.where) for a in plan.aggregates}
-    nums = {a.of: ev.numbers(a.of) for a in plan.aggregates if a.measure == "sum" and a.of}
+    aggregates = plan.query_aggregates
+    masks = {a.alias: ev.mask(a.where) for a in aggregates}
+    nums = {a.of: ev.numbers(a.of) for a in aggregates if a.measure == "sum" and a.of}
     for key, idx in groups.items():
         key = key if isinstance(key, tuple) else (key,)
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
-        for a in plan.aggregates:
+        for a in aggregates:
             sel = [i for i in idx if masks[a.alias][i]]
             if a.measure == "count":
                 row[a.alias] = len(sel)
@@ -66,7 +67,7 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
                 row[f"{a.alias}_n"] = len(sel)
         out[key] = row
     names = list(keys)
-    for a in plan.aggregates:
+    for a in aggregates:
         names += [a.alias, f"{a.alias}_n"] if a.measure == "sum" else [a.alias]
     return names, [tuple(r.get(n) for n in names) for r in out.values()]
 

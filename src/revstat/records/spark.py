@@ -491,7 +491,7 @@ def aggregate_remote(ws: Any, plan: Any, periods: Sequence[str], engine: str = "
         spark_input = SparkInput.for_source(source, ws.root, period or "")
         label = spark_input.describe()
         fmt = plan.fmt or spark_input.format or "parquet"
-        query = rsql.build_query(fmt, list(spark_input.paths) or [label], plan.region_column, plan.aggregates,
+        query = rsql.build_query(fmt, list(spark_input.paths) or [label], plan.region_column, plan.query_aggregates,
                                  plan.period_column, [str(p) for p in periods] if plan.period_column else ())
         try:
             frame = run_spark(query.sql, spark_input, master, query.params)
@@ -502,6 +502,7 @@ def aggregate_remote(ws: Any, plan: Any, periods: Sequence[str], engine: str = "
                 continue
             raise
         rows = [tuple(r) for r in frame.itertuples(index=False)]
+        reng._repeated_keys(ws, plan, list(frame.columns), rows, label)
         out += reng.to_observations(ws, plan, list(frame.columns), rows, period, label)
     return out
 
