@@ -189,3 +189,30 @@ def test_unknown_variable_is_a_warning_with_did_you_mean(ws):
 def test_a_workspace_template_replaces_the_standard_one_in_lint_too(ws):
     write_template(ws, "{% for x in children %}\n", "quarterly_brief.md.j2")
     assert template_findings(ws) == [("lint.template_syntax", Severity.ERROR, "templates/quarterly_brief.md.j2", 1)]
+
+
+def test_standard_rules_on_fields_the_workspace_lacks_are_one_note_not_errors(tmp_path):
+    # a county workspace without the monitoring sheet: the standard monitoring rules do not run in
+    # `check` either; lint says so once instead of failing CI with an error per name
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    (ws / "sources" / "1_monitoring.yaml").unlink()
+    issues = lint_workspace(ws)
+    assert not [i for i in issues if i.severity is Severity.ERROR], [i.message.zh for i in issues]
+    [note] = [i for i in issues if i.rule == "lint.standard_rules_not_run"]
+    assert note.severity is Severity.INFO and "monitored_households_balance" in note.message.render("zh")
+    res = CliRunner().invoke(app, ["lint", str(ws)])
+    assert res.exit_code == 0 and res.output.startswith("提示 [lint.standard_rules_not_run] ")
+    # a workspace's own rule on an unknown name is still an error, with the prefix for annotations
+    (ws / "checks").mkdir(exist_ok=True)
+    (ws / "checks" / "mine.yaml").write_text("rules:\n  - id: mine\n    name: 我的\n    kind: range\n"
+                                             "    fields: [no_such_field]\n    min: 0\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["lint", str(ws), "--format", "github", "--path-prefix", "ws"])
+    assert res.exit_code == 1
+    assert "::error file=ws/checks/mine.yaml,line=2,title=lint.unknown_reference::" in res.output
+    assert "revstat fields" not in res.output  # a command that does not exist
+
+
+def test_an_unknown_lint_format_is_exit_2():
+    res = CliRunner().invoke(app, ["lint", str(SAMPLE), "--format", "sarif"])
+    assert res.exit_code == 2 and "未知的输出格式 sarif" in res.output

@@ -62,8 +62,8 @@ def _what(what: str) -> tuple[str, str]:
 def _unknown(name: str, known: set[str], where: Location | None, what: str) -> Issue:
     zh, en = _what(what)
     guess = did_you_mean(name, known)
-    hint_zh = f"，是否应为 `{guess}`？" if guess else "；`revstat fields` 列出所有字段"
-    hint_en = f"; did you mean `{guess}`?" if guess else "; `revstat fields` lists every field"
+    hint_zh = f"，是否应为 `{guess}`？" if guess else "；字段在 sources/*.yaml 中定义，`revstat indicators` 列出指标"
+    hint_en = f"; did you mean `{guess}`?" if guess else "; fields are defined in sources/*.yaml, `revstat indicators` lists the indicators"
     return _finding("unknown_reference", Severity.ERROR,
                     Text(f"{zh} 引用了未知的名称 `{name}`{hint_zh}", f"{en} refers to unknown name `{name}`{hint_en}"),
                     where)
@@ -239,6 +239,7 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
                                            t("规则 {id} 覆盖了标准规则", "rule {id} overrides the standard rule", id=rule.id),
                                            rule.location))
             merged[rule.id] = rule
+    idle: list[str] = []  # standard rules on fields this workspace does not have: not run, as in `check`
     for rule in merged.values():
         try:
             names = _rule_names(rule)
@@ -246,7 +247,9 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
             issues += _from_error(err, "formula")
             continue
         if any(n not in known for n in names):
-            if names_complete:  # else the indicators failed to load: their errors say why
+            if rule.location is not None and rule.location.file not in local_files:
+                idle.append(rule.id)
+            elif names_complete:  # else the indicators failed to load: their errors say why
                 issues += [_unknown(n, known, rule.location, f"规则 {rule.id}") for n in dict.fromkeys(names) if n not in known]
             continue
         for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
@@ -255,6 +258,16 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
                 issues += _unit_issues(text, rule.location, units, f"规则 {rule.id}")
         issues += _rule_constant_issues(rule)
         issues += _placeholder_issues(rule)
+    if idle:
+        shown = "、".join(idle[:5]) + (f" 等 {len(idle)} 条" if len(idle) > 5 else "")
+        issues.append(_finding("standard_rules_not_run", Severity.INFO,
+                               t("{n} 条标准审核规则用到本工作区没有的字段或指标，不会运行：{ids}（需要时在 sources/ 中"
+                                 "提供其字段；不用标准规则可在 revstat.yaml 设 standard_checks: false）",
+                                 "{n} standard check rules use fields or indicators this workspace does not have and "
+                                 "will not run: {ids_en} (provide their fields in sources/ to have them; "
+                                 "standard_checks: false in revstat.yaml turns the standard rules off)",
+                                 n=len(idle), ids=shown, ids_en=", ".join(idle[:5]) + (", …" if len(idle) > 5 else "")),
+                               None))
     return list(merged.values()), issues
 
 
