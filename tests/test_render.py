@@ -281,3 +281,18 @@ def test_an_english_page_is_english_down_to_the_hover_titles(tmp_path):
                          "72.50")
     assert titles[1][0].startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) change on the same period")
     assert not re.search(r"[公式来源分子母上年同期]", " ".join(t for t, _ in titles))
+
+
+def test_a_defined_indicator_without_results_prints_a_dash_with_one_warning(tmp_path):
+    # 自来水普及率 is defined but the workspace has no fields for it (skipped): the template still
+    # renders, "—" where it is printed, and one warning names it; an undefined name stays an error
+    defs = [*DEFS, {"id": "tap_water_rate", "name": "农村自来水普及率", "unit": "%", "decimals": 2,
+                    "formula": "tap_water_population / rural_population * 100"}]
+    context = build_context(results(), defs, TREE, [], "2024Q4")
+    out = render(tmp_path, "全市{{ region.tap_water_rate|level }}，{{ region.tap_water_rate|change(compare=true) }}；"
+                           "东山县{{ regions['东山县']['农村自来水普及率']|level }}。\n", context)
+    assert out.plain == "全市—；东山县—。\n"
+    assert out.warnings == ["模板用到的 1 个指标没有结果，印为“—”：农村自来水普及率（工作区缺少其字段，或这一级地区没有数据）；"
+                            "可用 --template 选择只用现有指标的模板"]
+    with pytest.raises(RenderError, match="tap_water_rat"):
+        render(tmp_path, "{{ region.tap_water_rat|level }}\n", context)

@@ -16,7 +16,7 @@ import difflib
 import functools
 import html
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,10 @@ from revstat.textfmt import Fig
 #: `revstat lint` warns about any other name a template uses without setting it.
 CONTEXT_VARIABLES = ("region", "children", "regions", "indicators", "period", "report", "findings", "errors",
                      "warnings", "history", "provenance")
+
+#: The note of a defined indicator that has no result at a region (see ``RegionView.known``).
+NO_RESULT = t("没有结果：工作区缺少该指标所需的字段，或这一级地区没有数据",
+              "no result: the workspace lacks the indicator's fields, or this level has no data")
 
 SCOPE_WORD = {"province": "全省", "city": "全市", "county": "全县", "township": "全乡镇"}
 CHILD_NOUN = {"province": "个市", "city": "个县（市、区）", "county": "个乡镇", "township": "个村"}
@@ -91,9 +95,10 @@ class RegionView:
     figs: Lookup
     parent: str | None = None
     children: list[RegionView] = field(default_factory=list)
+    known: Mapping[str, Fig] = field(default_factory=dict)  # every defined indicator, by id and name: no value
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in ("figs", "code", "name", "level", "parent", "children"):
+        if name.startswith("_") or name in ("figs", "code", "name", "level", "parent", "children", "known"):
             raise AttributeError(name)
         figs = self.__dict__.get("figs")
         if figs is not None and figs.has(name):
@@ -255,13 +260,19 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         for f in figs.values():
             names.setdefault(f.indicator, f.name)
     aliases = {n: i for i, n in names.items() if n and n != i}
+    why = NO_RESULT.render(lang)
+    known = {i: Fig(indicator=i, name=names.get(i, i), unit=_text(_get(d, "unit")), region_code="", region_name="",
+                    period=str(per), note=why, name_en=_text(_get(d, "name_en")), decimals=int(_get(d, "decimals", 2) or 0),
+                    extra={"absent": True})
+             for i, d in defs.items()}
+    known |= {n: known[i] for n, i in aliases.items() if i in known}
     views: dict[str, RegionView] = {}
     for code, figs in by_region.items():
         name, lvl = region_meta[code]
         parent = tree[code].parent if tree is not None and code in tree else None
         if tree is not None and code in tree:
             name, lvl = name or tree[code].name, lvl or tree[code].level
-        views[code] = RegionView(code, name, lvl, Lookup("indicator", figs, aliases), parent)
+        views[code] = RegionView(code, name, lvl, Lookup("indicator", figs, aliases), parent, known=known)
     for view in views.values():
         if view.parent in views:
             views[view.parent].children.append(view)
@@ -402,6 +413,10 @@ def _sandbox() -> Any:
             return source, filename, uptodate
 
     class ReportEnvironment(SandboxedEnvironment):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.absent: dict[str, str] = {}  # indicators a template used that have no result
+
         def getattr(self, obj: Any, attribute: str) -> Any:
             if isinstance(obj, Lookup) and not attribute.startswith("_") and not obj.has(attribute) \
                     and not hasattr(type(obj), attribute):
@@ -409,15 +424,25 @@ def _sandbox() -> Any:
             if isinstance(obj, RegionView) and not attribute.startswith("_") \
                     and not hasattr(RegionView, attribute) and attribute not in obj.__dict__ \
                     and not obj.figs.has(attribute):
-                return self._unknown("indicator", attribute, obj.figs.suggest(attribute), obj.name)
+                return self._absent(obj, attribute)
             return super().getattr(obj, attribute)
 
         def getitem(self, obj: Any, argument: Any) -> Any:
             if isinstance(obj, Lookup) and isinstance(argument, str) and not obj.has(argument):
                 return self._unknown(obj.kind, argument, obj.suggest(argument))
             if isinstance(obj, RegionView) and isinstance(argument, str) and not obj.figs.has(argument):
-                return self._unknown("indicator", argument, obj.figs.suggest(argument), obj.name)
+                return self._absent(obj, argument)
             return super().getitem(obj, argument)
+
+        def _absent(self, region: RegionView, name: str) -> Any:
+            """A defined indicator without a result here (its fields are not in the workspace, or
+            this level has no data) prints as a missing value with a warning, like any missing
+            value; a name that is no indicator at all is a template error."""
+            fig = region.known.get(name)
+            if fig is not None:
+                self.absent.setdefault(fig.indicator, fig.name)
+                return _replace(fig, region_code=region.code, region_name=region.name, level=region.level)
+            return self._unknown("indicator", name, region.figs.suggest(name), region.name)
 
         def _unknown(self, kind: str, name: str, close: list[str], where: str = "") -> Any:
             what = {"indicator": "指标", "region": "地区"}.get(kind, kind)
@@ -514,6 +539,13 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
               "check the indicator ids, region names and filters used on that line (see docs/templates.md)"),
         ) from None
     text = textfmt.resolve_clauses(text)  # comparisons without a base: left out of running text
+    if env.absent:  # one warning for the indicators without results, not one per region and figure
+        names = list(env.absent.values())
+        warnings.append(t("模板用到的 {n} 个指标没有结果，印为“—”：{names}（工作区缺少其字段，或这一级地区没有数据）；"
+                          "可用 --template 选择只用现有指标的模板",
+                          "{n} indicators the template uses have no result and print as “—”: {names} (the workspace "
+                          "lacks their fields, or this level has no data); --template picks a template of your own",
+                          n=len(names), names="、".join(names[:6]) + ("等" if len(names) > 6 else "")).render())
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
     note = incomplete_note(text, context, lang)
     if note:

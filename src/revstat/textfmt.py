@@ -162,7 +162,7 @@ def replace_marks(text: str, fn: Callable[[str, str], str]) -> str:
 
 
 def _missing(fig: Fig | None, warn: Warn, what: str = "") -> str:
-    if warn is not None:
+    if warn is not None and not (fig is not None and fig.extra.get("absent")):  # absent: one summary warning
         if fig is None:
             warn(f"缺少数值：{what}" if what else "缺少数值")
         else:
@@ -257,7 +257,7 @@ def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str
 
 
 def _missing_change(fig: Fig, warn: Warn) -> str:
-    if warn is not None:
+    if warn is not None and not fig.extra.get("absent"):
         warn(f"{fig.region_name}{fig.name}（{fig.period}）无上年同期数，变化缺失")
     return NO_BASE
 

@@ -53,7 +53,7 @@ _PLURALS = {"persons": "person", "households": "household", "projects": "project
 
 
 def _missing(fig: Fig | None, warn: Warn, what: str = "") -> str:
-    if warn is not None:
+    if warn is not None and not (fig is not None and fig.extra.get("absent")):
         if fig is None:
             warn(f"missing value: {what}" if what else "missing value")
         else:
@@ -110,7 +110,7 @@ def change(fig: Fig | None, warn: Warn = None, compare: bool = False, style: str
     if fig is None or fig.change is None or not fig.change_display:
         if fig is None:
             return _missing(fig, warn)
-        if warn is not None:
+        if warn is not None and not fig.extra.get("absent"):
             warn(f"{fig.region_name} {name(fig)} ({fig.period}) has no figure for the same period last year")
         return NO_BASE
     suffix = " " + compare_word(fig) if compare else ""
