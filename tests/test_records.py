@@ -454,3 +454,18 @@ def test_a_household_twice_is_an_error_with_key_and_counted_as_before_without(tm
     assert "户级数据中有重复的户编号（或缺少户编号）的记录：" in text and f"（{village}）多 1 条" in text
     got = _got(read_records(load_workspace(_workspace(tmp_path / "plain", rows)), ["2024Q4"], engine=engine))
     assert (got[("n", village)], got[("distinct_hh", village)], got[("persons", village)]) == (3, 2, 8)
+
+
+def test_a_csv_duckdb_cannot_sniff_is_explained_in_chinese():
+    # DuckDB's own words for a file whose dialect it cannot make out (a trial met it on a CRLF file
+    # with LF rows appended): said in Chinese with the likely causes and the fixes, its words beside
+    import duckdb
+
+    from revstat.model import Location
+    from revstat.records.engine import _engine_error
+
+    err = duckdb.InvalidInputException('Invalid Input Error: Error when sniffing file "h.csv".\nIt was not possible '
+                                       "to automatically detect the CSV Parsing dialect/types")
+    message = _engine_error(err, Location("data/2024Q4/records/h.csv")).render("zh")
+    assert message.startswith("错误: DuckDB 无法识别该 CSV 文件的格式（Invalid Input Error: Error when sniffing file")
+    assert "换行符混用" in message and "--engine pandas" in message and "位置: data/2024Q4/records/h.csv" in message

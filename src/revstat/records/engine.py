@@ -244,6 +244,15 @@ def run_duckdb(query: rsql.Query, where: Location, *, in_file_order: bool = Fals
 def _engine_error(err: Exception, where: Location) -> SourceError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     kind = type(err).__name__
+    if "sniff" in text.lower():
+        return SourceError(
+            t("DuckDB 无法识别该 CSV 文件的格式（{e}）：常见原因是换行符混用（Windows 的 CRLF 与 LF 混在一起）、"
+              "某些行的列数不同或引号没有配对", "DuckDB cannot make out the CSV file's format ({e}): usually mixed line "
+              "endings (CRLF and LF), rows with a different number of columns, or unpaired quotes", e=text[:200]),
+            where,
+            t("在 Excel/WPS 中打开后重新另存为 CSV（UTF-8），或用文本编辑器统一换行符；小文件也可用 --engine pandas",
+              "open it in Excel/WPS and save it as CSV (UTF-8) again, or make the line endings uniform; for a small "
+              "file, --engine pandas also reads it"))
     if "Binder" in kind or "not found" in text:
         fix = t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
                 "check that the column names in region/of/where/columns match the file's header")
