@@ -183,3 +183,20 @@ def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_pat
     assert en.exit_code == 1
     assert "(errors: 3, warnings: 4, notes: 14)" in en.output
     assert "--strict: failed (exit 1) because:" in en.output and "check errors (blocking): 3" in en.output
+
+
+def test_junit_says_which_rules_did_not_run_and_counts_warnings_under_strict(tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "2023Q[123]", "2024Q[12]"))
+    (root / "sources" / "1_monitoring.yaml").unlink()  # a workspace without the monitoring sheet
+    out = tmp_path / "f.xml"
+    res = invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    suites = {s.get("name"): s for s in ET.fromstring(out.read_bytes())}
+    balance = suites["monitored_households_balance"]  # its fields are not in the workspace: not a pass
+    assert balance.get("skipped") == "1" and balance.find("testcase/skipped") is not None
+    assert suites["toilets_le_households"].get("skipped") == "0"  # ran, and passed
+    # --strict: the exit code counts warnings, and so does the file a dashboard reads
+    res = invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out), "--strict")
+    root_el = ET.fromstring(out.read_bytes())
+    assert res.exit_code == 1 and int(root_el.get("failures")) > 0

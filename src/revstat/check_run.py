@@ -30,6 +30,30 @@ class CheckReport:
     def rules_by_id(self) -> dict[str, RuleDef]:
         return {r.id: r for r in self.rules}
 
+    @property
+    def not_run(self) -> set[str]:
+        """Rules that use a field the workspace does not have (or an indicator computed from one):
+        they find nothing because they check nothing, which CI reports should say."""
+        if self.data is None:
+            return set()
+        fields = set(self.data.fields)
+        inputs = self.data.indicator_inputs
+
+        def available(name: str) -> bool:
+            if name in fields:
+                return True
+            return name in inputs and bool(inputs[name]) and inputs[name] <= fields
+
+        out = set()
+        for rule in self.rules:
+            try:
+                names = rule_names(rule)
+            except Exception:  # noqa: BLE001 - a rule that cannot be parsed is lint's to report
+                continue
+            if any(not available(n) for n in names):
+                out.add(rule.id)
+        return out
+
 
 def indicator_inputs(indicators: list[Any], fields: set[str]) -> dict[str, frozenset[str]]:
     """Each indicator → the field ids its formula uses (through other indicators too)."""
@@ -140,6 +164,19 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
         if extra_values is not None and (values is None or len(extra_values)):
             values = extra_values if values is None else pd.concat([_long_values(values), extra_values], ignore_index=True)
     return obs, values, results, indicators
+
+
+def rule_names(rule: RuleDef) -> list[str]:
+    """The fields and indicators a rule reads (``fields: "*"`` reads whatever there is)."""
+    from revstat.formula import parse_formula
+
+    names = [n for n in rule.fields if n != "*"] + list(rule.indicators) + list(rule.parts)
+    if rule.total:
+        names.append(rule.total)
+    for text in (rule.rule, rule.left, rule.right):
+        if text:
+            names += sorted(parse_formula(text, rule.location).names)
+    return names
 
 
 def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:

@@ -200,15 +200,9 @@ def _placeholder_issues(rule: RuleDef) -> list[Issue]:
 
 
 def _rule_names(rule: RuleDef) -> list[str]:
-    from revstat.formula import parse_formula
+    from revstat.check_run import rule_names
 
-    names = [n for n in rule.fields if n != "*"] + list(rule.indicators) + list(rule.parts)
-    if rule.total:
-        names.append(rule.total)
-    for text in (rule.rule, rule.left, rule.right):
-        if text:
-            names += sorted(parse_formula(text, rule.location).names)
-    return names
+    return rule_names(rule)
 
 
 # ---- the whole workspace -------------------------------------------------------------------

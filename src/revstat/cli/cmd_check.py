@@ -13,7 +13,7 @@ from revstat.i18n import t
 FORMATS = ("table", "json", "junit", "github", "sarif")
 
 
-def render_findings(report, fmt: str, *, prefix: str = "") -> str:  # noqa: ANN001
+def render_findings(report, fmt: str, *, prefix: str = "", strict: bool = False) -> str:  # noqa: ANN001
     """The text of a check report in one of FORMATS (table: plain text, for --output)."""
     from importlib.metadata import version as dist_version
 
@@ -22,7 +22,7 @@ def render_findings(report, fmt: str, *, prefix: str = "") -> str:  # noqa: ANN0
     if fmt == "json":
         return w.to_json(report.issues, period=report.period, rules=report.rules_by_id)
     if fmt == "junit":
-        return w.to_junit(report.issues, report.rules, period=report.period)
+        return w.to_junit(report.issues, report.rules, period=report.period, not_run=report.not_run, strict=strict)
     if fmt == "github":
         return w.to_github(report.issues, prefix=prefix)
     if fmt == "sarif":
@@ -120,10 +120,10 @@ def register(app: typer.Typer) -> None:
             report = check_workspace(ws, period, today=day)
             if output is not None:
                 with atomic_file(output) as tmp:
-                    tmp.write_text(render_findings(report, fmt, prefix=path_prefix), encoding="utf-8")
+                    tmp.write_text(render_findings(report, fmt, prefix=path_prefix, strict=strict), encoding="utf-8")
                 common.err_console().print(t("已写入 {p}", "wrote {p}", p=str(output)).render(), markup=False)
             elif fmt == "table":
                 show_table(report, common.out_console())
             else:
-                common.echo(render_findings(report, fmt, prefix=path_prefix), nl=False)
+                common.echo(render_findings(report, fmt, prefix=path_prefix, strict=strict), nl=False)
             raise typer.Exit(common.EXIT_FINDINGS if fails(report.issues, strict) else common.EXIT_OK)

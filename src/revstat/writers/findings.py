@@ -51,10 +51,12 @@ def _where(loc: Location) -> str:
 
 
 def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = None,
-             lang: str | None = None) -> str:
+             lang: str | None = None, not_run: Iterable[str] = (), strict: bool = False) -> str:
     """One <testsuite> per rule, one <testcase> per finding (a rule with none passes as one
-    testcase). Errors are <failure>s, waived findings <skipped>, warnings/info pass with the
-    message in <system-out>."""
+    testcase). Errors are <failure>s (warnings too with ``strict``, as the exit code counts
+    them), waived findings <skipped>, other findings pass with the message in <system-out>. A
+    rule in ``not_run`` (on fields the workspace does not have) is one <skipped> testcase."""
+    idle = set(not_run)
     by_rule: dict[str, list[Issue]] = {}
     for issue in issues:
         by_rule.setdefault(issue.rule, []).append(issue)
@@ -67,7 +69,10 @@ def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = 
         suite = ET.SubElement(root, "testsuite", name=rule_id)
         s_fail = s_skip = 0
         if not found:
-            ET.SubElement(suite, "testcase", classname=rule_id, name=names.get(rule_id, rule_id))
+            case = ET.SubElement(suite, "testcase", classname=rule_id, name=names.get(rule_id, rule_id))
+            if rule_id in idle:
+                ET.SubElement(case, "skipped", message="not run: the workspace lacks fields this rule uses")
+                s_skip += 1
         for issue in found:
             case = ET.SubElement(suite, "testcase", classname=rule_id,
                                  name=f"{issue.region_name or issue.region_code or '-'} {issue.period or ''}".strip())
@@ -76,7 +81,7 @@ def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = 
             if issue.waived is not None:
                 ET.SubElement(case, "skipped", message=f"waived: {issue.waived}")
                 s_skip += 1
-            elif issue.severity is Severity.ERROR:
+            elif issue.severity is Severity.ERROR or (strict and issue.severity is Severity.WARNING):
                 fail = ET.SubElement(case, "failure", message=message, type=issue.severity.value)
                 fail.text = detail
                 s_fail += 1
