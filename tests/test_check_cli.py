@@ -132,6 +132,24 @@ def test_unusable_input_exits_2(tmp_path):
     assert bad.exit_code == 2 and "checks/bad.yaml" in bad.output
 
 
+def test_unusable_input_reaches_the_ci_formats_too(tmp_path):
+    # a pipeline reads annotations and the JUnit file, not stderr: the input error is in both
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out", "2023Q[123]", "2024Q[12]"))
+    path = root / "data" / "2024Q4" / "南岭县_2024Q4.xlsx"
+    wb = openpyxl.load_workbook(path)
+    sheet = next(s for s in wb.worksheets if s.title.startswith("2-"))
+    sheet["C10"] = "12O4"  # a letter O typed for a zero
+    wb.save(path)
+    gh = invoke("check", str(root), "--period", "2024Q4", "--format", "github", "--path-prefix", "ws")
+    assert gh.exit_code == 2
+    assert "::error file=ws/data/2024Q4/南岭县_2024Q4.xlsx,title=input::单元格不是数字 '12O4'" in gh.output
+    out = tmp_path / "f.xml"
+    assert invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out)).exit_code == 2
+    junit = ET.fromstring(out.read_bytes())
+    assert junit.get("failures") == "1" and "C10" in junit.find("testsuite/testcase/failure").text
+
+
 def test_compile_runs_the_checks_into_findings_json_without_stopping(faulty, tmp_path):
     root = tmp_path / "ws"
     shutil.copytree(faulty, root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,6 +35,27 @@ def render_findings(report, fmt: str, *, prefix: str = "", strict: bool = False)
     buf = io.StringIO()
     show_table(report, Console(file=buf, width=160, color_system=None, highlight=False, emoji=False))
     return buf.getvalue()
+
+
+def _input_errors_for_ci(err: Any, fmt: str, output: Path | None, prefix: str, period: str) -> None:
+    """An input error as a finding in the CI formats (a GitHub annotation on the file, a failing
+    JUnit test), so a pipeline shows why the step failed; the message on stderr and exit 2 follow."""
+    from revstat.errors import ErrorGroup
+    from revstat.model import Issue, Severity
+    from revstat.writers import findings as w
+    from revstat.writers.atomic import atomic_file
+
+    if fmt not in ("github", "junit"):
+        return
+    errors = err.errors if isinstance(err, ErrorGroup) else [err]
+    issues = [Issue(rule="input", severity=Severity.ERROR,
+                    message=e.what if e.fix is None else t("{w}（处理：{f}）", "{w} (fix: {f})", w=e.what, f=e.fix),
+                    locations=(e.where,) if e.where is not None else ()) for e in errors]
+    if fmt == "github":
+        common.echo(w.to_github(issues, prefix=prefix), nl=False)
+    elif output is not None:
+        with atomic_file(output) as tmp:
+            tmp.write_text(w.to_junit(issues, [], period=period), encoding="utf-8")
 
 
 def _county(report, code: str | None) -> str:  # noqa: ANN001
@@ -105,7 +127,7 @@ def register(app: typer.Typer) -> None:
         """
         with common.guarded():
             from revstat.check_run import check_workspace
-            from revstat.errors import ConfigError
+            from revstat.errors import ConfigError, RevstatError
             from revstat.periods import Period
             from revstat.waivers import fails
             from revstat.workspace import load_workspace
@@ -116,8 +138,12 @@ def register(app: typer.Typer) -> None:
                                   fix=t("可选：{all}", "choose one of {all}", all=", ".join(FORMATS)))
             period = str(Period.parse(period))
             day = dt.date.fromisoformat(today) if today else dt.date.today()
-            ws = load_workspace(workspace)
-            report = check_workspace(ws, period, today=day)
+            try:
+                ws = load_workspace(workspace)
+                report = check_workspace(ws, period, today=day)
+            except RevstatError as err:  # unusable input: CI formats carry it too, then exit 2
+                _input_errors_for_ci(err, fmt, output, path_prefix, period)
+                raise
             if output is not None:
                 with atomic_file(output) as tmp:
                     tmp.write_text(render_findings(report, fmt, prefix=path_prefix, strict=strict), encoding="utf-8")
