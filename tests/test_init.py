@@ -66,16 +66,23 @@ def test_init_refuses_in_english_too(tmp_path: Path) -> None:
     assert "not empty" in result.output
 
 
-def test_init_force_overwrites_standard_files_and_keeps_others(tmp_path: Path) -> None:
+def test_init_force_adds_missing_standard_files_and_overwrites_nothing(tmp_path: Path) -> None:
+    # a county's own workspace: its revstat.yaml and regions.csv are its own, not the example's
     target = tmp_path / "w"
     init_workspace(target)
-    (target / "revstat.yaml").write_text("broken: [", encoding="utf-8")
+    own_config = (target / "revstat.yaml").read_text(encoding="utf-8").replace("990100000000", "990121000000")
+    (target / "revstat.yaml").write_text(own_config, encoding="utf-8")
+    (target / "regions.csv").write_text("code,name,level,parent\n990121000000,东山县,county,\n", encoding="utf-8")
+    (target / "sources" / "1_monitoring.yaml").unlink()  # a standard file gone
     (target / "data" / "2024Q4").mkdir()
     (target / "data" / "2024Q4" / "东山县.xlsx").write_bytes(b"PK")
+    written = init_workspace(target, force=True)
+    assert written == [target / "sources" / "1_monitoring.yaml"]
+    assert (target / "revstat.yaml").read_text(encoding="utf-8") == own_config
+    assert (target / "regions.csv").read_text(encoding="utf-8").count("\n") == 2
+    assert (target / "data" / "2024Q4" / "东山县.xlsx").read_bytes() == b"PK"
     result = runner.invoke(app, ["init", str(target), "--force"])
     assert result.exit_code == 0, result.output
-    assert load_workspace(target).config.region == "990100000000"
-    assert (target / "data" / "2024Q4" / "东山县.xlsx").read_bytes() == b"PK"
 
 
 def test_init_into_an_existing_empty_folder(tmp_path: Path) -> None:

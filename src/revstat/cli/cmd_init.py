@@ -20,8 +20,9 @@ _SKIP = shutil.ignore_patterns("__pycache__", "__init__.py", "*.pyc")
 def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
     """Copy the standard workspace into ``target``; return the files written.
 
-    Refuses a folder that exists and is not empty unless ``force`` (then the standard files
-    overwrite theirs; other files in the folder are left alone).
+    Refuses a folder that exists and is not empty unless ``force``: then only the standard files
+    it lacks are added, and no file in it is overwritten (its revstat.yaml and regions.csv are the
+    user's own, not the example's).
     """
     from revstat.workspace import std_dir
 
@@ -33,27 +34,35 @@ def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
         raise ConfigError(
             t("文件夹 {dir} 不是空的，未写入任何文件", "folder {dir} is not empty; nothing was written", dir=str(target)),
             Location(str(target)),
-            t("换一个新文件夹，或加 --force 覆盖其中的标准文件（其他文件保留）",
-              "choose a new folder, or add --force to overwrite the standard files in it (other files are kept)"),
+            t("换一个新文件夹，或加 --force 补上其中缺少的标准文件（已有的文件一律保留）",
+              "choose a new folder, or add --force to add the standard files it lacks (existing files are kept)"),
         )
     source = std_dir("workspace")
     if not (source / "revstat.yaml").is_file():  # pragma: no cover - a broken installation
         raise ConfigError(t("安装包中缺少标准工作区文件", "the standard workspace is missing from the installation"),
                           Location(str(source)), t("重新安装 revstat", "reinstall revstat"))
+    written: list[Path] = []
+
+    def copy_new(src: str, dst: str) -> str:  # never over an existing file
+        if not Path(dst).exists():
+            shutil.copy2(src, dst)
+            written.append(Path(dst))
+        return dst
+
     try:
-        shutil.copytree(source, target, ignore=_SKIP, dirs_exist_ok=True)
+        shutil.copytree(source, target, ignore=_SKIP, dirs_exist_ok=True, copy_function=copy_new)
     except OSError as exc:
         raise OutputError(t("无法写入 {dir}：{e}", "cannot write {dir}: {e}", dir=str(target), e=exc.strerror or str(exc)),
                           Location(str(exc.filename or target)),
                           t("检查该位置的写入权限", "check that you may write there")) from None
-    return sorted(p for p in target.rglob("*") if p.is_file() and (source / p.relative_to(target)).is_file())
+    return sorted(written)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(
         directory: Path = typer.Argument(..., help="新工作区的文件夹 / folder of the new workspace"),
-        force: bool = typer.Option(False, "--force", help="文件夹不为空时也写入（覆盖标准文件）/ write into a non-empty folder"),
+        force: bool = typer.Option(False, "--force", help="文件夹不为空时补上缺少的标准文件（不覆盖已有文件）/ add the missing standard files to a non-empty folder"),
     ) -> None:
         """新建一个工作区（revstat.yaml、regions.csv、sources/ 等）。
 
