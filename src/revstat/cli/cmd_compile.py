@@ -258,8 +258,9 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         en = common.en()
         names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
                        m=", ".join(s.missing)).render() for s in compiled.skipped[:10])
-        console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}", "skipped {n} indicators (fields not in the workspace): {names}",
-                        n=len(compiled.skipped), names=names).render(), markup=False)
+        more = t("等", ", …").render() if len(compiled.skipped) > 10 else ""
+        console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}{more}", "skipped {n} indicators (fields not in the "
+                        "workspace): {names}{more}", n=len(compiled.skipped), names=names, more=more).render(), markup=False)
     if compiled.findings:
         from revstat.writers.findings import summary
 
