@@ -438,10 +438,9 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
         if figs.target_met:
             return ok
         return no + (f"（{level(figs)}）" if show else "")
-    absent = [f for f in items if f.missing or f.target_met is None]
+    absent, failed = target_groups(items)
     for f in absent:
         _missing(f, warn)
-    failed = [f for f in items if f.target_met is False and not f.missing]
     if not failed:
         text = "均" + ok
         if absent:
@@ -453,6 +452,14 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     if limit is not None and len(failed) > limit:
         return f"{names}{no}"
     return f"{names}{no}（" + "、".join(f"{f.region_name}{level(f)}" for f in failed) + "）"
+
+
+def target_groups(items: Sequence[Fig]) -> tuple[list[Fig], list[Fig]]:
+    """The regions of a target sentence that cannot be judged (no value, or no verdict) and those
+    that missed it, for the words of either language; never counted either way when absent."""
+    absent = [f for f in items if f.missing or f.target_met is None]
+    failed = [f for f in items if f.target_met is False and not f.missing]
+    return absent, failed
 
 
 def share_text(fig: Fig | None, warn: Warn = None) -> str:

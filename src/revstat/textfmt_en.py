@@ -29,6 +29,7 @@ from revstat.textfmt import (
     flag,
     growth_case,
     mark,
+    target_groups,
 )
 
 MILLION = Decimal(100)  # 1 million yuan = 100万元
@@ -236,10 +237,9 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
             return f"within the ceiling of {goal_text}" if within else f"meeting the {goal_text} target"
         text = f"above the ceiling of {goal_text}" if within else f"short of the {goal_text} target"
         return text + (f" ({level(figs)})" if show else "")
-    absent = [f for f in items if f.missing or f.target_met is None]
+    absent, failed = target_groups(items)
     for f in absent:
         _missing(f, warn)
-    failed = [f for f in items if f.target_met is False and not f.missing]
     if not failed:
         text = f"within the ceiling of {goal_text}" if within else f"meeting the {goal_text} target"
         if absent:
