@@ -207,6 +207,17 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     assert rows["sanitary_toilet_rate"]["change_unit"] == "个百分点"
 
 
+def test_explain_a_field_shows_its_value_children_and_cells(compiled):
+    ws, _ = compiled
+    res = invoke("explain", "卫生厕所户数", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("卫生厕所户数（字段 sanitary_toilet_households） — 东山县 990121000000 — 2024Q4")
+    assert "  数值：43242 户" in res.output and "公式" not in res.output
+    assert "城关镇 990121101000: 2679" in res.output  # a child it was summed from
+    res = invoke("explain", "rural_households", "--region", "990121101000", "--period", "2024Q4", "--workspace", str(ws))
+    assert res.exit_code == 0 and "data/2024Q4/东山县_2024Q4.xlsx › 5-人居环境和基础设施 › B10" in res.output
+
+
 def test_explain_unknown_indicator_is_exit_2(compiled):
     ws, _ = compiled
     res = invoke("explain", "不存在的指标", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def explain(
-    indicator: str = typer.Argument(..., help="指标 id 或中文名称 / indicator id or Chinese name"),
+    indicator: str = typer.Argument(..., help="指标（或字段）的 id 或中文名称 / indicator (or field) id or Chinese name"),
     region: str = typer.Option(..., "--region", "-r", help="地区代码或名称 / region code or name"),
     period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period"),
     workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="工作区文件夹 / workspace folder"),
@@ -32,7 +32,7 @@ def explain(
     """
     with common.guarded():
         from revstat.definitions import find_indicator, load_indicators
-        from revstat.errors import ErrorGroup
+        from revstat.errors import ErrorGroup, RevstatError
         from revstat.periods import parse_period
         from revstat.pipeline import compile_workspace
         from revstat.pipeline import explain as explain_value
@@ -41,7 +41,13 @@ def explain(
         period = str(parse_period(period))
         ws = load_workspace(workspace)
         defs = load_indicators(ws)
-        d = find_indicator(defs, indicator)
+        try:
+            d = find_indicator(defs, indicator)
+        except RevstatError:
+            d = field_as_indicator(ws, indicator)  # a field (卫生厕所户数) explained like an indicator of it
+            if d is None:
+                raise
+            defs = [*defs, d]
         code = ws.region_option(region)
         compiled = compile_workspace(ws, period, defs=defs)
         if compiled.read_errors:
@@ -63,14 +69,35 @@ def _num(value: Any) -> str:
     return text if text else "—"
 
 
+#: The id of the stand-in indicator that explains a field ends so (an id a definition cannot clash with).
+FIELD_SUFFIX = "__field"
+
+
+def field_as_indicator(ws: Any, text: str) -> Any:
+    """A field given by id or name, as an indicator whose formula is the field (so its value, its
+    children and its cells are shown like an indicator's); ``None`` when no field matches."""
+    from revstat.definitions import IndicatorDef
+
+    text = text.strip()
+    fields = ws.fields()
+    f = fields.get(text) or next((x for x in fields.values() if x.name == text), None)
+    if f is None:
+        return None
+    return IndicatorDef(id=f"{f.id}{FIELD_SUFFIX}", name=f.name, name_en=f.name_en, unit=f.unit, formula=f.id,
+                        decimals=2 if f.unit in ("万元", "亿元", "%", "公里", "千米", "公顷") else 0, change="growth")
+
+
 def show(ex: Any, ws: Any = None) -> None:
     console = common.out_console()
     d = ex.indicator
     r = ex.result or {}
     name = (d.name_en or d.name) if common.en() else d.name
-    console.print(t("{name}（{id}） — {region} {code} — {p}", "{name} ({id}) — {region} {code} — {p}", name=name, id=d.id,
+    field = d.id.endswith(FIELD_SUFFIX)
+    ident = t("字段 {f}", "field {f}", f=d.formula).render() if field else d.id
+    console.print(t("{name}（{id}） — {region} {code} — {p}", "{name} ({id}) — {region} {code} — {p}", name=name, id=ident,
                     region=ex.region_name, code=ex.region_code, p=ex.period).render(), markup=False)
-    console.print(t("  公式：{f}", "  formula: {f}", f=d.formula).render(), markup=False)
+    if not field:
+        console.print(t("  公式：{f}", "  formula: {f}", f=d.formula).render(), markup=False)
     if d.basis:
         console.print(t("  口径：{b}", "  basis: {b}", b=d.basis).render(), markup=False)
     shown = f"{r.get('display')} {unit_text(d.unit)}".rstrip() if r.get("display") else "—"
