@@ -163,6 +163,11 @@ def test_xlsx_has_a_sheet_per_theme_frozen_and_highlighted(compiled):
     assert value < 65 and colour.endswith("FFC7CE")
     value, colour = fills[CITY]
     assert value >= 65 and not str(colour).endswith("FFC7CE")
+    # villages carry only the household-record figures: they are rows of that sheet alone
+    levels = {row[2].value for row in sheet.iter_rows(min_row=3)}
+    assert "村" not in levels
+    assert len(fills) == 1 + 6 + 60  # the city, 6 counties, 60 townships
+    assert "村" in {row[2].value for row in wb["防返贫动态监测"].iter_rows(min_row=3)}
 
 
 def test_input_error_exits_2_and_keeps_previous_outputs(tmp_path):

@@ -67,13 +67,17 @@ def oracle_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str =
             widths = [max(tables.display_width(h), tables.display_width(u)) for h, u in zip(headers, units, strict=True)]
             widths = [min(max(w, 6), 40) for w in widths]
             widths[1] = max(widths[1], 8)
-            for i, (code, name, level, depth) in enumerate(order, start=2):
+            i = 1
+            for code, name, level, depth in order:
                 label = "　" * depth + str(name)
+                widths[0] = max(widths[0], len(code))  # the widths fit every region, as on every sheet
+                widths[1] = min(max(widths[1], tables.display_width(label)), 40)
+                if not any((d.id, code) in by_key for d in defs):
+                    continue  # no result of this sheet's indicators: no row
+                i += 1
                 write_xlsx_cell(ws, i, 0, code, text_fmt)
                 write_xlsx_cell(ws, i, 1, label, text_fmt)
                 write_xlsx_cell(ws, i, 2, tables.LEVEL_ZH.get(level, level), text_fmt)
-                widths[0] = max(widths[0], len(code))
-                widths[1] = min(max(widths[1], tables.display_width(label)), 40)
                 for j, d in enumerate(defs, start=3):
                     shown, met = by_key.get((d.id, code), (None, None))
                     fmt = num_fmt(d.decimals, met is False)

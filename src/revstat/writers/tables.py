@@ -184,8 +184,12 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             if order:
                 widths[0] = max(widths[0], code_width)
                 widths[1] = min(max(widths[1], label_width), 40)
-                cells = np.concatenate([region_cells.tails(ws), figures.columns(codes, [d.id for d in defs])], axis=1)
-                ws.add_data_rows(data_rows_xml(2, cells), len(order) + 1, len(headers) - 1)
+                # only the regions with results on this sheet: villages carry the household-record
+                # figures alone, and would be hundreds of blank rows on the other themes
+                keep = figures.rows_with(codes, [d.id for d in defs])
+                cells = np.concatenate([region_cells.tails(ws, keep),
+                                        figures.columns(codes, [d.id for d in defs])[keep]], axis=1)
+                ws.add_data_rows(data_rows_xml(2, cells), len(cells) + 1, len(headers) - 1)
             for col, w in enumerate(widths):
                 ws.set_column(col, col, w + 2)
             ws.set_row(0, 30)

@@ -82,6 +82,7 @@ class FigureGrid:
         self.tails = np.empty((len(self.regions), len(ids)), dtype=object)
         for j, tail in enumerate(blank):
             self.tails[:, j] = tail
+        self.has = np.zeros((len(self.regions), len(ids)), dtype=bool)  # a result row (with or without a value)
         if not len(results) or not ids:
             self.with_rows: set[Any] = set()
             return
@@ -96,6 +97,7 @@ class FigureGrid:
         # one figure per (indicator, region): the last row wins, as in a dict
         keep &= ~pd.Series(ind.astype(np.int64) * len(self.regions) + reg).duplicated(keep="last").to_numpy()
         reg, ind, missed, shown = reg[keep], ind[keep], missed[keep], shown[keep]
+        self.has[reg, ind] = True
         # distinct (figure, missed, decimals) → the tail text, once each
         places = list(dict.fromkeys(decimals[i] for i in ids))
         place_of = np.array([places.index(decimals[i]) for i in ids], dtype=np.int64)
@@ -108,6 +110,12 @@ class FigureGrid:
             xf = style(places[place], bool(miss))
             texts.append(f'" s="{xf}"/>' if numbers[s] is None else f'" s="{xf}"><v>{numbers[s]}</v></c>')
         self.tails[reg, ind] = _object_array(texts)[combos]
+
+    def rows_with(self, codes: Sequence[str], ids: Sequence[str]) -> np.ndarray:
+        """Which of ``codes`` have a result row for any of ``ids`` (a sheet lists only those)."""
+        rows = self.regions.get_indexer(np.asarray(codes, dtype=object))
+        cols = self.ids.get_indexer(list(ids))
+        return self.has[rows][:, cols].any(axis=1)  # type: ignore[no-any-return]
 
     def columns(self, codes: Sequence[str], ids: Sequence[str]) -> np.ndarray:
         """The tails of the given regions (rows) × indicators (columns)."""
@@ -197,18 +205,21 @@ class TextColumns:
         self._texts = list(texts)
         self._where = np.array(where, dtype=np.intp)
         self._which = np.array(which, dtype=np.intp)
+        self._row_of = self._where // max(width, 1)  # the row of each text cell
         self._built = False
 
-    def tails(self, sheet: DataRowsSheet) -> np.ndarray:
-        """Each row's cells (rows × columns) as XML after the cell reference."""
+    def tails(self, sheet: DataRowsSheet, keep: np.ndarray | None = None) -> np.ndarray:
+        """Each row's cells (rows × columns) as XML after the cell reference; with ``keep`` (a
+        bool per row) only those rows, and only their strings counted as used."""
+        uses = len(self._which) if keep is None else int(keep[self._row_of].sum())
         if not self._built:  # the texts enter the shared strings in the order of first use
             strings = [f'" s="{self.xf}" t="s"><v>{index}</v></c>' for index in sheet.shared_strings(self._texts)]
-            sheet.count_shared_strings(len(self._which) - len(self._texts))
+            sheet.count_shared_strings(uses - len(self._texts))
             self._tails.flat[self._where] = _object_array(strings)[self._which]
             self._built = True
         else:
-            sheet.count_shared_strings(len(self._which))
-        return self._tails
+            sheet.count_shared_strings(uses)
+        return self._tails if keep is None else self._tails[keep]
 
 
 def _object_array(items: list[Any]) -> np.ndarray:
