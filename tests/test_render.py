@@ -296,3 +296,16 @@ def test_a_defined_indicator_without_results_prints_a_dash_with_one_warning(tmp_
                             "可用 --template 选择只用现有指标的模板"]
     with pytest.raises(RenderError, match="tap_water_rat"):
         render(tmp_path, "{{ region.tap_water_rat|level }}\n", context)
+
+
+def test_the_hover_title_of_an_incomplete_figure_says_so(tmp_path):
+    from revstat.writers.html import render_html
+
+    df = results()
+    df.loc[(df.indicator == "sanitary_toilet_rate") & (df.region_code == CITY), ["incomplete", "note"]] = \
+        [True, "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算"]
+    context = build_context(df, DEFS, TREE, [], "2024Q4")
+    out = render(tmp_path, "{{ region.sanitary_toilet_rate|level }}\n", context)
+    [(title, shown)] = re.findall(r'<span class="fig" title="([^"]*)">([^<]*)</span>', render_html(out.text, context))
+    assert shown == "72.50" and "不完整：部分下级地区缺数，比率按分子、分母都齐全的下级地区计算" in title
+    assert "由示范市各下级地区数据汇总计算" in title

@@ -169,8 +169,8 @@ def test_every_marked_figure_is_a_display_value_of_the_results(ws_dir):
                 assert shown == half_up(Decimal(row["value"]) / 10000, 2), key
             elif part == "million":  # 万元 → million yuan
                 assert shown == half_up(Decimal(row["value"]) / 100, 2), key
-            elif part == "yuan":  # 万元 → yuan
-                assert shown == half_up(Decimal(row["value"]) * 10000, 0), key
+            elif part == "yuan":  # the 万元 display in yuan
+                assert shown == half_up(Decimal(row["display"]) * 10000, 0), key
             else:
                 pytest.fail(f"unexpected figure part {part}")
             seen += 1

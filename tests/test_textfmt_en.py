@@ -30,8 +30,8 @@ def test_levels_carry_english_units():
 def test_money_is_million_yuan_from_one_million_and_whole_yuan_below_rounded_once():
     # 102226.615万元 = 1022.26615 million yuan → 1022.27 (half-up, once, from the exact value)
     assert strip_marks(en.money(fig("102226.615", "102226.62", unit="万元"))) == "1022.27 million yuan"
-    # 22.23585万元 = 222358.5 yuan → 222359, not 22.24 × 10000
-    assert strip_marks(en.money(fig("22.23585", "22.24", unit="万元"))) == "222359 yuan"
+    # below 1 million: the display in yuan, 22.24万元 → 222400 (the Chinese draft's 22.24万元, not 222359)
+    assert strip_marks(en.money(fig("22.23585", "22.24", unit="万元"))) == "222400 yuan"
 
 
 @pytest.mark.parametrize(("change", "shown", "unit", "words"), [

@@ -80,8 +80,8 @@ def hp(households: Fig | None, persons: Fig | None, warn: Warn = None) -> str:
 
 
 def money(fig: Fig | None, warn: Warn = None) -> str:
-    """Money in million yuan (two decimals) from 1 million yuan up, in whole yuan below it; either
-    rounded once from the exact value."""
+    """Money in million yuan (two decimals, rounded once from the exact value) from 1 million yuan
+    up; below it the display in yuan (22.24万元 → 222400 yuan, the precision the figure declares)."""
     if fig is None or fig.missing:
         return _missing(fig, warn)
     value = fig.value if fig.value is not None else Decimal(0)
@@ -91,7 +91,10 @@ def money(fig: Fig | None, warn: Warn = None) -> str:
         return level(fig, warn)
     if abs(value) >= MILLION:
         return mark(fig, format_fixed(value / MILLION, 2), "million") + " million yuan" + flag(fig)
-    return mark(fig, format_fixed(value * 10000, 0), "yuan") + " yuan" + flag(fig)
+    if fig.unit == "元":
+        return level(fig, warn)
+    # the 万元 display in yuan (22.24万元 → 222400 yuan): no more precision than the figure declares
+    return mark(fig, format_fixed(Decimal(fig.display) * 10000, 0), "yuan") + " yuan" + flag(fig)
 
 
 def money_exact(fig: Fig | None, warn: Warn = None) -> str:

@@ -79,8 +79,11 @@ def _save(fig, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
     return buf.getvalue()
 
 
-def bar_chart(series: Series, title: str, unit: str, target: Decimal | None, font: Path, fmt: str = "svg") -> bytes:
-    """Bars by region, value labels from the display strings, a dashed target line."""
+def bar_chart(series: Series, title: str, unit: str, target: Decimal | None, font: Path, fmt: str = "svg",
+              lang: str = "zh") -> bytes:
+    """Bars by region from zero (a bar's height is its value: an axis cut at 50 would make 63.62
+    look a third of 81.62), value labels from the display strings, a dashed target line named in a
+    legend beside the plot (a label on the line would sit on the bars' value labels)."""
     plt = _pyplot(font)
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     xs = list(range(len(series.labels)))
@@ -91,16 +94,17 @@ def bar_chart(series: Series, title: str, unit: str, target: Decimal | None, fon
     for x, v, d in zip(xs, series.values, series.displays, strict=True):
         ax.text(x, float(v) if v is not None else 0.0, d if v is not None else "—", ha="center", va="bottom", fontsize=8)
     if target is not None:
-        ax.axhline(float(target), color="#555555", linestyle="--", linewidth=1)
-        ax.text(len(xs) - 0.5, float(target), f"目标{target.normalize():f}{unit}", ha="right", va="bottom", fontsize=8)
+        goal = f"{target.normalize():f}{unit}"
+        ax.axhline(float(target), color="#555555", linestyle="--", linewidth=1,
+                   label=f"target {goal}" if lang == "en" else f"目标{goal}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     ax.set_xticks(xs, series.labels)
     ax.set_title(title, fontsize=11)
     ax.set_ylabel(unit)
     ax.spines[["top", "right"]].set_visible(False)
     present = [float(v) for v in series.values if v is not None]
     if present and unit == "%":
-        low = min([*present, float(target) if target is not None else 100.0])
-        ax.set_ylim(max(0.0, low - 10), max([*present, 100.0]) * 1.05)
+        ax.set_ylim(min(0.0, *present), max([*present, 100.0]) * 1.08)
     return _save(fig, fmt)
 
 

@@ -60,12 +60,15 @@ def figure_title(key: str, context: dict[str, Any]) -> str:
              {"change": "比上年同期变化", "yi": "按亿元表示", "wan": "按万元表示", "million": "按百万元表示", "yuan": "按元表示"})
     what = whats.get(part, "")
     source = context.get("provenance", {}).get(f"{indicator}|{region_code}") or (
-        f"summed from the lower-level regions of {region}" if en else f"由 {region} 各下级地区数据汇总计算")
+        f"summed from the lower-level regions of {region}" if en else f"由{region}各下级地区数据汇总计算")
     head = f"{name} ({indicator})" if en else f"{name}（{indicator}）"
     bits = [head + (f" {what}" if what else ""), f"{'formula: ' if en else '公式：'}{formula}", region, period,
             f"{'source: ' if en else '来源：'}{source}"]
     if fig is not None and part == "change" and fig.previous is not None:
         bits.insert(4, f"{'same period last year: ' if en else '上年同期：'}{fig.previous}")
+    if fig is not None and (fig.incomplete or (part == "change" and fig.previous_incomplete)):
+        bits.append(("incomplete: " if en else "不完整：") + (fig.note or ("some lower-level regions are missing" if en
+                                                                          else "部分下级地区缺数")))
     if fig is not None and fig.numerator is not None and fig.denominator is not None:
         bits.insert(4, f"numerator {fig.numerator} / denominator {fig.denominator}" if en
                     else f"分子 {fig.numerator} / 分母 {fig.denominator}")
@@ -99,7 +102,8 @@ def chart_svg(block: Block, context: dict[str, Any], font: Path | None, fmt: str
         except ArithmeticError:
             target = None
         title = block.chart.get("title") or f"{figs[0].name}（分{'县' if context['region'].level == 'city' else '地区'}）"
-        return charts.bar_chart(series, title, figs[0].unit, target, font, fmt), title
+        lang = (context.get("report") or {}).get("lang", "zh")
+        return charts.bar_chart(series, title, figs[0].unit, target, font, fmt, lang), title
     if kind == "trend":
         figs = context.get("history", {}).get(indicator, [])
         if len(figs) < 2:
