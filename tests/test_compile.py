@@ -168,6 +168,15 @@ def test_xlsx_has_a_sheet_per_theme_frozen_and_highlighted(compiled):
     assert "村" not in levels
     assert len(fills) == 1 + 6 + 60  # the city, 6 counties, 60 townships
     assert "村" in {row[2].value for row in wb["防返贫动态监测"].iter_rows(min_row=3)}
+    # an incomplete total (the city's 家庭医生签约率: 曲山镇's numerator is blank) is italic on light yellow
+    guarantees = wb["两不愁三保障和饮水安全"]
+    col = [c.value for c in guarantees[1]].index("家庭医生签约率")
+    city = next(row[col] for row in guarantees.iter_rows(min_row=3) if row[0].value == CITY)
+    assert city.font.i and city.fill.fgColor.rgb.endswith("FFF2CC")
+    complete = next(row[col] for row in guarantees.iter_rows(min_row=3) if row[0].value == "990121000000")
+    assert not complete.font.i  # 东山县 reported every township
+    notes = [c.value for row in wb["指标说明"].iter_rows() for c in row if c.value]
+    assert any(str(v).startswith("红色：未达到目标；斜体、浅黄底：合计不完整") for v in notes)
 
 
 def test_input_error_exits_2_and_keeps_previous_outputs(tmp_path):

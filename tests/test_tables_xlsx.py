@@ -34,20 +34,24 @@ def oracle_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str =
         base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter"}
         head = wb.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})
         text_fmt = wb.add_format(base)
-        fmts: dict[tuple[int, bool], Any] = {}
+        fmts: dict[tuple[int, bool, bool], Any] = {}
 
-        def num_fmt(decimals: int, missed: bool) -> Any:
-            if (decimals, missed) not in fmts:
+        def num_fmt(decimals: int, missed: bool, partial: bool) -> Any:
+            if (decimals, missed, partial) not in fmts:
                 spec = {**base, "num_format": "0" if decimals == 0 else "0." + "0" * decimals}
+                if partial:
+                    spec.update({"italic": True, "bg_color": "#FFF2CC"})
                 if missed:
                     spec.update({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-                fmts[decimals, missed] = wb.add_format(spec)
-            return fmts[decimals, missed]
+                fmts[decimals, missed, partial] = wb.add_format(spec)
+            return fmts[decimals, missed, partial]
 
         order = tables.region_order(results, tree)
         col = lambda name: results[name].to_numpy(dtype=object).tolist()  # noqa: E731
         by_key = dict(zip(zip(col("indicator"), col(tidy.REGION_CODE), strict=True),
-                          zip(col("display"), col("target_met"), strict=True), strict=True))
+                          zip(col("display"), col("target_met"),
+                              col("incomplete") if "incomplete" in results else [False] * len(results), strict=True),
+                          strict=True))
         with_rows = {key[0] for key in by_key}
         themes: dict[str, list[Any]] = {}
         for d in indicators:
@@ -79,8 +83,8 @@ def oracle_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str =
                 write_xlsx_cell(ws, i, 1, label, text_fmt)
                 write_xlsx_cell(ws, i, 2, tables.LEVEL_ZH.get(level, level), text_fmt)
                 for j, d in enumerate(defs, start=3):
-                    shown, met = by_key.get((d.id, code), (None, None))
-                    fmt = num_fmt(d.decimals, met is False)
+                    shown, met, partial = by_key.get((d.id, code), (None, None, False))
+                    fmt = num_fmt(d.decimals, met is False, bool(partial))
                     if isinstance(shown, str) and shown:
                         ws.write_number(i, j, float(shown), fmt)
                     else:

@@ -140,21 +140,17 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
         base = {"font_name": "宋体", "font_size": 10, "border": 1, "valign": "vcenter"}
         head = wb.add_format({**base, "bold": True, "text_wrap": True, "align": "center", "bg_color": "#DDEBF7"})
         text_fmt = wb.add_format(base)
-        miss_fmts: dict[int, Any] = {}
-        num_fmts: dict[int, Any] = {}
+        num_fmts: dict[tuple[int, bool, bool], Any] = {}
 
-        def num_fmt(decimals: int, missed: bool) -> Any:
-            cache = miss_fmts if missed else num_fmts
-            if decimals not in cache:
-                spec = {**base, "num_format": "0" if decimals == 0 else "0." + "0" * decimals}
-                if missed:
-                    spec.update({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-                cache[decimals] = wb.add_format(spec)
-            return cache[decimals]
+        def num_fmt(decimals: int, missed: bool, partial: bool = False) -> Any:
+            if (decimals, missed, partial) not in num_fmts:
+                num_fmts[decimals, missed, partial] = wb.add_format(figure_format(base, decimals, missed, partial))
+            return num_fmts[decimals, missed, partial]
 
         order = region_order(results, tree)
         codes = [o[0] for o in order]
-        figures = FigureGrid(results, codes, indicators, lambda decimals, missed: num_fmt(decimals, missed)._get_xf_index())
+        figures = FigureGrid(results, codes, indicators,
+                             lambda decimals, missed, partial: num_fmt(decimals, missed, partial)._get_xf_index())
         themes: dict[str, list[Any]] = {}
         for d in indicators:
             themes.setdefault(d.theme or "other", []).append(d)
@@ -201,6 +197,22 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
         wb.close()
 
 
+def figure_format(base: dict[str, Any], decimals: int, missed: bool, partial: bool) -> dict[str, Any]:
+    """A figure cell's format: the indicator's decimals; red for a missed target; italic on a
+    light yellow ground for a total that lacks lower-level regions (the key is on 指标说明)."""
+    spec = {**base, "num_format": "0" if decimals == 0 else "0." + "0" * decimals}
+    if partial:
+        spec.update({"italic": True, "bg_color": "#FFF2CC"})
+    if missed:
+        spec.update({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+    return spec
+
+
+#: The key to the figure formats, under the table of 指标说明.
+FORMAT_KEY = ("红色：未达到目标；斜体、浅黄底：合计不完整（部分下级地区缺数，比率按分子、分母都齐全的下级地区计算），"
+              "原因见 indicators.csv 的 note 列")
+
+
 def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any) -> None:
     """One row per indicator: theme, name, id, unit, decimals, target, formula, basis."""
     ws = wb.add_worksheet(name)
@@ -214,6 +226,7 @@ def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt:
         for col, value in enumerate(row):
             write_xlsx_cell(ws, i, col, value, text_fmt)
             widths[col] = min(max(widths[col], display_width(str(value))), 60)
+    write_xlsx_cell(ws, len(rows) + 2, 0, FORMAT_KEY, None)
     for col, w in enumerate(widths):
         ws.set_column(col, col, w + 2)
     ws.freeze_panes(1, 2)

@@ -67,8 +67,9 @@ class FigureGrid:
     blank (``'" s="3"/>'``).
 
     The figure is the ``display`` text (rounded once, by the workspace's rule) written as a
-    number; a missed target (``target_met is False``) gets the highlighted format; a region
-    without a row for an indicator gets a blank in the indicator's number format."""
+    number; a missed target (``target_met is False``) gets the highlighted format, an incomplete
+    total (``incomplete``) the italic one; a region without a row for an indicator gets a blank in
+    the indicator's number format."""
 
     def __init__(self, results: Any, region_codes: Sequence[str], indicators: Sequence[Any],
                  style: Any) -> None:
@@ -78,7 +79,7 @@ class FigureGrid:
         decimals = {}
         for d in indicators:
             decimals.setdefault(d.id, d.decimals)
-        blank = [f'" s="{style(decimals[i], False)}"/>' for i in ids]
+        blank = [f'" s="{style(decimals[i], False, False)}"/>' for i in ids]
         self.tails = np.empty((len(self.regions), len(ids)), dtype=object)
         for j, tail in enumerate(blank):
             self.tails[:, j] = tail
@@ -92,22 +93,24 @@ class FigureGrid:
         reg_codes, reg_values = factorize_runs(results[tidy.REGION_CODE].to_numpy(dtype=object))  # by blocks
         reg = np.append(self.regions.get_indexer(reg_values), -1)[reg_codes]
         missed = _is_false(results["target_met"].to_numpy(dtype=object))
+        partial = (results["incomplete"].to_numpy(dtype=bool) if "incomplete" in results
+                   else np.zeros(len(results), dtype=bool))
         shown, numbers = _numbers(results["display"].to_numpy(dtype=object))
         keep = (reg >= 0) & (ind >= 0)
         # one figure per (indicator, region): the last row wins, as in a dict
         keep &= ~pd.Series(ind.astype(np.int64) * len(self.regions) + reg).duplicated(keep="last").to_numpy()
-        reg, ind, missed, shown = reg[keep], ind[keep], missed[keep], shown[keep]
+        reg, ind, missed, shown, partial = reg[keep], ind[keep], missed[keep], shown[keep], partial[keep]
         self.has[reg, ind] = True
         # distinct (figure, missed, decimals) → the tail text, once each
         places = list(dict.fromkeys(decimals[i] for i in ids))
         place_of = np.array([places.index(decimals[i]) for i in ids], dtype=np.int64)
-        key = (shown.astype(np.int64) * 2 + missed) * len(places) + place_of[ind]
+        key = (shown.astype(np.int64) * 4 + missed + 2 * partial) * len(places) + place_of[ind]
         combos, uniq = pd.factorize(key)
         texts = []
         for k in uniq.tolist():
             rest, place = divmod(k, len(places))
-            s, miss = divmod(rest, 2)
-            xf = style(places[place], bool(miss))
+            s, flags = divmod(rest, 4)
+            xf = style(places[place], bool(flags & 1), bool(flags & 2))
             texts.append(f'" s="{xf}"/>' if numbers[s] is None else f'" s="{xf}"><v>{numbers[s]}</v></c>')
         self.tails[reg, ind] = _object_array(texts)[combos]
 
