@@ -13,7 +13,7 @@ from typing import Any
 
 from revstat.checks import CheckData, make_check_data, run_checks
 from revstat.model import Issue
-from revstat.rules import RuleDef, load_rules
+from revstat.rules import RuleDef, load_rules, rule_names
 from revstat.waivers import Waiver, apply_waivers, load_waivers
 from revstat.workspace import Workspace
 
@@ -166,17 +166,6 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
     return obs, values, results, indicators
 
 
-def rule_names(rule: RuleDef) -> list[str]:
-    """The fields and indicators a rule reads (``fields: "*"`` reads whatever there is)."""
-    from revstat.formula import parse_formula
-
-    names = [n for n in rule.fields if n != "*"] + list(rule.indicators) + list(rule.parts)
-    if rule.total:
-        names.append(rule.total)
-    for text in (rule.rule, rule.left, rule.right):
-        if text:
-            names += sorted(parse_formula(text, rule.location).names)
-    return names
 
 
 def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:

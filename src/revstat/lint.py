@@ -26,7 +26,7 @@ from typing import Any
 from revstat.errors import ErrorGroup, RevstatError
 from revstat.i18n import Text, t
 from revstat.model import Issue, Location, Severity
-from revstat.rules import RuleDef, parse_rules
+from revstat.rules import RuleDef, parse_rules, rule_names
 from revstat.yamlload import load_yaml
 
 PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
@@ -199,12 +199,6 @@ def _placeholder_issues(rule: RuleDef) -> list[Issue]:
     return out
 
 
-def _rule_names(rule: RuleDef) -> list[str]:
-    from revstat.check_run import rule_names
-
-    return rule_names(rule)
-
-
 # ---- the whole workspace -------------------------------------------------------------------
 
 def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicators: dict[str, Any],
@@ -236,7 +230,7 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
     idle: list[str] = []  # standard rules on fields this workspace does not have: not run, as in `check`
     for rule in merged.values():
         try:
-            names = _rule_names(rule)
+            names = rule_names(rule)
         except RevstatError as err:
             issues += _from_error(err, "formula")
             continue
@@ -303,7 +297,7 @@ def _unused_indicators(indicators: dict[str, Any], rules: list[RuleDef], templat
     used: set[str] = set(re.findall(r"[a-z][a-z0-9_]*", text))
     for rule in rules:
         with contextlib.suppress(RevstatError):
-            used |= set(_rule_names(rule))
+            used |= set(rule_names(rule))
     for ind in indicators.values():
         with contextlib.suppress(RevstatError):
             used |= set(parse_formula(ind.formula).names)

@@ -221,5 +221,18 @@ def load_rules(ws: Any) -> RuleSet:
     return load_rule_files(ws.definition_files("checks"))
 
 
-__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules",
+def rule_names(rule: RuleDef) -> list[str]:
+    """The fields and indicators a rule reads (``fields: "*"`` reads whatever there is)."""
+    from revstat.formula import parse_formula
+
+    names = [n for n in rule.fields if n != "*"] + list(rule.indicators) + list(rule.parts)
+    if rule.total:
+        names.append(rule.total)
+    for text in (rule.rule, rule.left, rule.right):
+        if text:
+            names += sorted(parse_formula(text, rule.location).names)
+    return names
+
+
+__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules", "rule_names",
            "LineDict", "LineList"]

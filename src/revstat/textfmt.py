@@ -347,15 +347,20 @@ def growth_case(now: Fig | Rate | None, before: Fig | Rate | None,
     return ("deeper" if faster else "shallower"), a, b, d
 
 
+def growth_rates(fig: Fig) -> tuple[Rate, Rate, Rate | None]:
+    """A growth-rate indicator's rate now, the same period's last year and their difference (the
+    result's change, when it has one): what ``accel`` compares, in either language."""
+    now = Rate(fig.value, fig.display, fig, "value")
+    before = Rate(fig.previous, fig.previous_display, fig, "previous")
+    return now, before, Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
+
+
 def accel(fig: Fig | None, warn: Warn = None) -> str:
     """For a growth-rate indicator (unit %, change in 个百分点): how this period's growth compares
     with the same period of last year — ``加快2.1个百分点``, ``降幅收窄…``, ``由下降3.2%转为增长5.0%``."""
     if fig is None or fig.missing:
         return _missing(fig, warn)
-    now = Rate(fig.value, fig.display, fig, "value")
-    before = Rate(fig.previous, fig.previous_display, fig, "previous")
-    diff = Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
-    text = compare_growth(now, before, diff, warn)
+    text = compare_growth(*growth_rates(fig), warn)
     if text == MISSING:
         return text
     base = "上年" if fig.annual else "上年同期"

@@ -28,6 +28,7 @@ from revstat.textfmt import (
     _target_text,
     flag,
     growth_case,
+    growth_rates,
     mark,
     target_groups,
 )
@@ -163,10 +164,7 @@ def accel(fig: Fig | None, warn: Warn = None) -> str:
     points faster than a year earlier``, ``from a fall of 3.2% to growth of 5.0% …``."""
     if fig is None or fig.missing:
         return _missing(fig, warn)
-    now = Rate(fig.value, fig.display, fig, "value")
-    before = Rate(fig.previous, fig.previous_display, fig, "previous")
-    diff = Rate(fig.change, fig.change_display, fig, "change") if fig.change_display else None
-    text = compare_growth(now, before, diff, warn)
+    text = compare_growth(*growth_rates(fig), warn)
     if text == MISSING:
         return text
     return f"{text} than {'last year' if fig.annual else 'a year earlier'}" + flag(fig, "change")

@@ -414,11 +414,11 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
                 names, rows = list(frame.columns), [tuple(r) for r in frame.itertuples(index=False)]
             else:
                 names, rows = run_duckdb(query, where)
-    _repeated_keys(ws, plan, names, rows, label)
+    repeated_keys(ws, plan, names, rows, label)
     return to_observations(ws, plan, names, rows, period, label)
 
 
-def _repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
                    label: str) -> None:
     """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
     without a key): every count and sum of it would be off. An input error naming the regions."""
