@@ -82,8 +82,12 @@ def read_periods(ws: Any, period: str | Period, defs: list[IndicatorDef]) -> lis
 
 
 def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str], None] | None = None,
-                      engine: str = "auto", defs: list[IndicatorDef] | None = None) -> Compiled:
-    """Read, roll up and compute one period of a workspace (see the module docstring)."""
+                      engine: str = "auto", defs: list[IndicatorDef] | None = None,
+                      prefetched: Any = None) -> Compiled:
+    """Read, roll up and compute one period of a workspace (see the module docstring).
+
+    ``prefetched``: a :func:`revstat.sources.read.start_prefetch` of the periods
+    :func:`read_periods` gives, started before pandas was imported (``revstat compile``)."""
     import pandas as pd
 
     from revstat.sources.read import read_sources
@@ -93,7 +97,7 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     fields = ws.fields()
     usable, skipped = split_available(defs, fields)
     periods = read_periods(ws, p, defs)
-    read = read_sources(ws, periods, progress=progress)
+    read = read_sources(ws, periods, progress=progress, prefetched=prefetched)
     frames = [read.observations]
     errors = list(read.errors)
     if any(s.kind == "records" for s in ws.sources):

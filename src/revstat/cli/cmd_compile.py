@@ -55,8 +55,14 @@ def compile_(
             ws.config = ws.config.model_copy(update={"spark_master": spark_master})
         defs = load_indicators(ws)
         periods = read_periods(ws, period, defs)
-        with progress_bar(count_files(ws, periods)) as step:
-            compiled = compile_workspace(ws, period, progress=step, engine=engine, defs=defs)
+        from revstat.sources.read import start_prefetch
+
+        ahead = start_prefetch(ws, periods)  # workbooks parsed on another core while pandas is imported
+        try:
+            with progress_bar(count_files(ws, periods)) as step:
+                compiled = compile_workspace(ws, period, progress=step, engine=engine, defs=defs, prefetched=ahead)
+        finally:
+            ahead.close()
         if compiled.read_errors:
             errors = list(compiled.read_errors)
             common.show_error(ErrorGroup.of(errors))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revstat.config import LEVELS, FieldDef, SourceDef
 from revstat.errors import ConfigError, RevstatError, SourceError
@@ -42,8 +42,11 @@ from revstat.sources.layout import (
     detect_layout,
     match_column,
 )
-from revstat.sources.table import ObservationTable
 from revstat.workspace import Workspace
+
+if TYPE_CHECKING:
+    from revstat.sources.prefetch import Prefetch
+    from revstat.sources.table import ObservationTable
 
 
 @dataclass
@@ -81,20 +84,29 @@ class _Ctx:
     scopes: ScopeFinder | None = None
     codes: dict[tuple[str, str | None, str, str], str] = field(default_factory=dict)  # region names matched
     missing: dict[str, list[SourceDef]] = field(default_factory=dict)  # pattern → the sources that found no file
+    prefetched: Prefetch | None = None  # books opened ahead on a background thread
 
 
 def read_sources(ws: Workspace, periods: Sequence[str], *,
-                 progress: Callable[[str], None] | None = None) -> ReadResult:
-    """Read every ``sheet`` and ``csv`` source of the workspace for the given periods."""
+                 progress: Callable[[str], None] | None = None,
+                 prefetched: Prefetch | None = None) -> ReadResult:
+    """Read every ``sheet`` and ``csv`` source of the workspace for the given periods.
+
+    The workbooks are opened and parsed one ahead on a background thread
+    (:mod:`revstat.sources.prefetch`); ``prefetched``: one started earlier by the caller
+    (:func:`start_prefetch` with the same periods), which this read takes over and closes."""
+    from revstat.sources.table import ObservationTable
+
     summary = ReadSummary()
     errors: list[RevstatError] = []
     out = ObservationTable(ws.regions)
     books: dict[Path, Book | None] = {}
     scopes = ScopeFinder(ws.regions)  # region names normalised once for all periods
     codes: dict[tuple[str, str | None, str, str], str] = {}
+    ahead = prefetched if prefetched is not None else start_prefetch(ws, periods)
     try:
         for period in periods:
-            ctx = _Ctx(ws, str(period), errors, summary, out, scopes=scopes, codes=codes)
+            ctx = _Ctx(ws, str(period), errors, summary, out, scopes=scopes, codes=codes, prefetched=ahead)
             for source in ws.sources:
                 if source.kind == "records":
                     continue
@@ -104,6 +116,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
                         _read_book(source, book, ctx)
             _report_missing(ctx)
     finally:
+        ahead.close()
         for book in books.values():
             if book is not None:
                 book.close()
@@ -113,6 +126,38 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
     errors = _unique(errors)
     summary.fields = out.fields("source")
     return ReadResult(df, errors, summary)
+
+
+def start_prefetch(ws: Workspace, periods: Sequence[str]) -> Prefetch:
+    """Start opening the workbooks :func:`read_sources` will read for ``periods``, in the order
+    it reads them, and parsing the sheets its sources pick, on a background thread. Files it
+    would refuse unopened (outside the workspace, ``~$`` lock files, named for another period)
+    are left alone; any error met here is met and reported again by the read itself."""
+    from revstat.sources.prefetch import Prefetch, Wanted
+
+    wanted: dict[Path, Wanted] = {}
+    readers: dict[Path, list[SourceDef]] = {}
+    for period in periods:
+        scratch = _Ctx(ws, str(period), [], ReadSummary(), None)  # type: ignore[arg-type]
+        for source in ws.sources:
+            if source.kind == "records":
+                continue
+            for path, real in _files(ws, source, scratch):
+                readers.setdefault(real, []).append(source)
+                if real not in wanted and _wrong_period(path.stem, str(period)) is None:
+                    wanted[real] = Wanted(path, real, ws.rel(path), _sheet_picker(ws, readers[real], str(period)))
+    return Prefetch(list(wanted.values()))
+
+
+def _sheet_picker(ws: Workspace, sources: list[SourceDef], period: str) -> Callable[[Book], list[str]]:
+    """The sheets of a book that ``sources`` (the list grows while files are listed) will read."""
+    def pick(book: Book) -> list[str]:
+        scratch = _Ctx(ws, period, [], ReadSummary(), None)  # type: ignore[arg-type]
+        names: list[str] = []
+        for source in sources:
+            names += [n for n in _pick_sheet(source, book, scratch) if n not in names]
+        return [] if book.kind == "html" and len(names) > 1 else names
+    return pick
 
 
 # ---- files -----------------------------------------------------------------------------------
@@ -285,7 +330,10 @@ def _book(path: Path, key: Path, ws: Workspace, books: dict[Path, Book | None], 
               "the file", p=ctx.period)))
         return None
     try:
-        book: Book | None = open_book(path, display)
+        ahead = ctx.prefetched.take(key) if ctx.prefetched is not None else None
+        if isinstance(ahead, SourceError):
+            raise ahead
+        book: Book | None = ahead if ahead is not None else open_book(path, display)
     except SourceError as err:
         ctx.errors.append(err)
         book = None
