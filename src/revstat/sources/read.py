@@ -92,7 +92,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
                  prefetched: Prefetch | None = None) -> ReadResult:
     """Read every ``sheet`` and ``csv`` source of the workspace for the given periods.
 
-    The workbooks are opened and parsed one ahead on a background thread
+    The workbooks are opened and parsed ahead of it on a background thread
     (:mod:`revstat.sources.prefetch`); ``prefetched``: one started earlier by the caller
     (:func:`start_prefetch` with the same periods), which this read takes over and closes."""
     from revstat.sources.table import ObservationTable
