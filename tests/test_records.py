@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from revstat import tidy
-from revstat.errors import ConfigError, DefinitionError, RevstatError, SourceError
+from revstat.errors import ConfigError, DefinitionError, ErrorGroup, RevstatError, SourceError
 from revstat.formula import parse_formula
 from revstat.records import read_records, sample_rows
 from revstat.records import sql as rsql
@@ -425,6 +425,25 @@ def test_a_household_without_a_village_code_is_an_error_not_dropped(tmp_path, en
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
     assert "村代码" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_records_without_a_code_and_unknown_codes_are_reported_together_with_counts(tmp_path, engine):
+    # two households without a village code and three rows of two codes not in regions.csv: one
+    # run names all of it (the user used to fix the empty codes, run again, and only then learn of
+    # the unknown ones), with how many records each problem is
+    rows = _rows(20, seed=5) + [["H7", "", "2", "脱贫不稳定户", "否", "1.00", ""],
+                                ["H8", " ", "1", "脱贫不稳定户", "否", "1.00", ""],
+                                ["H9", "990101001298", "2", "脱贫不稳定户", "否", "1.00", ""],
+                                ["H10", "990101001299", "2", "脱贫不稳定户", "否", "1.00", ""],
+                                ["H11", "990101001299", "3", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    with pytest.raises(ErrorGroup) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    empty, unknown = (str(e) for e in info.value.errors)
+    assert "有 2 条记录缺少地区代码" in empty and "村代码" in empty
+    assert "2 个地区代码不在 regions.csv 中" in unknown
+    assert "990101001298（1 条）" in unknown and "990101001299（2 条）" in unknown
 
 
 def test_names_in_the_code_column_are_an_error_not_dropped_as_outside(tmp_path):

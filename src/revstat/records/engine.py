@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +25,7 @@ from typing import Any
 
 from revstat import tidy
 from revstat.config import FieldDef, SourceDef
-from revstat.errors import ConfigError, DefinitionError, RevstatError, SourceError
+from revstat.errors import ConfigError, DefinitionError, ErrorGroup, RevstatError, SourceError
 from revstat.formula import (
     Bin,
     BoolOp,
@@ -286,6 +286,15 @@ def _scope_prefix(code: str) -> str:
     return code[:end]
 
 
+def _rows_column(plan: SourcePlan, pos: Mapping[str, int]) -> int | None:
+    """The column of the grouped rows that counts every record of a group, when the query has
+    one (``key:``'s count, or a ``count`` field without ``where``)."""
+    if "key_n" in pos:
+        return pos["key_n"]
+    alias = next((a.alias for a in plan.query_aggregates if a.measure == "count" and a.where is None), None)
+    return pos.get(alias) if alias is not None else None
+
+
 def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
                     period: str | None, file_label: str) -> list[tuple[Any, ...]]:
     """Grouped rows → observation tuples (tidy.OBSERVATION_COLUMNS); unknown codes are errors,
@@ -300,24 +309,41 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     at_code = pos["region_code"]
     by_period: dict[str, dict[str, tuple[Any, ...]]] = {}
     unknown: dict[str, int] = {}
+    at_rows = _rows_column(plan, pos)
+    without: list[int | None] = []  # the groups of records without a code: their number of rows, if known
     for r in rows:
         code = "" if r[at_code] is None else str(r[at_code]).strip()
         if not code:  # households without a region would silently vanish from every count
-            raise SourceError(t("户级数据中有记录缺少地区代码（{c} 列为空）", "some records have no region code (column {c} is empty)",
-                                c=plan.region_column), Location(file_label, note=plan.region_column),
-                              t("补填这些记录的村代码", "fill in the village code of those records"))
+            without.append(None if at_rows is None or r[at_rows] is None else int(r[at_rows]))
+            continue
         if code not in inside:
             if code not in tree and (code.startswith(prefix) or not code.isdigit()):  # a name is no code
-                unknown[code] = unknown.get(code, 0) + 1
+                unknown[code] = unknown.get(code, 0) + (1 if at_rows is None else int(r[at_rows] or 0))
             continue
         by_period.setdefault(str(r[at_period]) if at_period is not None else str(period), {})[code] = r
+    problems: list[RevstatError] = []  # both kinds at once: one round of corrections, not two
+    if without:
+        counted = None if None in without else sum(n for n in without if n is not None)
+        problems.append(SourceError(
+            t("户级数据中有{n}记录缺少地区代码（{c} 列为空）", "records without a region code{n} (column {c} is empty)",
+              n=t(f" {counted} 条", f": {counted}") if counted else t("", ""), c=plan.region_column),
+            Location(file_label, note=plan.region_column),
+            t("补填这些记录的村代码（在 Excel/WPS 中按该列筛选“空白”即可找到）",
+              "fill in the village code of those records (filter the column for blanks to find them)")))
     if unknown:
-        shown = "、".join(sorted(unknown)[:5]) + (" …" if len(unknown) > 5 else "")
-        raise SourceError(t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes}",
-                            "{n} region codes of the records are not in regions.csv: {codes}", n=len(unknown), codes=shown),
-                          Location(file_label, note=plan.region_column),
-                          t("改正记录中的代码，或在 regions.csv 中补上这些地区",
-                            "correct the codes in the records, or add the regions to regions.csv"))
+        first = sorted(unknown.items())[:5]
+        more = " …" if len(unknown) > 5 else ""
+        codes_zh = "、".join(c if at_rows is None else f"{c}（{k} 条）" for c, k in first) + more
+        codes_en = ", ".join(c if at_rows is None else f"{c} ({k} record{'s' * (k != 1)})" for c, k in first) + more
+        problems.append(SourceError(
+            t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes_zh}",
+              "region codes of the records not in regions.csv ({n}): {codes_en}", n=len(unknown), codes_zh=codes_zh,
+              codes_en=codes_en),
+            Location(file_label, note=plan.region_column),
+            t("改正记录中的代码，或在 regions.csv 中补上这些地区",
+              "correct the codes in the records, or add the regions to regions.csv")))
+    if problems:
+        raise ErrorGroup.of(problems)
     # per aggregate: (field id, unit, label, measure, value column, matched-rows column)
     specs = [(plan.fields[a.alias].id, plan.fields[a.alias].unit, plan.labels[a.alias], a.measure,
               pos[a.alias], pos.get(f"{a.alias}_n")) for a in plan.aggregates]
