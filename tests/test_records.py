@@ -266,6 +266,38 @@ def test_text_in_a_summed_column_is_a_source_error(tmp_path, engine):
     assert "1,234.00" in str(info.value)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_duckdb_names_the_row_of_a_value_that_is_not_a_number_as_pandas_does(tmp_path, encoding):
+    # rows 2..51 of the file are the generated records, then "1,234.00" on line 52 and "１２" on 53:
+    # both engines say line 52 (DuckDB's own message named neither row nor file); DuckDB also counts them
+    rows = _rows(50, seed=2) + [["H1", "990101001201", "2", "脱贫不稳定户", "否", "1,234.00", ""],
+                                ["H2", "990101001202", "2", "脱贫不稳定户", "否", "１２", ""]]
+    root = _workspace(tmp_path / encoding, rows, encoding=encoding)
+    said = {}
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(SourceError) as info:
+            read_records(load_workspace(root), ["2024Q4"], engine=engine)
+        said[engine] = str(info.value)
+    assert "列 收入 第 52 行不是数字：'1,234.00'" in said["pandas"]
+    assert "列 收入 第 52 行不是数字：'1,234.00'（该列共 2 个这样的值）" in said["duckdb"]
+    assert "data/2024Q4/records/h.csv" in said["duckdb"]  # the user's file, not a transcoded copy
+    assert "Could not convert" not in said["duckdb"]
+
+
+def test_a_parquet_value_that_is_not_a_number_is_named_by_its_record(tmp_path):
+    import duckdb
+
+    rows = _rows(30, seed=3)
+    rows[9][5] = "12,5"  # the 10th record
+    root = _workspace(tmp_path / "pq", rows, source=SOURCE.replace("*.csv", "*.parquet"))
+    folder = root / "data" / "2024Q4" / "records"
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{folder / 'h.csv'}', header = true, all_varchar = true)) "
+                   f"TO '{folder / 'h.parquet'}' (FORMAT parquet)")
+    (folder / "h.csv").unlink()
+    with pytest.raises(SourceError, match="列 收入 第 10 条记录不是数字：'12,5'"):
+        read_records(load_workspace(root), ["2024Q4"], engine="duckdb")
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])
 def test_a_column_missing_from_the_file_is_a_source_error(tmp_path, engine):
     source = SOURCE.replace("of: 人数}", "of: 家庭人数}", 1)

@@ -15,6 +15,7 @@ region) leaves the engine. The engines:
 from __future__ import annotations
 
 import codecs
+import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -241,6 +242,47 @@ def run_duckdb(query: rsql.Query, where: Location, *, in_file_order: bool = Fals
     return names, rows
 
 
+_CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to .*?source column (?P<column>.+?)\s*$')
+
+
+def _bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Sequence[Path], ws: Any
+                ) -> SourceError | None:
+    """DuckDB's “Could not convert string "12,345.50" to DECIMAL(18,4) … source column 收入” as
+    the pandas engine says it: the file, the row, the value and how many such values there are
+    (one more pass over the files, on this error only). None when it is another error or the
+    value cannot be found again."""
+    import duckdb
+
+    m = _CONVERSION.search(err.what.render("en"))
+    if m is None:
+        return None
+    column = m["column"].strip().strip('"')
+    query = rsql.bad_number_query(fmt, readable, column)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads = 1")  # rows numbered in the order of the file
+        con.execute("SET preserve_insertion_order = true")
+        found = con.execute(query.sql, list(query.params)).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if found is None:
+        return None
+    name, n, value, total = found
+    original = {str(Path(r)): p for r, p in zip(readable, paths, strict=True)}.get(str(Path(name)), Path(name))
+    line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
+    more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
+    return SourceError(
+        t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
+          c=column, r=line, v=value, more=more) if fmt == "csv" else
+        t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
+          c=column, r=line, v=value, more=more),
+        Location(ws.rel(original) if isinstance(original, Path) else str(original), note=column),
+        t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
+          "commas or full-width digits); correct it and export again"))
+
+
 def _engine_error(err: Exception, where: Location) -> SourceError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     kind = type(err).__name__
@@ -439,7 +481,10 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
                                      master=getattr(ws.config, "spark_master", None), params=query.params)
                 names, rows = list(frame.columns), [tuple(r) for r in frame.itertuples(index=False)]
             else:
-                names, rows = run_duckdb(query, where)
+                try:
+                    names, rows = run_duckdb(query, where)
+                except SourceError as err:
+                    raise _bad_number(err, fmt, readable, paths, ws) or err from None
     repeated_keys(ws, plan, names, rows, label)
     return to_observations(ws, plan, names, rows, period, label)
 

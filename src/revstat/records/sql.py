@@ -151,11 +151,25 @@ def condition_sql(node: Node, where: Location | None = None) -> Query:
     return Query(w.bool(node), tuple(w.params))
 
 
-def reader_sql(fmt: str) -> str:
-    """The DuckDB table function reading the record files (their list is the first parameter)."""
+def reader_sql(fmt: str, *, filename: bool = False) -> str:
+    """The DuckDB table function reading the record files (their list is the first parameter);
+    ``filename``: with a ``filename`` column naming each row's file."""
+    extra = ", filename = true" if filename else ""
     if fmt == "parquet":
-        return "read_parquet(?, union_by_name = true)"
-    return "read_csv(?, header = true, all_varchar = true, union_by_name = true)"
+        return f"read_parquet(?, union_by_name = true{extra})"
+    return f"read_csv(?, header = true, all_varchar = true, union_by_name = true{extra})"
+
+
+def bad_number_query(fmt: str, paths: Sequence[str], column: str) -> Query:
+    """Where ``column`` holds a value that is not a number as the aggregation casts it: the first
+    such value, its file, its row in the file (1 = the first record), and how many there are.
+    Run in file order (one thread): the row numbers follow the scan."""
+    col = quote_ident(column)
+    sql = (f"SELECT filename, n, v, count(*) OVER () AS total FROM (\n"
+           f"  SELECT filename, row_number() OVER (PARTITION BY filename) AS n, CAST({col} AS VARCHAR) AS v\n"
+           f"  FROM {reader_sql(fmt, filename=True)})\n"
+           f"WHERE v IS NOT NULL AND TRY_CAST(v AS {NUMERIC}) IS NULL\nORDER BY filename, n\nLIMIT 1")
+    return Query(sql, (list(paths),))
 
 
 def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: Sequence[Aggregate],
