@@ -54,45 +54,48 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
 
     Vectorised on numpy arrays: rows are keyed by one integer (field, period, region) and
     grouped by parent level by level, deepest first; the Decimal sums run in C
-    (``np.add.reduceat`` over object arrays, in row order within a group).
+    (``np.add.reduceat`` over object arrays, in row order within a group). The text columns
+    are read as integer codes (fields, periods and origins come in long runs: only the first
+    value of a run is hashed) and written back by taking from the few distinct texts.
     """
     import numpy as np
     import pandas as pd
 
     codes = sorted(tree.regions)
+    n_r = len(codes)
     obs = values
-    rep = obs[obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool) & obs[tidy.VALUE].notna().to_numpy(dtype=bool)]
-    r_idx = pd.Index(codes).get_indexer(rep[tidy.REGION_CODE].astype(str))
-    rep = rep[r_idx >= 0]
-    r_idx = r_idx[r_idx >= 0].astype(np.int64)
-    position = {c: i for i, c in enumerate(codes)}
-    parent_idx = np.array([position[tree.regions[c].parent] if tree.regions[c].parent else -1 for c in codes],
-                          dtype=np.int64)
-    depth_arr = np.array([len(tree.ancestors(c)) for c in codes], dtype=np.int64)
-    n_children = np.array([len(tree.children.get(c, [])) for c in codes], dtype=np.int64)
+    raw = obs[tidy.VALUE].to_numpy(dtype=object)
+    origins = _run_codes(obs[tidy.ORIGIN])
+    if origins is not None:
+        reported = np.isin(origins[0], [i for i, o in enumerate(origins[1]) if o in REPORTED])
+    else:
+        reported = obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool)
+    rows = np.flatnonzero(reported & pd.notna(raw))
+    region = obs[tidy.REGION_CODE]
+    region = region if len(rows) == len(obs) else region.iloc[rows]
+    if not (isinstance(region.dtype, pd.StringDtype) and region.dtype.na_value is np.nan):  # else str already
+        region = region.astype(str)
+    r_idx = pd.Index(codes).get_indexer(region)
+    rows, r_idx = rows[r_idx >= 0], r_idx[r_idx >= 0].astype(np.int64)
+    parent_idx, depth_arr, n_children = _structure(tree, codes)
 
-    f_codes, f_names = pd.factorize(rep[tidy.FIELD].astype(str), sort=True)
-    p_codes, p_names = pd.factorize(rep[tidy.PERIOD].astype(str), sort=True)
-    n_r, n_p = len(codes), max(len(p_names), 1)
+    f_codes, f_names = _text_codes(obs[tidy.FIELD], rows)
+    p_codes, p_names = _text_codes(obs[tidy.PERIOD], rows)
+    n_p = max(len(p_names), 1)
     rkey = (f_codes.astype(np.int64) * n_p + p_codes) * n_r + r_idx
-    dup = pd.Series(rkey).duplicated(keep=False).to_numpy(dtype=bool)
+    keys = _Keys(n_r, n_p, len(f_names), parent_idx, n_children)
+    dup = _repeated(rkey, keys.size)
     if dup.any():  # one value per key: the first by file › sheet › cell, whatever the row order
-        twins = rep[dup].assign(_k=rkey[dup], _pos=np.flatnonzero(dup))
+        twins = obs.iloc[rows[dup]][[tidy.FILE, tidy.SHEET, tidy.CELL]].assign(_k=rkey[dup], _pos=np.flatnonzero(dup))
         for c in (tidy.FILE, tidy.SHEET, tidy.CELL):
             twins[c] = twins[c].astype(object).where(twins[c].notna(), "").astype(str)
         twins = twins.sort_values(["_k", tidy.FILE, tidy.SHEET, tidy.CELL], kind="stable")
         keep = ~dup
         keep[twins.drop_duplicates("_k")["_pos"].to_numpy()] = True
-        rep, rkey = rep[keep], rkey[keep]
+        rows, rkey = rows[keep], rkey[keep]
     n_rows = len(rkey)
-    known = _Rows(
-        key=rkey,
-        value=rep[tidy.VALUE].to_numpy(dtype=object),
-        unit=rep[tidy.UNIT].to_numpy(dtype=object) if tidy.UNIT in rep else np.full(n_rows, None, dtype=object),
-        origin=rep[tidy.ORIGIN].to_numpy(dtype=object),
-        incomplete=np.zeros(n_rows, dtype=bool),
-        n_missing=np.zeros(n_rows, dtype=np.int64),
-    )
+    known = _Rows(key=rkey, value=raw[rows], src=rows, incomplete=np.zeros(n_rows, dtype=bool),
+                  n_missing=np.zeros(n_rows, dtype=np.int64), present=np.ones(n_rows, dtype=bool))
     field_names = [str(f) for f in f_names]
     aggs = [_agg_of(fields, f) for f in field_names]
     f_of = {f: i for i, f in enumerate(field_names)}
@@ -101,11 +104,15 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     rollable = np.array([agg != "none" and (agg != "wmean" or bool(wm)) for (agg, _, _), wm in zip(aggs, wmean, strict=True)],
                         dtype=bool)
     weight_code = np.array([f_of.get(w, -1) if w else -1 for _, w, _ in aggs], dtype=np.int64)
-    keys = _Keys(n_r, n_p, parent_idx, n_children)
 
     max_depth = int(depth_arr.max()) if len(depth_arr) else 0
-    row_depth = depth_arr[known.key % n_r]
-    at_depth = {d: known.take(np.flatnonzero(row_depth == d)) for d in range(max_depth + 1)}
+    # the rows of each depth, in table order: one stable sort on the depth instead of a pass per depth
+    row_depth = depth_arr[known.key % n_r] if n_r else np.zeros(0, dtype=np.int16)
+    if not np.all(row_depth[:-1] <= row_depth[1:]):  # (rows of one level only need no sorting)
+        by_depth = np.argsort(row_depth, kind="stable")
+        row_depth, known = row_depth[by_depth], known.take(by_depth)
+    bounds = np.searchsorted(row_depth, np.arange(max_depth + 2))
+    at_depth = {d: known.slice(bounds[d], bounds[d + 1]) for d in range(max_depth + 1)}
     with decimal.localcontext(CONTEXT):
         for d in range(max_depth, 0, -1):
             level = at_depth[d]
@@ -115,39 +122,209 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
                 continue
             new = _aggregate(kids, level, keys, wmean, weight_code)
             here = at_depth[d - 1]
-            new = new.take(np.flatnonzero(~np.isin(new.key, here.key)))  # reported values come first
+            if len(here.key):  # reported values come first
+                new = new.take(np.flatnonzero(~np.isin(new.key, here.key)))
             at_depth[d - 1] = _Rows.concat([here, new])
     out = _Rows.concat(list(at_depth.values()))
-    out = out.take(np.argsort(out.key, kind="stable"))
+    out = out.take(keys.order(out.key))
     r = out.key % n_r
     f = keys.field(out.key)
     p = (out.key // n_r) % n_p
-    units = np.array([u for _, _, u in aggs], dtype=object)
-    unit = out.unit.copy()
-    blank = pd.isna(unit)
-    unit[blank] = units[f[blank]] if len(units) else None
+    rolled = out.src < 0
     return pd.DataFrame({
-        tidy.FIELD: np.array(field_names, dtype=object)[f] if len(field_names) else np.array([], dtype=object),
-        tidy.REGION_CODE: np.array(codes, dtype=object)[r],
-        tidy.REGION_NAME: np.array([tree.regions[c].name for c in codes], dtype=object)[r],
-        tidy.LEVEL: np.array([tree.regions[c].level for c in codes], dtype=object)[r],
-        tidy.PERIOD: np.array([str(x) for x in p_names], dtype=object)[p] if len(p_names) else np.array([], dtype=object),
+        tidy.FIELD: _texts(field_names, f),
+        tidy.REGION_CODE: _texts(codes, r),
+        tidy.REGION_NAME: _texts([tree.regions[c].name for c in codes], r),
+        tidy.LEVEL: _texts([tree.regions[c].level for c in codes], r),
+        tidy.PERIOD: _texts([str(x) for x in p_names], p),
         tidy.VALUE: out.value,
-        tidy.UNIT: unit,
-        tidy.ORIGIN: out.origin,
+        tidy.UNIT: _units(obs, out.src, rolled, f, [u for _, _, u in aggs]),
+        tidy.ORIGIN: _origins(obs, out.src, rolled, origins),
         INCOMPLETE: out.incomplete,
         N_MISSING: out.n_missing,
-    }, columns=VALUE_COLUMNS)
+    }, columns=VALUE_COLUMNS, copy=False)
+
+
+def _structure(tree: RegionTree, codes: list[str]) -> tuple[Any, Any, Any]:
+    """(parent position or -1, depth, number of children) of every region, by position in ``codes``."""
+    import numpy as np
+
+    position = {c: i for i, c in enumerate(codes)}
+    parent_idx = np.array([position[tree.regions[c].parent] if tree.regions[c].parent else -1 for c in codes],
+                          dtype=np.int64)
+    n_children = np.array([len(tree.children.get(c, [])) for c in codes], dtype=np.int64)
+    depth = np.zeros(len(codes), dtype=np.int16)  # the number of ancestors, a level at a time (no cycles: see regions)
+    up = parent_idx.copy()
+    while (up >= 0).any():
+        depth[up >= 0] += 1
+        up = np.where(up >= 0, parent_idx[up], -1)
+    return parent_idx, depth, n_children
+
+
+def _run_codes(column: Any) -> tuple[Any, Any] | None:
+    """``pd.factorize(column, sort=True)`` of a text column (``str`` dtype) whose values come
+    in long runs (a field or a period over a sheet's rows, an origin): only the first value of
+    each run is hashed. None for another dtype, or when the runs are short."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = column.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan) or not len(column):
+        return None
+    values = column.to_numpy(dtype=object)
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1  # NaN != NaN: a blank is a run of its own
+    if len(change) * 4 >= len(values):
+        return None
+    starts = np.concatenate(([0], change))
+    head_codes, uniques = pd.factorize(values[starts], sort=True)
+    return np.repeat(head_codes, np.diff(np.append(starts, len(values)))), uniques
+
+
+def _text_codes(column: Any, rows: Any) -> tuple[Any, Any]:
+    """``pd.factorize(column.iloc[rows].astype(str), sort=True)``: the codes of the texts of
+    ``rows``, numbered in sorted order (-1 = blank)."""
+    import numpy as np
+    import pandas as pd
+
+    found = _run_codes(column)
+    if found is None:
+        return pd.factorize(column.iloc[rows].astype(str), sort=True)
+    codes, uniques = found
+    codes = codes[rows]
+    used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
+    if not used.all():  # texts only the rows left out have: numbered as if they were never there (a smaller key space)
+        renumber = np.cumsum(used) - 1
+        codes = np.where(codes >= 0, renumber[codes], -1)
+        uniques = uniques[used]
+    return codes, uniques
+
+
+def _dense(key: Any, n_keys: int) -> bool:
+    """Whether arrays over the whole key space are affordable (not much larger than the keys)."""
+    return n_keys <= 8 * len(key) + (1 << 16)
+
+
+def _repeated(key: Any, n_keys: int) -> Any:
+    """Which of ``key`` occur more than once (a bool array): counted in one array when the key
+    space is not much larger than the keys, else by hashing."""
+    import numpy as np
+    import pandas as pd
+
+    if len(key) and key.min() >= 0 and _dense(key, n_keys):
+        return np.bincount(key, minlength=n_keys)[key] > 1
+    return pd.Series(key).duplicated(keep=False).to_numpy(dtype=bool)
+
+
+def _texts(choices: list[Any], at: Any) -> Any:
+    """``choices`` taken at ``at`` as a column. When every choice is text, the choices are
+    typed once as the DataFrame types a column of text and the column is taken from them
+    (the DataFrame then has no rows to look at); anything else (or no rows) is an object
+    array, which the DataFrame types as it always did."""
+    import numpy as np
+    import pandas as pd
+
+    arr = np.empty(len(choices), dtype=object)
+    arr[:] = choices
+    if len(at) and all(type(c) is str for c in choices):
+        typed = pd.Series(arr, copy=False).array
+        if isinstance(typed.dtype, pd.StringDtype):
+            return typed.take(at)
+    return arr[at]
+
+
+def _units(obs: Any, src: Any, rolled: Any, field: Any, field_units: list[Any]) -> Any:
+    """The unit of each row: the reported row's own, else (blank, or rolled up) the field's."""
+    import numpy as np
+    import pandas as pd
+
+    found = _run_codes(obs[tidy.UNIT]) if tidy.UNIT in obs else None
+    if found is not None:  # as codes: the row's unit, or the field's after the row units
+        codes, uniques = found
+        at = np.full(len(src), -1, dtype=np.int64)
+        at[~rolled] = codes[src[~rolled]]
+        at = np.where(at >= 0, at, len(uniques) + field)
+        return _texts([*uniques.tolist(), *field_units], at)
+    if tidy.UNIT in obs:
+        unit = np.where(rolled, None, obs[tidy.UNIT].to_numpy(dtype=object)[np.where(rolled, 0, src)])
+    else:
+        unit = np.full(len(src), None, dtype=object)
+    blank = pd.isna(unit)
+    units = np.array(field_units, dtype=object)
+    unit[blank] = units[field[blank]] if len(units) else None
+    return unit
+
+
+def _origins(obs: Any, src: Any, rolled: Any, origins: tuple[Any, Any] | None) -> Any:
+    """``rollup`` for rolled-up rows, else the reported row's origin."""
+    import numpy as np
+
+    if origins is not None:  # as codes (texts of the column, then "rollup")
+        codes, uniques = origins
+        at = np.full(len(src), len(uniques), dtype=np.int64)
+        at[~rolled] = codes[src[~rolled]]
+        return _texts([*uniques.tolist(), "rollup"], at)
+    out = np.full(len(src), "rollup", dtype=object)
+    out[~rolled] = obs[tidy.ORIGIN].to_numpy(dtype=object)[src[~rolled]]
+    return out
 
 
 @dataclass(frozen=True)
 class _Keys:
-    """key(f, p, r) = (f·P + p)·R + r over R regions and P periods."""
+    """key(f, p, r) = (f·P + p)·R + r over R regions, P periods and F fields."""
 
     n_r: int
     n_p: int
+    n_f: int
     parent_idx: Any  # region position → its parent's position (-1 at the root)
     n_children: Any
+
+    @property
+    def size(self) -> int:
+        return self.n_f * self.n_p * self.n_r
+
+    def _slots(self, keys: Any) -> Any | None:
+        """Key → position in ``keys`` (unique) as an array over the key space (-1 = absent),
+        when that array is affordable; None otherwise (a blank field or period makes a key
+        negative, which only hashing handles)."""
+        import numpy as np
+
+        if not len(keys) or keys.min() < 0 or not _dense(keys, self.size):
+            return None
+        slots = np.full(self.size, -1, dtype=np.int64)
+        slots[keys] = np.arange(len(keys))
+        return slots
+
+    def find(self, keys: Any, wanted: Any) -> Any:
+        """The position of each of ``wanted`` in ``keys`` (unique), -1 where absent."""
+        import pandas as pd
+
+        slots = self._slots(keys)
+        if slots is None or not len(wanted) or wanted.min() < 0 or wanted.max() >= self.size:
+            return pd.Index(keys).get_indexer(wanted)
+        return slots[wanted]
+
+    def grouped(self, keys: Any) -> Any:
+        """A stable sort of ``keys`` (not unique): positions grouped by key in key order, each
+        group in its rows' order. Keys are ranked first: with fewer than 2¹⁶ distinct keys (the
+        parents of a level) the ranks sort in one radix pass instead of a merge sort."""
+        import numpy as np
+
+        if len(keys) and keys.min() >= 0 and _dense(keys, self.size):
+            seen = np.zeros(self.size, dtype=bool)
+            seen[keys] = True
+            rank = np.cumsum(seen) - 1
+            if rank[-1] < 1 << 16:
+                return np.argsort(rank[keys].astype(np.uint16), kind="stable")
+        return np.argsort(keys, kind="stable")
+
+    def order(self, keys: Any) -> Any:
+        """The positions of ``keys`` (unique) in key order."""
+        import numpy as np
+
+        slots = self._slots(keys)
+        if slots is None:
+            return np.argsort(keys, kind="stable")
+        return slots[slots >= 0]
 
     def field(self, key: Any) -> Any:
         return key // (self.n_r * self.n_p)
@@ -159,27 +336,37 @@ class _Keys:
         return key + (field - self.field(key)) * self.n_r * self.n_p
 
 
+_ROW_FIELDS = ("key", "value", "src", "incomplete", "n_missing", "present")
+
+
 @dataclass(frozen=True)
 class _Rows:
-    """Rows of the roll-up as parallel numpy arrays."""
+    """Rows of the roll-up as parallel numpy arrays. ``src``: the row of a reported value in
+    the observations (its unit and origin are taken from there at the end), -1 for a rolled-up
+    one; ``present``: the value is not missing (known for reported rows, which were picked for
+    it; found once for a rolled-up row when it is made)."""
 
     key: Any
     value: Any
-    unit: Any
-    origin: Any
+    src: Any
     incomplete: Any
     n_missing: Any
+    present: Any
 
     def take(self, at: Any) -> _Rows:
-        return _Rows(self.key[at], self.value[at], self.unit[at], self.origin[at], self.incomplete[at],
-                     self.n_missing[at])
+        return _Rows(*(getattr(self, name)[at] for name in _ROW_FIELDS))
+
+    def slice(self, start: int, stop: int) -> _Rows:
+        return _Rows(*(getattr(self, name)[start:stop] for name in _ROW_FIELDS))
 
     @staticmethod
     def concat(parts: list[_Rows]) -> _Rows:
         import numpy as np
 
-        return _Rows(*(np.concatenate([getattr(x, name) for x in parts])
-                       for name in ("key", "value", "unit", "origin", "incomplete", "n_missing")))
+        parts = [x for x in parts if len(x.key)] or parts[:1]
+        if len(parts) == 1:
+            return parts[0]
+        return _Rows(*(np.concatenate([getattr(x, name) for x in parts]) for name in _ROW_FIELDS))
 
 
 def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: Any) -> _Rows:
@@ -190,57 +377,63 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
     import pandas as pd
 
     gkey = keys.of_parent(kids.key)
-    is_w = wmean[keys.field(kids.key)]
-    x = kids.value
+    field = keys.field(kids.key)
+    is_w = wmean[field]
+    x, ok = kids.value, kids.present
     if is_w.any():  # a weighted mean is summed as x·w over w
-        wkey = keys.with_field(kids.key[is_w], weight_code[keys.field(kids.key[is_w])])
-        at = pd.Index(level.key).get_indexer(wkey)  # keys are unique at a depth
+        wkey = keys.with_field(kids.key[is_w], weight_code[field[is_w]])
+        at = keys.find(level.key, wkey)  # keys are unique at a depth
         w = np.where(at >= 0, level.value[at], None)
-        xs = x[is_w]
-        ok_w = ~pd.isna(xs) & ~pd.isna(w)
-        x = x.copy()
+        ok_w = ok[is_w] & (at >= 0) & level.present[at]
+        w_rows = np.flatnonzero(is_w)[ok_w]
+        product = x[w_rows] * w[ok_w]
+        x, ok = x.copy(), ok.copy()
         x[is_w] = None
-        x[np.flatnonzero(is_w)[ok_w]] = xs[ok_w] * w[ok_w]
+        x[w_rows] = product
+        ok[is_w] = False
+        ok[w_rows] = ~pd.isna(product)
         weight = np.full(len(x), None, dtype=object)
-        weight[np.flatnonzero(is_w)[ok_w]] = w[ok_w]
-    ok = ~pd.isna(x)
-    order = np.argsort(gkey, kind="stable")  # row order within a group: the sums add in it
+        weight[w_rows] = w[ok_w]
+    order = keys.grouped(gkey)  # row order within a group: the sums add in it
     g_sorted = gkey[order]
-    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if len(g_sorted) else np.array([], dtype=np.int64)
+    first = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if len(g_sorted) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(first)
     group = g_sorted[starts]
-    n = np.add.reduceat(ok[order].astype(np.int64), starts) if len(starts) else np.array([], dtype=np.int64)
+    ok_sorted = ok[order]
+    n = np.add.reduceat(ok_sorted.astype(np.int64), starts) if len(starts) else np.array([], dtype=np.int64)
     inc = np.logical_or.reduceat(kids.incomplete[order], starts) if len(starts) else np.array([], dtype=bool)
-    value = _sum_present(x[order], ok[order], starts)
+    value = _sum_present(x[order], ok_sorted, starts, first)
     if is_w.any():
         w_is = np.zeros(len(starts), dtype=bool)
         w_is[:] = is_w[order][starts]
-        sw = _sum_present(weight[order], (ok & is_w)[order], starts)
+        sw = _sum_present(weight[order], (ok & is_w)[order], starts, first)
         good = w_is & (n > 0)
         good[good] = sw[good] != 0
         value[w_is & ~good] = None
         value[good] = value[good] / sw[good]
     has = n > 0
-    group, value, n, inc = group[has], value[has], n[has], inc[has]
+    if not has.all():
+        group, value, n, inc = group[has], value[has], n[has], inc[has]
     missing = np.clip(keys.n_children[group % keys.n_r] - n, 0, None)
     size = len(group)
     return _Rows(
-        key=group, value=value, unit=np.full(size, None, dtype=object), origin=np.full(size, "rollup", dtype=object),
-        incomplete=inc | (missing > 0), n_missing=missing,
+        key=group, value=value, src=np.full(size, -1, dtype=np.int64), incomplete=inc | (missing > 0),
+        n_missing=missing, present=~pd.isna(value),
     )
 
 
-def _sum_present(values: Any, ok: Any, starts: Any) -> Any:
-    """Σ of the present values of each group (groups begin at ``starts`` in ``values``), added
-    in row order; None for a group without any."""
+def _sum_present(values: Any, ok: Any, starts: Any, first: Any) -> Any:
+    """Σ of the present values of each group (groups begin at ``starts`` in ``values``;
+    ``first`` marks those rows), added in row order; None for a group without any."""
     import numpy as np
 
+    if len(starts) and ok.all():  # nothing missing (the usual case): the groups as they are
+        return np.add.reduceat(values, starts)
     out = np.full(len(starts), None, dtype=object)
-    if not len(starts):
-        return out
     at = np.flatnonzero(ok)
     if not len(at):
         return out
-    group_of = np.searchsorted(starts, at, side="right") - 1  # the group of each present row
-    first = np.r_[True, group_of[1:] != group_of[:-1]]
-    out[group_of[first]] = np.add.reduceat(values[at], np.flatnonzero(first))
+    group_of = (np.cumsum(first) - 1)[at]  # the group of each present row
+    head = np.r_[True, group_of[1:] != group_of[:-1]]
+    out[group_of[head]] = np.add.reduceat(values[at], np.flatnonzero(head))
     return out
