@@ -52,8 +52,9 @@ def _short(name: str) -> str:
 class RegionTree:
     regions: dict[str, Region]
     children: dict[str, list[str]] = field(default_factory=dict)
-    _by_name: dict[str, list[str]] = field(default_factory=dict)  # normalised name → codes
-    _by_bare: dict[str, list[str]] = field(default_factory=dict)  # name without its suffix → codes
+    # the name index, made at the first match by name (workbooks that give codes never need it)
+    _by_name: dict[str, list[str]] = field(default_factory=dict, compare=False)  # normalised name → codes
+    _by_bare: dict[str, list[str]] = field(default_factory=dict, compare=False)  # name without its suffix → codes
 
     def __post_init__(self) -> None:
         self.children = {code: [] for code in self.regions}
@@ -63,12 +64,16 @@ class RegionTree:
         for code_list in self.children.values():
             code_list.sort()
         self._by_name, self._by_bare = {}, {}
+        self._indexed = False
+
+    def _index(self) -> None:
         for region in self.regions.values():
             norm = normalize_name(region.name)
             self._by_name.setdefault(norm, []).append(region.code)
             bare = _short(norm)
             if bare != norm:
                 self._by_bare.setdefault(bare, []).append(region.code)
+        self._indexed = True
 
     # ---- structure -------------------------------------------------------------------
     def __contains__(self, code: object) -> bool:
@@ -126,6 +131,8 @@ class RegionTree:
                 t("未知的地区代码 {code}", "unknown region code {code}", code=raw), where,
                 t("在 regions.csv 中加入该代码，或改正单元格", "add the code to regions.csv or correct the cell"),
             )
+        if not self._indexed:
+            self._index()
         norm = normalize_name(raw)
         bare = _short(norm)
         candidates = self._by_name.get(norm, [])
