@@ -8,6 +8,7 @@ import random
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,7 +208,7 @@ def test_spark_text_quotes_chinese_names_with_backticks():
 def test_conditions_sql_cannot_express_are_definition_errors(where):
     tree = parse_formula(where).tree
     if where == "收入":  # a bare column is a yes/no flag: allowed
-        assert "lower(trim" in rsql.condition_sql(tree).sql
+        assert "CASE WHEN lower(NULLIF(trim" in rsql.condition_sql(tree).sql
         return
     with pytest.raises(DefinitionError):
         rsql.condition_sql(tree)
@@ -416,11 +417,12 @@ def test_duckdb_equals_pandas_on_generated_rows(tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    text = st.sampled_from(["", "是", "否", "O'Brien", '张"三', "脱贫不稳定户", " 是 ", "TRUE", "y"])
+    text = st.sampled_from(["", "是", "否", "O'Brien", '张"三', "脱贫不稳定户", " 是 ", "TRUE", "y", "\u3000否\u3000", "N", " "])
     number = st.one_of(st.just(""), st.integers(-5, 9).map(str),
                        st.decimals(-10**6, 10**6, places=3, allow_nan=False, allow_infinity=False).map(str))
     row = st.tuples(st.sampled_from(["H1", "H2", "H3", ""]), st.sampled_from(VILLAGES_WITH_ROWS),
-                    st.integers(0, 6).map(str), st.sampled_from([*TYPES, ""]), text, number, text).map(list)
+                    st.integers(0, 6).map(str), st.sampled_from([*TYPES, "", " 脱贫不稳定户\u3000"]), text, number,
+                    text).map(list)
     source = SOURCE.split("fields:")[0] + """fields:
   - {id: n, name: 户数, unit: 户, measure: count}
   - {id: flag, name: 是, unit: 户, measure: count, where: eliminated}
@@ -436,7 +438,14 @@ def test_duckdb_equals_pandas_on_generated_rows(tmp_path_factory):
     def check(rows):
         root = _workspace(tmp_path_factory.mktemp("h") / f"w{next(counter)}", rows, source=source)
         ws = load_workspace(root)
-        assert _got(read_records(ws, ["2024Q4"], engine="duckdb")) == _got(read_records(ws, ["2024Q4"], engine="pandas"))
+
+        def outcome(engine: str) -> Any:  # the observations, or the input errors (the same words on both)
+            try:
+                return _got(read_records(ws, ["2024Q4"], engine=engine))
+            except RevstatError as err:
+                return str(err)
+
+        assert outcome("duckdb") == outcome("pandas")
 
     check()
 
@@ -476,6 +485,64 @@ def test_records_without_a_code_and_unknown_codes_are_reported_together_with_cou
     assert "有 2 条记录缺少地区代码" in empty and "村代码" in empty
     assert "2 个地区代码不在 regions.csv 中" in unknown
     assert "990101001298（1 条）" in unknown and "990101001299（2 条）" in unknown
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_invisible_spaces_around_a_value_do_not_stop_it_counting(tmp_path, engine):
+    # exports pad text with spaces, full-width spaces or zero-width spaces: invisible in Excel, and
+    # "脱贫不稳定户 " used to count for nothing (a city share of 44.0 % instead of 44.75 %)
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户 ", "否 ", "1.00", ""],
+            ["H2", "990101001201", "3", "\u3000脱贫不稳定户\u3000", "\u3000是", "2.00", ""],
+            ["H3", "990101001201", "1", "脱贫不稳定户\u200b", "N", "3.00", ""],
+            ["H3 ", "990101001201\u3000", "1", "边缘易致贫户", "1", "4.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
+    v = "990101001201"
+    assert (got["n", v], got["unstable", v], got["remaining", v], got["distinct_hh", v]) == (4, 3, 2, 3)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_yes_no_words_outside_the_lists_are_an_error_not_no(tmp_path, engine):
+    # 已消除/未消除 used to count as "no" in every row: 0 % eliminated, no message
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户", "已消除", "1.00", ""],
+            ["H2", "990101001201", "2", "脱贫不稳定户", "已消除", "1.00", ""],
+            ["H3", "990101001202", "2", "脱贫不稳定户", "未消除", "1.00", ""],
+            ["H4", "990101001202", "2", "脱贫不稳定户", "Y", "1.00", ""],
+            ["H5", "990101001202", "2", "脱贫不稳定户", "", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    said = str(info.value)
+    assert "列 是否消除风险 有 3 个值既不是“是”也不是“否”，如 '已消除'、'未消除'" in said
+    assert "改为 是/否" in said
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_dates_compared_as_text_must_be_iso_dates(tmp_path, engine):
+    # "2024/5/1" >= "2024-07-01" as text: 2024/… sorts after 2024-…, so every slash date counted
+    source = SOURCE.replace("columns: {", "columns: {entry: 备注, ") + \
+        "  - {id: new, name: 新纳入, unit: 户, measure: count, where: \"entry >= '2024-07-01'\"}\n"
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户", "否", "1.00", "2024-08-01"],
+            ["H2", "990101001201", "2", "脱贫不稳定户", "否", "1.00", "2024/5/1"],
+            ["H3", "990101001202", "2", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows, source=source)
+    with pytest.raises(SourceError, match="列 备注 有 1 个日期不是 2024-01-01 这样的写法，如 '2024/5/1'"):
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    good = _workspace(tmp_path / "g", [r[:6] + ["2024-08-01"] for r in rows[:2]] + [rows[2]], source=source)
+    assert _got(read_records(load_workspace(good), ["2024Q4"], engine=engine))["new", "990101001201"] == 2
+
+
+@pytest.mark.parametrize(("code", "hint"), [("９９０１０１００１２０１", "全角数字"), ("9.90101E+11", "科学计数法"),
+                                            ("990101001201.0", "科学计数法")])
+def test_a_mangled_village_code_is_an_error_saying_how_it_was_mangled(tmp_path, code, hint):
+    # full-width digits used to pass as a code outside the city: the household silently dropped
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户", "否", "1.00", ""],
+            ["H2", code, "2", "脱贫不稳定户", "否", "1.00", ""]]
+    root = _workspace(tmp_path / "w", rows)
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(SourceError) as info:
+            read_records(load_workspace(root), ["2024Q4"], engine=engine)
+        assert code in str(info.value) and hint in str(info.value)
 
 
 def test_names_in_the_code_column_are_an_error_not_dropped_as_outside(tmp_path):

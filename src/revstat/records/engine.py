@@ -35,10 +35,11 @@ from revstat.formula import (
     Name,
     Node,
     Not,
+    Str,
     Unary,
     parse_formula,
 )
-from revstat.i18n import t
+from revstat.i18n import Text, t
 from revstat.model import Location
 from revstat.records import sql as rsql
 
@@ -63,11 +64,14 @@ class SourcePlan:
     columns: frozenset[str] = field(default_factory=frozenset)  # file columns the query reads
     key_checks: tuple[rsql.Aggregate, ...] = ()  # rows and distinct keys per region (``key:``)
     key_column: str | None = None
+    value_checks: tuple[rsql.Aggregate, ...] = ()  # yes/no words and dates the conditions cannot read
 
     @property
     def query_aggregates(self) -> tuple[rsql.Aggregate, ...]:
-        """What the query computes: the fields, and the counts that find repeated keys."""
-        return self.aggregates + self.key_checks
+        """What the query computes: the fields, the counts that find repeated keys, and the
+        counts of values the conditions cannot read (a yes/no column holding 已消除, a date
+        column holding 2024/5/1)."""
+        return self.aggregates + self.key_checks + self.value_checks
 
 
 def _rename(node: Node, mapping: dict[str, str]) -> Node:
@@ -93,6 +97,34 @@ def _names(node: Node) -> set[str]:
     from revstat.formula import walk
 
     return {n.id for n in walk(node) if isinstance(n, Name)}
+
+
+def _flag_columns(node: Node) -> set[str]:
+    """The columns a condition reads as yes/no (a bare name: ``risk_eliminated``, ``not assisted``)."""
+    if isinstance(node, Name):
+        return {node.id}
+    if isinstance(node, Not):
+        return _flag_columns(node.operand)
+    if isinstance(node, BoolOp):
+        return set().union(*(_flag_columns(v) for v in node.values))
+    return set()
+
+
+def _date_columns(node: Node) -> set[str]:
+    """The columns a condition compares with a date (``entry_date >= '2024-01-01'``): compared as
+    text, which is date order only when every value is written 2024-01-01."""
+    import re as _re
+
+    out: set[str] = set()
+    if isinstance(node, Not):
+        return _date_columns(node.operand)
+    if isinstance(node, BoolOp):
+        return set().union(*(_date_columns(v) for v in node.values))
+    if isinstance(node, Compare):
+        sides = [node.left, *node.comparators]
+        if any(isinstance(x, Str) and _re.match(rsql.ISO_DATE, x.value) for x in sides):
+            out |= {x.id for x in sides if isinstance(x, Name)}
+    return out
 
 
 def label_of(f: FieldDef) -> str:
@@ -121,6 +153,8 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
     needed = {region_column}
     if source.period_column:
         needed.add(cols.get(source.period_column, source.period_column))
+    flags: set[str] = set()
+    dates: set[str] = set()
     for i, f in enumerate(source.fields):
         if f.measure is None:
             raise DefinitionError(t("户级数据字段 {id} 缺少 measure", "records field {id} has no measure", id=f.id), where,
@@ -133,6 +167,8 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
         if f.where:
             tree = _rename(parse_formula(f.where, Location(display, note=f.id)).tree, cols)
             needed |= _names(tree)
+            flags |= _flag_columns(tree)
+            dates |= _date_columns(tree)
             rsql.condition_sql(tree, Location(display, note=f.id))  # reject what SQL cannot express, now
         if of:
             needed.add(of)
@@ -149,9 +185,12 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
         if distinct is None:
             key_checks.append(rsql.Aggregate("key_d", "count_distinct", key_column, None))
         key_checks.append(rsql.Aggregate("key_n", "count", None, None))
+    value_checks = [rsql.Aggregate(f"yn_{k}", "not_flag", c, None) for k, c in enumerate(sorted(flags))]
+    value_checks += [rsql.Aggregate(f"date_{k}", "not_date", c, None) for k, c in enumerate(sorted(dates))]
     return SourcePlan(source, display, source.format, region_column,
                       cols.get(source.period_column, source.period_column) if source.period_column else None,
-                      tuple(aggregates), fields, labels, frozenset(needed), tuple(key_checks), key_column)
+                      tuple(aggregates), fields, labels, frozenset(needed), tuple(key_checks), key_column,
+                      tuple(value_checks))
 
 
 # ---- files ---------------------------------------------------------------------------------
@@ -328,6 +367,18 @@ def _scope_prefix(code: str) -> str:
     return code[:end]
 
 
+def _code_fix(codes: list[str]) -> Text:
+    """How to correct unknown codes, saying why when their form tells (Excel, full-width digits)."""
+    if any(re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+|\d+\.0+", c) for c in codes):
+        return t("代码被 Excel 存成了数字（科学计数法或带“.0”），已丢失位数：把该列设为“文本”后重新导出",
+                 "Excel stored the codes as numbers (scientific notation or “.0”), losing digits: format the "
+                 "column as text and export again")
+    if any(not c.isascii() and c.isdigit() for c in codes):
+        return t("代码中有全角数字（如 ９９０１），改为半角数字", "the codes have full-width digits (９９０１): use ASCII digits")
+    return t("改正记录中的代码，或在 regions.csv 中补上这些地区",
+             "correct the codes in the records, or add the regions to regions.csv")
+
+
 def _rows_column(plan: SourcePlan, pos: Mapping[str, int]) -> int | None:
     """The column of the grouped rows that counts every record of a group, when the query has
     one (``key:``'s count, or a ``count`` field without ``where``)."""
@@ -354,12 +405,13 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     at_rows = _rows_column(plan, pos)
     without: list[int | None] = []  # the groups of records without a code: their number of rows, if known
     for r in rows:
-        code = "" if r[at_code] is None else str(r[at_code]).strip()
+        code = "" if r[at_code] is None else str(r[at_code]).strip(rsql.BLANKS)
         if not code:  # households without a region would silently vanish from every count
             without.append(None if at_rows is None or r[at_rows] is None else int(r[at_rows]))
             continue
         if code not in inside:
-            if code not in tree and (code.startswith(prefix) or not code.isdigit()):  # a name is no code
+            # a name, "９９０１…" (full-width) or "9.90121E+11" is no code, whatever it starts with
+            if code not in tree and (code.startswith(prefix) or not (code.isascii() and code.isdigit())):
                 unknown[code] = unknown.get(code, 0) + (1 if at_rows is None else int(r[at_rows] or 0))
             continue
         by_period.setdefault(str(r[at_period]) if at_period is not None else str(period), {})[code] = r
@@ -381,9 +433,7 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
             t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes_zh}",
               "region codes of the records not in regions.csv ({n}): {codes_en}", n=len(unknown), codes_zh=codes_zh,
               codes_en=codes_en),
-            Location(file_label, note=plan.region_column),
-            t("改正记录中的代码，或在 regions.csv 中补上这些地区",
-              "correct the codes in the records, or add the regions to regions.csv")))
+            Location(file_label, note=plan.region_column), _code_fix(list(unknown))))
     if problems:
         raise ErrorGroup.of(problems)
     # per aggregate: (field id, unit, label, measure, value column, matched-rows column)
@@ -486,7 +536,70 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
                 except SourceError as err:
                     raise _bad_number(err, fmt, readable, paths, ws) or err from None
     repeated_keys(ws, plan, names, rows, label)
+    bad_values(plan, names, rows, label, paths)
     return to_observations(ws, plan, names, rows, period, label)
+
+
+def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
+               paths: Sequence[Path] = ()) -> None:
+    """A yes/no column holding words that are neither yes nor no (已消除, 未消除), or a column
+    compared with a date holding dates not written 2024-01-01 (2024/5/1): the conditions cannot
+    read them, and every count over them would be silently wrong. Input errors naming the column,
+    how many values, and (from the files, when given) the commonest of them."""
+    pos = {n: i for i, n in enumerate(names)}
+    problems: list[RevstatError] = []
+    for check in plan.value_checks:
+        if check.alias not in pos:
+            continue
+        count = sum(int(r[pos[check.alias]] or 0) for r in rows)
+        if not count:
+            continue
+        column = check.of or ""
+        seen = _examples(plan, paths, check)
+        examples = t("，如 {e}", ", e.g. {e}", e="、".join(repr(v) for v in seen)) if seen else t("", "")
+        if check.measure == "not_flag":
+            problems.append(SourceError(
+                t("列 {c} 有 {n} 个值既不是“是”也不是“否”{e}，条件无法判断，相关户数会算错",
+                  "column {c} has {n} values that are neither yes nor no{e}: the conditions cannot read them",
+                  c=column, n=count, e=examples),
+                Location(label, note=column),
+                t("改为 是/否（也可写 1/0、Y/N、true/false），空白表示不详", "write 是/否 (or 1/0, Y/N, true/false); "
+                  "leave it empty when unknown")))
+        else:
+            problems.append(SourceError(
+                t("列 {c} 有 {n} 个日期不是 2024-01-01 这样的写法{e}，按日期比较会出错",
+                  "column {c} has {n} dates not written like 2024-01-01{e}: comparing them as dates would go wrong",
+                  c=column, n=count, e=examples),
+                Location(label, note=column),
+                t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位",
+                  "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits")))
+    if problems:
+        raise ErrorGroup.of(problems)
+
+
+def _examples(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate, n: int = 3) -> list[str]:
+    """The commonest values that ``check`` counts, read again from the files (DuckDB); none when
+    the files are not at hand (Spark) or cannot be read."""
+    if not paths:
+        return []
+    import duckdb
+
+    fmt = _fmt(plan, paths)
+    text = rsql.text_sql(check.of or "")
+    cond = (f"{rsql.flag_sql(check.of or '')} IS NULL" if check.measure == "not_flag"
+            else f"NOT regexp_matches(v, '{rsql.ISO_DATE}')")
+    try:
+        with _utf8(paths, fmt) as readable:
+            con = duckdb.connect(":memory:")
+            try:
+                found = con.execute(f"SELECT v FROM (SELECT {text} AS v, * FROM {rsql.reader_sql(fmt)}) WHERE v IS NOT NULL "
+                                    f"AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}",
+                                    [list(readable)]).fetchall()
+            finally:
+                con.close()
+    except (duckdb.Error, OSError, UnicodeError):
+        return []
+    return [str(r[0]) for r in found]
 
 
 def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],

@@ -8,6 +8,7 @@ three-valued logic (a comparison with an empty cell is unknown and does not coun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -40,7 +41,7 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=sorted(plan.columns))
     df = df.astype(object).where(df.notna(), None)
     keys = ["region_code"]
-    df["region_code"] = ["" if v is None else str(v).strip() for v in df[plan.region_column]]
+    df["region_code"] = ["" if v is None else _text(v) or "" for v in df[plan.region_column]]
     if plan.period_column:
         df = df[df[plan.period_column].isin(list(periods))].copy()
         df["period"] = df[plan.period_column]
@@ -59,8 +60,14 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
             if a.measure == "count":
                 row[a.alias] = len(sel)
             elif a.measure == "count_distinct":
-                col = df[a.of].to_numpy()
+                col = ev.texts(a.of)
                 row[a.alias] = len({col[i] for i in sel if col[i] is not None})
+            elif a.measure == "not_flag":
+                col, flags = ev.texts(a.of), ev.flags(a.of)
+                row[a.alias] = sum(1 for i in idx if col[i] is not None and flags[i] is None)
+            elif a.measure == "not_date":
+                col = ev.texts(a.of)
+                row[a.alias] = sum(1 for i in idx if col[i] is not None and not _ISO_DATE.match(col[i]))
             else:
                 vals = [nums[a.of][i] for i in sel if nums[a.of][i] is not None]
                 row[a.alias] = sum(vals, Decimal(0)) if vals else None
@@ -100,6 +107,14 @@ class _PandasEval:
             self._num[col] = out
         return self._num[col]
 
+    def texts(self, col: str) -> list[str | None]:
+        """The column as trimmed text, blanks missing (:func:`revstat.records.sql.text_sql`)."""
+        return [None if v is None else _text(v) for v in self.df[col].to_numpy()]
+
+    def flags(self, col: str) -> list[bool | None]:
+        """A yes/no column: True, False, or None (empty, or neither word: rsql.flag_sql)."""
+        return [None if v is None else _FLAGS.get(v.lower()) for v in self.texts(col)]
+
     def mask(self, node: Node | None) -> list[bool]:
         if node is None:
             return [True] * self.n
@@ -112,8 +127,7 @@ class _PandasEval:
         if isinstance(node, Not):
             return [None if v is None else not v for v in self.bool(node.operand)]
         if isinstance(node, Name):
-            return [None if v is None else str(v).strip().lower() in rsql.TRUTHY
-                    for v in self.df[node.id].to_numpy()]
+            return self.flags(node.id)
         if isinstance(node, Compare):
             kind = rsql._compare_kind(node)
             left = self.value(node.left, kind)
@@ -130,7 +144,7 @@ class _PandasEval:
         if isinstance(node, Name):
             if kind == "num":
                 return self.numbers(node.id)
-            return [None if v is None else str(v) for v in self.df[node.id].to_numpy()]
+            return self.texts(node.id)
         if isinstance(node, Str):
             return [node.value] * self.n
         if isinstance(node, Num):
@@ -145,6 +159,14 @@ class _PandasEval:
             args = [self.value(a, kind if node.func == "if_missing" else "num") for a in node.args]
             return [_call(node.func, vs) for vs in zip(*args, strict=True)]
         raise AssertionError("rejected by rsql.condition_sql at planning")
+
+
+_FLAGS = {**dict.fromkeys(rsql.TRUTHY, True), **dict.fromkeys(rsql.FALSY, False)}
+_ISO_DATE = re.compile(rsql.ISO_DATE)
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip(rsql.BLANKS) or None
 
 
 _CMP = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,

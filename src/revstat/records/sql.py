@@ -32,8 +32,29 @@ from revstat.model import Location
 NUMERIC = "DECIMAL(18,4)"
 #: a quotient in a condition is rounded to this many places (half away from zero)
 DIVISION_PLACES = 8
-#: the values of a yes/no flag column that mean yes (compared after lower(trim(…)))
+#: the values of a yes/no flag column that mean yes, and no (compared after lower(trim(…)));
+#: any other word is neither: unknown, and an input error (:func:`revstat.records.engine.bad_values`)
 TRUTHY = ("1", "true", "t", "yes", "y", "是")
+FALSY = ("0", "false", "f", "no", "n", "否")
+#: what is trimmed from both ends of a text value before it is compared, counted or used as a
+#: code: spaces (ASCII, full-width, no-break), tabs, zero-width spaces and stray byte-order marks
+#: — invisible in Excel/WPS, and "脱贫不稳定户 " must count as 脱贫不稳定户
+BLANKS = " \t\u3000\u00a0\u200b\ufeff"
+#: a date as the conditions compare it (text order is date order only for ISO dates)
+ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def text_sql(column: str) -> str:
+    """A column as trimmed text, an all-blank value as missing (the same on every engine)."""
+    return f"NULLIF(trim(CAST({quote_ident(column)} AS VARCHAR), '{BLANKS}'), '')"
+
+
+def flag_sql(column: str) -> str:
+    """A yes/no column as TRUE, FALSE or unknown (NULL: empty, or a word in neither list)."""
+    v = f"lower({text_sql(column)})"
+    yes = ", ".join(f"'{w}'" for w in TRUTHY)
+    no = ", ".join(f"'{w}'" for w in FALSY)
+    return f"(CASE WHEN {v} IN ({yes}) THEN TRUE WHEN {v} IN ({no}) THEN FALSE END)"
 #: formula functions a record condition may use, as SQL
 _FUNCS = {"abs": "abs", "min": "least", "max": "greatest", "if_missing": "coalesce"}
 _SQL_CMP = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -60,7 +81,7 @@ class Aggregate:
     """One field of a records source: ``measure`` over the rows where ``where`` holds."""
 
     alias: str  # result column (ASCII, e.g. f0)
-    measure: str  # count | sum | count_distinct
+    measure: str  # count | sum | count_distinct; checks: not_flag | not_date (rows of ``of`` that are neither)
     of: str | None  # column header in the file (after the source's ``columns`` mapping)
     where: Node | None  # the parsed condition (names already mapped to column headers)
 
@@ -100,15 +121,14 @@ class _Where:
                 left = right
             return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
         if isinstance(node, Name):
-            truthy = ", ".join(f"'{v}'" for v in TRUTHY)
-            return f"(lower(trim(CAST({quote_ident(node.id)} AS VARCHAR))) IN ({truthy}))"
+            return flag_sql(node.id)
         raise self.fail(t("条件必须是比较或是/否列，如 监测类型 == '脱贫不稳定户'",
                           "a condition must be a comparison or a yes/no column, e.g. monitor_type == '脱贫不稳定户'"))
 
     def value(self, node: Node, kind: str) -> str:
         if isinstance(node, Name):
             col = quote_ident(node.id)
-            return f"CAST({col} AS {NUMERIC})" if kind == "num" else f"CAST({col} AS VARCHAR)"
+            return f"CAST({col} AS {NUMERIC})" if kind == "num" else text_sql(node.id)
         if isinstance(node, Str):
             if kind == "num":
                 raise self.fail(t("不能把数字与字符串 {s!r} 比较", "cannot compare a number with the string {s!r}", s=node.value))
@@ -178,7 +198,7 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
     """One GROUP BY over the record files computing every aggregate (one result row per region,
     and per period when ``period_column`` is given)."""
     params: list[Any] = []  # in the text's order: the FILTER values, the files, the periods
-    selects = [f"trim(CAST({quote_ident(region_column)} AS VARCHAR)) AS region_code"]  # " 9901…" is 9901…
+    selects = [f"{text_sql(region_column)} AS region_code"]  # " 9901…" is 9901…
     group = ["1"]
     if period_column:
         selects.append(f"CAST({quote_ident(period_column)} AS VARCHAR) AS period")
@@ -192,8 +212,14 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
             selects.append(f"count(*){filt} AS {agg.alias}")
             params.extend(fparams)
         elif agg.measure == "count_distinct":
-            selects.append(f"count(DISTINCT {quote_ident(agg.of or '')}){filt} AS {agg.alias}")
+            selects.append(f"count(DISTINCT {text_sql(agg.of or '')}){filt} AS {agg.alias}")
             params.extend(fparams)
+        elif agg.measure == "not_flag":  # values of a yes/no column that are neither yes nor no
+            selects.append(f"count(*) FILTER (WHERE {text_sql(agg.of or '')} IS NOT NULL AND "
+                           f"{flag_sql(agg.of or '')} IS NULL) AS {agg.alias}")
+        elif agg.measure == "not_date":  # values of a column compared with a date that are no ISO date
+            selects.append(f"count(*) FILTER (WHERE NOT regexp_matches({text_sql(agg.of or '')}, '{ISO_DATE}')) "
+                           f"AS {agg.alias}")
         else:
             # and the rows matched: a sum over no matching rows is 0, over only missing values missing
             selects.append(f"sum(CAST({quote_ident(agg.of or '')} AS {NUMERIC})){filt} AS {agg.alias}")
@@ -215,7 +241,7 @@ def sample_query(fmt: str, paths: Sequence[str], region_column: str, codes: Sequ
     """The first ``n`` rows behind an aggregate for some region codes (``revstat explain``)."""
     params: list[Any] = [list(paths)]
     cols = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns) or "*"
-    conds = [f"trim(CAST({quote_ident(region_column)} AS VARCHAR)) IN ({', '.join('?' for _ in codes)})"]
+    conds = [f"{text_sql(region_column)} IN ({', '.join('?' for _ in codes)})"]
     params.extend(codes)
     if period_column and period:
         conds.append(f"CAST({quote_ident(period_column)} AS VARCHAR) = ?")
