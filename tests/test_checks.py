@@ -503,3 +503,52 @@ def test_expression_sides_look_values_up_under_the_periods_canonical_name():
     vals = {("toilets", A_TOWNS[0], "2024Q4"): 101, ("households", A_TOWNS[0], "2024Q4"): 100}
     [issue] = run(rule(rule="toilets <= households", levels=["township"]), data_for(vals, period="2024q4"))
     assert (issue.actual, issue.expected) == (D(101), D(100))
+
+
+def test_finite_mask_of_decimals_and_blanks():
+    import numpy as np
+
+    from revstat.checks import finite_mask, present
+
+    def mask(values):
+        out = finite_mask(np.array(values, dtype=object))
+        return None if out is None else out.tolist()
+
+    assert mask([D(1), D("2.5"), D(-3)]) == [True, True, True]  # all finite: one pass
+    assert mask([D(1), D("NaN"), D("Infinity"), D(0)]) == [True, False, False, True]
+    assert mask([None, D(1), None, D("-Infinity")]) == [False, True, False, False]
+    assert mask([None, None]) == [False, False] and mask([]) == []
+    assert mask([D(1), 2.5]) is None and mask([None, "x"]) is None  # not Decimals: value by value
+    assert present(np.array([None, D(0), "x"], dtype=object)).tolist() == [False, True, True]
+    assert present([None, D(0)]).tolist() == [False, True]
+
+
+def test_small_denominators_read_the_last_row_of_a_region_like_its_dict():
+    """A region whose denominator row comes twice counts with its last value, as in the
+    entry's dict; blanks and NaN are not small."""
+    towns = [A_TOWNS[0], A_TOWNS[0], A_TOWNS[1], A_TOWNS[1], A_TOWNS[2], A_TOWNS[3], A_TOWNS[4]]
+    dens = [D(1), D(100), D(100), D(1), D(2), None, D("NaN")]
+    results = pd.DataFrame({"indicator": ["rate"] * 7, "region_code": towns, "period": ["2024Q4"] * 7,
+                            "value": [D(50)] * 7, "numerator": [D(1)] * 7, "denominator": dens})
+    small = rule(id="small", kind="small_denominator", indicators=["rate"], min_denominator=3, levels=["township"])
+    data = data_for({}, results=results)
+    run_checks([small], data)
+    assert data.small == {("rate", A_TOWNS[1], "2024Q4"), ("rate", A_TOWNS[2], "2024Q4")}
+    unique = results.iloc[[1, 3, 4, 5, 6]]  # each region once: compared on the array
+    data = data_for({}, results=unique)
+    run_checks([small], data)
+    assert data.small == {("rate", A_TOWNS[1], "2024Q4"), ("rate", A_TOWNS[2], "2024Q4")}
+
+
+@pytest.mark.parametrize("require", ["regions", "fields", "both"])
+def test_completeness_looks_at_the_regions_short_of_something_only(require):
+    fields = {"m": fdef(), "e": fdef()}
+    levels = {"m": "township", "e": "township"}
+    obs = obs_rows("m", dict.fromkeys(A_TOWNS, 1)) + obs_rows("e", dict.fromkeys(A_TOWNS[:4], 1), col="C")
+    obs[2]["value"] = None  # A_TOWNS[2] reported m blank
+    issues = run(rule(kind="completeness", levels=["township"], require=require),
+                 data_for({}, obs=obs, fields=fields, field_levels=levels))
+    no_rows = [(town, "缺少") for town in B_TOWNS] if require != "fields" else []
+    short = [(A_TOWNS[2], "必填项"), (A_TOWNS[4], "必填项")] if require != "regions" else []
+    got = sorted((i.region_code, "缺少" if i.message.zh.startswith("缺少") else "必填项") for i in issues)
+    assert got == sorted(no_rows + short)

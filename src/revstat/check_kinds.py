@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
@@ -19,7 +20,6 @@ from revstat.checks import (
     _issue,
     compare_aligned,
     compare_series,
-    factorize,
     failing,
     finite_mask,
     fmt,
@@ -512,9 +512,9 @@ def _rows(data: CheckData) -> _Rows:
     rows = data._memo.get("rows") if data.now() is not None else None
     if rows is None:
         now = data.now()
-        region, regions = factorize(now["region_code"].to_numpy(dtype=object))
-        field, fields = factorize(now["field"].to_numpy(dtype=object))
-        origin, origins = factorize(now["origin"].to_numpy(dtype=object))
+        region, regions = data.codes(now, "region_code")
+        field, fields = data.codes(now, "field")
+        origin, origins = data.codes(now, "origin")
         rows = data._memo["rows"] = _Rows(now, region, regions, field, fields, origin, origins)
     return rows
 
@@ -555,15 +555,21 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                     column[index[fid]] = j
             col = column[rows.field] if len(rows.fields) else np.empty(0, dtype=np.int64)
             mine = reported & (rows.region >= 0) & (rows.field >= 0) & (col >= 0)
-            has[rows.region[mine], col[mine]] = True
-            hit = mine & ok
-            filled[rows.region[hit], col[hit]] = True
-        seen = cast("list[bool]", has.any(axis=1).tolist())
-        complete = cast("list[bool]", filled.all(axis=1).tolist())
+            at = rows.region.astype(np.int64) * len(order) + col  # (region, field) as one flat position
+            has.reshape(-1)[at[mine]] = True
+            filled.reshape(-1)[at[mine & ok]] = True
         region_index = rows.index(rows.regions) if rows is not None else {}
+        # only the regions that did not report, or not every field, are looked at one by one
+        regions = data.regions([level])
+        codes = np.fromiter(map(region_index.get, regions, repeat(-1)), dtype=np.int64, count=len(regions))
+        any_field, every_field = has.any(axis=1), filled.all(axis=1)
+        fine = codes >= 0
+        fine[fine] = any_field[codes[fine]] & every_field[codes[fine]]
+        seen = cast("list[bool]", any_field.tolist())
+        complete = cast("list[bool]", every_field.tolist())
         short: dict[str, list[str]] = {}  # region → its missing fields, in the order of fids
-        for region in data.regions([level]):
-            code = region_index.get(region)
+        for i in np.flatnonzero(~fine).tolist():
+            region, code = regions[i], region_index.get(regions[i])
             if code is None or not seen[code]:
                 if rule.require in ("regions", "both"):
                     short[region] = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from revstat.checks import CheckData, make_check_data, run_checks
+from revstat.checks import CheckData, factorize, make_check_data, run_checks
 from revstat.model import Issue
 from revstat.rules import RuleDef, load_rules, rule_names
 from revstat.waivers import Waiver, apply_waivers, load_waivers
@@ -154,7 +154,8 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
     else:
         obs = values = results = None
         indicators = []
-    have = set() if obs is None or not len(obs) else {str(p) for p in pd.unique(obs["period"].to_numpy(dtype=object))}
+    # the periods read (blanks are no period): periods come in long runs, hashed once per run
+    have = set() if obs is None or not len(obs) else {str(p) for p in factorize(obs["period"].to_numpy(dtype=object))[1]}
     missing = [q for q in dict.fromkeys(wanted) if q not in have]
     if missing:
         extra_obs, extra_values = _read_periods(ws, missing, roll_up_nothing=values is None)

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import compress, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,7 @@ class CheckData:
     _pool: list[tuple[str, str]] | None = None
     _now: Any = None  # (observations, their rows of this period)
     _memo: dict[str, Any] = field(default_factory=dict)  # what several rules derive from the same rows
+    _codes: dict[tuple[int, str], Any] = field(default_factory=dict)  # see codes()
 
     # ---- values ------------------------------------------------------------------------
     def get(self, name: str, region: str, period: str | None = None) -> Decimal | None:
@@ -107,6 +108,15 @@ class CheckData:
         values = self.aligned(self.values[key], regions)
         return values, present(values)
 
+    def codes(self, frame: Any, column: str) -> tuple[Any, list[Any]]:
+        """:func:`factorize` of a column of the observations (or of this period's rows), made
+        once per run: the rules that count rows and the index of cells code the same columns
+        (with one period read, this period's rows are the observations themselves)."""
+        found = self._codes.get((id(frame), column))
+        if found is None or found[0] is not frame:
+            found = self._codes[(id(frame), column)] = (frame, *factorize(frame[column].to_numpy(dtype=object)))
+        return found[1], found[2]
+
     def now(self) -> Any:
         """The observations of this period (every origin), selected once per run."""
         obs = self.observations
@@ -114,7 +124,7 @@ class CheckData:
             rows = obs
             if obs is not None and len(obs):
                 # str(period) == this period, decided once per distinct value
-                codes, uniques = factorize(obs["period"].to_numpy(dtype=object))
+                codes, uniques = self.codes(obs, "period")
                 hits = [i for i, u in enumerate(uniques) if _text(u) == self.period]
                 mask = np.isin(codes, hits)
                 rows = obs if mask.all() else obs[mask]  # one period read: the table itself
@@ -178,9 +188,9 @@ class CheckData:
             self._cell_rows = {}
             obs = self.observations
             if obs is not None and len(obs):  # on codes (fields and periods come in long runs)
-                origin, origins = factorize(obs["origin"].to_numpy(dtype=object))
-                names, name_texts = factorize(obs["field"].to_numpy(dtype=object))
-                periods, period_texts = factorize(obs["period"].to_numpy(dtype=object))
+                origin, origins = self.codes(obs, "origin")
+                names, name_texts = self.codes(obs, "field")
+                periods, period_texts = self.codes(obs, "period")
                 reported = np.isin(origin, [i for i, o in enumerate(origins) if o in REPORTED])
                 rows = np.flatnonzero(reported & (names >= 0) & (periods >= 0))
                 pair = names[rows].astype(np.int64) * len(period_texts) + periods[rows]
@@ -269,6 +279,12 @@ class ValueTable(Mapping[tuple[str, str], Values]):
         entry = self._entries.get(key)
         return None if entry is None else entry.column(regions)
 
+    def below(self, key: tuple[str, str], bound: Any) -> list[str] | None:
+        """The regions (text) of an entry whose value is below ``bound``; ``[]`` if there is no
+        such entry; None when the entry names a region twice (its dict keeps the last value)."""
+        entry = self._entries.get(key)
+        return [] if entry is None else entry.below(bound)
+
     def __getitem__(self, key: tuple[str, str]) -> Values:
         return self._entries[key].as_dict()
 
@@ -318,7 +334,7 @@ def _all_equal(a: Any, b: Any) -> bool:
 class _Layout:
     def __init__(self, block: Any, texts: list[str]) -> None:
         self.block = block
-        self.plain = all(type(code) is str for code in block.tolist())
+        self.plain = set(map(type, block.tolist())) <= {str}
         self.texts = texts
         self.index = {text: i for i, text in enumerate(texts)}
         self._slots: dict[int, tuple[list[str], Any]] = {}
@@ -329,7 +345,7 @@ class _Layout:
         found = self._slots.get(id(regions))
         if found is None or found[0] is not regions:
             missing = len(self.texts)
-            slots = np.fromiter((self.index.get(r, missing) for r in regions), dtype=np.int64, count=len(regions))
+            slots = np.fromiter(map(self.index.get, regions, repeat(missing)), dtype=np.int64, count=len(regions))
             found = self._slots[id(regions)] = (regions, slots)
         return found[1]
 
@@ -363,6 +379,17 @@ class _Entry:
             regions = self.frame.regions[self.positions].tolist()
             self._dict = dict(zip(map(str, regions), values.tolist(), strict=True))
         return self._dict
+
+    def below(self, bound: Any) -> list[str] | None:
+        """See :meth:`ValueTable.below`: one comparison over the known values (numpy's object
+        loop, the same ``<`` per value as on the dict)."""
+        layout = self.frame.layout(self.positions)
+        if len(layout.index) != len(layout.texts):
+            return None
+        values, known = self.clean()
+        at = np.flatnonzero(known)
+        low = np.asarray(values[at] < bound, dtype=bool) if len(at) else np.zeros(0, dtype=bool)
+        return [layout.texts[i] for i in at[low].tolist()]
 
     def column(self, regions: list[str]) -> tuple[Any, Any]:
         if self._padded is None:
@@ -439,17 +466,23 @@ def factorize(values: Any) -> tuple[Any, list[Any]]:
 
 def finite_mask(values: Any) -> Any:
     """For an object array of Decimals and blanks (None): which hold a finite number (a bool
-    array), with ``Decimal.is_finite`` mapped in C. Nearly every column is Decimals only: one
-    pass; otherwise the blanks are found by identity and the rest mapped. None if that cannot be
-    decided this way (a value that is neither None nor a Decimal, such as NaN or
-    ``pandas.NA``): go value by value."""
+    array), with ``Decimal.is_finite`` mapped in C over a list of the values (iterating a list
+    is twice as fast as iterating the array). Nearly every column is finite Decimals only: one
+    pass that only asks whether all are (no array built from 10⁵ answers); otherwise the blanks
+    are found by identity and the rest mapped. None if that cannot be decided this way (a value
+    that is neither None nor a Decimal, such as NaN or ``pandas.NA``): go value by value."""
+    items = values.tolist()
     try:
-        return np.fromiter(map(Decimal.is_finite, values), dtype=bool, count=len(values))
+        if all(map(Decimal.is_finite, items)):
+            return np.ones(len(items), dtype=bool)
     except TypeError:  # a blank, or not a Decimal
         pass
-    mask = np.fromiter(map(operator.is_not, values, repeat(None)), dtype=bool, count=len(values))
+    mask = np.fromiter(map(operator.is_not, items, repeat(None)), dtype=bool, count=len(items))
     try:
-        finite = np.fromiter(map(Decimal.is_finite, compress(values, mask)), dtype=bool, count=int(mask.sum()))
+        kept = values[mask].tolist()
+        if all(map(Decimal.is_finite, kept)):
+            return mask
+        finite = np.fromiter(map(Decimal.is_finite, kept), dtype=bool, count=len(kept))
     except TypeError:  # not a Decimal after all
         return None
     mask[mask] = finite
@@ -635,8 +668,10 @@ def objects(values: Any) -> Any:
 
 
 def present(values: Any) -> Any:
-    """Bool array: which values are not None (missing is None here, never NaN)."""
-    return np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    """Bool array: which values are not None (missing is None here, never NaN), by identity
+    in C over a list of the values."""
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return np.fromiter(map(operator.is_not, items, repeat(None)), dtype=bool, count=len(items))
 
 
 def failing(rule: RuleDef, left: Any, op: str, right: Any, left_known: Any = None,
@@ -704,11 +739,10 @@ def run_checks(rules: Iterable[RuleDef], data: CheckData) -> list[Issue]:
     workspace does not have) becomes an ``info`` finding of its own instead of stopping."""
     rules = list(rules)
     for rule in rules:  # small denominators first: outlier tests leave them out
-        if rule.kind == "small_denominator":
+        if rule.kind == "small_denominator" and rule.min_denominator is not None:
             for ind in rule.indicators:
-                for region, den in data.series(f"{ind}.denominator").items():
-                    if den is not None and rule.min_denominator is not None and den < rule.min_denominator:
-                        data.small.add((ind, region, data.period))
+                data.small.update((ind, region, data.period) for region in _below(data, f"{ind}.denominator",
+                                                                                 rule.min_denominator))
     issues: list[Issue] = []
     for rule in rules:
         fn = RULE_KINDS.get(rule.kind)
@@ -723,6 +757,15 @@ def run_checks(rules: Iterable[RuleDef], data: CheckData) -> list[Issue]:
                           e=f"{type(exc).__name__}: {exc}"),
                 locations=(rule.location,) if rule.location else ()))
     return sorted(issues, key=_order)
+
+
+def _below(data: CheckData, name: str, bound: Any) -> list[str]:
+    """The regions where ``name`` (this period) is below ``bound``: compared on the entry's
+    array when its regions are distinct (one value each, as in its dict), else on the dict."""
+    found = data.values.below((name, data.period), bound) if isinstance(data.values, ValueTable) else None
+    if found is not None:
+        return found
+    return [region for region, value in data.series(name).items() if value is not None and value < bound]
 
 
 _SEV_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
