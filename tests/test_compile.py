@@ -329,6 +329,23 @@ def test_compile_a_records_workspace(tmp_path):
     assert "跳过" in res.output
 
 
+def test_a_period_without_its_household_export_says_which_indicators_it_skips(tmp_path):
+    # the records file of 2024Q4 put in the wrong folder: its four indicators used to vanish from the
+    # outputs while the footer still counted 63 indicators and --strict passed over them
+    ws = copy_sample(tmp_path / "ws")
+    shutil.move(ws / "data" / "2024Q4" / "records", ws / "data" / "records-2024Q4")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过依赖它的 4 个指标：" in res.output
+    assert "风险消除率（户级数据）" in res.output
+    assert "59 个指标" in res.output
+    ids = {r["indicator"] for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")}
+    assert "records_risk_eliminated_rate" not in ids and "sanitary_toilet_rate" in ids
+    strict = invoke("compile", str(ws), "--period", "2024Q4", "--strict")
+    assert strict.exit_code == 1
+    assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过了 4 个指标" in strict.output
+
+
 def test_strict_exits_1_on_incomplete_city_figures(compiled):
     ws, _ = compiled
     city = city_rows(ws)

@@ -31,6 +31,8 @@ CHANGE_UNITS = {"growth": "%", "pp": "个百分点", "none": ""}
 class Skipped:
     indicator: IndicatorDef
     missing: tuple[str, ...]  # the fields the workspace does not provide
+    #: why: "fields" (no source defines them) or "no_file" (a records source with no file for the period)
+    why: str = "fields"
 
 
 def required_fields(defs: Iterable[IndicatorDef]) -> dict[str, set[str]]:

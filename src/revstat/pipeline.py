@@ -36,6 +36,7 @@ class Compiled:
     findings: list[Any] = field(default_factory=list)  # revstat.model.Issue, from the checks
     skipped: list[Skipped] = field(default_factory=list)  # indicators whose fields are absent
     periods: list[str] = field(default_factory=list)  # every period read
+    records_missing: list[str] = field(default_factory=list)  # records files patterns with no file for the period
 
 
 def periods_needed(defs: list[IndicatorDef], period: Period) -> tuple[list[Period], list[Period]]:
@@ -96,6 +97,10 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     defs = load_indicators(ws) if defs is None else defs
     fields = ws.fields()
     usable, skipped = split_available(defs, fields)
+    absent = records_without_files(ws, p)  # no household export for the period: its fields are absent
+    if absent:
+        usable, unread = split_available(usable, set(fields) - set().union(*absent.values()))
+        skipped += [Skipped(s.indicator, s.missing, "no_file") for s in unread]
     periods = read_periods(ws, p, defs)
     read = read_sources(ws, periods, progress=progress, prefetched=prefetched)
     frames = [read.observations]
@@ -115,7 +120,21 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
                                  temporal={f.id: f.temporal for f in catalogue.values()})
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
-                    periods=periods)
+                    periods=periods, records_missing=sorted(absent))
+
+
+def records_without_files(ws: Any, period: Period) -> dict[str, set[str]]:
+    """The files patterns of the records sources that have no file for ``period`` (one export a
+    period, ``{period}`` in ``files``), each with the fields it would give. Their indicators are
+    skipped and said to be, rather than left out of the outputs without a word."""
+    out: dict[str, set[str]] = {}
+    for source in ws.sources:
+        if source.kind != "records" or "{period}" not in source.files or "://" in source.files:
+            continue
+        pattern = source.files.replace("{period}", str(period))
+        if not any(f.is_file() and not f.name.startswith("~$") for f in ws.root.glob(pattern)):
+            out.setdefault(pattern, set()).update(f.id for f in source.fields)
+    return out
 
 
 def write_outputs(compiled: Compiled, out_dir: Path | None = None, *,

@@ -156,9 +156,13 @@ def strict_failures(compiled: Any) -> list[Text]:
         reasons.append(t("{region}有 {n} 个指标的同比以不完整的上年同期数为基数：{names}；见 indicators.csv 的 note 列",
                          "{n} changes of {region} are against an incomplete last-year total: {names_en}; "
                          "see the note column of indicators.csv", **listed(unlike["indicator"])))
-    if compiled.skipped:
+    if any(s.why == "no_file" for s in compiled.skipped):
+        reasons.append(t("户级数据在本期没有文件（{p}），跳过了 {n} 个指标", "no household records file for the period "
+                         "({p}): {n} indicators skipped", p="、".join(compiled.records_missing),
+                         n=sum(s.why == "no_file" for s in compiled.skipped)))
+    if any(s.why != "no_file" for s in compiled.skipped):
         reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "indicators skipped (fields not in the workspace): {n}",
-                         n=len(compiled.skipped)))
+                         n=sum(s.why != "no_file" for s in compiled.skipped)))
     errors = unwaived_errors(compiled)
     if errors:
         reasons.append(t("审核发现 {n} 条错误（强制性）；`revstat check` 显示详情",
@@ -260,13 +264,22 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         console.print(t("部分地区的合计不完整（下级地区缺数），见 indicators.csv 的 note 列",
                         "some regions' totals are incomplete (lower-level regions missing): see the note column of "
                         "indicators.csv").render(), markup=False)
-    if compiled.skipped:
-        en = common.en()
+    en = common.en()
+    no_file = [s for s in compiled.skipped if s.why == "no_file"]
+    if no_file:  # a household export missing for the period: said, not silently left out
+        names = join(((s.indicator.name_en or s.indicator.name) if en else s.indicator.name) for s in no_file[:10])
+        more = t("等", ", …").render() if len(no_file) > 10 else ""
+        console.print(t("户级数据在本期没有文件（{p}），跳过依赖它的 {n} 个指标：{names}{more}",
+                        "no household records file for the period ({p}): {n} indicators that need it skipped: "
+                        "{names}{more}", p="、".join(compiled.records_missing), n=len(no_file), names=names,
+                        more=more).render(), markup=False)
+    lacking = [s for s in compiled.skipped if s.why != "no_file"]
+    if lacking:
         names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
-                       m=", ".join(s.missing)).render() for s in compiled.skipped[:10])
-        more = t("等", ", …").render() if len(compiled.skipped) > 10 else ""
+                       m=", ".join(s.missing)).render() for s in lacking[:10])
+        more = t("等", ", …").render() if len(lacking) > 10 else ""
         console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}{more}", "skipped {n} indicators (fields not in the "
-                        "workspace): {names}{more}", n=len(compiled.skipped), names=names, more=more).render(), markup=False)
+                        "workspace): {names}{more}", n=len(lacking), names=names, more=more).render(), markup=False)
     if compiled.findings:
         from revstat.writers.findings import summary
 
