@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -213,10 +214,16 @@ def parse_regions(text: str, file: str) -> RegionTree:
         )
     at = {h.strip(): i for i, h in enumerate(header)}  # a name given twice: its last column
     columns = [at[n] for n in need]
+    width = max(columns) + 1
+    pick = operator.itemgetter(*columns)
+    is_code = _CODE.match
     regions: dict[str, Region] = {}
     for lineno, row in enumerate(filter(None, reader), start=2):  # blank lines are skipped, not counted
-        code, name, level, parent = (row[i].strip() if i < len(row) else "" for i in columns)
-        if not _CODE.match(code):
+        if len(row) >= width:
+            code, name, level, parent = (x.strip() for x in pick(row))
+        else:  # a short row: the missing cells are empty
+            code, name, level, parent = (row[i].strip() if i < len(row) else "" for i in columns)
+        if not is_code(code):
             raise ConfigError(t("地区代码应为12位数字：{code!r}", "a region code must have 12 digits: {code!r}", code=code),
                               Location(file, line=lineno), t("按统计用区划代码填写12位代码（以文本保存，勿用科学计数法）",
                                                              "write the 12-digit code as text (not in scientific notation)"))
@@ -238,15 +245,17 @@ def parse_regions(text: str, file: str) -> RegionTree:
 
 
 def _check_no_cycles(regions: dict[str, Region], file: str) -> None:
+    rooted: set[str] = set()  # codes whose chain of parents is known to end at a root
     for code in regions:
         seen = {code}
         parent = regions[code].parent
-        while parent is not None:
+        while parent is not None and parent not in rooted:
             if parent in seen:
                 raise ConfigError(t("地区上下级关系成环：{code}", "the region hierarchy has a cycle at {code}", code=code),
                                   Location(file), t("改正 parent 列", "correct the parent column"))
             seen.add(parent)
             parent = regions[parent].parent
+        rooted |= seen
 
 
 def load_regions(path: Path, display: str = "regions.csv") -> RegionTree:
