@@ -552,3 +552,15 @@ def test_completeness_looks_at_the_regions_short_of_something_only(require):
     short = [(A_TOWNS[2], "必填项"), (A_TOWNS[4], "必填项")] if require != "regions" else []
     got = sorted((i.region_code, "缺少" if i.message.zh.startswith("缺少") else "必填项") for i in issues)
     assert got == sorted(no_rows + short)
+
+
+def test_member_is_isin_for_codes_with_blanks():
+    import numpy as np
+
+    from revstat.checks import member
+
+    codes = np.array([0, 2, -1, 1, 2, -1])
+    assert member(codes, [2], 3).tolist() == [False, True, False, False, True, False]
+    assert member(codes, [0, 1, 2], 3).tolist() == [True, True, False, True, True, False]  # a blank is never in
+    assert member(codes, [], 3).tolist() == [False] * 6
+    assert member(np.array([], dtype=np.int64), [0], 1).tolist() == []

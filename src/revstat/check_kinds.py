@@ -24,6 +24,7 @@ from revstat.checks import (
     finite_mask,
     fmt,
     holds,
+    member,
     objects,
     rule_kind,
 )
@@ -209,7 +210,7 @@ def check_hierarchy_sum(rule: RuleDef, data: CheckData) -> list[Issue]:
     parents = {c for c in wanted if data.tree.children.get(c)}
     # only rows of parents at the rule's levels can be checked: pick them before the loop
     rows = _rows(data)
-    mask = rows.where(("source", "records"), fields) & np.isin(rows.region, rows.codes(rows.regions, parents))
+    mask = rows.where(("source", "records"), fields) & member(rows.region, rows.codes(rows.regions, parents), len(rows.regions))
     reported = rows.frame.iloc[np.flatnonzero(mask)]
     own: dict[tuple[str, str], Decimal] = {}
     for fid, region, raw in zip(*_columns(reported, ("field", "region_code", "value")), strict=True):
@@ -490,9 +491,9 @@ class _Rows:
 
     def where(self, origins: tuple[str, ...], fields: Iterable[str] | None = None) -> Any:
         """Bool mask of the rows of these origins (and fields)."""
-        mask = np.isin(self.origin, self.codes(self.origins, origins))
+        mask = member(self.origin, self.codes(self.origins, origins), len(self.origins))
         if fields is not None:
-            mask &= np.isin(self.field, self.codes(self.fields, fields))
+            mask &= member(self.field, self.codes(self.fields, fields), len(self.fields))
         return mask
 
     def reported(self) -> tuple[Any, Any]:
@@ -622,9 +623,9 @@ def _rows_by_region(rows: _Rows, mask: Any, wanted: set[str],
     blank fields) if given."""
     if not wanted:
         return {}
-    mask = mask & np.isin(rows.region, rows.codes(rows.regions, wanted))
+    mask = mask & member(rows.region, rows.codes(rows.regions, wanted), len(rows.regions))
     if fields is not None:
-        mask &= np.isin(rows.field, rows.codes(rows.fields, fields)) | (rows.field < 0)
+        mask &= member(rows.field, rows.codes(rows.fields, fields), len(rows.fields)) | (rows.field < 0)
     positions = np.flatnonzero(mask)
     fields, files, sheets, cells = (rows.frame[c].to_numpy(dtype=object)[positions].tolist()
                                     for c in ("field", "file", "sheet", "cell"))

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import repeat
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -85,8 +85,14 @@ class CheckData:
         found = self._region_cache.get(wanted)
         if found is None:
             if self._pool is None:  # (code, level) of the report region's subtree, in code order
-                pool = self.tree.subtree(self.scope) if self.scope in self.tree else list(self.tree.regions)
-                self._pool = [(c, self.tree.level(c)) for c in sorted(pool)]
+                if self.scope in self.tree:
+                    pool = [self.scope]
+                    for code in pool:  # breadth first: the list grows as it is read
+                        pool.extend(self.tree.children.get(code, ()))
+                else:
+                    pool = list(self.tree.regions)
+                regions = self.tree.regions
+                self._pool = [(c, regions[c].level) for c in sorted(pool)]
             found = [c for c, level in self._pool if level in wanted]
             self._region_cache[wanted] = found
         return found
@@ -126,7 +132,7 @@ class CheckData:
                 # str(period) == this period, decided once per distinct value
                 codes, uniques = self.codes(obs, "period")
                 hits = [i for i, u in enumerate(uniques) if _text(u) == self.period]
-                mask = np.isin(codes, hits)
+                mask = member(codes, hits, len(uniques))
                 rows = obs if mask.all() else obs[mask]  # one period read: the table itself
             self._now = (obs, rows)
             self._memo.clear()
@@ -191,7 +197,7 @@ class CheckData:
                 origin, origins = self.codes(obs, "origin")
                 names, name_texts = self.codes(obs, "field")
                 periods, period_texts = self.codes(obs, "period")
-                reported = np.isin(origin, [i for i, o in enumerate(origins) if o in REPORTED])
+                reported = member(origin, [i for i, o in enumerate(origins) if o in REPORTED], len(origins))
                 rows = np.flatnonzero(reported & (names >= 0) & (periods >= 0))
                 pair = names[rows].astype(np.int64) * len(period_texts) + periods[rows]
                 order = np.argsort(pair, kind="stable")
@@ -464,6 +470,15 @@ def factorize(values: Any) -> tuple[Any, list[Any]]:
     return codes, uniques.tolist()
 
 
+def member(codes: Any, wanted: Iterable[int], n: int) -> Any:
+    """``np.isin(codes, wanted)`` for codes of :func:`factorize` (``0 … n-1``, -1 = blank):
+    one lookup per row in a table of the ``n`` codes instead of a sort (the extra last slot
+    answers for -1)."""
+    table = np.zeros(n + 1, dtype=bool)
+    table[list(wanted)] = True
+    return table[codes]
+
+
 def finite_mask(values: Any) -> Any:
     """For an object array of Decimals and blanks (None): which hold a finite number (a bool
     array), with ``Decimal.is_finite`` mapped in C over a list of the values (iterating a list
@@ -477,16 +492,22 @@ def finite_mask(values: Any) -> Any:
             return np.ones(len(items), dtype=bool)
     except TypeError:  # a blank, or not a Decimal
         pass
-    mask = np.fromiter(map(operator.is_not, items, repeat(None)), dtype=bool, count=len(items))
+    known = _not_none(items)
+    mask = np.frombuffer(known, dtype=bool)
     try:
-        kept = values[mask].tolist()
-        if all(map(Decimal.is_finite, kept)):
+        if all(map(Decimal.is_finite, compress(items, known))):
             return mask
-        finite = np.fromiter(map(Decimal.is_finite, kept), dtype=bool, count=len(kept))
+        finite = np.fromiter(map(Decimal.is_finite, compress(items, known)), dtype=bool, count=int(mask.sum()))
     except TypeError:  # not a Decimal after all
         return None
     mask[mask] = finite
     return mask
+
+
+def _not_none(items: list[Any]) -> bytearray:
+    """1 for each item that is not None, 0 for None: identity tests mapped in C into a
+    writable buffer (a bool array over it costs nothing; no array built from 10⁵ answers)."""
+    return bytearray(map(operator.is_not, items, repeat(None)))
 
 
 def _decimals(values: list[Any]) -> list[Decimal | None]:
@@ -571,10 +592,16 @@ def render_message(rule: RuleDef, default: Text, params: dict[str, Any]) -> Text
     """The rule's own templates (zh, en) or the kind's default, with placeholders filled."""
     zh = rule.message or default.zh
     en = rule.message_en or (default.en if rule.message is None else rule.message)
+    # numbers are formatted once for both languages; only Text differs between them
+    plain = {k: fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
+             for k, v in params.items() if not isinstance(v, Text)}
+    texts = [(k, v) for k, v in params.items() if isinstance(v, Text)]
+
     def shown(lang: str) -> _Blank:
-        return _Blank({k: v.render(lang) if isinstance(v, Text)
-                       else fmt(v) if isinstance(v, Decimal | int | float) or v is None else v
-                       for k, v in params.items()})
+        values = _Blank(plain)
+        for k, v in texts:
+            values[k] = v.render(lang)
+        return values
 
     return Text(_format(zh, shown("zh")), _format(en, shown("en")))
 
@@ -670,8 +697,7 @@ def objects(values: Any) -> Any:
 def present(values: Any) -> Any:
     """Bool array: which values are not None (missing is None here, never NaN), by identity
     in C over a list of the values."""
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return np.fromiter(map(operator.is_not, items, repeat(None)), dtype=bool, count=len(items))
+    return np.frombuffer(_not_none(values.tolist() if isinstance(values, np.ndarray) else list(values)), dtype=bool)
 
 
 def failing(rule: RuleDef, left: Any, op: str, right: Any, left_known: Any = None,
