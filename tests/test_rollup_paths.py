@@ -240,3 +240,57 @@ def test_a_blank_weighted_mean_is_a_missing_weight_above():
     assert at[("share", town)].value == CONTEXT.divide(D(10 * 5 + 20 * 7), D(12))  # weighted by the villages' incomes
     assert ("share", county) not in at and ("inc", county) not in at  # the town's weight is blank
     assert at[("pop", county)].value == D(0)
+
+
+@st.composite
+def runs_of_rows(draw):
+    """Runs of region texts as sheets give them: a run often repeats the one before it."""
+    pool = ["a", "b", "c", "d", None, float("nan")]
+    runs, previous = [], None
+    for _ in range(draw(st.integers(0, 8))):
+        if previous is not None and draw(st.booleans()):
+            run = list(previous)
+            if draw(st.booleans()) and run:  # repeated but one value changed
+                run[draw(st.integers(0, len(run) - 1))] = draw(st.sampled_from(pool))
+        else:
+            run = draw(st.lists(st.sampled_from(pool), min_size=0, max_size=5))
+        runs.append(run)
+        previous = run
+    return runs
+
+
+@SETTINGS
+@given(runs=runs_of_rows())
+def test_repeated_runs_give_pandas_factorize(runs):
+    from revstat.checks import factorize_repeated
+
+    values = np.array([v for run in runs for v in run], dtype=object)
+    field = np.repeat(np.arange(len(runs)), [len(run) for run in runs])
+    codes, uniques = factorize_repeated(values, field)
+    expected, exp_uniques = pd.factorize(values)
+    assert codes.tolist() == expected.tolist()
+    assert [repr(u) for u in uniques] == [repr(u) for u in exp_uniques.tolist()]
+    starts = np.flatnonzero(np.r_[True, field[1:] != field[:-1]]) if len(field) else field
+    source = hierarchy.repeated_rows(values, starts)
+    if source is not None:  # each row points at an earlier (or the same) row with its value
+        assert (source <= np.arange(len(values))).all()
+        assert all(values[s] is values[i] or values[s] == values[i] for i, s in enumerate(source.tolist()))
+
+
+def test_fields_of_a_sheet_over_the_same_villages_roll_up_as_the_reference():
+    """Three fields over the same villages (their region lookups taken from the first), a
+    fourth over the same number of rows with another village in the middle, one unknown."""
+    tree = tree_of([[3, 2], [3]])
+    villages = sorted(c for c in tree.regions if tree.level(c) == "village")
+    sheet = villages[:3]
+    other = [villages[0], "999999999999", villages[5]]
+    rows = [(f, r, 10 * i + j) for i, f in enumerate(["hh", "pop", "extra"]) for j, r in enumerate(sheet)]
+    rows += [("stock", r, j) for j, r in enumerate(other)]
+    rows += [("hh", r, 5) for r in villages[3:]]
+    obs = make_observations([
+        {"field": f, "region_code": r, "region_name": "", "level": "", "period": "2024Q4", "value": D(x),
+         "unit": "户", "file": "a.xlsx", "sheet": "s", "cell": f"C{i + 2}", "origin": "source"}
+        for i, (f, r, x) in enumerate(rows)])
+    values = roll_up(obs, tree, FIELDS)
+    check_against_reference(obs, tree, values)
+    assert len(values[values.region_code == "999999999999"]) == 0

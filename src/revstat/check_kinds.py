@@ -513,8 +513,8 @@ def _rows(data: CheckData) -> _Rows:
     rows = data._memo.get("rows") if data.now() is not None else None
     if rows is None:
         now = data.now()
-        region, regions = data.codes(now, "region_code")
         field, fields = data.codes(now, "field")
+        region, regions = data.codes(now, "region_code", runs=field)
         origin, origins = data.codes(now, "origin")
         rows = data._memo["rows"] = _Rows(now, region, regions, field, fields, origin, origins)
     return rows

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from revstat.hierarchy import repeated_rows
 from revstat.i18n import Text, t
 from revstat.model import Issue, Location, Severity
 from revstat.numbers import CONTEXT, format_fixed, to_decimal
@@ -114,13 +115,17 @@ class CheckData:
         values = self.aligned(self.values[key], regions)
         return values, present(values)
 
-    def codes(self, frame: Any, column: str) -> tuple[Any, list[Any]]:
+    def codes(self, frame: Any, column: str, runs: Any = None) -> tuple[Any, list[Any]]:
         """:func:`factorize` of a column of the observations (or of this period's rows), made
         once per run: the rules that count rows and the index of cells code the same columns
-        (with one period read, this period's rows are the observations themselves)."""
+        (with one period read, this period's rows are the observations themselves). ``runs``:
+        the codes of a column whose runs may repeat this one's values (the fields of a sheet
+        repeat its regions), so that only the first of the repeated runs is hashed."""
         found = self._codes.get((id(frame), column))
         if found is None or found[0] is not frame:
-            found = self._codes[(id(frame), column)] = (frame, *factorize(frame[column].to_numpy(dtype=object)))
+            values = frame[column].to_numpy(dtype=object)
+            coded = factorize(values) if runs is None else factorize_repeated(values, runs)
+            found = self._codes[(id(frame), column)] = (frame, *coded)
         return found[1], found[2]
 
     def now(self) -> Any:
@@ -477,6 +482,22 @@ def member(codes: Any, wanted: Iterable[int], n: int) -> Any:
     table = np.zeros(n + 1, dtype=bool)
     table[list(wanted)] = True
     return table[codes]
+
+
+def factorize_repeated(values: Any, runs: Any) -> tuple[Any, list[Any]]:
+    """:func:`factorize` of ``values`` where the runs of ``runs`` (codes of another column) may
+    repeat the run before them (:func:`revstat.hierarchy.repeated_rows`): the first of each
+    chain of repeated runs is factorized and the others take its codes. The same codes and
+    uniques (every first appearance is in the rows factorized, in order)."""
+    starts = np.concatenate(([0], np.flatnonzero(runs[1:] != runs[:-1]) + 1)) if len(runs) else runs
+    source = repeated_rows(values, starts)
+    if source is None:
+        return factorize(values)
+    own = np.flatnonzero(source == np.arange(len(source)))
+    codes, uniques = factorize(values[own])
+    out = np.empty(len(values), dtype=codes.dtype)
+    out[own] = codes
+    return out[source], uniques
 
 
 def finite_mask(values: Any) -> Any:

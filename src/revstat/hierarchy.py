@@ -71,16 +71,15 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     else:
         reported = obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool)
     rows = np.flatnonzero(reported & pd.notna(raw))
-    region = obs[tidy.REGION_CODE]
-    region = region if len(rows) == len(obs) else region.iloc[rows]
-    if not (isinstance(region.dtype, pd.StringDtype) and region.dtype.na_value is np.nan):  # else str already
-        region = region.astype(str)
-    r_idx = pd.Index(codes).get_indexer(region)
-    rows, r_idx = rows[r_idx >= 0], r_idx[r_idx >= 0].astype(np.int64)
-    parent_idx, depth_arr, n_children = _structure(tree, codes)
-
     f_codes, f_names = _text_codes(obs[tidy.FIELD], rows)
     p_codes, p_names = _text_codes(obs[tidy.PERIOD], rows)
+    r_idx = _region_positions(obs[tidy.REGION_CODE], rows, codes, f_codes)
+    known_region = r_idx >= 0
+    if not known_region.all():  # regions the tree does not have are left out
+        rows, r_idx = rows[known_region], r_idx[known_region]
+        f_codes, f_names = _used(f_codes[known_region], f_names)
+        p_codes, p_names = _used(p_codes[known_region], p_names)
+    parent_idx, depth_arr, n_children = _structure(tree, codes)
     n_p = max(len(p_names), 1)
     rkey = (f_codes.astype(np.int64) * n_p + p_codes) * n_r + r_idx
     keys = _Keys(n_r, n_p, len(f_names), parent_idx, n_children)
@@ -183,20 +182,79 @@ def _run_codes(column: Any) -> tuple[Any, Any] | None:
 def _text_codes(column: Any, rows: Any) -> tuple[Any, Any]:
     """``pd.factorize(column.iloc[rows].astype(str), sort=True)``: the codes of the texts of
     ``rows``, numbered in sorted order (-1 = blank)."""
-    import numpy as np
     import pandas as pd
 
     found = _run_codes(column)
     if found is None:
         return pd.factorize(column.iloc[rows].astype(str), sort=True)
     codes, uniques = found
-    codes = codes[rows]
+    return _used(codes[rows], uniques)
+
+
+def _used(codes: Any, uniques: Any) -> tuple[Any, Any]:
+    """Sorted codes renumbered to the texts they use (-1 stays -1), as if the texts only other
+    rows have had never been there (as :func:`pd.factorize` of these rows alone numbers them)."""
+    import numpy as np
+
     used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
-    if not used.all():  # texts only the rows left out have: numbered as if they were never there (a smaller key space)
-        renumber = np.cumsum(used) - 1
-        codes = np.where(codes >= 0, renumber[codes], -1)
-        uniques = uniques[used]
-    return codes, uniques
+    if used.all():
+        return codes, uniques
+    renumber = np.cumsum(used) - 1
+    return np.where(codes >= 0, renumber[codes], -1), np.asarray(uniques, dtype=object)[used]
+
+
+def _region_positions(column: Any, rows: Any, codes: list[str], field: Any) -> Any:
+    """The position in ``codes`` of each row's region (-1 if the tree does not have it):
+    ``pd.Index(codes).get_indexer`` of the column's text at ``rows``. A sheet's fields repeat
+    its rows' regions: a field's run of rows that repeats the run before it takes that run's
+    positions (:func:`repeated_rows`), so only the first of them is looked up."""
+    import numpy as np
+    import pandas as pd
+
+    region = column if len(rows) == len(column) else column.iloc[rows]
+    text = isinstance(region.dtype, pd.StringDtype) and region.dtype.na_value is np.nan
+    if not text:
+        region = region.astype(str)
+    starts = np.flatnonzero(field[1:] != field[:-1]) + 1 if len(field) else field
+    source = repeated_rows(region.to_numpy(dtype=object), np.concatenate(([0], starts))) if text else None
+    if source is None:
+        return pd.Index(codes).get_indexer(region).astype(np.int64)
+    own = np.flatnonzero(source == np.arange(len(source)))
+    found = np.empty(len(source), dtype=np.int64)
+    found[own] = pd.Index(codes).get_indexer(region.iloc[own])
+    return found[source]
+
+
+def repeated_rows(values: Any, starts: Any) -> Any | None:
+    """For an object array cut into runs (``starts``: where each run begins, the first at 0),
+    the row each row repeats: when a run has the values of the run before it, row by row (a
+    sheet's fields over the same rows of regions), its rows point at the rows of the first run
+    of such a chain; every other row points at itself. Lookups and hashing are then done for
+    the rows that point at themselves only (their first appearances are all there, in order).
+    Runs of one length are compared as two slices of the array (no rows taken). None when no
+    run repeats the one before it (or the values cannot be compared so)."""
+    import numpy as np
+
+    n = len(values)
+    if n == 0 or len(starts) < 2:
+        return None
+    lengths = np.diff(np.append(starts, n))
+    same = np.zeros(len(starts), dtype=bool)
+    bounds = [0, *(np.flatnonzero(lengths[1:] != lengths[:-1]) + 1).tolist(), len(starts)]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # runs a … b-1 have one length
+        size, lo = int(lengths[a]), int(starts[a])
+        if b - a < 2 or not size:
+            continue
+        hi = lo + (b - a) * size
+        try:  # NaN differs from itself: a run with a blank is not taken as repeated
+            differs = np.asarray(values[lo + size:hi] != values[lo:hi - size], dtype=bool)
+        except (TypeError, ValueError):  # pandas.NA cannot say
+            return None
+        same[a + 1:b] = ~differs.reshape(b - a - 1, size).any(axis=1)
+    if not same.any():
+        return None
+    first = np.maximum.accumulate(np.where(same, 0, np.arange(len(starts))))  # the run each run repeats
+    return np.arange(n) + np.repeat(starts[first] - starts, lengths)
 
 
 def _dense(key: Any, n_keys: int) -> bool:
