@@ -294,3 +294,20 @@ def test_fields_of_a_sheet_over_the_same_villages_roll_up_as_the_reference():
     values = roll_up(obs, tree, FIELDS)
     check_against_reference(obs, tree, values)
     assert len(values[values.region_code == "999999999999"]) == 0
+
+
+def test_weighted_means_of_interleaved_rows():
+    """The villages of two towns interleaved in the table: each town's income per head is
+    weighted by its own villages' people only."""
+    tree = tree_of([[2, 2]])
+    v11, v12, v21, v22 = "990101001001", "990101001002", "990101002001", "990101002002"
+    rows = [("pop", v11, 100), ("pop", v21, 1), ("pop", v12, 300), ("pop", v22, 3),
+            ("inc", v11, 1000), ("inc", v21, 10), ("inc", v12, 2000), ("inc", v22, 30)]
+    obs = make_observations([
+        {"field": f, "region_code": r, "region_name": "", "level": "", "period": "2024Q4", "value": D(x),
+         "unit": None, "file": "a.xlsx", "sheet": "s", "cell": f"C{i + 2}", "origin": "source"}
+        for i, (f, r, x) in enumerate(rows)])
+    v = roll_up(obs, tree, FIELDS).set_index(["field", "region_code"])["value"]
+    assert v[("inc", "990101001000")] == D(1000 * 100 + 2000 * 300) / D(400)  # 1750
+    assert v[("inc", "990101002000")] == D(10 * 1 + 30 * 3) / D(4)  # 25
+    assert v[("inc", "990101000000")] == CONTEXT.divide(D(1750 * 400 + 25 * 4), D(404))

@@ -450,8 +450,8 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
         x[w_rows] = product
         ok[is_w] = False
         ok[w_rows] = ~pd.isna(product)
-        weight = np.full(len(x), None, dtype=object)
-        weight[w_rows] = w[ok_w]
+        weighed = ok[w_rows]  # the rows whose weight counts, with their weights
+        weight_rows, weights = w_rows[weighed], w[ok_w][weighed]
     order = keys.grouped(gkey)  # row order within a group: the sums add in it
     g_sorted = gkey[order]
     first = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if len(g_sorted) else np.zeros(0, dtype=bool)
@@ -464,7 +464,7 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
     if is_w.any():
         w_is = np.zeros(len(starts), dtype=bool)
         w_is[:] = is_w[order][starts]
-        sw = _sum_present(weight[order], (ok & is_w)[order], starts, first)
+        sw = _sums_of(weights, weight_rows, order, first)
         good = w_is & (n > 0)
         good[good] = sw[good] != 0
         value[w_is & ~good] = None
@@ -478,6 +478,25 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
         key=group, value=value, src=np.full(size, -1, dtype=np.int64), incomplete=inc | (missing > 0),
         n_missing=missing, present=~pd.isna(value),
     )
+
+
+def _sums_of(values: Any, rows: Any, order: Any, first: Any) -> Any:
+    """Σ ``values`` (those of ``rows``, a few of the rows) of each group of the rows sorted by
+    ``order`` (``first`` marks where a group begins), added in that order; None for a group
+    without any. Only the given rows are moved, not every row of the level."""
+    import numpy as np
+
+    out = np.full(int(first.sum()), None, dtype=object)
+    if not len(rows):
+        return out
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))  # where each row went in the sorted order
+    at = place[rows]
+    by_place = np.argsort(at, kind="stable")
+    group_of = (np.cumsum(first) - 1)[at[by_place]]
+    head = np.r_[True, group_of[1:] != group_of[:-1]]
+    out[group_of[head]] = np.add.reduceat(values[by_place], np.flatnonzero(head))
+    return out
 
 
 def _sum_present(values: Any, ok: Any, starts: Any, first: Any) -> Any:
