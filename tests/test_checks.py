@@ -564,3 +564,18 @@ def test_member_is_isin_for_codes_with_blanks():
     assert member(codes, [0, 1, 2], 3).tolist() == [True, True, False, True, True, False]  # a blank is never in
     assert member(codes, [], 3).tolist() == [False] * 6
     assert member(np.array([], dtype=np.int64), [0], 1).tolist() == []
+
+
+def test_cleaning_an_entry_leaves_the_table_as_it_was():
+    """An entry's rows are a view of the value column; blanking its non-finite values must
+    not write into the column."""
+    from revstat.checks import values_from_frame
+
+    frame = pd.DataFrame({"field": ["m"] * 3 + ["e"] * 2, "region_code": A_TOWNS[:3] + A_TOWNS[:2],
+                          "period": ["2024Q4"] * 5, "value": [D(1), D("NaN"), D("Infinity"), D(4), D(5)]})
+    frame["value"] = frame["value"].astype(object)
+    before = [repr(v) for v in frame["value"]]
+    table = values_from_frame(frame, "field")
+    values, known = table.column(("m", "2024Q4"), A_TOWNS[:3])
+    assert values.tolist() == [D(1), None, None] and known.tolist() == [True, False, False]
+    assert [repr(v) for v in frame["value"]] == before

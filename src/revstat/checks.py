@@ -66,6 +66,7 @@ class CheckData:
     _now: Any = None  # (observations, their rows of this period)
     _memo: dict[str, Any] = field(default_factory=dict)  # what several rules derive from the same rows
     _codes: dict[tuple[int, str], Any] = field(default_factory=dict)  # see codes()
+    _levels: dict[int, tuple[RuleDef, list[str]]] = field(default_factory=dict)  # see levels_for()
 
     # ---- values ------------------------------------------------------------------------
     def get(self, name: str, region: str, period: str | None = None) -> Decimal | None:
@@ -144,9 +145,16 @@ class CheckData:
         return self._now[1]
 
     def levels_for(self, rule: RuleDef) -> list[str]:
-        """The rule's levels, or by default the levels the data is reported at."""
+        """The rule's levels, or by default the levels the data is reported at (found once per
+        rule: a rule asks for its levels several times, and finding them parses its formulas)."""
         if rule.levels:
             return list(rule.levels)
+        found = self._levels.get(id(rule))
+        if found is None or found[0] is not rule:
+            found = self._levels[id(rule)] = (rule, self._default_levels(rule))
+        return list(found[1])
+
+    def _default_levels(self, rule: RuleDef) -> list[str]:
         names = set(rule.targets) | ({rule.total} if rule.total else set()) | set(rule.parts)
         for text in (rule.rule, rule.left, rule.right):
             if text:
@@ -373,13 +381,14 @@ class _Entry:
     def clean(self) -> tuple[Any, Any]:
         """(values, known) of the entry's rows: finite Decimals or None (see :func:`_dec`)."""
         if self._clean is None:
-            out = self.values[self.positions]  # a copy: positions are integers
+            out = self.values[self.positions]  # a view of the column when the rows are a run
             mask = finite_mask(out) if self.decimal else None
             if mask is None:
                 converted = _decimals(out.tolist())
                 out = np.fromiter(converted, dtype=object, count=len(converted))
                 mask = present(out)
             elif not mask.all():
+                out = out.copy()  # the column itself stays as it is
                 out[~mask] = None
             self._clean = (out, mask)
         return self._clean
@@ -414,7 +423,7 @@ class _Entry:
 
 
 def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
-    """(str(name), str(period)) → positions of its rows, in table order.
+    """(str(name), str(period)) → positions of its rows, in table order (a slice for a run).
 
     The engine writes each name's rows together: when every run of equal (name, period) is
     the only one of its key, the runs are the groups (two comparisons of neighbours instead
@@ -426,7 +435,7 @@ def _group_rows(df: Any, name_col: str) -> dict[tuple[str, str], Any]:
         keys = [(str(names[i]), str(periods[i])) for i in starts]
         if len(set(keys)) == len(keys):
             ends = [*starts[1:], len(names)]
-            return {key: np.arange(a, b) for key, a, b in zip(keys, starts, ends, strict=True)}
+            return {key: slice(a, b) for key, a, b in zip(keys, starts, ends, strict=True)}  # views, not takes
     # by the keys' text (None, NaN and pandas.NA are three names, as str() makes them)
     import pandas as pd
 
