@@ -579,3 +579,14 @@ def test_cleaning_an_entry_leaves_the_table_as_it_was():
     values, known = table.column(("m", "2024Q4"), A_TOWNS[:3])
     assert values.tolist() == [D(1), None, None] and known.tolist() == [True, False, False]
     assert [repr(v) for v in frame["value"]] == before
+
+
+def test_repeated_pairs_counted_or_hashed_are_the_same():
+    import numpy as np
+
+    from revstat.check_kinds import _repeated_pairs
+
+    keys = np.array([5, 3, 5, 7, 3, 3, 0], dtype=np.int64)
+    assert _repeated_pairs(keys, 10) == [3, 5]  # counted over the 10 keys
+    assert sorted(_repeated_pairs(keys, 10**9)) == [3, 5]  # hashed
+    assert _repeated_pairs(np.array([], dtype=np.int64), 4) == []

@@ -676,8 +676,7 @@ def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
     mask = rows.where(("source",), rule.fields or None) & (rows.region >= 0) & (rows.field >= 0)
     n_fields = max(len(rows.fields), 1)
     keys = rows.region.astype(np.int64) * n_fields + rows.field
-    picked = pd.Series(keys[mask])
-    dup = pd.unique(picked[picked.duplicated()].to_numpy()).tolist()
+    dup = _repeated_pairs(keys[mask], max(len(rows.regions), 1) * n_fields)
     wanted = set(data.regions(data.levels_for(rule)))
     by_region: dict[str, list[int]] = {}
     for key in dup:
@@ -698,6 +697,16 @@ def check_duplicates(rule: RuleDef, data: CheckData) -> list[Issue]:
             fields=t("、".join(data.label(f) for f in fids[:5]) + ("…" if len(fids) > 5 else ""),
                      ", ".join(data.label_text(f).en for f in fids[:5]) + (", …" if len(fids) > 5 else ""))))
     return out
+
+
+def _repeated_pairs(keys: Any, n_keys: int) -> list[int]:
+    """The keys (``0 … n_keys-1``) that occur more than once, in no particular order (they are
+    grouped by region and sorted): counted in one array over every (region, field) when that
+    is not much larger than the rows, else by hashing."""
+    if n_keys <= 8 * len(keys) + (1 << 16):
+        return np.flatnonzero(np.bincount(keys, minlength=n_keys) > 1).tolist()
+    picked = pd.Series(keys)
+    return pd.unique(picked[picked.duplicated()].to_numpy()).tolist()
 
 
 def _ordered(left: frozenset[str], right: frozenset[str]) -> list[str]:
