@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--period", default="2024Q4")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    from run import byte_compile  # bench/run.py: bytecode as an installed revstat has it
+
+    byte_compile(HERE.parent / "src")
     best: dict[str, float] = {}
     for _ in range(args.repeat):
         proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(STEPS), args.workspace, args.period],

@@ -494,11 +494,11 @@ def test_invisible_spaces_around_a_value_do_not_stop_it_counting(tmp_path, engin
     rows = [["H1", "990101001201", "2", "脱贫不稳定户 ", "否 ", "1.00", ""],
             ["H2", "990101001201", "3", "\u3000脱贫不稳定户\u3000", "\u3000是", "2.00", ""],
             ["H3", "990101001201", "1", "脱贫不稳定户\u200b", "N", "3.00", ""],
-            ["H3 ", "990101001201\u3000", "1", "边缘易致贫户", "1", "4.00", ""]]
+            ["H4", "990101001201\u3000", "1", "边缘易致贫户", "1", "4.00", ""]]
     root = _workspace(tmp_path / "w", rows)
     got = _got(read_records(load_workspace(root), ["2024Q4"], engine=engine))
     v = "990101001201"
-    assert (got["n", v], got["unstable", v], got["remaining", v], got["distinct_hh", v]) == (4, 3, 2, 3)
+    assert (got["n", v], got["unstable", v], got["remaining", v], got["distinct_hh", v]) == (4, 3, 2, 4)
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])
@@ -543,6 +543,57 @@ def test_a_mangled_village_code_is_an_error_saying_how_it_was_mangled(tmp_path, 
         with pytest.raises(SourceError) as info:
             read_records(load_workspace(root), ["2024Q4"], engine=engine)
         assert code in str(info.value) and hint in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_missing_columns_are_listed_with_the_headers_the_file_has(tmp_path, engine):
+    # DuckDB said "Binder Error: Referenced column … not found" (English, the first one only)
+    root = _workspace(tmp_path / "w", _rows(5))
+    path = root / "data/2024Q4/records/h.csv"
+    text = path.read_text(encoding="utf-8").replace("人数", "人\n数", 1).replace("收入", "收入（元）", 1)
+    path.write_text(text.replace("人\n数", '"人\n数"', 1), encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    said = str(info.value)
+    assert "记录文件缺少列：人数、收入（文件的表头有：'户编号'、'村代码'、'人\\n数'" in said
+    assert "人数 可能是文件中的 '人\\n数'" in said and "收入 可能是文件中的 '收入（元）'" in said
+    assert "sources/households.yaml 的 columns" in said and "data/2024Q4/records/h.csv" in said
+    assert "Binder" not in said
+
+
+def test_a_tab_separated_file_is_told_to_be_saved_with_commas(tmp_path):
+    root = _workspace(tmp_path / "w", _rows(5))
+    path = root / "data/2024Q4/records/h.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", "\t"), encoding="utf-8")
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(SourceError, match="文件似乎用制表符分隔"):
+            read_records(load_workspace(root), ["2024Q4"], engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_records_saved_as_a_workbook_or_with_bad_bytes_are_input_errors(tmp_path, engine):
+    import openpyxl
+
+    root = _workspace(tmp_path / "x", _rows(5))
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.save(root / "data/2024Q4/records/h.csv")  # an .xlsx under the CSV's name: used to be exit 70
+    with pytest.raises(SourceError, match="户级数据文件是 Excel 工作簿"):
+        read_records(load_workspace(root), ["2024Q4"], engine=engine)
+    bad = _workspace(tmp_path / "b", _rows(5))
+    path = bad / "data/2024Q4/records/h.csv"
+    path.write_bytes(path.read_bytes() + b"H9,990101001201,2,\xff\xfe\x80,\x81\x30,1.00,\n")
+    with pytest.raises(SourceError, match="无法解码"):
+        read_records(load_workspace(bad), ["2024Q4"], engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_utf16_text_from_excel_is_read_like_utf8(tmp_path, engine):
+    rows = _rows(40, seed=9)
+    utf8 = _workspace(tmp_path / "a", rows)
+    utf16 = _workspace(tmp_path / "b", rows, encoding="utf-16")  # Excel's “Unicode 文本” (with its BOM)
+    assert _got(read_records(load_workspace(utf16), ["2024Q4"], engine=engine)) == \
+        _got(read_records(load_workspace(utf8), ["2024Q4"], engine=engine))
 
 
 def test_names_in_the_code_column_are_an_error_not_dropped_as_outside(tmp_path):

@@ -227,9 +227,20 @@ def choose_engine(engine: str, ws: Any, fmt: str, paths: Sequence[Path]) -> str:
 
 
 def _encoding(path: Path) -> str:
-    """``utf-8`` (BOM allowed) or ``gb18030`` (CSV saved by Chinese Windows), from the first 64 KB."""
+    """``utf-8`` (BOM allowed), ``utf-16`` (Excel's “Unicode 文本”, with its BOM) or ``gb18030``
+    (CSV saved by Chinese Windows), from the first 64 KB. A workbook saved under a CSV name is an
+    input error here, before any engine tries to read it as text."""
     with open(path, "rb") as fh:
         head = fh.read(65536)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise SourceError(
+            t("户级数据文件是 Excel 工作簿，不是 CSV 文本", "the household records file is an Excel workbook, not CSV text"),
+            Location(str(path)),
+            t("在 Excel/WPS 中另存为“CSV UTF-8（逗号分隔）”或导出为 Parquet，并让来源的 files 指向它",
+              "save it as “CSV UTF-8 (comma delimited)” in Excel/WPS, or export Parquet, and point the source's "
+              "`files` at it"))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
@@ -239,7 +250,8 @@ def _encoding(path: Path) -> str:
 
 @contextmanager
 def _utf8(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
-    """Paths DuckDB can read: GB18030 CSV files are transcoded (streaming) to temporary UTF-8."""
+    """Paths DuckDB can read: GB18030 and UTF-16 CSV files are transcoded (streaming) to
+    temporary UTF-8."""
     if fmt != "csv" or all(_encoding(p) == "utf-8" for p in paths):
         yield [str(p) for p in paths]
         return
@@ -250,7 +262,7 @@ def _utf8(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
                 out.append(str(p))
                 continue
             target = Path(tmp) / f"{i}.csv"
-            with open(p, encoding="gb18030", newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+            with open(p, encoding=_encoding(p), newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
             out.append(str(target))
@@ -325,6 +337,13 @@ def _bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Sequ
 def _engine_error(err: Exception, where: Location) -> SourceError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     kind = type(err).__name__
+    if "invalid unicode" in text.lower() or "utf-8" in text.lower() and "invalid" in text.lower():
+        line = re.search(r"[Ll]ine:? *(\d+)", text)
+        return SourceError(
+            t("CSV 文件{at}有无法解码的字符：不是 UTF-8 编码", "the CSV file has undecodable bytes{at}: not UTF-8",
+              at=t(f"第 {line[1]} 行", f" on line {line[1]}") if line else t("", "")), where,
+            t("在 Excel/WPS 中打开，另存为“CSV UTF-8（逗号分隔）”后重新运行",
+              "open it in Excel/WPS and save it as “CSV UTF-8 (comma delimited)”, then run again"))
     if "sniff" in text.lower():
         return SourceError(
             t("DuckDB 无法识别该 CSV 文件的格式（{e}）：常见原因是换行符混用（Windows 的 CRLF 与 LF 混在一起）、"
@@ -514,6 +533,89 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
 def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
                label: str, engine: str) -> list[tuple[Any, ...]]:
     fmt = _fmt(plan, paths)
+    missing_columns(plan, paths, fmt, ws)  # before any engine: all the missing columns, in Chinese
+    try:
+        return _aggregate_checked(ws, plan, paths, periods, period, label, engine, fmt)
+    except UnicodeDecodeError as exc:  # text neither UTF-8 nor GB18030 (nor UTF-16 with a BOM)
+        raise SourceError(
+            t("文件中有无法解码的字符（按 {enc} 读取，第 {pos} 字节附近）：不是 UTF-8 或 GB18030 编码的 CSV",
+              "undecodable bytes (read as {enc}, near byte {pos}): not a UTF-8 or GB18030 CSV file",
+              enc=exc.encoding, pos=exc.start), Location(label),
+            t("在 Excel/WPS 中打开，另存为“CSV UTF-8（逗号分隔）”后重新运行",
+              "open it in Excel/WPS and save it as “CSV UTF-8 (comma delimited)”, then run again")) from None
+
+
+def file_header(path: Path, fmt: str) -> list[str]:
+    """The column names of a records file: the CSV's first line (in its encoding), or the Parquet
+    schema. Raises :class:`SourceError` for a workbook under a CSV name (see :func:`_encoding`)."""
+    if fmt == "parquet":
+        import duckdb
+
+        con = duckdb.connect(":memory:")
+        try:
+            cur = con.execute(f"SELECT * FROM {rsql.reader_sql('parquet')} LIMIT 0", [[str(path)]])
+            return [d[0] for d in cur.description]
+        finally:
+            con.close()
+    import csv
+
+    enc = _encoding(path)
+    with open(path, encoding="utf-8-sig" if enc == "utf-8" else enc, newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) -> None:
+    """Every column the source reads that a file lacks, with the file's own headers and the
+    likeliest match (a header with a line break, spaces or a unit in brackets: 家庭年\n纯收入,
+    家庭年纯收入（元）); one input error per file. Unreadable headers are left to the engine."""
+    import difflib
+
+    import duckdb
+
+    def bare(name: str) -> str:
+        return re.sub(r"[（(][^）)]*[）)]|[\s\u3000\u200b\ufeff]", "", name)
+
+    problems: list[RevstatError] = []
+    for path in paths:
+        where = Location(ws.rel(path))
+        try:
+            header = file_header(path, fmt)
+        except SourceError as err:
+            err.where = where
+            problems.append(err)
+            continue
+        except (OSError, UnicodeError, duckdb.Error, StopIteration):
+            continue
+        missing = sorted(plan.columns - set(header))
+        if not missing:
+            continue
+        by_bare = {bare(h): h for h in header}
+        hints = []
+        for m in missing:
+            close = by_bare.get(bare(m)) or next(iter(difflib.get_close_matches(m, header, n=1, cutoff=0.6)), None)
+            if close is not None:
+                hints.append(t("{m} 可能是文件中的 {h!r}", "{m} may be the file's {h!r}", m=m, h=close))
+        more = " …" if len(header) > 20 else ""
+        for sep, name_zh, name_en in (("\t", "制表符", "tabs"), (";", "分号", "semicolons")):
+            if len(header) == 1 and sep in header[0]:  # Excel's 文本文件（制表符分隔）, or a European export
+                hints.insert(0, t("文件似乎用{s}分隔，而不是逗号：另存为“CSV UTF-8（逗号分隔）”",
+                                  "the file seems separated by {s_en}, not commas: save it as “CSV UTF-8 (comma "
+                                  "delimited)”", s=name_zh, s_en=name_en))
+        problems.append(SourceError(
+            t("记录文件缺少列：{c_zh}（文件的表头有：{h_zh}）", "the records file lacks columns: {c_en} (its header has: {h_en})",
+              c_zh="、".join(missing), c_en=", ".join(missing), h_zh="、".join(repr(h) for h in header[:20]) + more,
+              h_en=", ".join(repr(h) for h in header[:20]) + more),
+            Location(ws.rel(path)),
+            t("{hints_zh}改正文件表头，或在 {src} 的 columns 中写明对应的表头", "{hints_en}correct the header, or map "
+              "the names to the file's headers under `columns` in {src}",
+              hints_zh="".join(h.render("zh") + "。" for h in hints),
+              hints_en="".join(h.render("en") + ". " for h in hints), src=plan.display)))
+    if problems:
+        raise ErrorGroup.of(problems)
+
+
+def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
+                       label: str, engine: str, fmt: str) -> list[tuple[Any, ...]]:
     chosen = choose_engine(engine, ws, fmt, paths)
     where = Location(label)
     if chosen == "pandas":

@@ -32,10 +32,10 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
         enc = _encoding(p)
         header = pd.read_csv(p, nrows=0, encoding="utf-8-sig" if enc == "utf-8" else enc).columns
         missing = sorted(plan.columns - set(header))
-        if missing:
+        if missing:  # engine.missing_columns said it already, with the file's headers; for direct callers
             raise SourceError(t("记录文件缺少列：{c}", "the record file lacks columns: {c}", c="、".join(missing)),
-                              Location(str(p)), t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
-                                                  "check that the column names in region/of/where/columns match the header"))
+                              where, t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
+                                       "check that the column names in region/of/where/columns match the header"))
         frames.append(pd.read_csv(p, usecols=sorted(plan.columns), dtype=str, keep_default_na=False,
                                   na_values=[""], encoding="utf-8-sig" if enc == "utf-8" else enc))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=sorted(plan.columns))
@@ -59,8 +59,8 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
             sel = [i for i in idx if masks[a.alias][i]]
             if a.measure == "count":
                 row[a.alias] = len(sel)
-            elif a.measure == "count_distinct":
-                col = ev.texts(a.of)
+            elif a.measure == "count_distinct":  # as the SQL: the value as it is
+                col = df[a.of].to_numpy()
                 row[a.alias] = len({col[i] for i in sel if col[i] is not None})
             elif a.measure == "not_flag":
                 col, flags = ev.texts(a.of), ev.flags(a.of)
