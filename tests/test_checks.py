@@ -590,3 +590,26 @@ def test_repeated_pairs_counted_or_hashed_are_the_same():
     assert _repeated_pairs(keys, 10) == [3, 5]  # counted over the 10 keys
     assert sorted(_repeated_pairs(keys, 10**9)) == [3, 5]  # hashed
     assert _repeated_pairs(np.array([], dtype=np.int64), 4) == []
+
+
+@pytest.mark.parametrize("op", ["<=", "<", ">=", ">", "==", "!="])
+@pytest.mark.parametrize("tolerance", [{}, {"tolerance": "0.5"}, {"tolerance_relative": "0.01"}])
+def test_compare_to_one_value_is_compare_aligned_with_a_column_of_it(op, tolerance):
+    import numpy as np
+
+    from revstat.checks import compare_aligned, compare_to
+
+    regions = A_TOWNS + B_TOWNS
+    shown = [None, "-1", "9.5", "10", "10.4", "250", "0", "10", None, "9.7"]
+    data = data_for({("x", c, "2024Q4"): x for c, x in zip(regions, shown, strict=True)})
+    r = rule(kind="range", fields=["x"], min=0, **tolerance)
+    found = 0
+    for regs in (regions, A_TOWNS):
+        values, known = data.column("x", regs)
+        one = compare_to(r, data, regs, values, op, D(10), ["x"], "x", "十", known)
+        column = compare_aligned(r, data, regs, values, op, np.full(len(regs), D(10), dtype=object), ["x"], "x",
+                                 "十", known, np.ones(len(regs), dtype=bool))
+        assert [(i.region_code, i.expected, i.actual, i.difference, i.message) for i in one] == \
+               [(i.region_code, i.expected, i.actual, i.difference, i.message) for i in column]
+        found += len(one)
+    assert found  # some fail, whatever the operator

@@ -20,6 +20,7 @@ from revstat.checks import (
     _issue,
     compare_aligned,
     compare_series,
+    compare_to,
     failing,
     finite_mask,
     fmt,
@@ -79,9 +80,7 @@ def _against(rule: RuleDef, data: CheckData, name: str, regions: list[str], op: 
              text: Text) -> list[Issue]:
     """``name op value`` at every region of ``regions`` where ``name`` has a value."""
     values, known = data.column(name, regions)
-    n = len(regions)
-    return compare_aligned(rule, data, regions, values, op, np.full(n, value, dtype=object), [name],
-                           data.label_text(name), text, known, np.ones(n, dtype=bool))
+    return compare_to(rule, data, regions, values, op, value, [name], data.label_text(name), text, known)
 
 
 @rule_kind("balance")

@@ -762,10 +762,32 @@ def compare_aligned(rule: RuleDef, data: CheckData, regions: list[str], left: An
                     right_text: str | Text, left_known: Any = None, right_known: Any = None) -> list[Issue]:
     """:func:`compare_series` on values already aligned with ``regions`` (arrays or lists,
     None = missing; ``*_known`` as in :func:`failing`)."""
+    return failing_issues(rule, data, regions, left, op, right, failing(rule, left, op, right, left_known, right_known),
+                          names, left_text, right_text)
+
+
+def compare_to(rule: RuleDef, data: CheckData, regions: list[str], left: Any, op: str, right: Decimal,
+               names: Iterable[str], left_text: str | Text, right_text: str | Text, left_known: Any) -> list[Issue]:
+    """:func:`compare_aligned` against one value (a bound, a target): the values that are
+    known are compared with it as they are (no column of the same value made and taken)."""
+    at = np.flatnonzero(left_known)
+    if len(at) == len(left):
+        positions = np.flatnonzero(~holds_many(left, op, right, rule)).tolist()
+    else:
+        positions = at[~holds_many(left[at], op, right, rule)].tolist() if len(at) else []
+    return failing_issues(rule, data, regions, left, op, right, positions, names, left_text, right_text)
+
+
+def failing_issues(rule: RuleDef, data: CheckData, regions: list[str], left: Any, op: str, right: Any,
+                   positions: list[int], names: Iterable[str], left_text: str | Text,
+                   right_text: str | Text) -> list[Issue]:
+    """One finding for each of ``positions`` where ``left op right`` failed (``right`` an
+    aligned array, or one value for all)."""
     names = list(names)
     out = []
-    for i in failing(rule, left, op, right, left_known, right_known):
-        region, lv, rv = regions[i], left[i], right[i]
+    one = not isinstance(right, np.ndarray | list | tuple)
+    for i in positions:
+        region, lv, rv = regions[i], left[i], right if one else right[i]
         diff = lv - rv
         default = t("{region}{period}：{lt}（{left}）应{opzh}{rt}（{right}），相差{difference}",
                     "{region} {period}: {lt} ({left}) should be {op} {rt} ({right}); difference {difference}",
