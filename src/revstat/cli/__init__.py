@@ -114,44 +114,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_PLUGIN_LOADER = "pydantic.plugin._loader"
-
-
-def _without_plugin_discovery() -> None:
-    """revstat's pydantic models load no pydantic plugins (typer does the same for its own
-    parameter types): ``PYDANTIC_DISABLE_PLUGINS=1`` unless the environment says otherwise.
-
-    pydantic honours it in ``get_plugins()`` but still imports its plugin loader, and with it
-    ``importlib.metadata`` (email, socket, …), at the first model it builds — ≈ 10–20 ms of a
-    compile's start-up for nothing. While plugins are disabled for all, that loader is stood in
-    for by one whose ``get_plugins()`` gives none, as pydantic's own does; anything else asked
-    of it imports the real one. A list of plugin names to disable, or a loader already imported,
-    is left to pydantic."""
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
-    if os.environ["PYDANTIC_DISABLE_PLUGINS"] not in ("1", "true", "__all__") or _PLUGIN_LOADER in sys.modules:
-        return
-    import types
-
-    stand_in = types.ModuleType(_PLUGIN_LOADER, "pydantic's plugin loader while plugins are disabled (revstat.cli)")
-
-    def get_plugins() -> tuple[()]:
-        return ()
-
-    def real(attr: str) -> Any:
-        if attr.startswith("__"):  # the import system asking whether it is a package (__path__)
-            raise AttributeError(attr)
-        if sys.modules.get(_PLUGIN_LOADER) is stand_in:
-            del sys.modules[_PLUGIN_LOADER]
-        return getattr(importlib.import_module(_PLUGIN_LOADER), attr)
-
-    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
-    stand_in.__getattr__ = real  # type: ignore[method-assign]
-    sys.modules[_PLUGIN_LOADER] = stand_in
-
-
 def main() -> None:
     """Console-script entry point: exit codes 0 ok, 1 checks failed, 2 bad input, 70 bug."""
-    _without_plugin_discovery()
+    # revstat's pydantic models load no pydantic plugins (typer does the same for its own
+    # parameter types): saves the scan of every installed distribution's entry points
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     try:
         common.run_app(_root)
     except SystemExit as exc:
