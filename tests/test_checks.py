@@ -613,3 +613,19 @@ def test_compare_to_one_value_is_compare_aligned_with_a_column_of_it(op, toleran
                [(i.region_code, i.expected, i.actual, i.difference, i.message) for i in column]
         found += len(one)
     assert found  # some fail, whatever the operator
+
+
+def test_finite_mask_block_by_block():
+    """Blanks and non-finite values in some blocks of rows, none in others."""
+    import numpy as np
+
+    from revstat.checks import finite_mask
+
+    values = [D(i) / 3 for i in range(5000)]
+    for i in (3, 1030, 1031, 4999):
+        values[i] = None
+    values[2100], values[2101], values[4000] = D("NaN"), D("-Infinity"), D("sNaN")
+    expected = [v is not None and v.is_finite() for v in values]
+    assert finite_mask(np.array(values, dtype=object)).tolist() == expected
+    values[4500] = 1.5  # not a Decimal: value by value
+    assert finite_mask(np.array(values, dtype=object)) is None
