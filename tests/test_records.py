@@ -621,6 +621,15 @@ def test_a_household_twice_is_an_error_with_key_and_counted_as_before_without(tm
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
     text = info.value.render("zh")
     assert "户级数据中有重复的户编号（或缺少户编号）的记录：" in text and f"（{village}）多 1 条" in text
+    assert "如 'H00001'" in text  # which household, read again from the file
+    assert "Brien" not in info.value.render("en") and "多" not in info.value.render("en")  # English is English
+    # with a code missing and another unknown too, one run names all three problems
+    bad = rows + [["H00003", "", "1", "边缘易致贫户", "是", "1.00", ""],
+                  ["H00004", "990101001299", "1", "边缘易致贫户", "是", "1.00", ""]]
+    with pytest.raises(ErrorGroup) as group:
+        read_records(load_workspace(_workspace(tmp_path / "all", bad, source=keyed)), ["2024Q4"], engine=engine)
+    said = [str(e) for e in group.value.errors]
+    assert len(said) == 3 and "重复的户编号" in said[0] and "缺少地区代码" in said[1] and "990101001299" in said[2]
     got = _got(read_records(load_workspace(_workspace(tmp_path / "plain", rows)), ["2024Q4"], engine=engine))
     assert (got[("n", village)], got[("distinct_hh", village)], got[("persons", village)]) == (3, 2, 8)
 

@@ -637,9 +637,22 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
                     names, rows = run_duckdb(query, where)
                 except SourceError as err:
                     raise _bad_number(err, fmt, readable, paths, ws) or err from None
-    repeated_keys(ws, plan, names, rows, label)
-    bad_values(plan, names, rows, label, paths)
-    return to_observations(ws, plan, names, rows, period, label)
+    return checked_observations(ws, plan, names, rows, period, label, paths)
+
+
+def checked_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                         period: str | None, label: str, paths: Sequence[Path] = ()) -> list[tuple[Any, ...]]:
+    """The checks of the grouped rows (repeated keys, unreadable yes/no words and dates, missing
+    and unknown codes), all of them reported together, then the observations."""
+    from revstat.errors import collect
+
+    problems: list[RevstatError] = []
+    collect(problems, lambda: repeated_keys(ws, plan, names, rows, label, paths))
+    collect(problems, lambda: bad_values(plan, names, rows, label, paths))
+    observations = collect(problems, lambda: to_observations(ws, plan, names, rows, period, label))
+    if problems or observations is None:
+        raise ErrorGroup.of(problems)
+    return observations
 
 
 def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
@@ -705,7 +718,7 @@ def _examples(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate, n:
 
 
 def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                   label: str) -> None:
+                   label: str, paths: Sequence[Path] = ()) -> None:
     """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
     without a key): every count and sum of it would be off. An input error naming the regions."""
     if not plan.key_column:
@@ -724,15 +737,43 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
     if not extra:
         return
     tree = ws.regions
-    shown = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in sorted(extra.items())[:5])
+    first = sorted(extra.items())[:5]
+    shown_zh = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in first)
+    shown_en = ", ".join(f"{tree.name(c) if c in tree else c} ({c}): {k} more" for c, k in first)
+    ids = _repeated_ids(plan, paths)
+    which = t("，如 {ids}", "; e.g. {ids}", ids="、".join(ids)) if ids else t("", "")
     raise SourceError(
-        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where}{more}，这些记录会被重复计数",
-          "records with a repeated (or missing) {key}: {where}{more}; they would be counted twice",
-          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where=shown,
-          more=" 等" if len(extra) > 5 else ""),
+        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where_zh}{more}{which}，这些记录会被重复计数",
+          "records with a repeated (or missing) {key}: {where_en}{more}{which}; they would be counted twice",
+          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where_zh=shown_zh, where_en=shown_en,
+          more=" 等" if len(extra) > 5 else "", which=which),
         Location(label, note=plan.key_column),
         t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then export again",
           key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
+
+
+def _repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[str]:
+    """Some keys that occur more than once in a village (or records without a key), read again
+    from the files (DuckDB, on this error only); none when the files are not at hand."""
+    if not paths or not plan.key_column:
+        return []
+    import duckdb
+
+    fmt = _fmt(plan, paths)
+    key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
+    try:
+        with _utf8(paths, fmt) as readable:
+            con = duckdb.connect(":memory:")
+            try:
+                found = con.execute(
+                    f"SELECT CAST({key} AS VARCHAR), count(*) FROM {rsql.reader_sql(fmt)} "
+                    f"GROUP BY CAST({key} AS VARCHAR), {code} HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL "
+                    f"ORDER BY 2 DESC, 1 LIMIT {int(n)}", [list(readable)]).fetchall()
+            finally:
+                con.close()
+    except (duckdb.Error, OSError, UnicodeError):
+        return []
+    return ["（空）" if k is None else repr(k) for k, _ in found]
 
 
 def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:

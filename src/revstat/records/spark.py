@@ -502,9 +502,7 @@ def aggregate_remote(ws: Any, plan: Any, periods: Sequence[str], engine: str = "
                 continue
             raise
         rows = [tuple(r) for r in frame.itertuples(index=False)]
-        reng.repeated_keys(ws, plan, list(frame.columns), rows, label)
-        reng.bad_values(plan, list(frame.columns), rows, label)
-        out += reng.to_observations(ws, plan, list(frame.columns), rows, period, label)
+        out += reng.checked_observations(ws, plan, list(frame.columns), rows, period, label)
     return out
 
 
