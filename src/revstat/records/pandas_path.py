@@ -91,19 +91,30 @@ class _PandasEval:
     def numbers(self, col: str) -> list[Any]:
         if col not in self._num:
             out: list[Any] = []
+            bad: list[tuple[int, Any]] = []  # (row, value) of every value that is not a number
             for i, v in enumerate(self.df[col].to_numpy()):
                 if v is None:
                     out.append(None)
                     continue
                 try:
-                    d = Decimal(str(v).strip())
+                    text = str(v).strip()
+                    if not text.isascii():  # Decimal reads "１２" as 12; DuckDB (and so every engine) refuses it
+                        raise InvalidOperation
+                    d = Decimal(text)
                     if not d.is_finite():
                         raise InvalidOperation
                     out.append(d.quantize(_QUANTUM, rounding=ROUND_HALF_UP))
                 except InvalidOperation:
-                    raise SourceError(t("列 {c} 第 {r} 行不是数字：{v!r}", "column {c}, row {r} is not a number: {v!r}",
-                                        c=col, r=i + 2, v=v), self.where,
-                                      t("该列应为数字（不带千分位逗号、全角数字）", "the column must hold plain numbers")) from None
+                    bad.append((i, v))
+                    out.append(None)
+            if bad:  # worded as the DuckDB engine words it (engine._bad_number)
+                (i, v), k = bad[0], len(bad)
+                more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=k) if k > 1 else t("", "")
+                raise SourceError(t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
+                                    c=col, r=int(self.df.index[i]) + 2, v=v, more=more),
+                                  Location(self.where.file, note=col),
+                                  t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers "
+                                    "(no thousands commas or full-width digits); correct it and export again"))
             self._num[col] = out
         return self._num[col]
 
