@@ -239,6 +239,15 @@ def show_headlines(compiled: Any) -> bool:
     return starred
 
 
+def _shown(path: Path) -> str:
+    """Where the outputs are, as the user can open it from where they ran the command: relative
+    to the current folder when inside it (sample_data/out/2024Q4), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path.resolve())
+
+
 def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     console = common.out_console()
     results = compiled.results
@@ -251,7 +260,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                     "共 {rows} 行结果）",
                     "wrote {d}: indicators.csv, indicators.json, indicators.xlsx, findings.json ({n} indicators, {r} regions, "
                     "{rows} result rows)",
-                    d=compiled.workspace.rel(target), n=len(compiled.indicators),
+                    d=_shown(target), n=len(compiled.indicators),
                     r=results["region_code"].nunique(), rows=len(results)).render(), markup=False)
     if len(missed):
         console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
