@@ -629,3 +629,27 @@ def test_finite_mask_block_by_block():
     assert finite_mask(np.array(values, dtype=object)).tolist() == expected
     values[4500] = 1.5  # not a Decimal: value by value
     assert finite_mask(np.array(values, dtype=object)) is None
+
+
+def test_small_denominator_rule_reads_a_region_like_its_dict():
+    towns = [A_TOWNS[0], A_TOWNS[0], A_TOWNS[1], A_TOWNS[1], A_TOWNS[2], A_TOWNS[3], A_TOWNS[4]]
+    dens = [D(1), D(100), D(100), D(1), D(3), None, D("NaN")]
+    results = pd.DataFrame({"indicator": ["rate"] * 7, "region_code": towns, "period": ["2024Q4"] * 7,
+                            "value": [D(50)] * 7, "numerator": [D(1)] * 7, "denominator": dens})
+    r = rule(kind="small_denominator", indicators=["rate", "other"], min_denominator=3, levels=["township"])
+    issues = run(r, data_for({}, results=results))
+    assert [(i.region_code, i.actual, i.difference) for i in issues] == [(A_TOWNS[1], D(1), D(-2))]
+
+
+def test_indicator_inputs_from_definitions_or_formulas():
+    from types import SimpleNamespace
+
+    from revstat.check_run import indicator_inputs
+    from revstat.definitions import IndicatorDef
+
+    defs = [IndicatorDef(id="rate", name="率", unit="%", formula="a / b * 100"),
+            IndicatorDef(id="twice", name="两倍", unit="", formula="rate * 2 + c")]
+    plain = [SimpleNamespace(id=d.id, formula=d.formula) for d in defs] + [SimpleNamespace(id="bad", formula="a +")]
+    expected = {"rate": frozenset({"a", "b"}), "twice": frozenset({"a", "b", "c"})}
+    assert indicator_inputs(defs, {"a", "b", "c"}) == expected
+    assert indicator_inputs(plain, {"a", "b", "c"}) == expected | {"bad": frozenset()}

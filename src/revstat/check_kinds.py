@@ -426,13 +426,14 @@ def _children_at(data: CheckData, region: str, level: str | None) -> list[str]:
 def check_small_denominator(rule: RuleDef, data: CheckData) -> list[Issue]:
     """A rate over fewer than ``min_denominator`` units: flagged, left out of rankings/outliers."""
     out: list[Issue] = []
-    wanted = set(data.regions(data.levels_for(rule)))
+    regions = sorted(set(data.regions(data.levels_for(rule))))
     for name in rule.indicators:
-        dens = data.series(f"{name}.denominator")
-        for region in sorted(wanted):
-            den = dens.get(region)
-            if den is None or rule.min_denominator is None or den >= rule.min_denominator:
-                continue
+        if rule.min_denominator is None:
+            continue
+        dens, known = data.column(f"{name}.denominator", regions)  # as its dict has them, in one array
+        at = np.flatnonzero(known)
+        small = at[~np.asarray(dens[at] >= rule.min_denominator, dtype=bool)].tolist() if len(at) else []
+        for region, den in zip([regions[i] for i in small], dens[small].tolist(), strict=True):
             out.append(_issue(
                 rule, data, region, data.period,
                 t("{region}{field}的分母仅为{left}（少于{right}），不参加排名和离群值检验",

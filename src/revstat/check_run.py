@@ -61,8 +61,9 @@ def indicator_inputs(indicators: list[Any], fields: set[str]) -> dict[str, froze
 
     direct: dict[str, set[str]] = {}
     for ind in indicators:
-        try:
-            direct[ind.id] = set(parse_formula(ind.formula).names)
+        try:  # an IndicatorDef keeps its formula parsed when the definitions were loaded
+            parsed = ind.parsed if isinstance(getattr(type(ind), "parsed", None), property) else parse_formula(ind.formula)
+            direct[ind.id] = set(parsed.names)
         except Exception:  # noqa: BLE001 - lint reports bad formulas; here they just have no cells
             direct[ind.id] = set()
     out: dict[str, frozenset[str]] = {}

@@ -67,6 +67,7 @@ class CheckData:
     _memo: dict[str, Any] = field(default_factory=dict)  # what several rules derive from the same rows
     _codes: dict[tuple[int, str], Any] = field(default_factory=dict)  # see codes()
     _levels: dict[int, tuple[RuleDef, list[str]]] = field(default_factory=dict)  # see levels_for()
+    _formulas: dict[tuple[str, Location | None], Any] = field(default_factory=dict)  # see formula()
 
     # ---- values ------------------------------------------------------------------------
     def get(self, name: str, region: str, period: str | None = None) -> Decimal | None:
@@ -158,11 +159,19 @@ class CheckData:
         names = set(rule.targets) | ({rule.total} if rule.total else set()) | set(rule.parts)
         for text in (rule.rule, rule.left, rule.right):
             if text:
-                from revstat.formula import parse_formula
-
-                names |= parse_formula(text, rule.location).names
+                names |= self.formula(text, rule.location).names
         levels = {self.field_levels[n] for n in names if n in self.field_levels}
         return sorted(levels or set(self.field_levels.values())) or ["township"]
+
+    def formula(self, text: str, where: Location | None = None) -> Any:
+        """:func:`revstat.formula.parse_formula`, once per text and place: a rule's formulas are
+        read for its default levels and again for its sides (the parsed formula is only read)."""
+        found = self._formulas.get((text, where))
+        if found is None:
+            from revstat.formula import parse_formula
+
+            found = self._formulas[(text, where)] = parse_formula(text, where)
+        return found
 
     def label(self, name: str) -> str:
         return self.names.get(name, name)

@@ -30,7 +30,6 @@ from revstat.formula import (
     Num,
     Unary,
     evaluate,
-    parse_formula,
     shift_period,
     to_text,
     walk,
@@ -162,7 +161,7 @@ def _run(node: Node, data: CheckData, regions: list[str], period: str) -> tuple[
 
 
 def side(text: str, rule: RuleDef, data: CheckData) -> Side:
-    formula = parse_formula(text, rule.location)
+    formula = data.formula(text, rule.location)
     return evaluate_node(formula.tree, data, data.regions(data.levels_for(rule)))
 
 
@@ -178,7 +177,7 @@ def comparisons(node: Node) -> list[tuple[Node, str, Node]]:
 
 def comparison_sides(rule: RuleDef, data: CheckData) -> list[tuple[Side, str, Side]]:
     assert rule.rule is not None  # noqa: S101
-    formula = parse_formula(rule.rule, rule.location)
+    formula = data.formula(rule.rule, rule.location)
     regions = data.regions(data.levels_for(rule))
     return [(evaluate_node(left, data, regions), op, evaluate_node(right, data, regions))
             for left, op, right in comparisons(formula.tree)]
