@@ -807,7 +807,7 @@ def failing_issues(rule: RuleDef, data: CheckData, regions: list[str], left: Any
     aligned array, or one value for all)."""
     names = list(names)
     out = []
-    one = not isinstance(right, np.ndarray | list | tuple)
+    one = not hasattr(right, "__getitem__")  # a Decimal for every position, or values aligned with them
     for i in positions:
         region, lv, rv = regions[i], left[i], right if one else right[i]
         diff = lv - rv

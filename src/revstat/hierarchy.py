@@ -56,7 +56,9 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
     grouped by parent level by level, deepest first; the Decimal sums run in C
     (``np.add.reduceat`` over object arrays, in row order within a group). The text columns
     are read as integer codes (fields, periods and origins come in long runs: only the first
-    value of a run is hashed) and written back by taking from the few distinct texts.
+    value of a run is hashed; a sheet's fields repeat its regions: only the first such run is
+    looked up) and written back by taking from the few distinct texts. Keys are counted,
+    found and ordered in arrays over the key space when that is not much larger than the rows.
     """
     import numpy as np
     import pandas as pd
