@@ -323,3 +323,17 @@ def test_report_that_compiles_first_stops_at_input_errors_like_compile(tmp_path)
     assert done.exit_code == 2, done.output
     assert "未知的地区名称 '石桥村'" in done.output and f"› {cell.coordinate}" in done.output
     assert not (root / "out" / "2024Q4").exists()
+
+
+def test_a_county_without_its_workbook_is_neither_ranked_nor_said_to_move(tmp_path):
+    # 北川县's workbook missing: it was ranked last with no value (“最低的是北川县（—，—）”), listed
+    # as lagging with “为—，—”, and the other counties were said to move up a place for it
+    ws_root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws_root, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    (ws_root / "data" / "2024Q4" / "北川县_2024Q4.xlsx").unlink()
+    text = make_report(load_workspace(ws_root), "2024Q4", fmt="md").path.read_text(encoding="utf-8")
+    assert "（—" not in text and "为—" not in text
+    assert "最低的是北川县" not in text
+    assert "北川县无数据" in text  # said where targets are, as before
+    lagging = text.split("工作相对滞后", 1)[1].split("##", 1)[0]
+    assert "居全市第5位" in lagging and "较上年" not in lagging and "位次与上年" not in lagging

@@ -250,6 +250,8 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
             lower = str(_get(defs.get(ind), "direction", "") or "") in ("lower", "down", "lower_is_better", "-")
             now = _ranks({c: by_region[c][ind].value for c in siblings if ind in by_region[c]}, lower)
             before = _ranks({c: by_region[c][ind].previous for c in siblings if ind in by_region[c]}, lower)
+            if set(before) != set(now):  # a county missing one year: its rank move is no like-for-like move
+                before = {}
             for c in siblings:
                 if ind in by_region[c]:
                     f = by_region[c][ind]
@@ -378,8 +380,9 @@ def figs_of(regions: Iterable[RegionView], indicator: str) -> list[Fig]:
 
 
 def best_first(figs: Iterable[Fig]) -> list[Fig]:
-    """Figs ordered by rank (best first); unranked last."""
-    return sorted(figs, key=lambda f: (f.rank is None, f.rank or 0, f.region_code))
+    """Figs with a value, ordered by rank (best first; unranked last). A region without a value
+    (its workbook missing) is left out: ranked last it read “最低的是北川县（—，—）”."""
+    return sorted((f for f in figs if not f.missing), key=lambda f: (f.rank is None, f.rank or 0, f.region_code))
 
 
 def missed(figs: Iterable[Fig]) -> list[Fig]:
