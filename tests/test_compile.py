@@ -396,3 +396,34 @@ def test_a_failing_csv_writer_leaves_the_previous_outputs(tmp_path, monkeypatch)
     assert "Traceback" not in result.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["2024Q4"]  # no temporary folder left
+
+
+def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
+    # a county's workbook saved by old software as .xls: the standard sources (data/{period}/*.xls*)
+    # read it; under a source that only matches *.xlsx it used to vanish without a word
+    import openpyxl
+    import xlwt
+
+    ws = copy_sample(tmp_path / "ws")
+    src = ws / "data" / "2024Q4" / "东山县_2024Q4.xlsx"
+    book, old = openpyxl.load_workbook(src, data_only=True), xlwt.Workbook()
+    for sheet in book.worksheets:
+        out = old.add_sheet(sheet.title)
+        for r, row in enumerate(sheet.iter_rows(values_only=True)):
+            for c, v in enumerate(row):
+                if v is not None:
+                    out.write(r, c, v)
+    old.save(str(src.with_suffix(".xls")))
+    src.unlink()
+    (ws / "data" / "2024Q4" / "~$西河县_2024Q4.xlsx").write_bytes(b"lock")  # open in Excel
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    assert "读取 12 个文件" in res.output and "未读取" not in res.output
+    assert "西河县_2024Q4.xlsx 正在 Excel/WPS 中打开（有锁文件）" in res.output
+    east = {r["indicator"]: r["display"] for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")
+            if r["region_name"] == "东山县"}
+    assert east["sanitary_toilet_rate"] == "81.62"  # the README's figure, from the .xls now
+    for source in (ws / "sources").glob("[1-6]_*.yaml"):
+        source.write_text(source.read_text(encoding="utf-8").replace("*.xls*", "*.xlsx"), encoding="utf-8")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert "未读取：data/2024Q4/东山县_2024Q4.xls（没有来源的 files 模式与它相符" in res.output

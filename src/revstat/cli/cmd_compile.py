@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import typer
@@ -255,6 +255,19 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     if summary is not None and getattr(summary, "files", None) is not None:
         console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
                         f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
+    if summary is not None and getattr(summary, "unmatched", None):  # a county's .xls beside the others' .xlsx
+        console.print(t("未读取：{f}（没有来源的 files 模式与它相符；若是本期报表，把来源的 files 改为如 "
+                        "data/{{period}}/*.xls*，或另存为 .xlsx）",
+                        "not read: {f} (no source's files pattern matches it; if it is one of this period's "
+                        "workbooks, change the sources' files to e.g. data/{{period}}/*.xls*, or save it as .xlsx)",
+                        f="、".join(summary.unmatched[:5]) + (" …" if len(summary.unmatched) > 5 else "")).render(),
+                      markup=False)
+    locks = [s for s in getattr(summary, "skipped", []) if PurePath(s).name.startswith("~$")]
+    if locks:  # Excel/WPS holds a lock file beside an open workbook: what was read is its last save
+        console.print(t("{f} 正在 Excel/WPS 中打开（有锁文件），读取的是它上次保存的内容；保存并关闭后重新运行",
+                        "{f} is open in Excel/WPS (a lock file is beside it): its last saved contents were read; save "
+                        "and close it, then run again", f="、".join(PurePath(s).name[2:] for s in locks)).render(),
+                      markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
     console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标、{r} 个地区，"
                     "共 {rows} 行结果）",

@@ -62,6 +62,7 @@ class ReadSummary:
     hidden: list[str] = field(default_factory=list)  # hidden sheets/rows met, and what was done
     conversions: list[str] = field(default_factory=list)  # "file › sheet › column: 元 → 万元"
     notes: list[str] = field(default_factory=list)  # e.g. CSV saved under an .xlsx name
+    unmatched: list[str] = field(default_factory=list)  # spreadsheets beside the read ones that no source reads
 
 
 @dataclass
@@ -115,6 +116,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
                     if book is not None:
                         _read_book(source, book, ctx)
             _report_missing(ctx)
+            _report_unmatched(ctx)
     finally:
         ahead.close()
         for book in books.values():
@@ -236,9 +238,31 @@ def _any_case_extension(pattern: str) -> str:
     """``data/2024Q4/*.xlsx`` → ``data/2024Q4/*.[xX][lL][sS][xX]``: Windows writes ``.XLSX`` as
     often as ``.xlsx``, and a county's file must not be skipped for it."""
     head, dot, ext = pattern.rpartition(".")
-    if not dot or not ext.isalnum() or "/" in ext:
+    if not dot or not ext.replace("*", "").replace("?", "").isalnum() or "/" in ext:  # *.xlsx, *.xls*
         return pattern
     return head + "." + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)
+
+
+#: what a county may send a workbook as (any case): read when a source's files pattern matches it
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et", ".csv")
+
+
+def _report_unmatched(ctx: _Ctx) -> None:
+    """Spreadsheets in the folders the sources read that no source's pattern matched (东山县.xls
+    beside the .xlsx of the others, under ``files: data/{period}/*.xlsx``): named in the summary,
+    since that county's figures are otherwise just missing."""
+    matched = {real for found in ctx.globbed.values() for _, real, _ in found}
+    folders = {(ctx.ws.root / pattern).parent for pattern in ctx.globbed}
+    for folder in sorted(folders):
+        try:
+            files = sorted(p for p in folder.iterdir() if p.is_file())
+        except OSError:
+            continue
+        for p in files:
+            if p.suffix.lower() in SPREADSHEETS and not p.name.startswith("~$") and p.resolve() not in matched:
+                rel = ctx.ws.rel(p)
+                if rel not in ctx.summary.unmatched:
+                    ctx.summary.unmatched.append(rel)
 
 
 def _report_missing(ctx: _Ctx) -> None:
