@@ -339,6 +339,12 @@ def test_a_period_without_its_household_export_says_which_indicators_it_skips(tm
     assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过依赖它的 4 个指标：" in res.output
     assert "风险消除率（户级数据）" in res.output
     assert "59 个指标" in res.output
+    assert "该文件夹中有" not in res.output  # nothing in its place: no hint
+    csv_instead = copy_sample(tmp_path / "csv")
+    folder = csv_instead / "data" / "2024Q4" / "records"
+    next(folder.glob("*.parquet")).rename(folder / "households.csv")  # any file that the pattern misses
+    said = invoke("compile", str(csv_instead), "--period", "2024Q4").output
+    assert "该文件夹中有 households.csv：若这就是户级数据，把来源的 files 改为与之相符（如 data/2024Q4/records/*.csv）" in said
     ids = {r["indicator"] for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")}
     assert "records_risk_eliminated_rate" not in ids and "sanitary_toilet_rate" in ids
     strict = invoke("compile", str(ws), "--period", "2024Q4", "--strict")

@@ -295,6 +295,15 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "no household records file for the period ({p}): {n} indicators that need it skipped: "
                         "{names}{more}", p="、".join(compiled.records_missing), n=len(no_file), names=names,
                         more=more).render(), markup=False)
+        for pattern in compiled.records_missing:  # the export is there under another extension (CSV, not Parquet)
+            folder = compiled.workspace.root / PurePath(pattern).parent
+            others = sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+            if others:
+                console.print(t("  该文件夹中有 {f}：若这就是户级数据，把来源的 files 改为与之相符（如 {g}）",
+                                "  the folder holds {f}: if that is the export, change the source's files to match it "
+                                "(e.g. {g})", f="、".join(others[:5]),
+                                g=str(PurePath(pattern).parent / ("*" + PurePath(others[0]).suffix))).render(),
+                              markup=False)
     lacking = [s for s in compiled.skipped if s.why != "no_file"]
     if lacking:
         names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
