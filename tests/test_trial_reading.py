@@ -97,7 +97,7 @@ def test_sources_failing_for_different_reasons_are_all_reported(tmp_path: Path) 
     _add_source(root, "towns", _second_source("towns").replace("*.xlsx", "*.csv").replace(
         "name: 监测", "name: 乡镇\nkind: csv").replace('sheet: "1-监测*"\n', ""))  # no CSV this period
     texts = sorted(e.render("zh").splitlines()[0] for e in _read(root).errors)
-    assert texts == ["错误: 找不到工作表 '2-三保障*'（来源 guarantees）",
+    assert texts == ["错误: 找不到监测的工作表（名称应与 '2-三保障*' 相符）",
                      "错误: 来源 towns 在 2024Q4 没有找到文件：data/2024Q4/*.csv"]
 
 
@@ -301,3 +301,29 @@ def test_a_cleared_group_header_is_named_rather_than_a_duplicate(tmp_path: Path)
         "错误: 表头 '累计纳入监测对象/户数' 重复出现（B6、D6）：D5 的上级表头是空的，沿用了左边的表头\n"
         f"  位置: {P} › 1-监测情况 › D5\n"
         "  处理: 在 D5 填回该组的表头")
+
+
+def test_an_empty_workbook_is_said_once_as_such(tmp_path: Path) -> None:
+    # one error per source used to say 找不到工作表 '1-监测*'（来源 monitoring）… 改正工作表名或 sheet 模式
+    import openpyxl
+
+    root = make_ws(tmp_path)
+    _add_source(root, "guarantees", _second_source("guarantees", sheet="2-三保障*"))
+    openpyxl.Workbook().save(root / P)
+    texts = [e.render("zh") for e in _read(root).errors]
+    assert len(texts) == 1
+    assert texts[0].startswith("错误: 工作簿是空的（工作表 Sheet 中没有任何内容）")
+
+
+def test_a_renamed_sheet_is_guessed_and_the_source_file_named(tmp_path: Path) -> None:
+    import openpyxl
+
+    root = make_ws(tmp_path)
+    write_book(root / P, ROWS)
+    book = openpyxl.load_workbook(root / P)
+    book.worksheets[0].title = "监测情况"  # was 1-监测情况
+    book.save(root / P)
+    (err,) = _read(root).errors
+    text = err.render("zh")
+    assert "找不到监测的工作表（名称应与 '1-监测*' 相符）" in text
+    assert "是否是“监测情况”改了名？" in text and "sources/monitoring.yaml 中的 sheet" in text

@@ -387,11 +387,7 @@ def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
     pattern = source.sheet.strip()
     matches = [n for n in book.sheet_names if fnmatch.fnmatchcase(n.strip(), pattern)]
     if not matches:
-        ctx.errors.append(SourceError(
-            t("找不到工作表 {pattern!r}（来源 {id}）", "no sheet matches {pattern!r} (source {id})", pattern=pattern, id=source.id),
-            Location(book.display),
-            t("该文件的工作表有：{names}；改正工作表名或 sheet 模式", "the file's sheets are: {names}; rename the sheet or fix `sheet`",
-              names="、".join(book.sheet_names))))
+        ctx.errors.append(_no_sheet(source, book, pattern, ctx))
         return []
     if len(matches) > 1 and _policy(source, ctx.ws) != "include":  # hidden copies do not count
         visible = [n for n in matches if n not in book.hidden_sheets]
@@ -408,6 +404,36 @@ def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
             t("删除或改名多余的工作表，或把 sheet 写得更具体", "remove or rename the extra sheets, or make `sheet` more specific")))
         return []
     return matches
+
+
+def _no_sheet(source: SourceDef, book: Book, pattern: str, ctx: _Ctx) -> SourceError:
+    """No sheet matches a source's ``sheet``: an empty workbook is said once, as such (not once
+    per source); otherwise the sheets it has, the likeliest renamed one, and where the pattern is."""
+    import difflib
+
+    def empty(name: str) -> bool:
+        try:
+            return not any(v not in (None, "") for row in book.sheet(name).rows for v in row)
+        except SourceError:
+            return False
+
+    if all(empty(n) for n in book.sheet_names):
+        return SourceError(t("工作簿是空的（工作表 {names} 中没有任何内容）", "the workbook is empty (sheets {names} hold nothing)",
+                             names="、".join(book.sheet_names)), Location(book.display),
+                           t("请该县重新报送填好的报表；若文件是误放的，把它移出该期的文件夹",
+                             "ask the county to send the filled-in workbook again; if the file is there by mistake, "
+                             "move it out of the period's folder"))
+    stem = pattern.strip("*?").strip()
+    close = difflib.get_close_matches(stem, [n.strip() for n in book.sheet_names], n=1, cutoff=0.3)
+    guess = t("是否是“{c}”改了名？", "was it renamed “{c}”? ", c=close[0]) if close else t("", "")
+    where = ctx.ws.source_files.get(source.id, f"sources/{source.id}.yaml")
+    return SourceError(
+        t("找不到{name}的工作表（名称应与 {pattern!r} 相符）", "no sheet for {name} (its name should match {pattern!r})",
+          name=source.name or source.id, pattern=pattern),
+        Location(book.display),
+        t("该文件的工作表有：{names}。{guess}把工作表改回原名，或改正 {src} 中的 sheet", "the file's sheets are: {names}. "
+          "{guess}Rename the sheet back, or correct `sheet` in {src}", names="、".join(book.sheet_names), guess=guess,
+          src=where))
 
 
 def _policy(source: SourceDef, ws: Workspace) -> str:
