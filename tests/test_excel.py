@@ -260,6 +260,7 @@ def test_missing_file_sheet_and_column_are_named(tmp_path: Path) -> None:
 
     wb = openpyxl.Workbook()
     wb.active.title = "Sheet1"
+    wb.active["A1"] = "东山县2024年防返贫动态监测情况表"  # something, under another sheet name
     wb.save(root / P)
     result = _read(root)
     assert "1-监测*" in result.errors[0].render("zh") and "Sheet1" in result.errors[0].render("zh")
