@@ -587,7 +587,18 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                  if rows is not None else {})
         rowless = {r for r, missing in lacking.items() if any(f not in found.get(r, {}) for f in missing)}
         every = _rows_by_region(rows, reported, rowless) if rows is not None else {}
+        whole = _wholly_missing(data, [r for r, m in short.items() if not m], level)
+        for parent, kids in whole.items():  # a county with none of its townships: its workbook is not there
+            out.append(_issue(
+                rule, data, parent, data.period,
+                t("{region}（{region_code}）{period}的 {n} 个下级地区全部缺数（{names}）：没有收到或没有读取该地区的报表",
+                  "none of the {n} regions below {region} ({region_code}) has data for {period} ({names}): its "
+                  "workbook was not received or not read"), n=len(kids),
+                names="、".join(data.tree.name(k) for k in kids[:3]) + ("等" if len(kids) > 3 else "")))
+        gone = {k for kids in whole.values() for k in kids}
         for region, missing in short.items():
+            if region in gone:
+                continue
             if not missing:
                 out.append(_issue(
                     rule, data, region, data.period,
@@ -604,6 +615,24 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                     rule, data, region, data.period,
                     t("{region}{period}缺少必填项“{field}”", "{region} {period}: required field {field} is missing"),
                     locations=cells, field=data.label_text(fid)))
+    return out
+
+
+def _wholly_missing(data: CheckData, regions: list[str], level: str) -> dict[str, list[str]]:
+    """Parent → its children at ``level``, for the parents none of whose (two or more) children
+    at that level has data: one finding at the parent (“北川县的 10 个下级地区全部缺数”) says what
+    ten about its townships would leave the user to work out — the county's workbook is missing."""
+    absent = set(regions)
+    parents: dict[str, list[str]] = {}
+    for code in regions:
+        parent = data.tree[code].parent if code in data.tree else None
+        if parent is not None and parent in data.tree:
+            parents.setdefault(parent, []).append(code)
+    out = {}
+    for parent in parents:
+        siblings = [c for c in data.tree.children.get(parent, []) if c in data.tree and data.tree[c].level == level]
+        if len(siblings) > 1 and all(c in absent for c in siblings):
+            out[parent] = siblings
     return out
 
 
