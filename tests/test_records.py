@@ -320,6 +320,17 @@ def test_records_source_without_a_period_is_a_definition_error(tmp_path):
     assert "period_column" in str(info.value)
 
 
+def test_the_pandas_engine_on_parquet_is_said_once_not_per_period(tmp_path):
+    root = _workspace(tmp_path / "w", _rows(5), source=SOURCE.replace("*.csv", "*.parquet"))
+    for period in ("2024Q4", "2023Q4"):
+        folder = root / "data" / period / "records"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "h.parquet").write_bytes(b"PAR1")  # the engine refuses it before reading a byte
+    with pytest.raises(ConfigError) as info:
+        read_records(load_workspace(root), ["2024Q4", "2023Q4"], engine="pandas")
+    assert "pandas 引擎只读 CSV 记录文件" in str(info.value) and "data/2024Q4/records/h.parquet" in str(info.value)
+
+
 def test_auto_engine_pandas_for_small_csv_duckdb_for_parquet_override_wins(ws, tmp_path):
     workspace, _ = ws
     small = next((workspace.root / "data" / "2024Q4" / "records").glob("*.csv"))

@@ -218,7 +218,8 @@ def choose_engine(engine: str, ws: Any, fmt: str, paths: Sequence[Path]) -> str:
         engine = getattr(getattr(ws, "config", None), "engine", "auto") or "auto"
     if engine == "pandas" and fmt == "parquet":
         raise ConfigError(t("pandas 引擎只读 CSV 记录文件", "the pandas engine reads CSV record files only"),
-                          Location(str(paths[0])), t("用 --engine duckdb（或 auto）", "use --engine duckdb (or auto)"))
+                          Location(ws.rel(paths[0]) if hasattr(ws, "rel") else str(paths[0])),
+                          t("用 --engine duckdb（或 auto）", "use --engine duckdb (or auto)"))
     if engine != "auto":
         return engine
     if fmt == "csv" and sum(p.stat().st_size for p in paths) <= PANDAS_MAX_BYTES:
@@ -524,8 +525,9 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
             except RevstatError as err:
                 errors.append(err)
     if errors:
-        from revstat.errors import ErrorGroup
-
+        seen: set[str] = set()  # a setting's error (the pandas engine and Parquet) once, not once per period
+        errors = [e for e in errors if not isinstance(e, ConfigError)
+                  or not (e.what.render("en") in seen or seen.add(e.what.render("en")))]
         raise ErrorGroup.of(errors)
     return pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
 
