@@ -433,3 +433,16 @@ def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
         source.write_text(source.read_text(encoding="utf-8").replace("*.xls*", "*.xlsx"), encoding="utf-8")
     res = invoke("compile", str(ws), "--period", "2024Q4")
     assert "未读取：data/2024Q4/东山县_2024Q4.xls（没有来源的 files 模式与它相符" in res.output
+    # household records kept as CSV in the period's own folder are read by their source, not "unread"
+    import duckdb
+
+    records = ws / "sources" / "7_households.yaml"
+    records.write_text(records.read_text(encoding="utf-8").replace("data/{period}/records/*.parquet",
+                                                                   "data/{period}/*.csv"), encoding="utf-8")
+    for period in ("2023Q4", "2024Q4"):
+        for f in (ws / "data" / period / "records").glob("*.parquet"):
+            duckdb.execute(f"COPY (SELECT * FROM read_parquet('{f}')) TO '{ws / 'data' / period / 'hh.csv'}' (HEADER)")
+            f.unlink()
+    (ws / "data" / "2024Q4" / "东山县_2024Q4.xls").unlink()
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert "未读取" not in res.output and "户级数据在本期没有文件" not in res.output, res.output

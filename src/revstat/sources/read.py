@@ -252,6 +252,13 @@ def _report_unmatched(ctx: _Ctx) -> None:
     beside the .xlsx of the others, under ``files: data/{period}/*.xlsx``): named in the summary,
     since that county's figures are otherwise just missing."""
     matched = {real for found in ctx.globbed.values() for _, real, _ in found}
+    for source in ctx.ws.sources:  # household records are read elsewhere (revstat.records), not unread
+        if source.kind == "records" and "://" not in source.files:
+            try:
+                pattern = _any_case_extension(source.files.replace("{period}", ctx.period))
+                matched |= {p.resolve() for p in ctx.ws.root.glob(pattern)}
+            except (OSError, ValueError):
+                continue
     folders = {(ctx.ws.root / pattern).parent for pattern in ctx.globbed}
     for folder in sorted(folders):
         try:
