@@ -187,10 +187,11 @@ def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_pat
     shutil.copytree(faulty, root)
     result = invoke("compile", str(root), "--period", "2024Q4")
     assert result.exit_code == 1, result.output
-    # 3 errors planted by the fixture; 4 warnings (3 blank required cells of the sample and
-    # 北川县 under the toilet target) and 14 notes as in the clean sample
+    # 3 errors planted by the fixture; 10 warnings (3 blank required cells of the sample, 北川县
+    # under the toilet target, and the six counties whose household records disagree with table 1)
+    # and 14 notes as in the clean sample
     last = result.output.strip().splitlines()[-2]
-    assert last == "审核发现 21 条问题（错误 3，警告 4，提示 14），见 findings.json；`revstat check` 显示详情"
+    assert last == "审核发现 27 条问题（错误 3，警告 10，提示 14），见 findings.json；`revstat check` 显示详情"
     strict = invoke("compile", str(root), "--period", "2024Q4", "--strict")
     assert strict.exit_code == 1
     assert "--strict：未通过（退出码 1），原因：" in strict.output
@@ -199,7 +200,7 @@ def test_compile_counts_findings_by_severity_and_strict_says_why(faulty, tmp_pat
     assert "审核发现 3 条错误（强制性）" in strict.output
     en = invoke("--lang", "en", "compile", str(root), "--period", "2024Q4", "--strict")
     assert en.exit_code == 1
-    assert "(errors: 3, warnings: 4, notes: 14)" in en.output
+    assert "(errors: 3, warnings: 10, notes: 14)" in en.output
     assert "--strict: failed (exit 1) because:" in en.output and "check errors (blocking): 3" in en.output
 
 

@@ -385,6 +385,23 @@ def best_first(figs: Iterable[Fig]) -> list[Fig]:
     return sorted((f for f in figs if not f.missing), key=lambda f: (f.rank is None, f.rank or 0, f.region_code))
 
 
+def one_per_rule(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first finding of each rule, in order, with ``more`` (how many others the rule found)
+    and ``others`` (their regions' names, in order): six counties whose household records
+    disagree with table 1 read as one sentence and five “同类问题”, not six near-identical lines."""
+    first: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        rule = str(f.get("rule") or "")
+        if rule not in first:
+            first[rule] = {**f, "more": 0, "others": []}
+            continue
+        first[rule]["more"] += 1
+        name = f.get("region_name")
+        if name and name not in first[rule]["others"]:
+            first[rule]["others"].append(name)
+    return list(first.values())
+
+
 def missed(figs: Iterable[Fig]) -> list[Fig]:
     return [f for f in figs if f.target_met is False and not f.missing]
 
@@ -482,8 +499,10 @@ def make_environment(template_dirs: Sequence[Path], warnings: list[str] | None =
         env.filters[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_FILTERS else fn
     for name, fn in words.GLOBALS.items():
         env.globals[name] = functools.partial(fn, warn=warn) if name in textfmt.WARNING_GLOBALS else fn
-    env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative, has=has)
-    env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative)
+    env.globals.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative, has=has,
+                       one_per_rule=one_per_rule)
+    env.filters.update(figs_of=figs_of, best_first=best_first, missed=missed, negative=negative,
+                       one_per_rule=one_per_rule)
     env.globals.update(extra_globals or {})
     return env
 
