@@ -404,6 +404,16 @@ def test_a_failing_csv_writer_leaves_the_previous_outputs(tmp_path, monkeypatch)
     assert sorted(p.name for p in out.parent.iterdir()) == ["2024Q4"]  # no temporary folder left
 
 
+def test_the_footer_counts_the_household_records_read(tmp_path):
+    import duckdb
+
+    ws = copy_sample(tmp_path / "ws")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    parquet = ws / "data" / "2024Q4" / "records" / "households.parquet"
+    [(n,)] = duckdb.execute(f"SELECT count(DISTINCT 户编号) FROM read_parquet('{parquet}')").fetchall()
+    assert f"户级数据：监测户数（户级数据）{n}户（data/2024Q4/records/households.parquet）" in res.output
+
+
 def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
     # a county's workbook saved by old software as .xls: the standard sources (data/{period}/*.xls*)
     # read it; under a source that only matches *.xlsx it used to vanish without a word

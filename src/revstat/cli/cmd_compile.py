@@ -239,6 +239,25 @@ def show_headlines(compiled: Any) -> bool:
     return starred
 
 
+def _records_counted(compiled: Any) -> tuple[str, Any, str, str] | None:
+    """(name, total, unit, files) of the period's household records: the sum over the villages of a
+    records field that counts every record (``count`` or ``count_distinct`` without ``where``)."""
+    obs = compiled.observations
+    if obs is None or not len(obs):
+        return None
+    for source in compiled.workspace.sources:
+        if source.kind != "records":
+            continue
+        field = next((f for f in source.fields if f.measure in ("count", "count_distinct") and not f.where), None)
+        if field is None:
+            continue
+        rows = obs[(obs["field"] == field.id) & (obs["period"] == compiled.period) & (obs["origin"] == "records")]
+        if len(rows):
+            files = "、".join(sorted({str(f) for f in rows["file"]})[:3])
+            return field.name or field.id, sum(v for v in rows["value"] if v is not None), field.unit or "", files
+    return None
+
+
 def _shown(path: Path) -> str:
     """Where the outputs are, as the user can open it from where they ran the command: relative
     to the current folder when inside it (sample_data/out/2024Q4), else absolute."""
@@ -255,6 +274,11 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     if summary is not None and getattr(summary, "files", None) is not None:
         console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
                         f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
+    counted = _records_counted(compiled)
+    if counted is not None:  # the household records read, as the workbooks' rows are counted above
+        console.print(t("户级数据：{name}{n}{unit}（{files}）", "household records: {name} {n} {unit} ({files})",
+                        name=counted[0], n=counted[1], unit=unit_text(counted[2]), files=counted[3]).render(),
+                      markup=False)
     if summary is not None and getattr(summary, "unmatched", None):  # a county's .xls beside the others' .xlsx
         console.print(t("未读取：{f}（没有来源的 files 模式与它相符；若是本期报表，把来源的 files 改为如 "
                         "data/{{period}}/*.xls*，或另存为 .xlsx）",
