@@ -239,8 +239,8 @@ def show_headlines(compiled: Any) -> bool:
     return starred
 
 
-def _records_counted(compiled: Any) -> tuple[str, Any, str, str] | None:
-    """(name, total, unit, files) of the period's household records: the sum over the villages of a
+def _records_counted(compiled: Any) -> tuple[str, Any, str, str, str] | None:
+    """(name, total, unit, files, id) of the period's household records: the sum over the villages of a
     records field that counts every record (``count`` or ``count_distinct`` without ``where``)."""
     obs = compiled.observations
     if obs is None or not len(obs):
@@ -254,7 +254,8 @@ def _records_counted(compiled: Any) -> tuple[str, Any, str, str] | None:
         rows = obs[(obs["field"] == field.id) & (obs["period"] == compiled.period) & (obs["origin"] == "records")]
         if len(rows):
             files = "、".join(sorted({str(f) for f in rows["file"]})[:3])
-            return field.name or field.id, sum(v for v in rows["value"] if v is not None), field.unit or "", files
+            return (field.name or field.id, sum(v for v in rows["value"] if v is not None), field.unit or "", files,
+                    field.id)
     return None
 
 
@@ -276,8 +277,9 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
     counted = _records_counted(compiled)
     if counted is not None:  # the household records read, as the workbooks' rows are counted above
-        console.print(t("户级数据：{name}{n}{unit}（{files}）", "household records: {name} {n} {unit} ({files})",
-                        name=counted[0], n=counted[1], unit=unit_text(counted[2]), files=counted[3]).render(),
+        console.print(t("户级数据：{name}{n}{unit}（{files}）", "household records: {n} {unit} ({field}; {files})",
+                        name=counted[0], field=counted[4], n=counted[1], unit=unit_text(counted[2]),
+                        files=counted[3]).render(),
                       markup=False)
     if summary is not None and getattr(summary, "unmatched", None):  # a county's .xls beside the others' .xlsx
         console.print(t("未读取：{f}（没有来源的 files 模式与它相符；若是本期报表，把来源的 files 改为如 "
