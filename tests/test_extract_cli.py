@@ -121,3 +121,25 @@ def test_text_that_excel_would_run_as_a_formula_is_neutralised(tmp_path: Path, r
     rows = _csv(root / "out/2024Q4/observations.csv")
     assert {r["sheet"] for r in rows} == {"'=1-监测"}
     assert rows[0]["value"] == "10"
+
+
+def test_extract_lists_the_household_records_with_their_aggregation(tmp_path: Path, runner: CliRunner) -> None:
+    # "every value with its file › sheet › cell": the records' village values were missing
+    import csv
+    import shutil
+
+    import duckdb
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    ws = tmp_path / "ws"
+    shutil.copytree(sample, ws, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    res = runner.invoke(app, ["extract", str(ws), "--period", "2024Q4"])
+    assert res.exit_code == 0, res.output
+    with open(ws / "out" / "2024Q4" / "observations.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["field"] == "hh_households"]
+    parquet = ws / "data" / "2024Q4" / "records" / "households.parquet"
+    [(n,)] = duckdb.execute(f"SELECT count(DISTINCT 户编号) FROM read_parquet('{parquet}') "
+                            "WHERE 村代码 = '990102001201'").fetchall()
+    [hongqi] = [r for r in rows if r["region_code"] == "990102001201"]
+    assert (hongqi["value"], hongqi["cell"], hongqi["origin"]) == (str(n), "count_distinct(household_id)", "records")
+    assert hongqi["file"] == "data/2024Q4/records/households.parquet"

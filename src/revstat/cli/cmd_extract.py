@@ -23,10 +23,10 @@ def extract(
     workspace: Path = typer.Argument(..., help="工作区文件夹 / workspace folder"),
     period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period, e.g. 2024Q4"),
 ) -> None:
-    """读取一期的报表，写出 out/<期>/observations.csv（带出处）。
+    """读取一期的报表（和户级数据），写出 out/<期>/observations.csv（带出处）。
 
     Read one period's workbooks into out/<period>/observations.csv, each value with its file,
-    sheet and cell.
+    sheet and cell; household records aggregated to villages, with their file and aggregation.
 
     Example: revstat extract sample_data --period 2024Q4
     """
@@ -39,6 +39,7 @@ def extract(
         from revstat.errors import ErrorGroup
 
         result = read_with_progress(ws, [period])
+        with_records(ws, period, result)
         target = ws.out_dir(period) / "observations.csv"
         if result.errors and not len(result.observations):  # nothing could be read: write nothing
             common.fail(ErrorGroup.of(result.errors))
@@ -52,6 +53,29 @@ def extract(
                 "\nWhat could be read was written, but there are input errors: {n} (exit code 2).",
                 n=len(result.errors)).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
+
+
+def with_records(ws: Workspace, period: str, result: ReadResult) -> None:
+    """Household records aggregated to villages join the observations (file, and the aggregation
+    in place of a cell: `count where monitor_type == '脱贫不稳定户'`), so that every value a compile
+    uses is listed; their input errors join the read's."""
+    if not any(s.kind == "records" for s in ws.sources):
+        return
+    import pandas as pd
+
+    from revstat.errors import ErrorGroup, RevstatError
+    from revstat.records import read_records
+
+    try:
+        records = read_records(ws, [period])
+    except ErrorGroup as group:
+        result.errors.extend(group.errors)
+        return
+    except RevstatError as err:
+        result.errors.append(err)
+        return
+    if len(records):
+        result.observations = pd.concat([result.observations, records], ignore_index=True)
 
 
 def read_with_progress(ws: Workspace, periods: list[str]) -> ReadResult:
