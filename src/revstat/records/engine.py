@@ -14,11 +14,8 @@ region) leaves the engine. The engines:
 
 from __future__ import annotations
 
-import codecs
 import re
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -39,9 +36,18 @@ from revstat.formula import (
     Unary,
     parse_formula,
 )
-from revstat.i18n import Text, t
+from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
+from revstat.records.files import file_format, files_of, utf8_paths
+from revstat.records.validate import (
+    bad_number,
+    bad_values,
+    code_fix,
+    missing_columns,
+    repeated_keys,
+    rows_column,
+)
 
 #: CSV record files up to this total size go through pandas when the engine is ``auto``
 PANDAS_MAX_BYTES = 2_000_000
@@ -196,19 +202,6 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
 # ---- files ---------------------------------------------------------------------------------
 
 
-def files_of(ws: Any, source: SourceDef, period: str | None) -> list[Path]:
-    pattern = source.files.replace("{period}", period) if period else source.files
-    root = ws.root.resolve()
-    return [p for p in sorted(ws.root.glob(pattern))
-            if p.is_file() and not p.name.startswith("~$") and p.resolve().is_relative_to(root)]
-
-
-def _fmt(plan: SourcePlan, paths: Sequence[Path]) -> str:
-    if plan.fmt:
-        return plan.fmt
-    return "parquet" if str(paths[0]).lower().endswith((".parquet", ".pq")) else "csv"
-
-
 def choose_engine(engine: str, ws: Any, fmt: str, paths: Sequence[Path]) -> str:
     """``auto`` → the workspace's ``engine:``; still ``auto`` → pandas for small CSV, else DuckDB."""
     if engine not in ENGINES:
@@ -225,49 +218,6 @@ def choose_engine(engine: str, ws: Any, fmt: str, paths: Sequence[Path]) -> str:
     if fmt == "csv" and sum(p.stat().st_size for p in paths) <= PANDAS_MAX_BYTES:
         return "pandas"
     return "duckdb"
-
-
-def _encoding(path: Path) -> str:
-    """``utf-8`` (BOM allowed), ``utf-16`` (Excel's “Unicode 文本”, with its BOM) or ``gb18030``
-    (CSV saved by Chinese Windows), from the first 64 KB. A workbook saved under a CSV name is an
-    input error here, before any engine tries to read it as text."""
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise SourceError(
-            t("户级数据文件是 Excel 工作簿，不是 CSV 文本", "the household records file is an Excel workbook, not CSV text"),
-            Location(str(path)),
-            t("在 Excel/WPS 中另存为“CSV UTF-8（逗号分隔）”或导出为 Parquet，并让来源的 files 指向它",
-              "save it as “CSV UTF-8 (comma delimited)” in Excel/WPS, or export Parquet, and point the source's "
-              "`files` at it"))
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
-
-
-@contextmanager
-def _utf8(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
-    """Paths DuckDB can read: GB18030 and UTF-16 CSV files are transcoded (streaming) to
-    temporary UTF-8."""
-    if fmt != "csv" or all(_encoding(p) == "utf-8" for p in paths):
-        yield [str(p) for p in paths]
-        return
-    with tempfile.TemporaryDirectory(prefix="revstat-records-") as tmp:
-        out = []
-        for i, p in enumerate(paths):
-            if _encoding(p) == "utf-8":
-                out.append(str(p))
-                continue
-            target = Path(tmp) / f"{i}.csv"
-            with open(p, encoding=_encoding(p), newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-            out.append(str(target))
-        yield out
 
 
 # ---- engines -------------------------------------------------------------------------------
@@ -292,47 +242,6 @@ def run_duckdb(query: rsql.Query, where: Location, *, in_file_order: bool = Fals
     finally:
         con.close()
     return names, rows
-
-
-_CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to .*?source column (?P<column>.+?)\s*$')
-
-
-def _bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Sequence[Path], ws: Any
-                ) -> SourceError | None:
-    """DuckDB's “Could not convert string "12,345.50" to DECIMAL(18,4) … source column 收入” as
-    the pandas engine says it: the file, the row, the value and how many such values there are
-    (one more pass over the files, on this error only). None when it is another error or the
-    value cannot be found again."""
-    import duckdb
-
-    m = _CONVERSION.search(err.what.render("en"))
-    if m is None:
-        return None
-    column = m["column"].strip().strip('"')
-    query = rsql.bad_number_query(fmt, readable, column)
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("SET threads = 1")  # rows numbered in the order of the file
-        con.execute("SET preserve_insertion_order = true")
-        found = con.execute(query.sql, list(query.params)).fetchone()
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
-    if found is None:
-        return None
-    name, n, value, total = found
-    original = {str(Path(r)): p for r, p in zip(readable, paths, strict=True)}.get(str(Path(name)), Path(name))
-    line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
-    more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
-    return SourceError(
-        t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
-          c=column, r=line, v=value, more=more) if fmt == "csv" else
-        t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
-          c=column, r=line, v=value, more=more),
-        Location(ws.rel(original) if isinstance(original, Path) else str(original), note=column),
-        t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
-          "commas or full-width digits); correct it and export again"))
 
 
 def _engine_error(err: Exception, where: Location) -> SourceError:
@@ -387,27 +296,6 @@ def _scope_prefix(code: str) -> str:
     return code[:end]
 
 
-def _code_fix(codes: list[str]) -> Text:
-    """How to correct unknown codes, saying why when their form tells (Excel, full-width digits)."""
-    if any(re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+|\d+\.0+", c) for c in codes):
-        return t("代码被 Excel 存成了数字（科学计数法或带“.0”），已丢失位数：把该列设为“文本”后重新导出",
-                 "Excel stored the codes as numbers (scientific notation or “.0”), losing digits: format the "
-                 "column as text and export again")
-    if any(not c.isascii() and c.isdigit() for c in codes):
-        return t("代码中有全角数字（如 ９９０１），改为半角数字", "the codes have full-width digits (９９０１): use ASCII digits")
-    return t("改正记录中的代码，或在 regions.csv 中补上这些地区",
-             "correct the codes in the records, or add the regions to regions.csv")
-
-
-def _rows_column(plan: SourcePlan, pos: Mapping[str, int]) -> int | None:
-    """The column of the grouped rows that counts every record of a group, when the query has
-    one (``key:``'s count, or a ``count`` field without ``where``)."""
-    if "key_n" in pos:
-        return pos["key_n"]
-    alias = next((a.alias for a in plan.query_aggregates if a.measure == "count" and a.where is None), None)
-    return pos.get(alias) if alias is not None else None
-
-
 def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
                     period: str | None, file_label: str) -> list[tuple[Any, ...]]:
     """Grouped rows → observation tuples (tidy.OBSERVATION_COLUMNS); unknown codes are errors,
@@ -422,7 +310,7 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     at_code = pos["region_code"]
     by_period: dict[str, dict[str, tuple[Any, ...]]] = {}
     unknown: dict[str, int] = {}
-    at_rows = _rows_column(plan, pos)
+    at_rows = rows_column(plan, pos)
     without: list[int | None] = []  # the groups of records without a code: their number of rows, if known
     for r in rows:
         code = "" if r[at_code] is None else str(r[at_code]).strip(rsql.BLANKS)
@@ -453,7 +341,7 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
             t("户级数据中有 {n} 个地区代码不在 regions.csv 中：{codes_zh}",
               "region codes of the records not in regions.csv ({n}): {codes_en}", n=len(unknown), codes_zh=codes_zh,
               codes_en=codes_en),
-            Location(file_label, note=plan.region_column), _code_fix(list(unknown))))
+            Location(file_label, note=plan.region_column), code_fix(list(unknown))))
     if problems:
         raise ErrorGroup.of(problems)
     # per aggregate: (field id, unit, label, measure, value column, matched-rows column)
@@ -534,7 +422,7 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
 
 def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
                label: str, engine: str) -> list[tuple[Any, ...]]:
-    fmt = _fmt(plan, paths)
+    fmt = file_format(plan, paths)
     missing_columns(plan, paths, fmt, ws)  # before any engine: all the missing columns, in Chinese
     try:
         return _aggregate_checked(ws, plan, paths, periods, period, label, engine, fmt)
@@ -547,75 +435,6 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
               "open it in Excel/WPS and save it as “CSV UTF-8 (comma delimited)”, then run again")) from None
 
 
-def file_header(path: Path, fmt: str) -> list[str]:
-    """The column names of a records file: the CSV's first line (in its encoding), or the Parquet
-    schema. Raises :class:`SourceError` for a workbook under a CSV name (see :func:`_encoding`)."""
-    if fmt == "parquet":
-        import duckdb
-
-        con = duckdb.connect(":memory:")
-        try:
-            cur = con.execute(f"SELECT * FROM {rsql.reader_sql('parquet')} LIMIT 0", [[str(path)]])
-            return [d[0] for d in cur.description]
-        finally:
-            con.close()
-    import csv
-
-    enc = _encoding(path)
-    with open(path, encoding="utf-8-sig" if enc == "utf-8" else enc, newline="") as fh:
-        return next(csv.reader(fh), [])
-
-
-def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) -> None:
-    """Every column the source reads that a file lacks, with the file's own headers and the
-    likeliest match (a header with a line break, spaces or a unit in brackets: 家庭年\n纯收入,
-    家庭年纯收入（元）); one input error per file. Unreadable headers are left to the engine."""
-    import difflib
-
-    import duckdb
-
-    def bare(name: str) -> str:
-        return re.sub(r"[（(][^）)]*[）)]|[\s\u3000\u200b\ufeff]", "", name)
-
-    problems: list[RevstatError] = []
-    for path in paths:
-        where = Location(ws.rel(path))
-        try:
-            header = file_header(path, fmt)
-        except SourceError as err:
-            err.where = where
-            problems.append(err)
-            continue
-        except (OSError, UnicodeError, duckdb.Error, StopIteration):
-            continue
-        missing = sorted(plan.columns - set(header))
-        if not missing:
-            continue
-        by_bare = {bare(h): h for h in header}
-        hints = []
-        for m in missing:
-            close = by_bare.get(bare(m)) or next(iter(difflib.get_close_matches(m, header, n=1, cutoff=0.6)), None)
-            if close is not None:
-                hints.append(t("{m} 可能是文件中的 {h!r}", "{m} may be the file's {h!r}", m=m, h=close))
-        more = " …" if len(header) > 20 else ""
-        for sep, name_zh, name_en in (("\t", "制表符", "tabs"), (";", "分号", "semicolons")):
-            if len(header) == 1 and sep in header[0]:  # Excel's 文本文件（制表符分隔）, or a European export
-                hints.insert(0, t("文件似乎用{s}分隔，而不是逗号：另存为“CSV UTF-8（逗号分隔）”",
-                                  "the file seems separated by {s_en}, not commas: save it as “CSV UTF-8 (comma "
-                                  "delimited)”", s=name_zh, s_en=name_en))
-        problems.append(SourceError(
-            t("记录文件缺少列：{c_zh}（文件的表头有：{h_zh}）", "the records file lacks columns: {c_en} (its header has: {h_en})",
-              c_zh="、".join(missing), c_en=", ".join(missing), h_zh="、".join(repr(h) for h in header[:20]) + more,
-              h_en=", ".join(repr(h) for h in header[:20]) + more),
-            Location(ws.rel(path)),
-            t("{hints_zh}改正文件表头，或在 {src} 的 columns 中写明对应的表头", "{hints_en}correct the header, or map "
-              "the names to the file's headers under `columns` in {src}",
-              hints_zh="".join(h.render("zh") + "。" for h in hints),
-              hints_en="".join(h.render("en") + ". " for h in hints), src=plan.display)))
-    if problems:
-        raise ErrorGroup.of(problems)
-
-
 def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
                        label: str, engine: str, fmt: str) -> list[tuple[Any, ...]]:
     chosen = choose_engine(engine, ws, fmt, paths)
@@ -625,7 +444,7 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
 
         names, rows = run_pandas(plan, paths, periods, where)
     else:
-        with _utf8(paths, fmt) as readable:
+        with utf8_paths(paths, fmt) as readable:
             query = rsql.build_query(fmt, readable, plan.region_column, plan.query_aggregates,
                                      plan.period_column, periods if plan.period_column else ())
             if chosen == "spark":
@@ -638,7 +457,7 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
                 try:
                     names, rows = run_duckdb(query, where)
                 except SourceError as err:
-                    raise _bad_number(err, fmt, readable, paths, ws) or err from None
+                    raise bad_number(err, fmt, readable, paths, ws) or err from None
     return checked_observations(ws, plan, names, rows, period, label, paths)
 
 
@@ -655,127 +474,6 @@ def checked_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: 
     if problems or observations is None:
         raise ErrorGroup.of(problems)
     return observations
-
-
-def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
-               paths: Sequence[Path] = ()) -> None:
-    """A yes/no column holding words that are neither yes nor no (已消除, 未消除), or a column
-    compared with a date holding dates not written 2024-01-01 (2024/5/1): the conditions cannot
-    read them, and every count over them would be silently wrong. Input errors naming the column,
-    how many values, and (from the files, when given) the commonest of them."""
-    pos = {n: i for i, n in enumerate(names)}
-    problems: list[RevstatError] = []
-    for check in plan.value_checks:
-        if check.alias not in pos:
-            continue
-        count = sum(int(r[pos[check.alias]] or 0) for r in rows)
-        if not count:
-            continue
-        column = check.of or ""
-        seen = _examples(plan, paths, check)
-        examples = t("，如 {e}", ", e.g. {e}", e="、".join(repr(v) for v in seen)) if seen else t("", "")
-        if check.measure == "not_flag":
-            problems.append(SourceError(
-                t("列 {c} 有 {n} 个值既不是“是”也不是“否”{e}，条件无法判断，相关户数会算错",
-                  "column {c} has {n} values that are neither yes nor no{e}: the conditions cannot read them",
-                  c=column, n=count, e=examples),
-                Location(label, note=column),
-                t("改为 是/否（也可写 1/0、Y/N、true/false），空白表示不详", "write 是/否 (or 1/0, Y/N, true/false); "
-                  "leave it empty when unknown")))
-        else:
-            problems.append(SourceError(
-                t("列 {c} 有 {n} 个日期不是 2024-01-01 这样的写法{e}，按日期比较会出错",
-                  "column {c} has {n} dates not written like 2024-01-01{e}: comparing them as dates would go wrong",
-                  c=column, n=count, e=examples),
-                Location(label, note=column),
-                t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位",
-                  "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits")))
-    if problems:
-        raise ErrorGroup.of(problems)
-
-
-def _examples(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate, n: int = 3) -> list[str]:
-    """The commonest values that ``check`` counts, read again from the files (DuckDB); none when
-    the files are not at hand (Spark) or cannot be read."""
-    if not paths:
-        return []
-    import duckdb
-
-    fmt = _fmt(plan, paths)
-    text = rsql.text_sql(check.of or "")
-    cond = (f"{rsql.flag_sql(check.of or '')} IS NULL" if check.measure == "not_flag"
-            else f"NOT regexp_matches(v, '{rsql.ISO_DATE}')")
-    try:
-        with _utf8(paths, fmt) as readable:
-            con = duckdb.connect(":memory:")
-            try:
-                found = con.execute(f"SELECT v FROM (SELECT {text} AS v, * FROM {rsql.reader_sql(fmt)}) WHERE v IS NOT NULL "
-                                    f"AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}",
-                                    [list(readable)]).fetchall()
-            finally:
-                con.close()
-    except (duckdb.Error, OSError, UnicodeError):
-        return []
-    return [str(r[0]) for r in found]
-
-
-def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                   label: str, paths: Sequence[Path] = ()) -> None:
-    """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
-    without a key): every count and sum of it would be off. An input error naming the regions."""
-    if not plan.key_column:
-        return
-    pos = {n: i for i, n in enumerate(names)}
-    distinct = next((a.alias for a in plan.query_aggregates if a.measure == "count_distinct"
-                     and a.of == plan.key_column and a.where is None), None)
-    if distinct is None or "key_n" not in pos:
-        return
-    extra: dict[str, int] = {}
-    for r in rows:
-        n, d = r[pos["key_n"]] or 0, r[pos[distinct]] or 0
-        if n > d:
-            code = str(r[pos["region_code"]] or "").strip()
-            extra[code] = extra.get(code, 0) + int(n) - int(d)
-    if not extra:
-        return
-    tree = ws.regions
-    first = sorted(extra.items())[:5]
-    shown_zh = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in first)
-    shown_en = ", ".join(f"{tree.name(c) if c in tree else c} ({c}): {k} more" for c, k in first)
-    ids = _repeated_ids(plan, paths)
-    which = t("，如 {ids}", "; e.g. {ids}", ids="、".join(ids)) if ids else t("", "")
-    raise SourceError(
-        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where_zh}{more}{which}，这些记录会被重复计数",
-          "records with a repeated (or missing) {key}: {where_en}{more}{which}; they would be counted twice",
-          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where_zh=shown_zh, where_en=shown_en,
-          more=" 等" if len(extra) > 5 else "", which=which),
-        Location(label, note=plan.key_column),
-        t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then export again",
-          key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
-
-
-def _repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[str]:
-    """Some keys that occur more than once in a village (or records without a key), read again
-    from the files (DuckDB, on this error only); none when the files are not at hand."""
-    if not paths or not plan.key_column:
-        return []
-    import duckdb
-
-    fmt = _fmt(plan, paths)
-    key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
-    try:
-        with _utf8(paths, fmt) as readable:
-            con = duckdb.connect(":memory:")
-            try:
-                found = con.execute(
-                    f"SELECT CAST({key} AS VARCHAR), count(*) FROM {rsql.reader_sql(fmt)} "
-                    f"GROUP BY CAST({key} AS VARCHAR), {code} HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL "
-                    f"ORDER BY 2 DESC, 1 LIMIT {int(n)}", [list(readable)]).fetchall()
-            finally:
-                con.close()
-    except (duckdb.Error, OSError, UnicodeError):
-        return []
-    return ["（空）" if k is None else repr(k) for k, _ in found]
 
 
 def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:
@@ -796,8 +494,8 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -
     if not paths:
         return pd.DataFrame()
     codes = [region, *ws.regions.descendants(region)] if region in ws.regions else [region]
-    fmt = _fmt(plan, paths)
-    with _utf8(paths, fmt) as readable:
+    fmt = file_format(plan, paths)
+    with utf8_paths(paths, fmt) as readable:
         query = rsql.sample_query(fmt, readable, plan.region_column, codes, agg.where, (), n,
                                   plan.period_column, str(period))
         names, rows = run_duckdb(query, Location(ws.rel(paths[0])), in_file_order=True)

@@ -19,7 +19,8 @@ from revstat.formula import Bin, BoolOp, Call, Compare, Name, Node, Not, Num, St
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
-from revstat.records.engine import _QUANTUM, SourcePlan, _encoding
+from revstat.records.engine import _QUANTUM, SourcePlan
+from revstat.records.files import encoding_of
 
 
 def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], where: Location
@@ -29,10 +30,10 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
 
     frames = []
     for p in paths:
-        enc = _encoding(p)
+        enc = encoding_of(p)
         header = pd.read_csv(p, nrows=0, encoding="utf-8-sig" if enc == "utf-8" else enc).columns
         missing = sorted(plan.columns - set(header))
-        if missing:  # engine.missing_columns said it already, with the file's headers; for direct callers
+        if missing:  # validate.missing_columns said it already, with the file's headers; for direct callers
             raise SourceError(t("记录文件缺少列：{c}", "the record file lacks columns: {c}", c="、".join(missing)),
                               where, t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
                                        "check that the column names in region/of/where/columns match the header"))
@@ -107,7 +108,7 @@ class _PandasEval:
                 except InvalidOperation:
                     bad.append((i, v))
                     out.append(None)
-            if bad:  # worded as the DuckDB engine words it (engine._bad_number)
+            if bad:  # worded as the DuckDB engine words it (validate.bad_number)
                 (i, v), k = bad[0], len(bad)
                 more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=k) if k > 1 else t("", "")
                 raise SourceError(t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",

@@ -33,7 +33,7 @@ NUMERIC = "DECIMAL(18,4)"
 #: a quotient in a condition is rounded to this many places (half away from zero)
 DIVISION_PLACES = 8
 #: the values of a yes/no flag column that mean yes, and no (compared after lower(trim(…)));
-#: any other word is neither: unknown, and an input error (:func:`revstat.records.engine.bad_values`)
+#: any other word is neither: unknown, and an input error (:func:`revstat.records.validate.bad_values`)
 TRUTHY = ("1", "true", "t", "yes", "y", "是")
 FALSY = ("0", "false", "f", "no", "n", "否")
 #: what is trimmed from both ends of a text value before it is compared, counted or used as a

@@ -1,0 +1,256 @@
+"""Checks of household records that the aggregation cannot do without: columns present,
+yes/no words and dates the conditions can read, numbers DuckDB could not cast (named by row),
+households repeated within a village, codes missing or unknown.
+
+Each check works on the grouped rows the one query already returns (counts computed in the same
+pass); the files are read again only to name examples once a check has failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from revstat.errors import ErrorGroup, RevstatError, SourceError
+from revstat.i18n import Text, t
+from revstat.model import Location
+from revstat.records import sql as rsql
+from revstat.records.files import file_format, file_header, utf8_paths
+
+if TYPE_CHECKING:
+    from revstat.records.engine import SourcePlan
+
+
+_CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to .*?source column (?P<column>.+?)\s*$')
+
+
+def bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Sequence[Path], ws: Any
+                ) -> SourceError | None:
+    """DuckDB's “Could not convert string "12,345.50" to DECIMAL(18,4) … source column 收入” as
+    the pandas engine says it: the file, the row, the value and how many such values there are
+    (one more pass over the files, on this error only). None when it is another error or the
+    value cannot be found again."""
+    import duckdb
+
+    m = _CONVERSION.search(err.what.render("en"))
+    if m is None:
+        return None
+    column = m["column"].strip().strip('"')
+    query = rsql.bad_number_query(fmt, readable, column)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads = 1")  # rows numbered in the order of the file
+        con.execute("SET preserve_insertion_order = true")
+        found = con.execute(query.sql, list(query.params)).fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if found is None:
+        return None
+    name, n, value, total = found
+    original = {str(Path(r)): p for r, p in zip(readable, paths, strict=True)}.get(str(Path(name)), Path(name))
+    line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
+    more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
+    return SourceError(
+        t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
+          c=column, r=line, v=value, more=more) if fmt == "csv" else
+        t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
+          c=column, r=line, v=value, more=more),
+        Location(ws.rel(original) if isinstance(original, Path) else str(original), note=column),
+        t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
+          "commas or full-width digits); correct it and export again"))
+
+
+def code_fix(codes: list[str]) -> Text:
+    """How to correct unknown codes, saying why when their form tells (Excel, full-width digits)."""
+    if any(re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+|\d+\.0+", c) for c in codes):
+        return t("代码被 Excel 存成了数字（科学计数法或带“.0”），已丢失位数：把该列设为“文本”后重新导出",
+                 "Excel stored the codes as numbers (scientific notation or “.0”), losing digits: format the "
+                 "column as text and export again")
+    if any(not c.isascii() and c.isdigit() for c in codes):
+        return t("代码中有全角数字（如 ９９０１），改为半角数字", "the codes have full-width digits (９９０１): use ASCII digits")
+    return t("改正记录中的代码，或在 regions.csv 中补上这些地区",
+             "correct the codes in the records, or add the regions to regions.csv")
+
+
+def rows_column(plan: SourcePlan, pos: Mapping[str, int]) -> int | None:
+    """The column of the grouped rows that counts every record of a group, when the query has
+    one (``key:``'s count, or a ``count`` field without ``where``)."""
+    if "key_n" in pos:
+        return pos["key_n"]
+    alias = next((a.alias for a in plan.query_aggregates if a.measure == "count" and a.where is None), None)
+    return pos.get(alias) if alias is not None else None
+
+
+def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) -> None:
+    """Every column the source reads that a file lacks, with the file's own headers and the
+    likeliest match (a header with a line break, spaces or a unit in brackets: 家庭年\n纯收入,
+    家庭年纯收入（元）); one input error per file. Unreadable headers are left to the engine."""
+    import difflib
+
+    import duckdb
+
+    def bare(name: str) -> str:
+        return re.sub(r"[（(][^）)]*[）)]|[\s\u3000\u200b\ufeff]", "", name)
+
+    problems: list[RevstatError] = []
+    for path in paths:
+        where = Location(ws.rel(path))
+        try:
+            header = file_header(path, fmt)
+        except SourceError as err:
+            err.where = where
+            problems.append(err)
+            continue
+        except (OSError, UnicodeError, duckdb.Error, StopIteration):
+            continue
+        missing = sorted(plan.columns - set(header))
+        if not missing:
+            continue
+        by_bare = {bare(h): h for h in header}
+        hints = []
+        for m in missing:
+            close = by_bare.get(bare(m)) or next(iter(difflib.get_close_matches(m, header, n=1, cutoff=0.6)), None)
+            if close is not None:
+                hints.append(t("{m} 可能是文件中的 {h!r}", "{m} may be the file's {h!r}", m=m, h=close))
+        more = " …" if len(header) > 20 else ""
+        for sep, name_zh, name_en in (("\t", "制表符", "tabs"), (";", "分号", "semicolons")):
+            if len(header) == 1 and sep in header[0]:  # Excel's 文本文件（制表符分隔）, or a European export
+                hints.insert(0, t("文件似乎用{s}分隔，而不是逗号：另存为“CSV UTF-8（逗号分隔）”",
+                                  "the file seems separated by {s_en}, not commas: save it as “CSV UTF-8 (comma "
+                                  "delimited)”", s=name_zh, s_en=name_en))
+        problems.append(SourceError(
+            t("记录文件缺少列：{c_zh}（文件的表头有：{h_zh}）", "the records file lacks columns: {c_en} (its header has: {h_en})",
+              c_zh="、".join(missing), c_en=", ".join(missing), h_zh="、".join(repr(h) for h in header[:20]) + more,
+              h_en=", ".join(repr(h) for h in header[:20]) + more),
+            Location(ws.rel(path)),
+            t("{hints_zh}改正文件表头，或在 {src} 的 columns 中写明对应的表头", "{hints_en}correct the header, or map "
+              "the names to the file's headers under `columns` in {src}",
+              hints_zh="".join(h.render("zh") + "。" for h in hints),
+              hints_en="".join(h.render("en") + ". " for h in hints), src=plan.display)))
+    if problems:
+        raise ErrorGroup.of(problems)
+
+
+def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
+               paths: Sequence[Path] = ()) -> None:
+    """A yes/no column holding words that are neither yes nor no (已消除, 未消除), or a column
+    compared with a date holding dates not written 2024-01-01 (2024/5/1): the conditions cannot
+    read them, and every count over them would be silently wrong. Input errors naming the column,
+    how many values, and (from the files, when given) the commonest of them."""
+    pos = {n: i for i, n in enumerate(names)}
+    problems: list[RevstatError] = []
+    for check in plan.value_checks:
+        if check.alias not in pos:
+            continue
+        count = sum(int(r[pos[check.alias]] or 0) for r in rows)
+        if not count:
+            continue
+        column = check.of or ""
+        seen = _examples_of(plan, paths, check)
+        examples = t("，如 {e}", ", e.g. {e}", e="、".join(repr(v) for v in seen)) if seen else t("", "")
+        if check.measure == "not_flag":
+            problems.append(SourceError(
+                t("列 {c} 有 {n} 个值既不是“是”也不是“否”{e}，条件无法判断，相关户数会算错",
+                  "column {c} has {n} values that are neither yes nor no{e}: the conditions cannot read them",
+                  c=column, n=count, e=examples),
+                Location(label, note=column),
+                t("改为 是/否（也可写 1/0、Y/N、true/false），空白表示不详", "write 是/否 (or 1/0, Y/N, true/false); "
+                  "leave it empty when unknown")))
+        else:
+            problems.append(SourceError(
+                t("列 {c} 有 {n} 个日期不是 2024-01-01 这样的写法{e}，按日期比较会出错",
+                  "column {c} has {n} dates not written like 2024-01-01{e}: comparing them as dates would go wrong",
+                  c=column, n=count, e=examples),
+                Location(label, note=column),
+                t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位",
+                  "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits")))
+    if problems:
+        raise ErrorGroup.of(problems)
+
+
+def _examples_of(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate, n: int = 3) -> list[str]:
+    """The commonest values that ``check`` counts, read again from the files (DuckDB); none when
+    the files are not at hand (Spark) or cannot be read."""
+    if not paths:
+        return []
+    import duckdb
+
+    fmt = file_format(plan, paths)
+    text = rsql.text_sql(check.of or "")
+    cond = (f"{rsql.flag_sql(check.of or '')} IS NULL" if check.measure == "not_flag"
+            else f"NOT regexp_matches(v, '{rsql.ISO_DATE}')")
+    try:
+        with utf8_paths(paths, fmt) as readable:
+            con = duckdb.connect(":memory:")
+            try:
+                found = con.execute(f"SELECT v FROM (SELECT {text} AS v, * FROM {rsql.reader_sql(fmt)}) WHERE v IS NOT NULL "
+                                    f"AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}",
+                                    [list(readable)]).fetchall()
+            finally:
+                con.close()
+    except (duckdb.Error, OSError, UnicodeError):
+        return []
+    return [str(r[0]) for r in found]
+
+
+def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                   label: str, paths: Sequence[Path] = ()) -> None:
+    """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
+    without a key): every count and sum of it would be off. An input error naming the regions."""
+    if not plan.key_column:
+        return
+    pos = {n: i for i, n in enumerate(names)}
+    distinct = next((a.alias for a in plan.query_aggregates if a.measure == "count_distinct"
+                     and a.of == plan.key_column and a.where is None), None)
+    if distinct is None or "key_n" not in pos:
+        return
+    extra: dict[str, int] = {}
+    for r in rows:
+        n, d = r[pos["key_n"]] or 0, r[pos[distinct]] or 0
+        if n > d:
+            code = str(r[pos["region_code"]] or "").strip()
+            extra[code] = extra.get(code, 0) + int(n) - int(d)
+    if not extra:
+        return
+    tree = ws.regions
+    first = sorted(extra.items())[:5]
+    shown_zh = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in first)
+    shown_en = ", ".join(f"{tree.name(c) if c in tree else c} ({c}): {k} more" for c, k in first)
+    ids = repeated_ids(plan, paths)
+    which = t("，如 {ids}", "; e.g. {ids}", ids="、".join(ids)) if ids else t("", "")
+    raise SourceError(
+        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where_zh}{more}{which}，这些记录会被重复计数",
+          "records with a repeated (or missing) {key}: {where_en}{more}{which}; they would be counted twice",
+          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where_zh=shown_zh, where_en=shown_en,
+          more=" 等" if len(extra) > 5 else "", which=which),
+        Location(label, note=plan.key_column),
+        t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then export again",
+          key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
+
+
+def repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[str]:
+    """Some keys that occur more than once in a village (or records without a key), read again
+    from the files (DuckDB, on this error only); none when the files are not at hand."""
+    if not paths or not plan.key_column:
+        return []
+    import duckdb
+
+    fmt = file_format(plan, paths)
+    key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
+    try:
+        with utf8_paths(paths, fmt) as readable:
+            con = duckdb.connect(":memory:")
+            try:
+                found = con.execute(
+                    f"SELECT CAST({key} AS VARCHAR), count(*) FROM {rsql.reader_sql(fmt)} "
+                    f"GROUP BY CAST({key} AS VARCHAR), {code} HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL "
+                    f"ORDER BY 2 DESC, 1 LIMIT {int(n)}", [list(readable)]).fetchall()
+            finally:
+                con.close()
+    except (duckdb.Error, OSError, UnicodeError):
+        return []
+    return ["（空）" if k is None else repr(k) for k, _ in found]
