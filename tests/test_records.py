@@ -594,8 +594,17 @@ def test_records_saved_as_a_workbook_or_with_bad_bytes_are_input_errors(tmp_path
     bad = _workspace(tmp_path / "b", _rows(5))
     path = bad / "data/2024Q4/records/h.csv"
     path.write_bytes(path.read_bytes() + b"H9,990101001201,2,\xff\xfe\x80,\x81\x30,1.00,\n")
-    with pytest.raises(SourceError, match="无法解码"):
+    with pytest.raises(SourceError, match="文件第 7 行有无法解码的字符（按 UTF-8 读取"):  # the header + 5 rows, then it
         read_records(load_workspace(bad), ["2024Q4"], engine=engine)
+    # past the first 64 KB, which chose the encoding: still the right line, found on the error path
+    late = _workspace(tmp_path / "l", _rows(2000))
+    path = late / "data/2024Q4/records/h.csv"
+    path.write_bytes(path.read_bytes() + b"H9,990101001201,2,\xff\xfe\x80,\x81\x30,1.00,\n")
+    assert path.stat().st_size > 65536
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(late), ["2024Q4"], engine=engine)
+    assert "文件第 2002 行有无法解码的字符（按 UTF-8 读取" in str(info.value)
+    assert "data/2024Q4/records/h.csv" in str(info.value)
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])

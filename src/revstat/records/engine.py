@@ -39,7 +39,7 @@ from revstat.formula import (
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
-from revstat.records.files import file_format, files_of, utf8_paths
+from revstat.records.files import file_format, files_of, first_undecodable, utf8_paths
 from revstat.records.validate import (
     bad_number,
     bad_values,
@@ -426,13 +426,27 @@ def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str],
     missing_columns(plan, paths, fmt, ws)  # before any engine: all the missing columns, in Chinese
     try:
         return _aggregate_checked(ws, plan, paths, periods, period, label, engine, fmt)
-    except UnicodeDecodeError as exc:  # text neither UTF-8 nor GB18030 (nor UTF-16 with a BOM)
-        raise SourceError(
-            t("文件中有无法解码的字符（按 {enc} 读取，第 {pos} 字节附近）：不是 UTF-8 或 GB18030 编码的 CSV",
-              "undecodable bytes (read as {enc}, near byte {pos}): not a UTF-8 or GB18030 CSV file",
-              enc=exc.encoding, pos=exc.start), Location(label),
-            t("在 Excel/WPS 中打开，另存为“CSV UTF-8（逗号分隔）”后重新运行",
-              "open it in Excel/WPS and save it as “CSV UTF-8 (comma delimited)”, then run again")) from None
+    except UnicodeDecodeError:  # past the start the encoding was chosen by: find the byte and its line
+        found = _undecodable(paths, "csv", ws)
+        if found is None:
+            raise
+        raise found from None
+
+
+def _undecodable(paths: Sequence[Path], fmt: str, ws: Any) -> SourceError | None:
+    """After DuckDB failed on a CSV (its “CSV Error on Line: N” says no more): a byte the file's
+    encoding cannot decode, named by line, if that is why."""
+    if fmt != "csv":
+        return None
+    for path in paths:
+        try:
+            err = first_undecodable(path)
+        except SourceError as first:  # its very start is undecodable
+            err = first
+        if err is not None:
+            err.where = Location(ws.rel(path))
+            return err
+    return None
 
 
 def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
@@ -457,7 +471,7 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
                 try:
                     names, rows = run_duckdb(query, where)
                 except SourceError as err:
-                    raise bad_number(err, fmt, readable, paths, ws) or err from None
+                    raise bad_number(err, fmt, readable, paths, ws) or _undecodable(paths, fmt, ws) or err from None
     return checked_observations(ws, plan, names, rows, period, label, paths)
 
 

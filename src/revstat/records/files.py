@@ -37,7 +37,7 @@ def file_format(plan: SourcePlan, paths: Sequence[Path]) -> str:
 
 
 def encoding_of(path: Path) -> str:
-    """``utf-8`` (BOM allowed), ``utf-16`` (Excel's “Unicode 文本”, with its BOM) or ``gb18030``
+    """``utf-8`` (BOM allowed), ``utf-16`` (with its BOM) or ``gb18030``
     (CSV saved by Chinese Windows), from the first 64 KB. A workbook saved under a CSV name is an
     input error here, before any engine tries to read it as text."""
     with open(path, "rb") as fh:
@@ -51,11 +51,46 @@ def encoding_of(path: Path) -> str:
               "`files` at it"))
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
+    reached = {}
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+            return encoding
+        except UnicodeDecodeError as exc:
+            reached[encoding] = exc.start
+    # neither reads the start: name the place where the likelier one (it reads further) fails
+    encoding = max(reached, key=lambda e: reached[e])
+    raise undecodable(path, encoding, reached[encoding], head)
+
+
+def undecodable(path: Path, encoding: str, offset: int, head: bytes | None = None) -> SourceError:
+    """An input error for the byte at ``offset`` that ``encoding`` cannot decode, with its line."""
+    if head is None:
+        with open(path, "rb") as fh:
+            head = fh.read(offset + 1)
+    line = head[:offset].count(b"\n") + 1
+    return SourceError(
+        t("文件第 {line} 行有无法解码的字符（按 {enc} 读取，第 {pos} 字节）：不是 UTF-8 或 GB18030 编码的 CSV",
+          "undecodable bytes on line {line} (read as {enc}, byte {pos}): not a UTF-8 or GB18030 CSV file",
+          line=line, enc=encoding.upper(), pos=offset), Location(str(path)),
+        t("在 Excel/WPS 中打开，另存为“CSV UTF-8（逗号分隔）”后重新运行；或改正该行",
+          "open it in Excel/WPS and save it as “CSV UTF-8 (comma delimited)”, then run again; or correct that line"))
+
+
+def first_undecodable(path: Path) -> SourceError | None:
+    """The first byte of ``path`` its detected encoding cannot decode, as an input error (read
+    in blocks, on the error path only: the start of a file decides the encoding)."""
+    encoding = encoding_of(path)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block, final=False)
+            except UnicodeDecodeError as exc:
+                return undecodable(path, encoding, offset + exc.start)
+            offset += len(block)
+    return None
 
 
 @contextmanager
