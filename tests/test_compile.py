@@ -352,6 +352,18 @@ def test_a_period_without_its_household_export_says_which_indicators_it_skips(tm
     assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过了 4 个指标" in strict.output
 
 
+def test_last_years_missing_household_export_is_said_too(tmp_path):
+    # 2023Q4's records moved away: the four record-based indicators lost their change without a word
+    ws = copy_sample(tmp_path / "ws")
+    shutil.move(ws / "data" / "2023Q4" / "records", ws / "data" / "records-2023Q4")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    assert "户级数据在上年同期没有文件（data/2023Q4/records/*.parquet）：依赖它的指标没有同比" in res.output
+    strict = invoke("compile", str(ws), "--period", "2024Q4", "--strict")
+    assert strict.exit_code == 1 and "户级数据在上年同期没有文件（data/2023Q4/records/*.parquet），相关指标没有同比" in strict.output
+    assert "户级数据在上年同期" not in invoke("compile", str(copy_sample(tmp_path / "ok")), "--period", "2024Q4").output
+
+
 def test_strict_exits_1_on_incomplete_city_figures(compiled):
     ws, _ = compiled
     city = city_rows(ws)

@@ -37,6 +37,7 @@ class Compiled:
     skipped: list[Skipped] = field(default_factory=list)  # indicators whose fields are absent
     periods: list[str] = field(default_factory=list)  # every period read
     records_missing: list[str] = field(default_factory=list)  # records files patterns with no file for the period
+    records_missing_before: list[str] = field(default_factory=list)  # … nor for the same period last year
 
 
 def periods_needed(defs: list[IndicatorDef], period: Period) -> tuple[list[Period], list[Period]]:
@@ -102,6 +103,8 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
         usable, unread = split_available(usable, set(fields) - set().union(*absent.values()))
         skipped += [Skipped(s.indicator, s.missing, "no_file") for s in unread]
     periods = read_periods(ws, p, defs)
+    before = p.prev_year()  # the comparison period's export missing: the changes of its indicators are blank
+    absent_before = records_without_files(ws, before) if str(before) in periods else {}
     read = read_sources(ws, periods, progress=progress, prefetched=prefetched)
     frames = [read.observations]
     errors = list(read.errors)
@@ -120,7 +123,7 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
                                  temporal={f.id: f.temporal for f in catalogue.values()})
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
-                    periods=periods, records_missing=sorted(absent))
+                    periods=periods, records_missing=sorted(absent), records_missing_before=sorted(absent_before))
 
 
 def records_without_files(ws: Any, period: Period) -> dict[str, set[str]]:

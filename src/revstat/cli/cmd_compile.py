@@ -160,6 +160,10 @@ def strict_failures(compiled: Any) -> list[Text]:
         reasons.append(t("户级数据在本期没有文件（{p}），跳过了 {n} 个指标", "no household records file for the period "
                          "({p}): {n} indicators skipped", p="、".join(compiled.records_missing),
                          n=sum(s.why == "no_file" for s in compiled.skipped)))
+    if compiled.records_missing_before:
+        reasons.append(t("户级数据在上年同期没有文件（{p}），相关指标没有同比", "no household records file for the same "
+                         "period last year ({p}): those indicators have no year-on-year change",
+                         p="、".join(compiled.records_missing_before)))
     if any(s.why != "no_file" for s in compiled.skipped):
         reasons.append(t("跳过了 {n} 个指标（工作区没有所需字段）", "indicators skipped (fields not in the workspace): {n}",
                          n=sum(s.why != "no_file" for s in compiled.skipped)))
@@ -330,6 +334,11 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                                 "(e.g. {g})", f="、".join(others[:5]),
                                 g=str(PurePath(pattern).parent / ("*" + PurePath(others[0]).suffix))).render(),
                               markup=False)
+    if compiled.records_missing_before:  # last year's export missing: no year-on-year change for its indicators
+        console.print(t("户级数据在上年同期没有文件（{p}）：依赖它的指标没有同比",
+                        "no household records file for the same period last year ({p}): the indicators that need "
+                        "it have no year-on-year change", p="、".join(compiled.records_missing_before)).render(),
+                      markup=False)
     lacking = [s for s in compiled.skipped if s.why != "no_file"]
     if lacking:
         names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
