@@ -667,3 +667,11 @@ def test_a_csv_duckdb_cannot_sniff_is_explained_in_chinese():
     message = _engine_error(err, Location("data/2024Q4/records/h.csv")).render("zh")
     assert message.startswith("错误: DuckDB 无法识别该 CSV 文件的格式（Invalid Input Error: Error when sniffing file")
     assert "换行符混用" in message and "--engine pandas" in message and "位置: data/2024Q4/records/h.csv" in message
+
+
+def test_unknown_codes_of_several_kinds_get_every_fix():
+    from revstat.records.validate import code_fix
+
+    fix = code_fix(["990101001299", "９９０１０１００１２０１"]).render("zh")
+    assert "全角数字" in fix and "regions.csv 中补上" in fix
+    assert "科学计数法" in code_fix(["9.90101E+11"]).render("zh") and "regions.csv" not in code_fix(["9.90101E+11"]).render("zh")

@@ -65,15 +65,20 @@ def bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Seque
 
 
 def code_fix(codes: list[str]) -> Text:
-    """How to correct unknown codes, saying why when their form tells (Excel, full-width digits)."""
+    """How to correct unknown codes, saying why when their form tells (Excel, full-width digits);
+    each cause met is named."""
+    fixes = []
     if any(re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+|\d+\.0+", c) for c in codes):
-        return t("代码被 Excel 存成了数字（科学计数法或带“.0”），已丢失位数：把该列设为“文本”后重新导出",
-                 "Excel stored the codes as numbers (scientific notation or “.0”), losing digits: format the "
-                 "column as text and export again")
+        fixes.append(t("代码被 Excel 存成了数字（科学计数法或带“.0”），已丢失位数：把该列设为“文本”后重新导出",
+                       "Excel stored the codes as numbers (scientific notation or “.0”), losing digits: format the "
+                       "column as text and export again"))
     if any(not c.isascii() and c.isdigit() for c in codes):
-        return t("代码中有全角数字（如 ９９０１），改为半角数字", "the codes have full-width digits (９９０１): use ASCII digits")
-    return t("改正记录中的代码，或在 regions.csv 中补上这些地区",
-             "correct the codes in the records, or add the regions to regions.csv")
+        fixes.append(t("代码中有全角数字（如 ９９０１），改为半角数字", "the codes have full-width digits (９９０１): use ASCII digits"))
+    if any(c.isascii() and c.isdigit() for c in codes) or not fixes:
+        fixes.append(t("改正记录中的代码，或在 regions.csv 中补上这些地区",
+                       "correct the codes in the records, or add the regions to regions.csv"))
+    return t("{fix_zh}", "{fix_en}", fix_zh="；".join(f.render("zh") for f in fixes),
+             fix_en="; ".join(f.render("en") for f in fixes))
 
 
 def rows_column(plan: SourcePlan, pos: Mapping[str, int]) -> int | None:
@@ -151,7 +156,8 @@ def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any,
             continue
         column = check.of or ""
         seen = _examples_of(plan, paths, check)
-        examples = t("，如 {e}", ", e.g. {e}", e="、".join(repr(v) for v in seen)) if seen else t("", "")
+        examples = t("，如 {e_zh}", ", e.g. {e_en}", e_zh="、".join(repr(v) for v in seen),
+                     e_en=", ".join(repr(v) for v in seen)) if seen else t("", "")
         if check.measure == "not_flag":
             problems.append(SourceError(
                 t("列 {c} 有 {n} 个值既不是“是”也不是“否”{e}，条件无法判断，相关户数会算错",

@@ -425,22 +425,23 @@ def _no_sheet(source: SourceDef, book: Book, pattern: str, ctx: _Ctx) -> SourceE
             return False
 
     if all(empty(n) for n in book.sheet_names):
-        return SourceError(t("工作簿是空的（工作表 {names} 中没有任何内容）", "the workbook is empty (sheets {names} hold nothing)",
-                             names="、".join(book.sheet_names)), Location(book.display),
+        return SourceError(t("工作簿是空的（工作表 {names_zh} 中没有任何内容）", "the workbook is empty (sheets {names_en} hold "
+                             "nothing)", names_zh="、".join(book.sheet_names), names_en=", ".join(book.sheet_names)),
+                           Location(book.display),
                            t("请该县重新报送填好的报表；若文件是误放的，把它移出该期的文件夹",
                              "ask the county to send the filled-in workbook again; if the file is there by mistake, "
                              "move it out of the period's folder"))
     stem = pattern.strip("*?").strip()
     close = difflib.get_close_matches(stem, [n.strip() for n in book.sheet_names], n=1, cutoff=0.3)
-    guess = t("是否是“{c}”改了名？", "was it renamed “{c}”? ", c=close[0]) if close else t("", "")
+    guess = t("是否是“{c}”改了名？", "Was it renamed “{c}”? ", c=close[0]) if close else t("", "")
     where = ctx.ws.source_files.get(source.id, f"sources/{source.id}.yaml")
     return SourceError(
         t("找不到{name}的工作表（名称应与 {pattern!r} 相符）", "no sheet for {name} (its name should match {pattern!r})",
           name=source.name or source.id, pattern=pattern),
         Location(book.display),
-        t("该文件的工作表有：{names}。{guess}把工作表改回原名，或改正 {src} 中的 sheet", "the file's sheets are: {names}. "
-          "{guess}Rename the sheet back, or correct `sheet` in {src}", names="、".join(book.sheet_names), guess=guess,
-          src=where))
+        t("该文件的工作表有：{names_zh}。{guess}把工作表改回原名，或改正 {src} 中的 sheet", "the file's sheets are: "
+          "{names_en}. {guess}Rename the sheet back, or correct `sheet` in {src}", names_zh="、".join(book.sheet_names),
+          names_en=", ".join(book.sheet_names), guess=guess, src=where))
 
 
 def _policy(source: SourceDef, ws: Workspace) -> str:
