@@ -675,3 +675,13 @@ def test_unknown_codes_of_several_kinds_get_every_fix():
     fix = code_fix(["990101001299", "９９０１０１００１２０１"]).render("zh")
     assert "全角数字" in fix and "regions.csv 中补上" in fix
     assert "科学计数法" in code_fix(["9.90101E+11"]).render("zh") and "regions.csv" not in code_fix(["9.90101E+11"]).render("zh")
+
+
+def test_an_upper_case_extension_is_read_as_workbooks_are(tmp_path):
+    # Windows writes HOUSEHOLDS.CSV as often as households.csv: the reader skipped it (no export found)
+    rows = _rows(30, seed=8)
+    lower = _workspace(tmp_path / "a", rows)
+    upper = _workspace(tmp_path / "b", rows)
+    folder = upper / "data" / "2024Q4" / "records"
+    (folder / "h.csv").rename(folder / "H.CSV")
+    assert _got(read_records(load_workspace(upper), ["2024Q4"])) == _got(read_records(load_workspace(lower), ["2024Q4"]))

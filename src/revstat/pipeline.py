@@ -130,13 +130,14 @@ def records_without_files(ws: Any, period: Period) -> dict[str, set[str]]:
     """The files patterns of the records sources that have no file for ``period`` (one export a
     period, ``{period}`` in ``files``), each with the fields it would give. Their indicators are
     skipped and said to be, rather than left out of the outputs without a word."""
+    from revstat.records.files import files_of
+
     out: dict[str, set[str]] = {}
     for source in ws.sources:
         if source.kind != "records" or "{period}" not in source.files or "://" in source.files:
             continue
-        pattern = source.files.replace("{period}", str(period))
-        if not any(f.is_file() and not f.name.startswith("~$") for f in ws.root.glob(pattern)):
-            out.setdefault(pattern, set()).update(f.id for f in source.fields)
+        if not files_of(ws, source, str(period)):
+            out.setdefault(source.files.replace("{period}", str(period)), set()).update(f.id for f in source.fields)
     return out
 
 

@@ -140,3 +140,12 @@ def load_workspace(root: Path) -> Workspace:
     if errors:
         raise ErrorGroup.of(errors)
     return ws
+
+
+def any_case_extension(pattern: str) -> str:
+    """``data/2024Q4/*.xlsx`` → ``data/2024Q4/*.[xX][lL][sS][xX]``: Windows writes ``.XLSX`` as
+    often as ``.xlsx``, and a county's file must not be skipped for it."""
+    head, dot, ext = pattern.rpartition(".")
+    if not dot or not ext.replace("*", "").replace("?", "").isalnum() or "/" in ext:  # *.xlsx, *.xls*
+        return pattern
+    return head + "." + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)

@@ -18,15 +18,18 @@ from revstat.errors import SourceError
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
+from revstat.workspace import any_case_extension
 
 if TYPE_CHECKING:
     from revstat.records.engine import SourcePlan
 
 
 def files_of(ws: Any, source: SourceDef, period: str | None) -> list[Path]:
+    """The record files of ``source`` for ``period`` (any case of the extension, as for workbooks;
+    lock files and files outside the workspace left out)."""
     pattern = source.files.replace("{period}", period) if period else source.files
     root = ws.root.resolve()
-    return [p for p in sorted(ws.root.glob(pattern))
+    return [p for p in sorted(ws.root.glob(any_case_extension(pattern)))
             if p.is_file() and not p.name.startswith("~$") and p.resolve().is_relative_to(root)]
 
 

@@ -42,7 +42,7 @@ from revstat.sources.layout import (
     detect_layout,
     match_column,
 )
-from revstat.workspace import Workspace
+from revstat.workspace import Workspace, any_case_extension
 
 if TYPE_CHECKING:
     from revstat.sources.prefetch import Prefetch
@@ -170,7 +170,7 @@ def _files(ws: Workspace, source: SourceDef, ctx: _Ctx) -> list[tuple[Path, Path
     if pattern not in ctx.globbed:  # several sources usually share one pattern
         root = ws.root.resolve()
         try:
-            resolved = [(p, p.resolve()) for p in sorted(ws.root.glob(_any_case_extension(pattern))) if p.is_file()]
+            resolved = [(p, p.resolve()) for p in sorted(ws.root.glob(any_case_extension(pattern))) if p.is_file()]
             ctx.globbed[pattern] = [(p, real, real.is_relative_to(root)) for p, real in resolved]
         except (OSError, ValueError) as exc:  # a name too long, a NUL byte … (found by fuzzing)
             ctx.globbed[pattern] = []
@@ -234,15 +234,6 @@ def _wrong_period(text: str, period: str) -> tuple[str, str] | None:
     return words, named
 
 
-def _any_case_extension(pattern: str) -> str:
-    """``data/2024Q4/*.xlsx`` → ``data/2024Q4/*.[xX][lL][sS][xX]``: Windows writes ``.XLSX`` as
-    often as ``.xlsx``, and a county's file must not be skipped for it."""
-    head, dot, ext = pattern.rpartition(".")
-    if not dot or not ext.replace("*", "").replace("?", "").isalnum() or "/" in ext:  # *.xlsx, *.xls*
-        return pattern
-    return head + "." + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in ext)
-
-
 #: what a county may send a workbook as (any case): read when a source's files pattern matches it
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et", ".csv")
 
@@ -251,12 +242,13 @@ def _report_unmatched(ctx: _Ctx) -> None:
     """Spreadsheets in the folders the sources read that no source's pattern matched (东山县.xls
     beside the .xlsx of the others, under ``files: data/{period}/*.xlsx``): named in the summary,
     since that county's figures are otherwise just missing."""
+    from revstat.records.files import files_of
+
     matched = {real for found in ctx.globbed.values() for _, real, _ in found}
     for source in ctx.ws.sources:  # household records are read elsewhere (revstat.records), not unread
         if source.kind == "records" and "://" not in source.files:
             try:
-                pattern = _any_case_extension(source.files.replace("{period}", ctx.period))
-                matched |= {p.resolve() for p in ctx.ws.root.glob(pattern)}
+                matched |= {p.resolve() for p in files_of(ctx.ws, source, ctx.period)}
             except (OSError, ValueError):
                 continue
     folders = {(ctx.ws.root / pattern).parent for pattern in ctx.globbed}
