@@ -63,18 +63,11 @@ def with_records(ws: Workspace, period: str, result: ReadResult) -> None:
         return
     import pandas as pd
 
-    from revstat.errors import ErrorGroup, RevstatError
+    from revstat.errors import collect
     from revstat.records import read_records
 
-    try:
-        records = read_records(ws, [period])
-    except ErrorGroup as group:
-        result.errors.extend(group.errors)
-        return
-    except RevstatError as err:
-        result.errors.append(err)
-        return
-    if len(records):
+    records = collect(result.errors, lambda: read_records(ws, [period]))
+    if records is not None and len(records):
         result.observations = pd.concat([result.observations, records], ignore_index=True)
 
 

@@ -119,8 +119,6 @@ def _flag_columns(node: Node) -> set[str]:
 def _date_columns(node: Node) -> set[str]:
     """The columns a condition compares with a date (``entry_date >= '2024-01-01'``): compared as
     text, which is date order only when every value is written 2024-01-01."""
-    import re as _re
-
     out: set[str] = set()
     if isinstance(node, Not):
         return _date_columns(node.operand)
@@ -128,7 +126,7 @@ def _date_columns(node: Node) -> set[str]:
         return set().union(*(_date_columns(v) for v in node.values))
     if isinstance(node, Compare):
         sides = [node.left, *node.comparators]
-        if any(isinstance(x, Str) and _re.match(rsql.ISO_DATE, x.value) for x in sides):
+        if any(isinstance(x, Str) and re.match(rsql.ISO_DATE, x.value) for x in sides):
             out |= {x.id for x in sides if isinstance(x, Name)}
     return out
 
@@ -413,10 +411,15 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
             except RevstatError as err:
                 errors.append(err)
     if errors:
-        seen: set[str] = set()  # a setting's error (the pandas engine and Parquet) once, not once per period
-        errors = [e for e in errors if not isinstance(e, ConfigError)
-                  or not (e.what.render("en") in seen or seen.add(e.what.render("en")))]
-        raise ErrorGroup.of(errors)
+        said: set[str] = set()  # a setting's error (the pandas engine and Parquet) once, not once per period
+        kept = []
+        for e in errors:
+            if isinstance(e, ConfigError):
+                if e.what.render("en") in said:
+                    continue
+                said.add(e.what.render("en"))
+            kept.append(e)
+        raise ErrorGroup.of(kept)
     return pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
 
 

@@ -88,6 +88,7 @@ class _PandasEval:
         self.n = len(df)
         self.where = where
         self._num: dict[str, list[Any]] = {}
+        self._texts: dict[str, list[str | None]] = {}
 
     def numbers(self, col: str) -> list[Any]:
         if col not in self._num:
@@ -120,8 +121,11 @@ class _PandasEval:
         return self._num[col]
 
     def texts(self, col: str) -> list[str | None]:
-        """The column as trimmed text, blanks missing (:func:`revstat.records.sql.text_sql`)."""
-        return [None if v is None else _text(v) for v in self.df[col].to_numpy()]
+        """The column as trimmed text, blanks missing (:func:`revstat.records.sql.text_sql`); once
+        per column, however many conditions use it."""
+        if col not in self._texts:
+            self._texts[col] = [None if v is None else _text(v) for v in self.df[col].to_numpy()]
+        return self._texts[col]
 
     def flags(self, col: str) -> list[bool | None]:
         """A yes/no column: True, False, or None (empty, or neither word: rsql.flag_sql)."""

@@ -176,7 +176,7 @@ def _compare_kind(node: Compare) -> str:
 
 class _Columns:
     """The values computed once per row in the inner SELECT of :func:`build_query`: a column as
-    trimmed text (``t0``, ``t1`` …) and as a yes/no flag (``b0`` …), however many conditions use
+    trimmed text (``__t0``, ``__t1`` …) and as a yes/no flag (``__b0`` …), however many conditions use
     them (DuckDB does not share such expressions between FILTER clauses)."""
 
     def __init__(self, *, guarded: bool = False) -> None:
