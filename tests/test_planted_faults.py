@@ -36,6 +36,7 @@ NOT_PLANTABLE = {
     "parent_equals_children": "the sample's counties report no figure of their own (only 合计 rows: total_row_equals_rows)",
     "toilet_rate_within_townships": "a county rate rolled up from its townships is a ratio of sums: always within their range",
     "no_duplicate_rows": "the reader already refuses a region reported twice (an input error, exit 2)",
+    "not_an_old_report": "a whole workbook sent again, not a cell: tests/test_repeated_report.py",
     "records_agree_with_table": "the sample's household records and table 1 disagree in every county already "
                                 "(generated apart): test_the_sample_records_disagree_with_table_1_in_every_county",
 }

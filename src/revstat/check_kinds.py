@@ -5,6 +5,7 @@ its findings; none of them stops at the first failing region.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -741,3 +742,127 @@ def _repeated_pairs(keys: Any, n_keys: int) -> list[int]:
 def _ordered(left: frozenset[str], right: frozenset[str]) -> list[str]:
     """Names of the left side, then of the right: the cells of a finding in reading order."""
     return sorted(left) + sorted(right - left)
+
+
+# ---- a workbook sent again ----------------------------------------------------------------
+
+@rule_kind("repeated_report")
+def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
+    """A sheet whose figures are exactly those of a sheet of the previous period or of the same
+    period last year: a region that sent an old workbook again with its titles changed.
+
+    Compared on what was read — every (region, field, value) of a file › sheet — not on the
+    files, so a renamed or re-saved copy is found as well; a sheet with fewer than
+    ``min_values`` non-zero figures (all zero, nearly blank) is not compared. Each sheet is
+    first summed into a fingerprint; only sheets whose fingerprints agree are compared value by
+    value, so the rule costs a few hashes a row and nothing when no earlier period was read."""
+    obs = data.observations
+    if obs is None or not len(obs):
+        return []
+    period = Period.parse(data.period)
+    codes, uniques = data.codes(obs, "period")
+    present = {str(u): i for i, u in enumerate(uniques) if u is not None}
+    earlier = [(str(p), which) for p, which in ((period.prev_period(), "prev_period"), (period.prev_year(), "prev_year"))
+               if str(p) in present and str(p) != data.period]
+    if data.period not in present or not earlier:
+        return []
+    least = rule.min_values or 10
+    now = _sheets(obs, codes == present[data.period], least)
+    if not now:
+        return []
+    wanted = set(data.regions(data.levels_for(rule))) if rule.levels else None
+    found: set[tuple[str, str]] = set()
+    # (this file, earlier period, earlier file) → [(this sheet, earlier sheet, non-zero values)]
+    pairs: dict[tuple[str, str, str, str], list[tuple[str, str, int]]] = {}
+    for other, which in earlier:
+        before = _sheets(obs, codes == present[other], least)
+        by_print: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        for key, (fingerprint, _, _) in before.items():
+            by_print.setdefault(fingerprint, []).append(key)
+        for key, (fingerprint, rows, nonzero) in now.items():
+            if key in found or fingerprint not in by_print:
+                continue
+            match = next((k for k in by_print[fingerprint] if before[k][1]() == rows()), None)
+            if match is None:
+                continue
+            found.add(key)
+            pairs.setdefault((key[0], other, which, match[0]), []).append((key[1], match[1], nonzero))
+    out: list[Issue] = []
+    for (file, other, which, other_file), sheets in pairs.items():
+        rows = [r for sheet, _, _ in sheets for r, _, _ in now[(file, sheet)][1]()]
+        region = _common_region(data, rows)
+        if wanted is not None and region not in wanted:
+            continue
+        count = sum(n for _, _, n in sheets)
+        label = t("上期", "the previous period's") if which == "prev_period" else t("上年同期", "last year's")
+        locations = [Location(file, sheet) for sheet, _, _ in sheets] + [Location(other_file, s) for _, s, _ in sheets]
+        if len(sheets) == 1:
+            (sheet, other_sheet, _), = sheets
+            message = t("{region}报表“{sheet}”（{file}）的{count}个非零数与{other}的报表（{other_file} › {other_sheet}）"
+                        "完全相同：是否误报了{which}的报表？请向填报单位核实",
+                        "{region}: the {count} non-zero figures of sheet “{sheet}” ({file}) are exactly those of "
+                        "{other} ({other_file} › {other_sheet}): was {which} workbook sent again? Check with the "
+                        "reporting unit")
+            params = {"sheet": sheet, "other_sheet": other_sheet}
+        else:
+            names = [sheet for sheet, _, _ in sheets]
+            message = t("{region}报表（{file}）中{n}张表（{sheets}）的{count}个非零数与{other}的报表（{other_file}）完全相同："
+                        "是否误报了{which}的报表？请向填报单位核实",
+                        "{region}: the {count} non-zero figures of {n} sheets of {file} ({sheets_en}) are exactly "
+                        "those of {other} ({other_file}): was {which} workbook sent again? Check with the "
+                        "reporting unit")
+            params = {"n": len(sheets), "sheets": "、".join(names), "sheets_en": ", ".join(names)}
+        out.append(_issue(rule, data, region, data.period, message, actual=count, locations=locations, count=count,
+                          file=file, other=other, other_file=other_file, which=label, **params))
+    return out
+
+
+def _sheets(obs: Any, mask: Any, least: int) -> dict[tuple[str, str], tuple[tuple[int, int], Any, int]]:
+    """The reported rows of one period by file › sheet: ``(file, sheet) → (fingerprint, rows,
+    non-zero values)``, for the sheets with at least ``least`` non-zero values. ``rows()`` gives
+    the set of (region, field, value), made only when asked (for the sheets whose fingerprints
+    agree); the fingerprint is (row count, sum of the rows' hashes)."""
+    rows = obs[mask]
+    rows = rows[rows["origin"].to_numpy(dtype=object) == "source"]
+    if not len(rows):
+        return {}
+    values = rows["value"].to_numpy(dtype=object)
+    nonzero = np.fromiter((v is not None and v == v and v != 0 for v in values), dtype=bool, count=len(values))
+    canon = [None if v is None or v != v else str(v.normalize()) if isinstance(v, Decimal) else str(v) for v in values]
+    hashed = pd.util.hash_pandas_object(pd.DataFrame({"r": rows["region_code"].to_numpy(dtype=object),
+                                                      "f": rows["field"].to_numpy(dtype=object), "v": canon}),
+                                        index=False).to_numpy()
+    group, keys = pd.factorize(pd.MultiIndex.from_arrays([rows["file"].to_numpy(dtype=object),
+                                                          rows["sheet"].to_numpy(dtype=object)]))
+    sums = np.zeros(len(keys), dtype=np.uint64)
+    np.add.at(sums, group, hashed)  # modulo 2**64: the order of the rows does not matter
+    counts = np.bincount(group, minlength=len(keys))
+    nonzeros = np.bincount(group, weights=nonzero, minlength=len(keys)).astype(np.int64)
+    out: dict[tuple[str, str], tuple[tuple[int, int], Any, int]] = {}
+    regions = rows["region_code"].to_numpy(dtype=object)
+    fields = rows["field"].to_numpy(dtype=object)
+    for g, key in enumerate(keys):
+        if nonzeros[g] < least or not isinstance(key[0], str):
+            continue
+        rows_of = functools.cache(functools.partial(_triples, regions, fields, canon, group == g))
+        out[(key[0], str(key[1] or ""))] = ((int(counts[g]), int(sums[g])), rows_of, int(nonzeros[g]))
+    return out
+
+
+def _triples(regions: Any, fields: Any, values: list[Any], mask: Any) -> frozenset[Any]:
+    return frozenset((regions[i], fields[i], values[i]) for i in np.flatnonzero(mask))
+
+
+def _common_region(data: CheckData, regions: list[str]) -> str | None:
+    """The lowest region above (or equal to) every region of a sheet: the county of a county's
+    workbook of townships."""
+    known = [r for r in dict.fromkeys(regions) if isinstance(r, str) and r in data.tree]
+    if not known:
+        return None
+    if len(known) == 1:
+        return known[0]
+    common: list[str] | None = None
+    for code in known:
+        chain = data.tree.ancestors(code)
+        common = chain if common is None else [c for c in common if c in chain]
+    return common[0] if common else known[0]

@@ -33,7 +33,7 @@ from revstat.yamlload import LineDict, LineList, line_of, load_yaml
 Kind = Literal[
     "expression", "compare", "range", "balance", "totals", "hierarchy_sum", "cumulative",
     "growth_bound", "outlier", "target", "completeness", "duplicates", "cross_level",
-    "small_denominator",
+    "small_denominator", "repeated_report",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 Op = Literal["<=", "<", ">=", ">", "==", "!="]
@@ -54,6 +54,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "duplicates": (),
     "cross_level": ("indicators",),
     "small_denominator": ("indicators", "min_denominator"),
+    "repeated_report": (),
 }
 
 
@@ -91,6 +92,7 @@ class RuleDef(Strict):
     method: Literal["zscore", "iqr"] = "zscore"
     threshold: Decimal | None = Field(None, gt=0, description="outlier: 稳健 z 分数或 IQR 倍数")
     min_denominator: Decimal | None = Field(None, gt=0, description="small_denominator: 分母下限")
+    min_values: int | None = Field(None, gt=0, description="repeated_report: 至少有这么多个非零数的表才比较（缺省 10）")
     child_level: Level | None = Field(None, description="cross_level: 下级层级（默认为下一级）")
     location: Location | None = Field(None, exclude=True, description="(internal) file and line")
 
