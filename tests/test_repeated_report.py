@@ -120,8 +120,8 @@ def _observations(rows: list[tuple[str, str, str, D | None, str, str]]) -> pd.Da
         for i, (f, r, p, v, file, sheet) in enumerate(rows)])
 
 
-def _sheet(period: str, values: list[D | None], file: str) -> list[tuple[str, str, str, D | None, str, str]]:
-    return [(f"f{i // 2}", (A1, A2)[i % 2], period, v, file, "表1") for i, v in enumerate(values)]
+def _sheet(period: str, values: list[D | None], file: str, sheet: str | None = "表1") -> list[tuple]:
+    return [(f"f{i // 2}", (A1, A2)[i % 2], period, v, file, sheet) for i, v in enumerate(values)]
 
 
 def _run(obs: pd.DataFrame, **params) -> list:
@@ -156,3 +156,12 @@ def test_a_period_two_quarters_back_is_not_compared() -> None:
     values = [D(v) for v in range(1, 13)]
     obs = _observations(_sheet("2024Q2", values, "q2.xlsx") + _sheet(Q4, values, "q4.xlsx"))
     assert _run(obs) == []
+
+
+def test_a_file_without_sheets_is_named_by_its_file() -> None:
+    values = [D(v) for v in range(1, 13)]
+    obs = _observations(_sheet(Q3, values, "q3.csv", None) + _sheet(Q4, values, "q4.csv", None))
+    [issue] = _run(obs)
+    assert issue.message.render() == ("甲县报表（q4.csv）的12个非零数与2024Q3的报表（q3.csv）完全相同："
+                                      "是否误报了上期的报表？请向填报单位核实")
+    assert [(loc.file, loc.sheet) for loc in issue.locations] == [("q4.csv", None), ("q3.csv", None)]

@@ -767,7 +767,7 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
     if data.period not in present or not earlier:
         return []
     least = rule.min_values or 10
-    now = _sheets(obs, codes == present[data.period], least)
+    now = _sheets(data, codes == present[data.period], least)
     if not now:
         return []
     wanted = set(data.regions(data.levels_for(rule))) if rule.levels else None
@@ -775,7 +775,7 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
     # (this file, earlier period, earlier file) → [(this sheet, earlier sheet, non-zero values)]
     pairs: dict[tuple[str, str, str, str], list[tuple[str, str, int]]] = {}
     for other, which in earlier:
-        before = _sheets(obs, codes == present[other], least)
+        before = _sheets(data, codes == present[other], least)
         by_print: dict[tuple[int, int], list[tuple[str, str]]] = {}
         for key, (fingerprint, _, _) in before.items():
             by_print.setdefault(fingerprint, []).append(key)
@@ -795,15 +795,22 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
             continue
         count = sum(n for _, _, n in sheets)
         label = t("上期", "the previous period's") if which == "prev_period" else t("上年同期", "last year's")
-        locations = [Location(file, sheet) for sheet, _, _ in sheets] + [Location(other_file, s) for _, s, _ in sheets]
-        if len(sheets) == 1:
+        locations = [Location(file, sheet or None) for sheet, _, _ in sheets] + \
+            [Location(other_file, s or None) for _, s, _ in sheets]
+        if len(sheets) == 1 and not (sheets[0][0] and sheets[0][1]):  # a file without sheets (CSV)
+            message = t("{region}报表（{file}）的{count}个非零数与{other}的报表（{other_file}）完全相同："
+                        "是否误报了{which}的报表？请向填报单位核实",
+                        "{region}: the {count} non-zero figures of {file} are exactly those of {other} "
+                        "({other_file}): was {which} file sent again? Check with the reporting unit")
+            params = {}
+        elif len(sheets) == 1:
             (sheet, other_sheet, _), = sheets
             message = t("{region}报表“{sheet}”（{file}）的{count}个非零数与{other}的报表（{other_file} › {other_sheet}）"
                         "完全相同：是否误报了{which}的报表？请向填报单位核实",
                         "{region}: the {count} non-zero figures of sheet “{sheet}” ({file}) are exactly those of "
                         "{other} ({other_file} › {other_sheet}): was {which} workbook sent again? Check with the "
                         "reporting unit")
-            params = {"sheet": sheet, "other_sheet": other_sheet}
+            params: dict[str, Any] = {"sheet": sheet, "other_sheet": other_sheet}
         else:
             names = [sheet for sheet, _, _ in sheets]
             message = t("{region}报表（{file}）中{n}张表（{sheets}）的{count}个非零数与{other}的报表（{other_file}）完全相同："
@@ -817,35 +824,46 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
     return out
 
 
-def _sheets(obs: Any, mask: Any, least: int) -> dict[tuple[str, str], tuple[tuple[int, int], Any, int]]:
-    """The reported rows of one period by file › sheet: ``(file, sheet) → (fingerprint, rows,
-    non-zero values)``, for the sheets with at least ``least`` non-zero values. ``rows()`` gives
-    the set of (region, field, value), made only when asked (for the sheets whose fingerprints
-    agree); the fingerprint is (row count, sum of the rows' hashes)."""
-    rows = obs[mask]
-    rows = rows[rows["origin"].to_numpy(dtype=object) == "source"]
-    if not len(rows):
+def _sheets(data: CheckData, mask: Any, least: int) -> dict[tuple[str, str], tuple[tuple[int, int], Any, int]]:
+    """The reported rows of one period (``mask`` over the observations) by file › sheet:
+    ``(file, sheet) → (fingerprint, rows, non-zero values)``, for the sheets with at least
+    ``least`` non-zero values. ``rows()`` gives the set of (region, field, value), made only when
+    asked (for the sheets whose fingerprints agree); the fingerprint is (row count, sum of the
+    rows' hashes)."""
+    obs = data.observations
+    origin, origins = data.codes(obs, "origin")
+    source = [i for i, o in enumerate(origins) if o == "source"]
+    file, files = data.codes(obs, "file")
+    sheet, sheets = data.codes(obs, "sheet")
+    at = np.flatnonzero(mask & member(origin, source, len(origins)) & (file >= 0))
+    if not len(at):
         return {}
+    width = len(sheets) + 1  # a pair (file, sheet) as one number; sheet code -1 (none: a CSV) → 0
+    group, pairs = pd.factorize(file[at].astype(np.int64) * width + sheet[at] + 1)
+    rows = obs.iloc[at]
     values = rows["value"].to_numpy(dtype=object)
-    nonzero = np.fromiter((v is not None and v == v and v != 0 for v in values), dtype=bool, count=len(values))
-    canon = [None if v is None or v != v else str(v.normalize()) if isinstance(v, Decimal) else str(v) for v in values]
-    hashed = pd.util.hash_pandas_object(pd.DataFrame({"r": rows["region_code"].to_numpy(dtype=object),
-                                                      "f": rows["field"].to_numpy(dtype=object), "v": canon}),
-                                        index=False).to_numpy()
-    group, keys = pd.factorize(pd.MultiIndex.from_arrays([rows["file"].to_numpy(dtype=object),
-                                                          rows["sheet"].to_numpy(dtype=object)]))
-    sums = np.zeros(len(keys), dtype=np.uint64)
-    np.add.at(sums, group, hashed)  # modulo 2**64: the order of the rows does not matter
-    counts = np.bincount(group, minlength=len(keys))
-    nonzeros = np.bincount(group, weights=nonzero, minlength=len(keys)).astype(np.int64)
-    out: dict[tuple[str, str], tuple[tuple[int, int], Any, int]] = {}
+    known = _present(values)
+    values = np.where(known, values, None)  # the rows compared hold a number or nothing
+    nonzero = known & (values != 0)
+    # Python's hash of a number follows its value (12, 12.0 and Decimal("12.00") hash alike) and
+    # is not salted; the region and field are hashed by pandas, and the three are mixed
+    numbers = np.fromiter(map(hash, values), dtype=np.int64, count=len(values)).view(np.uint64)
     regions = rows["region_code"].to_numpy(dtype=object)
     fields = rows["field"].to_numpy(dtype=object)
-    for g, key in enumerate(keys):
-        if nonzeros[g] < least or not isinstance(key[0], str):
+    hashed = pd.util.hash_pandas_object(pd.DataFrame({"r": regions, "f": fields}), index=False).to_numpy()
+    with np.errstate(over="ignore"):
+        hashed = hashed ^ (numbers * np.uint64(0x9E3779B97F4A7C15))
+    sums = np.zeros(len(pairs), dtype=np.uint64)
+    np.add.at(sums, group, hashed)  # modulo 2**64: the order of the rows does not matter
+    counts = np.bincount(group, minlength=len(pairs))
+    nonzeros = np.bincount(group, weights=nonzero, minlength=len(pairs)).astype(np.int64)
+    out: dict[tuple[str, str], tuple[tuple[int, int], Any, int]] = {}
+    for g, pair in enumerate(pairs.tolist()):
+        name, tab = files[pair // width], pair % width - 1
+        if nonzeros[g] < least or not isinstance(name, str):
             continue
-        rows_of = functools.cache(functools.partial(_triples, regions, fields, canon, group == g))
-        out[(key[0], str(key[1] or ""))] = ((int(counts[g]), int(sums[g])), rows_of, int(nonzeros[g]))
+        rows_of = functools.cache(functools.partial(_triples, regions, fields, values, group == g))
+        out[(name, str(sheets[tab] or "") if tab >= 0 else "")] = ((int(counts[g]), int(sums[g])), rows_of, int(nonzeros[g]))
     return out
 
 
