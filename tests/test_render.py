@@ -139,6 +139,25 @@ def test_incomplete_figures_are_flagged_and_named_in_a_closing_note(tmp_path):
     assert "＊" not in out.plain and "注：" not in out.plain and not any("不完整" in w for w in out.warnings)
 
 
+def test_figures_incomplete_for_one_reason_share_one_clause_of_the_note(tmp_path, monkeypatch):
+    # 北川县 lacks a township: both city figures are incomplete for that one reason
+    df = results()
+    df.loc[df.region_code.isin([CITY, C]), "incomplete"] = True
+    reported = (df.indicator == "remaining_households_total") & (df.region_code == B)  # 西河县 reported here
+    df.loc[reported, ["value", "display", "note"]] = [D(0), "0", ""]
+    context = build_context(df, DEFS, TREE, [], "2024Q4")
+    src = "{{ region.sanitary_toilet_rate|level }}；{{ region.remaining_households_total|level }}。\n"
+    out = render(tmp_path, src, context)
+    assert out.plain.endswith("注：带“＊”的数字不完整：示范市农村卫生厕所普及率、未消除风险户数（北川县数据不全）。"
+                              "发布前请补齐数据，或在文中说明口径。\n")
+    assert any("报告中有 2 处数字不完整" in w for w in out.warnings)
+    import revstat.render
+
+    monkeypatch.setattr(revstat.render, "_NAMED", 1)  # beyond the figures named, the rest are counted
+    out = render(tmp_path, src, context)
+    assert "注：带“＊”的数字不完整：示范市农村卫生厕所普及率等2项（北川县数据不全）。" in out.plain
+
+
 def test_annual_figures_compare_with_last_year_quarters_with_the_same_period(tmp_path):
     # CONVENTIONS.md: annual figures say 比上年; quarterly or 1—N月 figures (2024Q4 = 1—12月 too)
     # say 比上年同期

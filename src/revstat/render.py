@@ -599,7 +599,7 @@ def incomplete_note(text: str, context: dict[str, Any], lang: str = "zh") -> tup
             seen.setdefault((code, indicator), set()).add(kind)
     if not seen:
         return None
-    items = []
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # (region, reasons) → figures, in order
     en = lang == "en"
     for (code, indicator), kinds in seen.items():
         view = regions.get(code)
@@ -617,12 +617,26 @@ def incomplete_note(text: str, context: dict[str, Any], lang: str = "zh") -> tup
             why.append("last year's total incomplete, the change is not like for like" if en
                        else "上年同期部分下级地区缺数，同比不是同口径")
         name_en = fig.name_en[:1].lower() + fig.name_en[1:] if fig.name_en else fig.name
-        items.append(f"{view.name} {name_en} ({'; '.join(why)})" if en
-                     else f"{view.name}{fig.name}（{'；'.join(why)}）")
+        groups.setdefault((view.name, tuple(why)), []).append(name_en if en else fig.name)
+    # one clause per region and reason: a county's workbook missing makes most city figures
+    # incomplete for the same reason, said once with the first few figures named
+    items = []
+    for (region, why), names in groups.items():
+        if en:
+            more = f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
+            items.append(f"{region} {', '.join(names[:_NAMED])}{more} ({'; '.join(why)})")
+        else:
+            more = f"等{len(names)}项" if len(names) > _NAMED else ""
+            items.append(f"{region}{'、'.join(names[:_NAMED])}{more}（{'；'.join(why)}）")
+    count = sum(len(names) for names in groups.values())
     if en:
-        return len(items), ("Note: figures marked “＊” are incomplete: " + "; ".join(items)
-                            + ". Complete the data, or explain the coverage in the text, before publishing.")
-    return len(items), "注：带“＊”的数字不完整：" + "；".join(items) + "。发布前请补齐数据，或在文中说明口径。"
+        return count, ("Note: figures marked “＊” are incomplete: " + "; ".join(items)
+                       + ". Complete the data, or explain the coverage in the text, before publishing.")
+    return count, "注：带“＊”的数字不完整：" + "；".join(items) + "。发布前请补齐数据，或在文中说明口径。"
+
+
+#: Figures named in the closing note for one region and reason; the others are counted (等48项).
+_NAMED = 3
 
 
 def _unclosed_block(env: Any, exc: Any) -> tuple[str, int, int] | None:
