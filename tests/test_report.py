@@ -259,6 +259,24 @@ def test_report_compiles_first_when_out_is_missing_or_stale(ws_dir, reports, tmp
     assert again.path.read_text(encoding="utf-8") == reports["quarterly_brief"].path.read_text(encoding="utf-8")
 
 
+def test_last_quarters_workbook_edited_makes_the_outputs_stale(tmp_path):
+    # the checks compare with the previous period (cumulative figures, not_an_old_report)
+    fresh = tmp_path / "ws"
+    shutil.copytree(SAMPLE, fresh, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    ws = load_workspace(fresh)
+    period = Period.parse("2024Q4")
+    make_report(ws, "2024Q4", fmt="md")
+    assert not is_stale(ws, period)
+    out = ws.out_dir("2024Q4") / "indicators.csv"
+    built = out.stat().st_mtime
+    older = {"2023Q3": built + 5, "2024Q3": built + 10}  # after the outputs were built
+    for folder, when in older.items():
+        os.utime(next((fresh / "data" / folder).glob("*.xlsx")), (when, when))
+    assert is_stale(ws, period)  # 2024Q3 is read; 2023Q3 is not, and alone would not count
+    os.utime(next((fresh / "data" / "2024Q3").glob("*.xlsx")), (built - 10, built - 10))
+    assert not is_stale(ws, period)
+
+
 def test_cli_report_writes_the_file_and_reports_errors(ws_dir, reports, tmp_path):
     runner = CliRunner()
     target = tmp_path / "brief.md"

@@ -34,7 +34,9 @@ class ReportOutcome:
 
 def input_files(ws: Any, period: Period) -> list[Path]:
     """Files whose change makes ``out/<period>/`` stale: configuration, definitions, and the data
-    of the period and of the same period last year."""
+    of the periods a compile and its checks read — the period, the previous period (cumulative
+    rules, ``not_an_old_report``), the same period last year and the year before (growth's
+    change) — found under ``data/<period>/`` and by the sources' file patterns."""
     from revstat.workspace import std_dir
 
     root = ws.root
@@ -43,11 +45,21 @@ def input_files(ws: Any, period: Period) -> list[Path]:
         files += sorted((root / folder).glob("*.yaml"))
     for kind in ("indicators", "checks"):
         files += sorted(std_dir(kind).glob("*.yaml"))
-    for p in (period, period.prev_year()):
-        data = root / "data" / str(p)
+    periods = dict.fromkeys(str(p) for p in (period, period.prev_period(), period.prev_year(),
+                                             period.prev_year().prev_year()))
+    for p in periods:
+        data = root / "data" / p
         if data.is_dir():
             files += [f for f in data.rglob("*") if f.is_file()]
-    return [f for f in files if f.is_file()]
+    for source in getattr(ws, "sources", []):
+        if "://" in source.files:
+            continue
+        for pattern in dict.fromkeys(source.files.replace("{period}", p) for p in periods):
+            try:
+                files += root.glob(pattern)
+            except (ValueError, NotImplementedError):  # a pattern glob refuses: lint reports it
+                continue
+    return [f for f in dict.fromkeys(files) if f.is_file()]
 
 
 def is_stale(ws: Any, period: Period) -> bool:
