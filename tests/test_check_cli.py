@@ -98,6 +98,25 @@ def test_error_exits_1_with_cell_in_every_format(faulty):
     assert res["level"] == "error"
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "sample/data/2024Q4/东山县_2024Q4.xlsx"
     assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == "toilets_le_households"
+    assert all(loc["logicalLocations"][0]["name"] == f"{cell.sheet}!{cell.cell}"
+               for loc, cell in zip(res["locations"], res_cells(report), strict=True))
+
+
+def res_cells(report):
+    [issue] = [i for i in report.issues if i.rule == "toilets_le_households"]
+    return issue.locations[:50]
+
+
+def test_sarif_names_a_whole_sheet_without_a_trailing_separator():
+    from revstat.i18n import t
+    from revstat.model import Issue, Location, Severity
+    from revstat.writers.findings import to_sarif
+
+    issue = Issue(rule="r", severity=Severity.WARNING, message=t("甲", "a"), period="2024Q4",
+                  locations=(Location("a.xlsx", "表1"), Location("a.xlsx", "表1", "C5"), Location("a.csv")))
+    [res] = json.loads(to_sarif([issue], []))["runs"][0]["results"]
+    names = [[x["name"] for x in loc.get("logicalLocations", [])] for loc in res["locations"]]
+    assert names == [["表1"], ["表1!C5"], []]
 
 
 def test_waiver_lets_ci_pass_and_expired_waiver_is_loud(faulty, tmp_path):

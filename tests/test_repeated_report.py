@@ -109,6 +109,24 @@ def test_last_years_workbook_sent_again_says_last_year(sample: Path) -> None:
     assert issue.actual == sum(_nonzero_figures(sample / "data" / LAST_Q4 / f"东山县_{LAST_Q4}.xlsx").values())
 
 
+def test_an_unreadable_workbook_of_last_quarter_is_said_not_compared(sample: Path) -> None:
+    _resend(sample, Q3, title=("1—9月", "1—12月"))
+    damaged = sample / "data" / Q3 / f"南岭县_{Q3}.xlsx"
+    damaged.write_bytes(damaged.read_bytes()[:3000])  # cut short, as a failed download leaves it
+    report = check_workspace(load_workspace(sample), Q4, today=TODAY)
+    [notice] = [i for i in report.issues if i.rule == "earlier_period_unread"]
+    assert notice.severity is Severity.INFO
+    assert [loc.file for loc in notice.locations] == [f"data/{Q3}/南岭县_{Q3}.xlsx"]
+    assert notice.message.render().startswith("2024Q3的报表未能读取（文件已损坏或不完整")
+    assert [i.region_code for i in report.issues if i.rule == "not_an_old_report"] == [DONGSHAN]  # the others still are
+
+
+def test_no_notice_when_the_earlier_period_has_no_data_at_all(sample: Path) -> None:
+    # 2023Q1 is the sample's first quarter: there is no 2022Q4 to compare with, which is no fault
+    report = check_workspace(load_workspace(sample), "2023Q1", today=TODAY)
+    assert not [i for i in report.issues if i.rule in ("earlier_period_unread", "not_an_old_report")]
+
+
 # ---- the kind on a small table ---------------------------------------------------------------
 
 def _observations(rows: list[tuple[str, str, str, D | None, str, str]]) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from revstat.checks import CheckData, factorize, make_check_data, run_checks
+from revstat.i18n import t
 from revstat.model import Issue
 from revstat.rules import RuleDef, load_rules, rule_names
 from revstat.waivers import Waiver, apply_waivers, load_waivers
@@ -115,22 +116,33 @@ def _long_values(values: Any) -> Any:
     return values
 
 
-def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = True) -> tuple[Any, Any]:
-    """Observations and rolled-up values of extra periods (read errors are left to compile).
-    With ``roll_up_nothing=False`` an empty read gives None for the values (nothing to roll up)."""
+def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = True,
+                  unread: list[Any] | None = None) -> tuple[Any, Any]:
+    """Observations and rolled-up values of extra periods. Their read errors do not stop the
+    checks (those files are not this period's data): the errors of the periods that have files
+    are put in ``unread`` (a period without any file, like the first quarter of the data, is
+    simply not compared). With ``roll_up_nothing=False`` an empty read gives None for the
+    values (nothing to roll up)."""
     from revstat.hierarchy import roll_up
+    from revstat.pipeline import has_files
     from revstat.sources import read_sources
 
     result = read_sources(ws, periods)
+    if unread is not None and result.errors:
+        present = [p for p in periods if has_files(ws, p)]
+        if present:
+            unread.extend((present, e) for e in result.errors)
     obs = result.observations
     if not len(obs) and not roll_up_nothing:
         return obs, None
     return obs, roll_up(obs, ws.regions, ws.fields())
 
 
-def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[Any, Any, Any, list[Any]]:
+def compiled_tables(ws: Workspace, period: str, compiled: Any = None,
+                    unread: list[Any] | None = None) -> tuple[Any, Any, Any, list[Any]]:
     """(observations, values, results, indicators) of ``period`` plus the previous period and
-    the same period last year (cumulative and growth rules need them)."""
+    the same period last year (cumulative and growth rules need them). ``unread`` collects
+    ``(periods, error)`` for the files of those extra periods that could not be read."""
     import pandas as pd
 
     from revstat.periods import Period
@@ -159,7 +171,7 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
     have = set() if obs is None or not len(obs) else {str(p) for p in factorize(obs["period"].to_numpy(dtype=object))[1]}
     missing = [q for q in dict.fromkeys(wanted) if q not in have]
     if missing:
-        extra_obs, extra_values = _read_periods(ws, missing, roll_up_nothing=values is None)
+        extra_obs, extra_values = _read_periods(ws, missing, roll_up_nothing=values is None, unread=unread)
         # nothing read (no workbooks for those periods): keep the tables as they are, uncopied
         if obs is None or len(extra_obs):
             obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
@@ -173,12 +185,34 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None) -> tuple[A
 def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:
     """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied."""
     rules = list(load_rules(ws))
-    obs, values, results, indicators = compiled_tables(ws, period, compiled)
+    unread: list[Any] = []
+    obs, values, results, indicators = compiled_tables(ws, period, compiled, unread)
     data = build_check_data(ws, period, observations=obs, values=values, results=results,
                             indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
-    issues = apply_waivers(run_checks(rules, data), waivers, today)
+    found = run_checks(rules, data) + [_unread_issue(period, periods, err) for periods, err in unread]
+    issues = apply_waivers(found, waivers, today)
     return CheckReport(period, issues, rules, waivers, data)
+
+
+#: The rule id of the notice that an earlier period's file could not be read for the checks.
+UNREAD_EARLIER = "earlier_period_unread"
+
+
+def _unread_issue(period: str, periods: list[str], err: Any) -> Issue:
+    """An earlier period's file the checks could not read, as a notice: the rules comparing
+    with that period (cumulative figures, ``not_an_old_report``) did not see it."""
+    from revstat.i18n import Text
+    from revstat.model import Severity
+
+    what = err.what if isinstance(getattr(err, "what", None), Text) else t(str(err), str(err))
+    return Issue(
+        rule=UNREAD_EARLIER, severity=Severity.INFO, period=period,
+        message=t("{periods}的报表未能读取（{what}），与{periods}比较的审核（累计数不下降、上期报表重报等）没有用到它",
+                  "this {periods} file could not be read ({what}); the checks against {periods} (cumulative "
+                  "figures, repeated reports) did not use it",
+                  periods="、".join(periods), what=what),
+        locations=(err.where,) if getattr(err, "where", None) is not None else ())
 
 
 __all__ = ["CheckReport", "build_check_data", "check_workspace", "indicator_inputs"]

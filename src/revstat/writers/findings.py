@@ -184,7 +184,7 @@ def _sarif_location(loc: Location, prefix: str) -> dict[str, Any]:
         physical["region"] = {"startLine": loc.line}
     out: dict[str, Any] = {"physicalLocation": physical}
     if loc.sheet or loc.cell:
-        name = f"{loc.sheet or ''}!{loc.cell or ''}"
+        name = "!".join(part for part in (loc.sheet, loc.cell) if part)  # Sheet!C5, or the sheet alone
         out["logicalLocations"] = [{"name": name, "fullyQualifiedName": f"{loc.file}#{name}", "kind": "element"}]
     return out
 
