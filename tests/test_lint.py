@@ -84,6 +84,15 @@ def test_unknown_placeholder_in_message(ws):
     assert ("lint.message", 2) in codes(lint_workspace(ws))
 
 
+def test_placeholders_of_the_repeated_report_kind(ws):
+    ok = "{region}：{file}（{sheets}）与{other}（{other_file}）相同，疑似{which}报表"
+    write_rules(ws, f"  - {{id: a, name: A, kind: repeated_report, message: '{ok}'}}\n"
+                    "  - {id: b, name: B, kind: repeated_report, message: '{region}{prev}'}\n")
+    found = [(i.rule, i.locations[0].line, i.message.render()) for i in lint_workspace(ws) if i.rule == "lint.message"]
+    assert [(rule, line) for rule, line, _ in found] == [("lint.message", 3)]  # {prev} is not this kind's
+    assert "other_file" in found[0][2]  # the kind's own placeholders are listed
+
+
 def test_cli_exit_codes(ws):
     runner = CliRunner()
     ok = runner.invoke(app, ["lint", str(SAMPLE)])

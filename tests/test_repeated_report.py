@@ -122,9 +122,21 @@ def test_an_unreadable_workbook_of_last_quarter_is_said_not_compared(sample: Pat
 
 
 def test_no_notice_when_the_earlier_period_has_no_data_at_all(sample: Path) -> None:
-    # 2023Q1 is the sample's first quarter: there is no 2022Q4 to compare with, which is no fault
-    report = check_workspace(load_workspace(sample), "2023Q1", today=TODAY)
-    assert not [i for i in report.issues if i.rule in ("earlier_period_unread", "not_an_old_report")]
+    # 2023Q1 is the sample's first quarter: there is no 2022Q4 to compare with, which is no fault;
+    # 2023Q2 has its previous quarter (read) but no 2022Q2 (no folder: nothing to say either)
+    for period in ("2023Q1", "2023Q2"):
+        report = check_workspace(load_workspace(sample), period, today=TODAY)
+        assert not [i for i in report.issues if i.rule in ("earlier_period_unread", "not_an_old_report")]
+
+
+def test_last_years_household_export_sent_again_is_found(sample: Path) -> None:
+    records = Path("data") / LAST_Q4 / "records" / "households.parquet"
+    shutil.copyfile(sample / records, sample / "data" / Q4 / "records" / "households.parquet")
+    [issue] = _found(sample)
+    assert issue.region_code == "990100000000"  # the export covers the city
+    assert [loc.file for loc in issue.locations] == [f"data/{Q4}/records/households.parquet", records.as_posix()]
+    assert issue.message.render().startswith("示范市的数据文件（data/2024Q4/records/households.parquet）的")
+    assert "是否误报了上年同期的数据" in issue.message.render()
 
 
 # ---- the kind on a small table ---------------------------------------------------------------
@@ -180,6 +192,17 @@ def test_a_file_without_sheets_is_named_by_its_file() -> None:
     values = [D(v) for v in range(1, 13)]
     obs = _observations(_sheet(Q3, values, "q3.csv", None) + _sheet(Q4, values, "q4.csv", None))
     [issue] = _run(obs)
-    assert issue.message.render() == ("甲县报表（q4.csv）的12个非零数与2024Q3的报表（q3.csv）完全相同："
-                                      "是否误报了上期的报表？请向填报单位核实")
+    assert issue.message.render() == ("甲县的数据文件（q4.csv）的12个非零数与2024Q3的数据文件（q3.csv）完全相同："
+                                      "是否误报了上期的数据？请向填报单位核实")
     assert [(loc.file, loc.sheet) for loc in issue.locations] == [("q4.csv", None), ("q3.csv", None)]
+
+
+def test_a_rules_own_message_has_every_placeholder_for_one_sheet_or_several() -> None:
+    values = [D(v) for v in range(1, 13)]
+    obs = _observations(_sheet(Q3, values, "q3.xlsx") + _sheet(Q4, values, "q4.xlsx")
+                        + _sheet(Q3, values, "q3.xlsx", "表2") + _sheet(Q4, values, "q4.xlsx", "表2"))
+    message = "{region}：{file}（{n}张：{sheets}；{sheet}）与{other}（{other_file} › {other_sheet}）相同，疑似{which}报表，{count}"
+    [issue] = _run(obs, message=message)
+    assert issue.message.render() == "甲县：q4.xlsx（2张：表1、表2；表1、表2）与2024Q3（q3.xlsx › 表1、表2）相同，疑似上期报表，24"
+    [one] = _run(_observations(_sheet(Q3, values, "q3.xlsx") + _sheet(Q4, values, "q4.xlsx")), message=message)
+    assert one.message.render() == "甲县：q4.xlsx（1张：表1；表1）与2024Q3（q3.xlsx › 表1）相同，疑似上期报表，12"

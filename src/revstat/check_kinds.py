@@ -782,7 +782,8 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
         for key, (fingerprint, rows, nonzero) in now.items():
             if key in found or fingerprint not in by_print:
                 continue
-            match = next((k for k in by_print[fingerprint] if before[k][1]() == rows()), None)
+            candidates = sorted(by_print[fingerprint], key=lambda k: k[1] != key[1])  # the same sheet name first
+            match = next((k for k in candidates if before[k][1]() == rows()), None)
             if match is None:
                 continue
             found.add(key)
@@ -797,28 +798,27 @@ def check_repeated_report(rule: RuleDef, data: CheckData) -> list[Issue]:
         label = t("上期", "the previous period's") if which == "prev_period" else t("上年同期", "last year's")
         locations = [Location(file, sheet or None) for sheet, _, _ in sheets] + \
             [Location(other_file, s or None) for _, s, _ in sheets]
-        if len(sheets) == 1 and not (sheets[0][0] and sheets[0][1]):  # a file without sheets (CSV)
-            message = t("{region}报表（{file}）的{count}个非零数与{other}的报表（{other_file}）完全相同："
-                        "是否误报了{which}的报表？请向填报单位核实",
+        names = [sheet for sheet, _, _ in sheets]
+        # every placeholder in every case, so a rule's own message works for one sheet or several
+        params: dict[str, Any] = {"n": len(sheets), "sheets": "、".join(names), "sheet": "、".join(names),
+                                  "other_sheet": "、".join(s for _, s, _ in sheets), "sheets_en": ", ".join(names)}
+        if len(sheets) == 1 and not (sheets[0][0] and sheets[0][1]):  # a file without sheets (CSV, records)
+            message = t("{region}的数据文件（{file}）的{count}个非零数与{other}的数据文件（{other_file}）完全相同："
+                        "是否误报了{which}的数据？请向填报单位核实",
                         "{region}: the {count} non-zero figures of {file} are exactly those of {other} "
                         "({other_file}): was {which} file sent again? Check with the reporting unit")
-            params = {}
         elif len(sheets) == 1:
-            (sheet, other_sheet, _), = sheets
             message = t("{region}报表“{sheet}”（{file}）的{count}个非零数与{other}的报表（{other_file} › {other_sheet}）"
                         "完全相同：是否误报了{which}的报表？请向填报单位核实",
                         "{region}: the {count} non-zero figures of sheet “{sheet}” ({file}) are exactly those of "
                         "{other} ({other_file} › {other_sheet}): was {which} workbook sent again? Check with the "
                         "reporting unit")
-            params: dict[str, Any] = {"sheet": sheet, "other_sheet": other_sheet}
         else:
-            names = [sheet for sheet, _, _ in sheets]
             message = t("{region}报表（{file}）中{n}张表（{sheets}）的{count}个非零数与{other}的报表（{other_file}）完全相同："
                         "是否误报了{which}的报表？请向填报单位核实",
                         "{region}: the {count} non-zero figures of {n} sheets of {file} ({sheets_en}) are exactly "
                         "those of {other} ({other_file}): was {which} workbook sent again? Check with the "
                         "reporting unit")
-            params = {"n": len(sheets), "sheets": "、".join(names), "sheets_en": ", ".join(names)}
         out.append(_issue(rule, data, region, data.period, message, actual=count, locations=locations, count=count,
                           file=file, other=other, other_file=other_file, which=label, **params))
     return out
@@ -832,7 +832,7 @@ def _sheets(data: CheckData, mask: Any, least: int) -> dict[tuple[str, str], tup
     rows' hashes)."""
     obs = data.observations
     origin, origins = data.codes(obs, "origin")
-    source = [i for i, o in enumerate(origins) if o == "source"]
+    source = [i for i, o in enumerate(origins) if o in ("source", "records")]  # what was read, not 合计 rows
     file, files = data.codes(obs, "file")
     sheet, sheets = data.codes(obs, "sheet")
     at = np.flatnonzero(mask & member(origin, source, len(origins)) & (file >= 0))

@@ -127,11 +127,10 @@ def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = 
     from revstat.pipeline import has_files
     from revstat.sources import read_sources
 
-    result = read_sources(ws, periods)
-    if unread is not None and result.errors:
-        present = [p for p in periods if has_files(ws, p)]
-        if present:
-            unread.extend((present, e) for e in result.errors)
+    present = [p for p in periods if has_files(ws, p)]
+    result = read_sources(ws, present or periods)  # with no file at all: the empty tables, no error kept
+    if unread is not None and present:
+        unread.extend((present, e) for e in result.errors)
     obs = result.observations
     if not len(obs) and not roll_up_nothing:
         return obs, None

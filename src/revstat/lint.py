@@ -32,6 +32,12 @@ from revstat.yamlload import load_yaml
 PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
                           "field", "file", "sheet", "lt", "rt", "op", "opzh", "prev", "fall", "base",
                           "growth", "bound", "change", "change_en", "score", "low", "high", "count", "fields", "blanks"})
+#: Every message has these; the kinds below have their own besides (the others: PLACEHOLDERS).
+_GENERAL = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name"})
+KIND_PLACEHOLDERS = {
+    "repeated_report": _GENERAL | {"count", "file", "other", "other_file", "which", "n", "sheets", "sheets_en",
+                                   "sheet", "other_sheet"},
+}
 
 
 def _finding(code: str, severity: Severity, message: Text, where: Location | None) -> Issue:
@@ -188,13 +194,15 @@ def _placeholder_issues(rule: RuleDef) -> list[Issue]:
             used = {f for _, f, _, _ in string.Formatter().parse(text) if f}
         except ValueError:
             used = {"{"}
-        unknown = sorted(used - PLACEHOLDERS)
+        known = KIND_PLACEHOLDERS.get(rule.kind, PLACEHOLDERS)
+        unknown = sorted(used - known)
         if unknown:
+            listed = ", ".join(sorted(known)) if rule.kind in KIND_PLACEHOLDERS else \
+                "region, period, left, right, difference, field …"
             out.append(_finding("message", Severity.WARNING,
                                 t("规则 {id} 的消息模板含未知占位符：{names}（可用：{known}）",
                                   "message of rule {id} has unknown placeholders: {names} (known: {known})",
-                                  id=rule.id, names=", ".join(unknown),
-                                  known="region, period, left, right, difference, field …"),
+                                  id=rule.id, names=", ".join(unknown), known=listed),
                                 rule.location))
     return out
 
