@@ -251,6 +251,26 @@ def test_a_workbook_titled_for_another_quarter_is_an_error_at_the_title(tmp_path
         assert _read(root).errors == [], title
 
 
+def test_every_sheet_titled_for_another_quarter_is_told_in_one_error(tmp_path: Path) -> None:
+    # last quarter's workbook sent again with only the first sheet's title corrected: the other
+    # five sheets are one error, not one a run
+    import shutil
+
+    from conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    book = openpyxl.load_workbook(root / "data/2024Q3/东山县_2024Q3.xlsx")
+    book.worksheets[0]["A1"] = book.worksheets[0]["A1"].value.replace("1—9月", "1—12月")
+    book.save(root / "data/2024Q4/东山县_2024Q4.xlsx")
+    [err] = read_sources(load_workspace(root), ["2024Q4"]).errors
+    assert err.render("zh") == (
+        "错误: 5张表（2-三保障和饮水安全、3-收入与就业、4-衔接资金和项目、5-人居环境和基础设施、6-乡村治理和集体经济）"
+        "标题中的“2024年1—9月”表明这是 2024Q3 的报表，而读取的是 2024Q4 的数据\n"
+        "  位置: data/2024Q4/东山县_2024Q4.xlsx › 2-三保障和饮水安全 › A1\n"
+        "  处理: 换成 2024Q4 的报表；若只是标题写错了，改正标题")
+
+
 def test_an_upper_case_extension_is_read(tmp_path: Path) -> None:
     root = make_ws(tmp_path)
     write_book(root / "data/2024Q4/东山县_2024Q4.XLSX", ROWS)

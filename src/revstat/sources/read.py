@@ -125,7 +125,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
     df = out.frame()  # values are Decimal objects, never floats
     if out.has_repeats("source"):
         _check_duplicates(df, errors)
-    errors = _unique(errors)
+    errors = _merge_titles(_unique(errors))
     summary.fields = out.fields("source")
     return ReadResult(df, errors, summary)
 
@@ -467,6 +467,42 @@ def _read_book(source: SourceDef, book: Book, ctx: _Ctx) -> None:
             ctx.errors.append(err)
 
 
+class _TitleError(SourceError):
+    """A sheet whose title names another period (``words``, the period ``named``)."""
+
+    def __init__(self, words: str, named: str, period: str, where: Location, sheets: Sequence[str] = ()) -> None:
+        self.words, self.named, self.period = words, named, period
+        if len(sheets) > 1:
+            what = t("{n}张表（{sheets}）标题中的“{w}”表明这是 {named} 的报表，而读取的是 {p} 的数据",
+                     "the titles of {n} sheets ({sheets_en}) say “{w}”: a workbook for {named}, while {p} is being read",
+                     n=len(sheets), sheets="、".join(sheets), sheets_en=", ".join(sheets), w=words, named=named, p=period)
+        else:
+            what = t("标题中的“{w}”表明这是 {named} 的报表，而读取的是 {p} 的数据",
+                     "the title says “{w}”: a workbook for {named}, while {p} is being read", w=words, named=named, p=period)
+        super().__init__(what, where, t("换成 {p} 的报表；若只是标题写错了，改正标题",
+                                        "put the {p} workbook here; if only the title is wrong, correct it", p=period))
+
+
+def _merge_titles(errors: list[RevstatError]) -> list[RevstatError]:
+    """The sheets of one workbook whose titles name the same other period, as one error (at the
+    first sheet's title), so a workbook of last quarter is told once with all its sheets."""
+    groups: dict[tuple[str, str, str], list[_TitleError]] = {}
+    for err in errors:
+        if isinstance(err, _TitleError) and err.where is not None:
+            groups.setdefault((err.where.file, err.named, err.words), []).append(err)
+    out: list[RevstatError] = []
+    for err in errors:
+        if not isinstance(err, _TitleError) or err.where is None:
+            out.append(err)
+            continue
+        group = groups.pop((err.where.file, err.named, err.words), None)
+        if group is None:  # merged into the first of its group
+            continue
+        sheets = [e.where.sheet for e in group if e.where is not None and e.where.sheet]
+        out.append(err if len(group) == 1 else _TitleError(err.words, err.named, err.period, err.where, sheets))
+    return out
+
+
 def _unique(errors: list[RevstatError]) -> list[RevstatError]:
     """One error per problem: two sources reading the same sheet meet the same bad cell."""
     seen: set[str] = set()
@@ -524,16 +560,11 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     layout = detect_layout(grid.rows, grid.merged, header_rows=header_rows, anchor=source.region.column)
     wrong = _wrong_period(layout.title, ctx.period) if layout.title else None
     if wrong is not None:  # the name said nothing, the title says another quarter
-        key = (book.display, "title", "")
-        if key not in ctx.reported:
+        key = (book.display, "title", sheet or "")
+        if key not in ctx.reported:  # every sheet of the workbook said in one run (merged later)
             ctx.reported.add(key)
             row = layout.title_rows[0] if layout.title_rows else 0
-            raise SourceError(
-                t("标题中的“{w}”表明这是 {named} 的报表，而读取的是 {p} 的数据", "the title says “{w}”: a workbook for "
-                  "{named}, while {p} is being read", w=wrong[0], named=wrong[1], p=ctx.period),
-                Location(book.display, sheet, a1(row, 0)),
-                t("换成 {p} 的报表；若只是标题写错了，改正标题", "put the {p} workbook here; if only the title is wrong, "
-                  "correct it", p=ctx.period))
+            raise _TitleError(wrong[0], wrong[1], ctx.period, Location(book.display, sheet, a1(row, 0)))
         return
     region_col, close = match_column(layout.columns, source.region.column)
     if region_col is None:
