@@ -448,6 +448,17 @@ def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
     assert res.exit_code == 0, res.output
     assert "读取 12 个文件" in res.output and "未读取" not in res.output
     assert "西河县_2024Q4.xlsx 正在 Excel/WPS 中打开（有锁文件）" in res.output
+    # Word's way (the first two characters replaced) names the same workbook; a lock beside no
+    # workbook is said to be stray, not an open workbook
+    (ws / "data" / "2024Q4" / "~$西河县_2024Q4.xlsx").unlink()
+    for lock in ("~$区_2024Q4.xlsx", "~$县_2024Q4.xlsx", "~$东山县_2024Q4.xlsm"):  # 青山区; five 县; none
+        (ws / "data" / "2024Q4" / lock).write_bytes(b"lock")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert "\n青山区_2024Q4.xlsx 正在 Excel/WPS 中打开" in res.output
+    assert "xlsm 正在" not in res.output and "县_2024Q4.xlsx 正在" not in res.output
+    flat = res.output.replace("\n", "")  # the console wraps long lines
+    assert "是 Excel/WPS 的锁文件，找不到与它对应的工作簿" in flat
+    assert "data/2024Q4/~$县_2024Q4.xlsx" in flat and "data/2024Q4/~$东山县_2024Q4.xlsm" in flat
     east = {r["indicator"]: r["display"] for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")
             if r["region_name"] == "东山县"}
     assert east["sanitary_toilet_rate"] == "81.62"  # the README's figure, from the .xls now

@@ -293,10 +293,21 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         f="、".join(summary.unmatched[:5]) + (" …" if len(summary.unmatched) > 5 else "")).render(),
                       markup=False)
     locks = [s for s in getattr(summary, "skipped", []) if PurePath(s).name.startswith("~$")]
-    if locks:  # Excel/WPS holds a lock file beside an open workbook: what was read is its last save
+    from revstat.sources.read import lock_owner
+
+    owners = {lock: lock_owner(compiled.workspace.root / lock) for lock in locks}
+    open_books = [owner.name for owner in owners.values() if owner is not None]
+    if open_books:  # Excel/WPS holds a lock file beside an open workbook: what was read is its last save
         console.print(t("{f} 正在 Excel/WPS 中打开（有锁文件），读取的是它上次保存的内容；保存并关闭后重新运行",
                         "{f} is open in Excel/WPS (a lock file is beside it): its last saved contents were read; save "
-                        "and close it, then run again", f="、".join(PurePath(s).name[2:] for s in locks)).render(),
+                        "and close it, then run again", f="、".join(dict.fromkeys(open_books))).render(),
+                      markup=False)
+    stray = [lock for lock, owner in owners.items() if owner is None]
+    if stray:  # left by a crash or a copy: no workbook of that name beside it
+        console.print(t("{f} 是 Excel/WPS 的锁文件，找不到与它对应的工作簿（可能是异常退出留下的），已跳过；"
+                        "若有工作簿正在打开，保存并关闭后重新运行",
+                        "{f} is an Excel/WPS lock file matching no one workbook beside it (left by a crash?): skipped; "
+                        "if a workbook is open, save and close it, then run again", f="、".join(stray)).render(),
                       markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
     console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标、{r} 个地区，"

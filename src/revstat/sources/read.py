@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import glob
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -204,6 +205,19 @@ _CLAIMS = (  # how a file name or a title says which period it is: (year, months
     (re.compile(r"(20\d{2})年1\s*[—\-–~～至到]+\s*(\d{1,2})月"), lambda m: (int(m[1]), int(m[2]))),
     (re.compile(r"截至(20\d{2})年(\d{1,2})月(?:底|末)"), lambda m: (int(m[1]), int(m[2]))),
 )
+
+
+def lock_owner(lock: Path) -> Path | None:
+    """The workbook an Office lock file (``~$…``) stands beside: ``~$`` + its whole name (Excel,
+    WPS), or + its name without the first two characters (Word's way for long names) when one
+    workbook fits; None when none does, or several."""
+    rest = lock.name[2:]
+    whole = lock.with_name(rest)
+    if rest and whole.is_file():
+        return whole
+    fits = [p for p in lock.parent.glob(f"??{glob.escape(rest)}") if p.is_file() and not p.name.startswith("~$")] \
+        if len(rest) > 1 else []
+    return fits[0] if len(fits) == 1 else None
 
 
 def _period_claim(text: str) -> tuple[int, int, str] | None:
