@@ -498,6 +498,8 @@ def test_completeness_with_a_field_listed_twice_and_a_region_without_rows():
         (A_TOWNS[1], [(FILE, "B11", None)]), (A_TOWNS[1], [(FILE, "B11", None)]),  # m, listed twice
         (A_TOWNS[3], [(FILE, None, "消除户数")]), (A_TOWNS[4], [(FILE, None, "消除户数")])]  # e: where m is
     assert "下级地区全部缺数" in issues[0].message.zh and "5 个" in str(issues[0].message)
+    assert "、" not in issues[0].message.en and "等" not in issues[0].message.en  # no Chinese list marks in English
+    assert issues[0].message.en.endswith(" …): its workbook was not received or not read")
 
 
 def test_expression_sides_look_values_up_under_the_periods_canonical_name():

@@ -145,7 +145,7 @@ def check_totals(rule: RuleDef, data: CheckData) -> list[Issue]:
         cells += [Location(str(r[0]), str(r[1]), str(r[3])) for r in members]
         # blank cells of the column are the likely cause (a value deleted, the 合计 left as it was)
         blank = [str(r[3]) for r, v in zip(members, vals, strict=True) if v is None]
-        shown = "、".join(blank[:3]) + ("等" if len(blank) > 3 else "")
+        shown = t("、".join(blank[:3]) + ("等" if len(blank) > 3 else ""), ", ".join(blank[:3]) + (" …" if len(blank) > 3 else ""))
         blanks = t("；该列有 {n} 个空单元格（{cells}），合计行可能含有它们的数", "; the column has {n} blank {cell} ({cells}) the "
                    "total may include", n=len(blank), cells=shown, cell="cell" if len(blank) == 1 else "cells") if blank \
             else t("", "")
@@ -595,7 +595,8 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                 t("{region}（{region_code}）{period}的 {n} 个下级地区全部缺数（{names}）：没有收到或没有读取该地区的报表",
                   "none of the {n} regions below {region} ({region_code}) has data for {period} ({names}): its "
                   "workbook was not received or not read"), n=len(kids),
-                names="、".join(data.tree.name(k) for k in kids[:3]) + ("等" if len(kids) > 3 else "")))
+                names=t("、".join(data.tree.name(k) for k in kids[:3]) + ("等" if len(kids) > 3 else ""),
+                        ", ".join(data.tree.name(k) for k in kids[:3]) + (" …" if len(kids) > 3 else ""))))
         gone = {k for kids in whole.values() for k in kids}
         for region, missing in short.items():
             if region in gone:
