@@ -171,3 +171,18 @@ def test_ci_workflow_and_pre_commit_hook():
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
     lint = hooks["revstat-lint"]
     assert (lint["entry"], lint["language"], lint["pass_filenames"]) == ("revstat lint", "python", False)
+
+
+@pytest.mark.parametrize(("item", "zh", "en"), [
+    ("{id: a, name: A, kind: repeated_report, min_values: -5}", "min_values: 应大于 0，实际是 -5",
+     "min_values: expected a number greater than 0, got -5"),
+    ("{id: a, name: A, kind: range, fields: [x], min: abc}", "min: 应为数字，实际是 'abc'", "min: expected a number, got 'abc'"),
+    ("{id: a, name: A, kind: growth_bound, fields: [x], bound: 0}", "bound: 应大于 0，实际是 0",
+     "bound: expected a number greater than 0, got 0"),
+])
+def test_out_of_bounds_and_non_numbers_are_told_in_both_languages(item, zh, en):
+    with pytest.raises((DefinitionError, ErrorGroup)) as info:
+        parse(f"rules:\n  - {item}\n")
+    err = info.value.errors[0] if isinstance(info.value, ErrorGroup) else info.value
+    assert err.what.render("zh") == zh and err.what.render("en") == en
+    assert err.where.line == 2

@@ -187,6 +187,17 @@ def _message(err: Any, model: type[BaseModel]) -> Text:
         return t("应为 true 或 false，实际是 {value}", "expected true or false, got {value}", value=_brief(err.get("input")))
     if kind in ("string_type",):
         return t("应为文字，实际是 {value}", "expected text, got {value}", value=_brief(err.get("input")))
+    bounds = {"greater_than": ("gt", "应大于", "greater than"), "greater_than_equal": ("ge", "应不小于", "at least"),
+              "less_than": ("lt", "应小于", "less than"), "less_than_equal": ("le", "应不大于", "at most")}
+    if kind in bounds and bounds[kind][0] in ctx:
+        key, word_zh, word_en = bounds[kind]  # (t's own parameters are named zh and en)
+        return t("{word_zh} {bound}，实际是 {value}", "expected a number {word_en} {bound}, got {value}",
+                 word_zh=word_zh, word_en=word_en, bound=ctx[key], value=_brief(err.get("input")))
+    if kind in ("decimal_parsing", "decimal_type", "float_parsing", "float_type"):
+        return t("应为数字，实际是 {value}", "expected a number, got {value}", value=_brief(err.get("input")))
+    if kind in ("list_type",):
+        return t("应为列表（[a, b] 或每行一个 - a），实际是 {value}", "expected a list ([a, b] or one - a a line), got {value}",
+                 value=_brief(err.get("input")))
     return t("{msg}", "{msg}", msg=str(err.get("msg", "")))
 
 
