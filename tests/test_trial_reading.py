@@ -271,6 +271,48 @@ def test_every_sheet_titled_for_another_quarter_is_told_in_one_error(tmp_path: P
         "  处理: 换成 2024Q4 的报表；若只是标题写错了，改正标题")
 
 
+def test_one_countys_workbook_sent_as_anothers_is_one_error(tmp_path: Path) -> None:
+    # 东山县's workbook saved as 西河县's (titles edited): one error for the workbook, not one
+    # "move the row" for each of its rows on every sheet
+    import shutil
+
+    from conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    book = openpyxl.load_workbook(root / "data/2024Q4/东山县_2024Q4.xlsx")
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "东山县" in cell.value:
+                    cell.value = cell.value.replace("东山县", "西河县")
+    book.save(root / "data/2024Q4/西河县_2024Q4.xlsx")
+    [err] = read_sources(load_workspace(root), ["2024Q4"]).errors
+    # 东山县 has ten townships; 城关镇 and 新华乡 are names 西河县 has too, so they pass as 西河县's
+    assert err.render("zh") == (
+        "错误: 工作簿中有 8 个地区（桃源 镇、石桥镇、龙泉镇、柳林镇、白沙镇等）是东山县的，不属于西河县：它看来是东山县的报表\n"
+        "  位置: data/2024Q4/西河县_2024Q4.xlsx\n"
+        "  处理: 核对文件：若这是东山县的报表，按东山县的文件名存放，并向西河县索取它自己的报表")
+
+
+def test_two_rows_of_another_county_are_each_told_where_to_go(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    path = root / "data/2024Q4/西河县_2024Q4.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["5-人居环境和基础设施"]
+    towns = [row[0] for row in sheet.iter_rows() if isinstance(row[0].value, str) and row[0].value.endswith(("镇", "乡"))]
+    towns[-1].value, towns[-2].value = "龙泉镇", "柳林镇"  # two of 东山县's townships pasted in
+    book.save(path)
+    errors = read_sources(load_workspace(root), ["2024Q4"]).errors
+    assert sorted(e.what.render("zh") for e in errors) == [
+        "柳林镇是东山县的地区，不属于本工作簿所属的西河县", "龙泉镇是东山县的地区，不属于本工作簿所属的西河县"]
+
+
 def test_an_upper_case_extension_is_read(tmp_path: Path) -> None:
     root = make_ws(tmp_path)
     write_book(root / "data/2024Q4/东山县_2024Q4.XLSX", ROWS)

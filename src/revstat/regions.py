@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from revstat.config import LEVELS
 from revstat.errors import ConfigError, SourceError
@@ -47,6 +48,15 @@ def _short(name: str) -> str:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name
+
+
+class ElsewhereError(SourceError):
+    """A row of a region that belongs to another county than the workbook's (``owners``):
+    :func:`revstat.sources.read` tells many of them in one workbook as one error."""
+
+    def __init__(self, name: str, owners: list[str], here: str, *args: Any) -> None:
+        self.name, self.owners, self.here = name, owners, here
+        super().__init__(*args)
 
 
 @dataclass
@@ -148,7 +158,7 @@ class RegionTree:
         if not candidates and within is not None and within in self.regions and elsewhere:
             # a known name, of another county: a row moved into the wrong county's workbook
             owners = sorted({self._owner_name(c, self.regions[within].level) for c in elsewhere})
-            raise SourceError(
+            raise ElsewhereError(raw, owners, self.regions[within].name,
                 t("{name}是{owners}的地区，不属于本工作簿所属的{here}", "{name} belongs to {owners_en}, not to {here} whose "
                   "workbook this is", name=raw, owners="、".join(owners), owners_en=", ".join(owners),
                   here=self.regions[within].name), where,

@@ -126,7 +126,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
     df = out.frame()  # values are Decimal objects, never floats
     if out.has_repeats("source"):
         _check_duplicates(df, errors)
-    errors = _merge_titles(_unique(errors))
+    errors = _merge_elsewhere(_merge_titles(_unique(errors)))
     summary.fields = out.fields("source")
     return ReadResult(df, errors, summary)
 
@@ -514,6 +514,45 @@ def _merge_titles(errors: list[RevstatError]) -> list[RevstatError]:
             continue
         sheets = [e.where.sheet for e in group if e.where is not None and e.where.sheet]
         out.append(err if len(group) == 1 else _TitleError(err.words, err.named, err.period, err.where, sheets))
+    return out
+
+
+#: Rows of another county's regions in one workbook told as one error from this many on.
+ELSEWHERE_MERGED = 3
+
+
+def _merge_elsewhere(errors: list[RevstatError]) -> list[RevstatError]:
+    """Many rows of one workbook belonging to one other county: the workbook is that county's
+    (sent under the wrong name), told once instead of a "move the row" per row."""
+    from revstat.regions import ElsewhereError
+
+    groups: dict[tuple[str, str, tuple[str, ...]], list[ElsewhereError]] = {}
+    for err in errors:
+        if isinstance(err, ElsewhereError) and err.where is not None and len(err.owners) == 1:
+            groups.setdefault((err.where.file, err.here, tuple(err.owners)), []).append(err)
+    merged = {key: group for key, group in groups.items() if len(group) >= ELSEWHERE_MERGED}
+    told: set[tuple[str, str, tuple[str, ...]]] = set()
+    out: list[RevstatError] = []
+    for err in errors:
+        key = (err.where.file, err.here, tuple(err.owners)) if isinstance(err, ElsewhereError) and err.where else None
+        if key not in merged:
+            out.append(err)
+            continue
+        if key in told:  # the group's other rows: in the one error already
+            continue
+        told.add(key)
+        group = merged[key]
+        names = list(dict.fromkeys(e.name for e in group))
+        owner = err.owners[0]
+        out.append(SourceError(
+            t("工作簿中有 {n} 个地区（{names}）是{owner}的，不属于{here}：它看来是{owner}的报表",
+              "{n} of its regions ({names_en}) are {owner}'s, not {here}'s: this workbook looks like {owner}'s",
+              n=len(names), names="、".join(names[:5]) + ("等" if len(names) > 5 else ""),
+              names_en=", ".join(names[:5]) + (" …" if len(names) > 5 else ""), owner=owner, here=err.here),
+            Location(err.where.file),
+            t("核对文件：若这是{owner}的报表，按{owner}的文件名存放，并向{here}索取它自己的报表",
+              "check the file: if it is {owner}'s workbook, store it under {owner}'s name and ask {here} for its own",
+              owner=owner, here=err.here)))
     return out
 
 
