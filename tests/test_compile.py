@@ -479,3 +479,19 @@ def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
     (ws / "data" / "2024Q4" / "东山县_2024Q4.xls").unlink()
     res = invoke("compile", str(ws), "--period", "2024Q4")
     assert "未读取" not in res.output and "户级数据在本期没有文件" not in res.output, res.output
+
+
+def test_hidden_rows_skipped_are_named_in_the_footer(tmp_path):
+    # a township row hidden in Excel and hidden: exclude: the 合计 then differs; the footer says why
+    import openpyxl
+
+    ws = copy_sample(tmp_path / "ws")
+    path = ws / "data" / "2024Q4" / "东山县_2024Q4.xlsx"
+    book = openpyxl.load_workbook(path)
+    book.worksheets[0].row_dimensions[12].hidden = True
+    book.save(path)
+    config = ws / "revstat.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("hidden: include", "hidden: exclude"), encoding="utf-8")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    flat = res.output.replace("\n", "")
+    assert "隐藏的行或工作表（按 hidden 设置处理）：data/2024Q4/东山县_2024Q4.xlsx › 1-防返贫监测情况 › 12:12（已跳过）" in flat

@@ -302,6 +302,13 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "{f} is open in Excel/WPS (a lock file is beside it): its last saved contents were read; save "
                         "and close it, then run again", f="、".join(dict.fromkeys(open_books))).render(),
                       markup=False)
+    hidden = list(dict.fromkeys(getattr(summary, "hidden", None) or []))
+    if hidden:  # hidden rows and sheets, read or skipped by the hidden: setting: a total may then differ
+        more = len(hidden) > 5
+        console.print(t("隐藏的行或工作表（按 hidden 设置处理）：{h}", "hidden rows or sheets (as the hidden setting says): {h_en}",
+                        h="；".join(hidden[:5]) + (f" …（共 {len(hidden)} 处）" if more else ""),
+                        h_en="; ".join(hidden[:5]) + (f" … ({len(hidden)} in all)" if more else "")).render(),
+                      markup=False)
     stray = [lock for lock, owner in owners.items() if owner is None]
     if stray:  # left by a crash or a copy: no workbook of that name beside it
         console.print(t("{f} 是 Excel/WPS 的锁文件，找不到与它对应的工作簿（可能是异常退出留下的），已跳过；"
