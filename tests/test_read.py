@@ -391,3 +391,16 @@ def test_section_marks_in_a_number_column_left_of_the_names(tmp_path: Path) -> N
                            ("households", "990121201000"): (Decimal(5), "C7"),
                            ("persons", "990121201000"): (Decimal(6), "D7")}
     assert obs(result, "total")[("persons", "990121000000")] == (Decimal(10), "D8")
+
+
+def test_a_renamed_header_is_pointed_at_by_its_cell(tmp_path: Path) -> None:
+    # 户数 under 累计纳入监测对象 typed 户 (the second header row), 衔接资金 typed 衔接资 (merged D5:D6)
+    root = make_ws(tmp_path)
+    path = root / "data/2024Q4/东山县_2024Q4.xlsx"
+    write_book(path, ROWS)
+    book = openpyxl.load_workbook(path)
+    book.active["B6"], book.active["D5"] = "户", "衔接资"
+    book.save(path)
+    errors = read_sources(load_workspace(root), ["2024Q4"]).errors
+    where = {e.what.render("zh"): e.where.cell for e in errors}
+    assert where == {"找不到列 '累计纳入监测对象/户数'": "B6", "找不到列 '衔接资金'": "D5"}

@@ -219,7 +219,12 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
             t("删除或改名重复的列", "delete or rename the duplicate column"))
     found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
     hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
+    # the likeliest header's cell (a renamed header is usually the one to fix)
+    likely = next((c for c in layout.columns if close and c.label == close[0]), None)
+    cell = None
+    if likely is not None and layout.header_rows:  # its last text's row: one row a part, top down
+        cell = a1(layout.header_rows[min(len(likely.parts), len(layout.header_rows)) - 1], likely.index)
     return SourceError(
-        t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, note=None),
+        t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, cell),
         t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
           hint=hint, found=found))
