@@ -495,3 +495,13 @@ def test_hidden_rows_skipped_are_named_in_the_footer(tmp_path):
     res = invoke("compile", str(ws), "--period", "2024Q4")
     flat = res.output.replace("\n", "")
     assert "隐藏的行或工作表（按 hidden 设置处理）：data/2024Q4/东山县_2024Q4.xlsx › 1-防返贫监测情况 › 12:12（已跳过）" in flat
+
+
+def test_the_footer_names_the_period_read_for_the_checks_only(tmp_path):
+    # 2024Q4 and 2023Q4 are compiled; 2024Q3 is read only for the checks (cumulative, old reports)
+    ws = copy_sample(tmp_path / "ws")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert "读取 12 个文件、720 行数据（2024Q4、2023Q4；审核另读取 2024Q3）" in res.output.replace("\n", "")
+    shutil.rmtree(ws / "data" / "2024Q3")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert "（2024Q4、2023Q4）" in res.output.replace("\n", "")

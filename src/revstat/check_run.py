@@ -26,6 +26,7 @@ class CheckReport:
     rules: list[RuleDef]
     waivers: list[Waiver] = field(default_factory=list)
     data: CheckData | None = None
+    compared: list[str] = field(default_factory=list)  # periods read for the checks only (the previous one)
 
     @property
     def rules_by_id(self) -> dict[str, RuleDef]:
@@ -137,11 +138,12 @@ def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = 
     return obs, roll_up(obs, ws.regions, ws.fields())
 
 
-def compiled_tables(ws: Workspace, period: str, compiled: Any = None,
-                    unread: list[Any] | None = None) -> tuple[Any, Any, Any, list[Any]]:
+def compiled_tables(ws: Workspace, period: str, compiled: Any = None, unread: list[Any] | None = None,
+                    extra: list[str] | None = None) -> tuple[Any, Any, Any, list[Any]]:
     """(observations, values, results, indicators) of ``period`` plus the previous period and
     the same period last year (cumulative and growth rules need them). ``unread`` collects
-    ``(periods, error)`` for the files of those extra periods that could not be read."""
+    ``(periods, error)`` for the files of those extra periods that could not be read; ``extra``
+    the extra periods read that had files."""
     import pandas as pd
 
     from revstat.periods import Period
@@ -171,6 +173,8 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None,
     missing = [q for q in dict.fromkeys(wanted) if q not in have]
     if missing:
         extra_obs, extra_values = _read_periods(ws, missing, roll_up_nothing=values is None, unread=unread)
+        if extra is not None and len(extra_obs):
+            extra.extend(q for q in missing if (extra_obs["period"].astype(str) == q).any())
         # nothing read (no workbooks for those periods): keep the tables as they are, uncopied
         if obs is None or len(extra_obs):
             obs = extra_obs if obs is None else pd.concat([obs, extra_obs], ignore_index=True)
@@ -185,13 +189,14 @@ def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any
     """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied."""
     rules = list(load_rules(ws))
     unread: list[Any] = []
-    obs, values, results, indicators = compiled_tables(ws, period, compiled, unread)
+    extra: list[str] = []
+    obs, values, results, indicators = compiled_tables(ws, period, compiled, unread, extra)
     data = build_check_data(ws, period, observations=obs, values=values, results=results,
                             indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
     found = run_checks(rules, data) + [_unread_issue(period, periods, err) for periods, err in unread]
     issues = apply_waivers(found, waivers, today)
-    return CheckReport(period, issues, rules, waivers, data)
+    return CheckReport(period, issues, rules, waivers, data, compared=extra)
 
 
 #: The rule id of the notice that an earlier period's file could not be read for the checks.

@@ -38,6 +38,7 @@ class Compiled:
     periods: list[str] = field(default_factory=list)  # every period read
     records_missing: list[str] = field(default_factory=list)  # records files patterns with no file for the period
     records_missing_before: list[str] = field(default_factory=list)  # … nor for the same period last year
+    check_periods: list[str] = field(default_factory=list)  # periods the checks read besides (the previous one)
 
 
 def periods_needed(defs: list[IndicatorDef], period: Period) -> tuple[list[Period], list[Period]]:

@@ -120,6 +120,7 @@ def run_checks_into(compiled: Any) -> None:
 
     report = check_workspace(compiled.workspace, compiled.period, today=dt.date.today(), compiled=compiled)
     compiled.findings = list(getattr(report, "issues", None) or getattr(report, "findings", None) or [])
+    compiled.check_periods = list(getattr(report, "compared", None) or [])
 
 
 def unwaived_errors(compiled: Any) -> int:
@@ -277,8 +278,11 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     results = compiled.results
     summary = compiled.read_summary
     if summary is not None and getattr(summary, "files", None) is not None:
-        console.print(t("读取 {f} 个文件、{r} 行数据（{p}）", "read {f} files, {r} data rows ({p})",
-                        f=summary.files, r=summary.rows, p=join(compiled.periods)).render(), markup=False)
+        also = compiled.check_periods
+        console.print(t("读取 {f} 个文件、{r} 行数据（{p}{also}）", "read {f} files, {r} data rows ({p}{also_en})",
+                        f=summary.files, r=summary.rows, p=join(compiled.periods),
+                        also=f"；审核另读取 {join(also)}" if also else "",
+                        also_en=f"; the checks also read {join(also)}" if also else "").render(), markup=False)
     counted = _records_counted(compiled)
     if counted is not None:  # the household records read, as the workbooks' rows are counted above
         console.print(t("户级数据：{name}{n}{unit}（{files}）", "household records: {n} {unit} ({field}; {files})",
