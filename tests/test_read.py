@@ -404,3 +404,16 @@ def test_a_renamed_header_is_pointed_at_by_its_cell(tmp_path: Path) -> None:
     errors = read_sources(load_workspace(root), ["2024Q4"]).errors
     where = {e.what.render("zh"): e.where.cell for e in errors}
     assert where == {"找不到列 '累计纳入监测对象/户数'": "B6", "找不到列 '衔接资金'": "D5"}
+
+
+def test_a_hidden_copy_among_matching_sheets_is_said_to_be_hidden(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    path = root / "data/2024Q4/东山县_2024Q4.xlsx"
+    write_book(path, ROWS)
+    book = openpyxl.load_workbook(path)
+    copy = book.copy_worksheet(book.active)
+    copy.title, copy.sheet_state = "1-监测情况(上季度)", "hidden"
+    book.save(path)
+    [err] = read_sources(load_workspace(root), ["2024Q4"]).errors  # hidden: include (the default)
+    assert err.what.render("zh") == "有多个工作表符合 '1-监测*'：1-监测情况、1-监测情况(上季度)（隐藏）"
+    assert "hidden 设为 include 时隐藏的工作表照样读取" in err.fix.render("zh")

@@ -411,10 +411,16 @@ def _pick_sheet(source: SourceDef, book: Book, ctx: _Ctx) -> list[str]:
                 return visible
             return visible + hidden  # _read_book reports each hidden sheet
     if len(matches) > 1:
+        hidden = [n for n in matches if n in book.hidden_sheets]
+        shown = [f"{n}{t('（隐藏）', ' (hidden)').render()}" if n in hidden else n for n in matches]
+        fix = t("删除或改名多余的工作表，或把 sheet 写得更具体", "remove or rename the extra sheets, or make `sheet` more specific")
+        if hidden and len(hidden) < len(matches):  # hidden: include reads hidden sheets, so the copy counts
+            fix = t("删除或改名多余的工作表（隐藏的也算：hidden 设为 include 时隐藏的工作表照样读取；设为 exclude 则跳过它们）",
+                    "remove or rename the extra sheets (hidden ones count: hidden: include reads them; set hidden: "
+                    "exclude to skip them)")
         ctx.errors.append(SourceError(
-            t("有多个工作表符合 {pattern!r}：{names}", "several sheets match {pattern!r}: {names}", pattern=pattern,
-              names="、".join(matches)), Location(book.display),
-            t("删除或改名多余的工作表，或把 sheet 写得更具体", "remove or rename the extra sheets, or make `sheet` more specific")))
+            t("有多个工作表符合 {pattern!r}：{names}", "several sheets match {pattern!r}: {names_en}", pattern=pattern,
+              names="、".join(shown), names_en=", ".join(shown)), Location(book.display), fix))
         return []
     return matches
 
