@@ -204,7 +204,7 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     ws, _ = compiled
     res = invoke("--lang", "en", "compile", str(ws), "--period", "2024Q4")
     assert res.exit_code == 0, res.output
-    assert "pp" in res.output and "10k yuan" in res.output and "(2024Q4, 2023Q4)" in res.output
+    assert "pp" in res.output and "10k yuan" in res.output and "(2024Q4, 2023Q4; the checks also read 2024Q3)" in res.output
     assert not re.search(r"个百分点|万元|、|（", res.output)
     res = invoke("--lang", "en", "explain", "sanitary_toilet_rate", "--region", "东山县", "--period", "2024Q4",
                  "--workspace", str(ws))
@@ -214,8 +214,12 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     assert "sanitary_toilet_households (field: 卫生厕所户数) [2024Q4] = 43242, rolled up from below" in res.output
     res = invoke("--lang", "en", "explain", "new_5g_stations", "--region", "示范市", "--period", "2024Q4",
                  "--workspace", str(ws))
-    assert "  same period last year: 493 (exact 493); change 19.3 %\n" in res.output  # 个: no unit, no double space
+    # 个: no unit, no double space; the change is like for like (588 against 493 would be 19.3 %)
+    assert "  same period last year: 493 (exact 493); change 20.0 % (like for like, see the note)\n" in res.output
     assert "the total is incomplete; last year's total is incomplete" in res.output and "；" not in res.output
+    res = invoke("--lang", "en", "explain", "sanitary_toilet_rate", "--region", "东山县", "--period", "2024Q4",
+                 "--workspace", str(ws))
+    assert "like for like" not in res.output  # complete both years: the plain change
     # the data files keep the units as the definitions write them
     rows = city_rows(ws)
     assert rows["sanitary_toilet_rate"]["change_unit"] == "个百分点"
@@ -374,11 +378,26 @@ def test_strict_exits_1_on_incomplete_city_figures(compiled):
     assert "--strict：未通过（退出码 1），原因：" in res.output  # and which condition failed
     assert "示范市有 2 个指标合计不完整（下级地区缺数）：新建5G基站数、家庭医生签约率" in res.output
     # 2023Q4 has blank cells too (南岭县 花桥乡, 清水县 金集镇, 东山县 龙泉镇): three city changes
-    # are against an incomplete last-year total
-    unlike = sorted(i for i, r in city.items() if r["previous_incomplete"] == "true")
-    assert unlike == ["family_doctor_rate", "new_5g_stations", "public_welfare_jobs_count"]
-    assert "示范市有 3 个指标的同比以不完整的上年同期数为基数：" in res.output
-    assert "乡村公益性岗位安置人数" in res.output
+    # are taken like for like (可比口径), over the townships with a value in both years, so none
+    # is against an incomplete last-year total any more
+    city = city_rows(ws)  # as the strict compile (in Chinese) wrote them
+    assert not [i for i, r in city.items() if r["previous_incomplete"] == "true"]
+    for ind in ("family_doctor_rate", "new_5g_stations", "public_welfare_jobs_count"):
+        assert "同比按两年都有数的下级地区计算（可比口径）" in city[ind]["note"], ind
+    assert "同比以不完整的上年同期数为基数" not in res.output
+    # 乡村公益性岗位安置人数 by hand from the townships' rows: Σ this year / Σ last year − 1 over the
+    # townships that have both
+    towns = [r for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv")
+             if r["indicator"] == "public_welfare_jobs_count" and r["level"] == "township"]
+    both = [r for r in towns if r["value"] and r["previous"]]
+    assert len(both) < len(towns)  # a township blank last year
+    import decimal
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = 34  # the engine's precision (revstat.numbers.CONTEXT)
+        growth = (sum(D(r["value"]) for r in both) / sum(D(r["previous"]) for r in both) - 1) * 100
+    assert D(city["public_welfare_jobs_count"]["change"]) == growth
+    assert city["public_welfare_jobs_count"]["change_display"] == str(growth.quantize(D("0.1"), decimal.ROUND_HALF_UP))
     assert "审核发现" in res.output and "条错误" not in res.output  # the clean sample has no check errors
     assert (ws / "out" / "2024Q4" / "indicators.csv").is_file()  # written all the same
 

@@ -51,9 +51,16 @@ def observations(data: dict[str, dict[str, dict[str, object]]]):
     return make_observations(rows)
 
 
-def compute(data, defs, period="2024Q4", rounding="half_up"):
-    values = roll_up(observations(data), TREE, FIELDS)
-    return compute_indicators(values, defs, TREE, period, rounding=rounding, scope=CITY)
+def compute(data, defs, period="2024Q4", rounding="half_up", comparable=False):
+    """``comparable``: also the two years over the values both have, as compile passes them."""
+    obs = observations(data)
+    values = roll_up(obs, TREE, FIELDS)
+    same = None
+    if comparable:
+        from revstat.hierarchy import comparable as both_years
+
+        same = roll_up(both_years(obs, period, "2023Q4"), TREE, FIELDS)
+    return compute_indicators(values, defs, TREE, period, rounding=rounding, scope=CITY, comparable=same)
 
 
 def row(results, indicator, region):
@@ -226,6 +233,31 @@ def test_a_change_against_an_incomplete_last_year_total_is_flagged():
     b = row(compute(data, [TOILET]), "toilet_rate", B)
     assert b.incomplete and b.previous_incomplete
     assert b.note == "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算；上年同期部分下级地区缺数，比较不是同口径"
+
+
+def test_a_change_where_either_year_is_incomplete_is_taken_like_for_like():
+    # 2023Q4: B2 reported no toilets. Like for like (可比口径), B2's toilets are left out of both
+    # years (its households stay: they were reported both years): 乙县 is B1 alone, 3/5 = 60% both
+    # years, a change of 0 (not 83.33 − 60); the city is 26/35 = 74.2857…% against 21/35 = 60%
+    data = {"2024Q4": TOILETS["2024Q4"],
+            "2023Q4": {"toilet": {A1: 6, A2: 12, B1: 3}, "hh": {A1: 10, A2: 20, B1: 5, B2: 7}}}
+    res = compute(data, [TOILET], comparable=True)
+    b = row(res, "toilet_rate", B)
+    assert (b.display, b.previous, b.change_display) == ("83.33", D(60), "0.00")
+    assert bool(b.previous_incomplete) is False  # the change is like for like now
+    assert b.note == "上年同期部分下级地区缺数；同比按两年都有数的下级地区计算（可比口径）"
+    city = row(res, "toilet_rate", CITY)
+    assert city.change_display == "14.29" and not city.previous_incomplete
+    assert row(res, "toilet_rate", A).note is None and row(res, "toilet_rate", A).change_display == "16.67"
+    # a county missing this year: last year's total is taken without it too
+    count = ind(id="households", unit="户", formula="hh", decimals=0, change="growth")
+    households = {"2024Q4": {"hh": {A1: 100, A2: 200}}, "2023Q4": {"hh": {A1: 90, A2: 180, B1: 50, B2: 60}}}
+    city = row(compute(households, [count], comparable=True), "households", CITY)
+    assert city.display == "300" and bool(city.incomplete)  # still flagged: 乙县 is not in it
+    assert city.change_display == "11.1"  # 300 / 270 − 1, not 300 / 380 − 1 = −21.1
+    assert city.note == "部分下级地区缺数，合计不完整；同比按两年都有数的下级地区计算（可比口径）"
+    unlike = row(compute(households, [count]), "households", CITY)  # without the comparable values: as before
+    assert unlike.change_display == "-21.1"
 
 
 def test_indicator_of_indicators_and_skipping_absent_fields():

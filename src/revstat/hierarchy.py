@@ -37,6 +37,30 @@ VALUE_COLUMNS = [tidy.FIELD, tidy.REGION_CODE, tidy.REGION_NAME, tidy.LEVEL, tid
                  tidy.UNIT, tidy.ORIGIN, INCOMPLETE, N_MISSING]
 
 
+def comparable(observations: Any, period: str, prev: str) -> Any:
+    """The reported values of ``period`` and ``prev`` where both have one: the same (field,
+    region) pairs in both years, so that a total rolled up from them compares like with like
+    (可比口径). A township blank in either year is left out of both; a county whose workbook is
+    missing this year is left out of last year's total too. Empty when the two periods share no
+    value."""
+    import numpy as np
+    import pandas as pd
+
+    obs = observations
+    period_text = obs[tidy.PERIOD].astype(str).to_numpy(dtype=object)
+    now, before = period_text == period, period_text == prev
+    keep = (now | before) & obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool) \
+        & pd.notna(obs[tidy.VALUE].to_numpy(dtype=object))
+    rows = obs[keep]
+    if not len(rows):
+        return rows
+    key = pd.MultiIndex.from_arrays([rows[tidy.FIELD].to_numpy(dtype=object),
+                                     rows[tidy.REGION_CODE].to_numpy(dtype=object)])
+    is_now = now[keep]
+    both = key.isin(key[is_now]) & key.isin(key[~is_now])
+    return rows[np.asarray(both)]
+
+
 def _agg_of(fields: Mapping[str, Any], name: str) -> tuple[str, str | None, str | None]:
     f = fields.get(name)
     if f is None:

@@ -276,14 +276,16 @@ def result_regions(values: Any, tree: RegionTree, period: str, scope: str | None
 def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, period: str | Period, *,
                        rounding: str = "half_up", scope: str | None = None,
                        available: Iterable[str] | None = None, labels: Mapping[str, str] | None = None,
-                       temporal: Mapping[str, str] | None = None) -> Any:
+                       temporal: Mapping[str, str] | None = None, comparable: Any = None) -> Any:
     """The results table (:data:`revstat.tidy.RESULT_COLUMNS`) for ``period``.
 
     ``values``: rolled-up field values (:func:`revstat.hierarchy.roll_up`) of every period the
     formulas need (P, same period last year, earlier quarters for ytd/prev_period).
     Indicators whose fields are not ``available`` (default: the fields present in ``values``)
     are left out; :func:`split_available` lists them. ``scope``: the report region (results
-    are given for it and every region below it that has data).
+    are given for it and every region below it that has data). ``comparable``: the two years
+    rolled up over the values both have (:func:`revstat.hierarchy.comparable`); where either
+    year's total is incomplete, the change is computed from them (可比口径), with a note.
     """
     import numpy as np
     import pandas as pd
@@ -296,9 +298,11 @@ def compute_indicators(values: Any, defs: list[IndicatorDef], tree: RegionTree, 
     codes = result_regions(values, tree, period, scope)
     index = pd.Index(codes, dtype=object)
     engine = Engine(values, usable, index, labels, temporal, tree)
+    same = Engine(comparable, usable, index, labels, temporal, tree) \
+        if comparable is not None and len(comparable) else None
     prev = str(Period.parse(period).prev_year())
     with decimal.localcontext(CONTEXT):
-        parts = [_rows(engine, d, period, prev, rounding) for d in usable]
+        parts = [_rows(engine, d, period, prev, rounding, same) for d in usable]
     # one frame for all indicators, built once from whole columns (52 small frames and a concat
     # cost more than the computing): the per-indicator texts repeated, the regions taken by
     # position, the computed arrays joined. Exact values and flags stay object columns (pandas 3
@@ -326,11 +330,12 @@ _OBJECT_COLUMNS = frozenset({tidy.VALUE, "numerator", "denominator", "target", "
                              "change"})
 
 
-def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
-          rounding: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str,
+          same: Engine | None = None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The results of one indicator (only the levels at which it has values): the positions of
     its rows' regions in the engine's index, the columns that are the same on every row, and
-    the other columns as numpy arrays."""
+    the other columns as numpy arrays. ``same``: the engine over the values both years have,
+    for the changes where either year's total is incomplete."""
     import numpy as np
 
     values, reasons, used = engine.compute(d.id, period)
@@ -373,12 +378,33 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
     compared = np.fromiter((c is not None for c in change), dtype=bool, count=len(rows))
     prev_partial = prev_incomplete[rows] & compared
     notes = note[rows]
-    if prev_partial.any():
-        why = t("上年同期部分下级地区缺数，比较不是同口径", "last year's total is incomplete (lower-level regions "
-                "missing); the change is not like for like").render()
-        sep = t("；", "; ").render()
-        notes = np.where(prev_partial, np.fromiter((f"{n}{sep}{why}" if n else why for n in notes), dtype=object,
-                                                   count=len(rows)), notes)
+    # where either year's total is incomplete, the change is taken over the values both years
+    # have (可比口径): a county missing this year is left out of last year's total too
+    like = np.zeros(len(rows), dtype=bool)
+    unlike = (incomplete[rows] & compared) | prev_partial
+    if same is not None and unlike.any():
+        now_same, _, _ = same.compute(d.id, period)
+        before_same, _, _ = same.compute(d.id, prev)
+        at = np.flatnonzero(unlike)
+        for i, c in zip(at, _change(d.change, now_same[rows[at]], before_same[rows[at]]), strict=True):
+            if c is not None:
+                change[i], like[i] = c, True
+    sep = t("；", "; ").render()
+
+    def noted(mask: Any, why: str) -> Any:
+        return np.where(mask, np.fromiter((f"{n}{sep}{why}" if n else why for n in notes), dtype=object,
+                                          count=len(rows)), notes)
+
+    if (prev_partial & ~like).any():
+        notes = noted(prev_partial & ~like, t("上年同期部分下级地区缺数，比较不是同口径", "last year's total is incomplete "
+                                              "(lower-level regions missing); the change is not like for like").render())
+    if (prev_partial & like).any():
+        notes = noted(prev_partial & like, t(
+            "上年同期部分下级地区缺数；同比按两年都有数的下级地区计算（可比口径）", "last year's total is incomplete "
+            "(lower-level regions missing); the change is over the parts both years have (like for like)").render())
+    if (~prev_partial & like).any():
+        notes = noted(~prev_partial & like, t("同比按两年都有数的下级地区计算（可比口径）",
+                                              "the change is over the parts both years have (like for like)").render())
     met = d.target.met if d.target else None
     missing = np.full(len(rows), None, dtype=object)
     same = {
@@ -401,7 +427,7 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str,
         "change": objects(change),
         "change_display": objects(format_fixed_column(change, 1 if d.change == "growth" else d.decimals, rounding)),
         "incomplete": incomplete[rows],
-        "previous_incomplete": prev_partial,
+        "previous_incomplete": prev_partial & ~like,  # the change is not like for like
     }
     return rows, same, arrays
 

@@ -121,10 +121,27 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     labels = {f.id: f.name for f in catalogue.values()}
     results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
                                  scope=ws.config.region, available=fields.keys(), labels=labels,
-                                 temporal={f.id: f.temporal for f in catalogue.values()})
+                                 temporal={f.id: f.temporal for f in catalogue.values()},
+                                 comparable=_comparable_values(observations, values, str(p), catalogue, ws.regions))
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
                     periods=periods, records_missing=sorted(absent), records_missing_before=sorted(absent_before))
+
+
+def _comparable_values(observations: Any, values: Any, period: str, catalogue: dict[str, Any], tree: Any) -> Any:
+    """The two years rolled up over the values both have (:func:`revstat.hierarchy.comparable`),
+    for changes on a comparable basis; None when no total of either year is incomplete (then
+    every change already compares like with like) or last year was not read."""
+    from revstat.hierarchy import INCOMPLETE, comparable
+
+    prev = str(Period.parse(period).prev_year())
+    if values is None or not len(values) or INCOMPLETE not in values.columns:
+        return None
+    periods = values[tidy.PERIOD].astype(str)
+    if not (periods == prev).any() or not values[INCOMPLETE].to_numpy(dtype=bool)[periods.isin([period, prev])].any():
+        return None
+    same = comparable(observations, period, prev)
+    return roll_up(same, tree, catalogue) if len(same) else None
 
 
 def records_without_files(ws: Any, period: Period) -> dict[str, set[str]]:
