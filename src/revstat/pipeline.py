@@ -122,7 +122,8 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
                                  scope=ws.config.region, available=fields.keys(), labels=labels,
                                  temporal={f.id: f.temporal for f in catalogue.values()},
-                                 comparable=_comparable_values(observations, values, str(p), catalogue, ws.regions))
+                                 comparable=_comparable_values(observations, values, str(p), catalogue, ws.regions)
+                                 if str(p.prev_year()) in periods else None)  # last year read: else no change
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
                     periods=periods, records_missing=sorted(absent), records_missing_before=sorted(absent_before))
