@@ -238,3 +238,24 @@ def test_junit_says_which_rules_did_not_run_and_counts_warnings_under_strict(tmp
     res = invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out), "--strict")
     root_el = ET.fromstring(out.read_bytes())
     assert res.exit_code == 1 and int(root_el.get("failures")) > 0
+
+
+def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_runs(tmp_path):
+    import shutil
+
+    from conftest import SAMPLE
+
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    (ws / "checks").mkdir(exist_ok=True)
+    (ws / "checks" / "local.yaml").write_text(
+        "rules:\n"
+        "  - id: persons_le_6x\n"
+        "    name: 人数不超过户数的6倍\n"
+        "    rule: monitored_person <= monitored_households * 6\n", encoding="utf-8")
+    for command in (["compile", str(ws)], ["check", str(ws)]):
+        res = CliRunner().invoke(app, [*command, "--period", "2024Q4"])
+        assert res.exit_code == 2, res.output
+        assert "规则 persons_le_6x 引用了未知的名称 `monitored_person`，是否想写 `monitored_persons`？" in res.output
+        assert "checks/local.yaml，第2行" in res.output
+    assert not (ws / "out").exists()  # compile stopped before writing anything

@@ -185,18 +185,69 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None, unread: li
 
 
 
-def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None) -> CheckReport:
-    """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied."""
+def checked_rules(ws: Workspace, indicators: list[Any]) -> list[RuleDef]:
+    """The workspace's rules (standard and its own), refused when one of its own names neither a
+    field nor an indicator: ``revstat compile`` calls it before writing anything."""
     rules = list(load_rules(ws))
+    _refuse_unknown_names(ws, rules, indicators)
+    return rules
+
+
+def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any = None,
+                    rules: list[RuleDef] | None = None) -> CheckReport:
+    """Compile (unless given) and check one period; waivers from checks/waivers.yaml applied.
+    ``rules``: from :func:`checked_rules` when the caller loaded them already."""
+    preloaded = rules is not None
+    rules = list(rules) if rules is not None else list(load_rules(ws))
     unread: list[Any] = []
     extra: list[str] = []
     obs, values, results, indicators = compiled_tables(ws, period, compiled, unread, extra)
+    if not preloaded:
+        _refuse_unknown_names(ws, rules, indicators)
     data = build_check_data(ws, period, observations=obs, values=values, results=results,
                             indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
     found = run_checks(rules, data) + [_unread_issue(period, periods, err) for periods, err in unread]
     issues = apply_waivers(found, waivers, today)
     return CheckReport(period, issues, rules, waivers, data, compared=extra)
+
+
+def _refuse_unknown_names(ws: Workspace, rules: list[RuleDef], indicators: list[Any]) -> None:
+    """A rule of the workspace's own checks/*.yaml naming neither a field nor an indicator (a
+    typo) is a definition error, as in an indicator's formula: it would otherwise never run and
+    say nothing. A standard rule on fields the workspace lacks is only not run (its ``not_run``)."""
+    from revstat.errors import DefinitionError, ErrorGroup
+    from revstat.lint import did_you_mean
+
+    known = set(ws.fields()) | {i.id for i in indicators}
+    local = [r for r in rules if r.location is not None and not r.location.file.startswith("<revstat>/")]
+    unknown: list[tuple[RuleDef, str]] = []
+    for rule in local:
+        try:
+            names = rule_names(rule)
+        except Exception:  # noqa: BLE001 - a formula that does not parse: the rule's own error when it runs
+            continue
+        unknown += [(rule, n) for n in dict.fromkeys(names) if n not in known]
+    if not unknown:
+        return
+    from revstat.definitions import catalogue_fields, load_indicators
+
+    known |= {i.id for i in load_indicators(ws)} | set(catalogue_fields())  # indicators skipped for want of fields
+    errors = []
+    for rule, name in unknown:
+        if name in known:
+            continue
+        guess = did_you_mean(name, known)
+        errors.append(DefinitionError(
+            t("规则 {id} 引用了未知的名称 `{name}`{hint}", "rule {id} refers to unknown name `{name}`{hint_en}", id=rule.id,
+              name=name, hint=f"，是否想写 `{guess}`？" if guess else "",
+              hint_en=f"; did you mean `{guess}`?" if guess else ""),
+            rule.location,
+            t("改正规则中的名称：字段在 sources/*.yaml 中定义，`revstat indicators` 列出指标",
+              "correct the name in the rule: fields are defined in sources/*.yaml, `revstat indicators` lists the "
+              "indicators")))
+    if errors:
+        raise ErrorGroup.of(errors)
 
 
 #: The rule id of the notice that an earlier period's file could not be read for the checks.
@@ -219,4 +270,4 @@ def _unread_issue(period: str, periods: list[str], err: Any) -> Issue:
         locations=(err.where,) if getattr(err, "where", None) is not None else ())
 
 
-__all__ = ["CheckReport", "build_check_data", "check_workspace", "indicator_inputs"]
+__all__ = ["CheckReport", "build_check_data", "check_workspace", "checked_rules", "indicator_inputs"]

@@ -71,7 +71,8 @@ def compile_(
                 "\nInput errors: nothing was written (out/{p}/ is unchanged). Correct them and run again.",
                 p=period).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
-        target = write_outputs(compiled, checks=run_checks_into, fork=True)  # checks run beside the CSV/JSON writing
+        rules = checked_rules_of(compiled)  # a broken rule file stops here, before anything is written
+        target = write_outputs(compiled, checks=lambda c: run_checks_into(c, rules), fork=True)  # beside the CSV/JSON
         starred = show_headlines(compiled)
         show_footer(compiled, target, starred)
         if strict:
@@ -106,7 +107,17 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def run_checks_into(compiled: Any) -> None:
+def checked_rules_of(compiled: Any) -> Any:
+    """The rules the checks will run (see :func:`revstat.check_run.checked_rules`); None when
+    the checks are not installed."""
+    try:
+        from revstat.check_run import checked_rules
+    except ImportError:
+        return None
+    return checked_rules(compiled.workspace, list(compiled.indicators or []))
+
+
+def run_checks_into(compiled: Any, rules: Any = None) -> None:
     """The place where the consistency checks fill ``compiled.findings`` (findings.json).
 
     Uses ``revstat.check_run.check_workspace`` (rules of checks/*.yaml and the standard set,
@@ -118,7 +129,7 @@ def run_checks_into(compiled: Any) -> None:
         return
     import datetime as dt
 
-    report = check_workspace(compiled.workspace, compiled.period, today=dt.date.today(), compiled=compiled)
+    report = check_workspace(compiled.workspace, compiled.period, today=dt.date.today(), compiled=compiled, rules=rules)
     compiled.findings = list(getattr(report, "issues", None) or getattr(report, "findings", None) or [])
     compiled.check_periods = list(getattr(report, "compared", None) or [])
 
