@@ -328,3 +328,28 @@ def test_the_hover_title_of_an_incomplete_figure_says_so(tmp_path):
     [(title, shown)] = re.findall(r'<span class="fig" title="([^"]*)">([^<]*)</span>', render_html(out.text, context))
     assert shown == "72.50" and "不完整：部分下级地区缺数，比率按分子、分母都齐全的下级地区计算" in title
     assert "由示范市各下级地区数据汇总计算" in title
+
+
+def test_a_rank_or_target_that_cannot_be_said_leaves_its_clause_out(tmp_path, ctx):
+    # the city has no sibling to be ranked among; 西河县 has no 未消除风险户数 (a target needs a value)
+    src = "全市为{{ region.sanitary_toilet_rate|level }}，{{ region.sanitary_toilet_rate|rank }}；完。\n"
+    assert render(tmp_path, src, ctx).plain == "全市为72.50%；完。\n"
+    df = results()
+    west = (df.indicator == "sanitary_toilet_rate") & (df.region_code == B)
+    df.loc[west, ["value", "display", "target_met", "note"]] = [None, "", None, "西河县未报送"]
+    src = "西河县为{{ regions['西河县'].sanitary_toilet_rate|level }}，{{ regions['西河县'].sanitary_toilet_rate|target }}；完。\n"
+    out = render(tmp_path, src, build_context(df, DEFS, TREE, [], "2024Q4"))
+    assert out.plain == "西河县为—；完。\n"
+    assert any("西河县未报送" in w for w in out.warnings)  # still warned
+    # a county's rank is among the city's counties; the words for where come with the report
+    src = "{{ report.up }}：{{ regions['东山县'].sanitary_toilet_rate|rank(report.up or '全市') }}\n"
+    assert render(tmp_path, src, ctx).plain == "：居全市第1位\n"  # the report region is the city: no parent
+
+
+def test_a_townships_scope_word_follows_its_name():
+    from revstat.render import Lookup, RegionView
+
+    def scope(name):
+        return RegionView("990121101000", name, "township", Lookup("indicator", {}, {})).scope
+
+    assert [scope(n) for n in ("城关镇", "新华乡", "城东街道", "草原苏木")] == ["全镇", "全乡", "全街道", "全乡镇"]

@@ -355,3 +355,11 @@ def test_a_county_without_its_workbook_is_neither_ranked_nor_said_to_move(tmp_pa
     assert "北川县无数据" in text  # said where targets are, as before
     lagging = text.split("工作相对滞后", 1)[1].split("##", 1)[0]
     assert "居全市第5位" in lagging and "较上年" not in lagging and "位次与上年" not in lagging
+
+
+def test_a_township_brief_ranks_among_the_countys_townships(ws_dir, reports):
+    ws = load_workspace(ws_dir)
+    text = make_report(ws, "2024Q4", fmt="md", region="990121101000").path.read_text(encoding="utf-8")  # 东山县城关镇
+    assert "居全县第" in text and "居全市第" not in text
+    assert "全镇累计纳入防返贫监测对象" in text and "全乡镇" not in text
+    assert "，—" not in text and "，；" not in text and "，。" not in text

@@ -110,6 +110,10 @@ class RegionView:
 
     @property
     def scope(self) -> str:
+        if self.level == "township":  # 全镇, 全乡, 全街道 (全乡镇 when the name says neither)
+            for suffix in ("街道", "镇", "乡"):
+                if self.name.endswith(suffix):
+                    return "全" + suffix
         return SCOPE_WORD.get(self.level, "全" + self.name[-1:])
 
     def __str__(self) -> str:
@@ -325,8 +329,10 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     if lang == "en":
         from revstat import textfmt_en
 
+        parent = views.get(region.parent) if region is not None and region.parent else None
         report = {"name": report_name, "region": region, "lang": "en",
                   "scope": SCOPE_WORD_EN.get(region.level, region.name) if region else "",
+                  "up": SCOPE_WORD_EN.get(parent.level, parent.name) if parent is not None else "",
                   "child_noun": CHILD_NOUN_EN.get(region.level, "regions") if region else ""}
         months = per.months or 12
         label = str(per.year) if per.kind == "Y" else (
@@ -334,7 +340,9 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         period_words = {"label": label, "compare": textfmt_en.compare_word(str(per)), "last_year": str(per.year - 1),
                         "end": f"the end of {per.year}" if per.kind == "Y" else f"the end of {MONTHS_EN[months - 1]} {per.year}"}
     else:
+        parent = views.get(region.parent) if region is not None and region.parent else None
         report = {"name": report_name, "region": region, "lang": "zh", "scope": region.scope if region else "",
+                  "up": parent.scope if parent is not None else "",  # where ranks are among: 全市 for a county
                   "child_noun": CHILD_NOUN.get(region.level, "个地区") if region else ""}
         period_words = {"label": per.label_zh(), "compare": textfmt.compare_word(str(per)), "last_year": f"{per.year - 1}年",
                         "end": f"{per.year}年底" if per.kind == "Y" else f"{per.year}年{per.months}月底"}

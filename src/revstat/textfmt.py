@@ -383,8 +383,10 @@ def schedule(gap: Fig | None, warn: Warn = None) -> str:
 # --------------------------------------------------------------------------- ranks, lists, targets
 def rank(fig: Fig | None, scope: str = "全市", warn: Warn = None) -> str:
     """``居全市第2位`` (ranks are among siblings, 1 = best in the indicator's direction)."""
-    if fig is None or fig.rank is None:
-        return _missing(fig, warn) if fig is None or fig.missing else MISSING
+    if fig is None or fig.rank is None:  # no value, or nothing to rank among: the clause is left out
+        if fig is None or fig.missing:
+            _missing(fig, warn)
+        return NO_BASE
     return f"居{scope}第{fig.rank}位"
 
 
@@ -438,8 +440,9 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     else:
         ok, no = f"达到{goal_text}的目标", f"未达到{goal_text}的目标"
     if isinstance(figs, Fig):
-        if figs.missing or figs.target_met is None:
-            return _missing(figs, warn)
+        if figs.missing or figs.target_met is None:  # nothing to judge: warned, the clause left out
+            _missing(figs, warn)
+            return NO_BASE
         if figs.target_met:
             return ok
         return no + (f"（{level(figs)}）" if show else "")

@@ -189,8 +189,10 @@ def _ordinal(n: int) -> str:
 
 def rank(fig: Fig | None, scope: str = "", warn: Warn = None) -> str:
     """``ranking 2nd of 6`` (among siblings, 1 = best in the indicator's direction)."""
-    if fig is None or fig.rank is None:
-        return _missing(fig, warn) if fig is None or fig.missing else MISSING
+    if fig is None or fig.rank is None:  # no value, or nothing to rank among: the clause is left out
+        if fig is None or fig.missing:
+            _missing(fig, warn)
+        return NO_BASE
     return f"ranking {_ordinal(fig.rank)} of {fig.rank_of}" if fig.rank_of else f"ranking {_ordinal(fig.rank)}"
 
 
@@ -232,8 +234,9 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     goal_text = f"{goal}{_unit(items[0].unit, goal.lstrip('-') == '1')}"
     within = op in ("<=", "≤", "<")
     if isinstance(figs, Fig):
-        if figs.missing or figs.target_met is None:
-            return _missing(figs, warn)
+        if figs.missing or figs.target_met is None:  # nothing to judge: warned, the clause left out
+            _missing(figs, warn)
+            return NO_BASE
         if figs.target_met:
             return f"within the ceiling of {goal_text}" if within else f"meeting the {goal_text} target"
         text = f"above the ceiling of {goal_text}" if within else f"short of the {goal_text} target"
