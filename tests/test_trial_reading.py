@@ -313,6 +313,24 @@ def test_two_rows_of_another_county_are_each_told_where_to_go(tmp_path: Path) ->
         "柳林镇是东山县的地区，不属于本工作簿所属的西河县", "龙泉镇是东山县的地区，不属于本工作簿所属的西河县"]
 
 
+def test_a_column_misspelt_in_the_source_is_one_error_at_its_line(tmp_path: Path) -> None:
+    # every county's workbook lacks it: the source is wrong, not twelve workbooks
+    import shutil
+
+    from conftest import SAMPLE
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    source = root / "sources/5_environment.yaml"
+    text = source.read_text(encoding="utf-8")
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "column: 卫生厕所户数," in s)
+    source.write_text(text.replace("column: 卫生厕所户数,", "column: 卫生厕所户数量,"), encoding="utf-8")
+    [err] = read_sources(load_workspace(root), ["2024Q4", "2023Q4"]).errors
+    assert err.what.render("zh").startswith("12 个工作簿都找不到列 '卫生厕所户数量'（如 data/")
+    assert (err.where.file, err.where.line) == ("sources/5_environment.yaml", line)
+    assert err.fix.render("zh").startswith("最接近的是：卫生厕所户数")
+
+
 def test_an_upper_case_extension_is_read(tmp_path: Path) -> None:
     root = make_ws(tmp_path)
     write_book(root / "data/2024Q4/东山县_2024Q4.XLSX", ROWS)

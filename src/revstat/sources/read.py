@@ -126,7 +126,7 @@ def read_sources(ws: Workspace, periods: Sequence[str], *,
     df = out.frame()  # values are Decimal objects, never floats
     if out.has_repeats("source"):
         _check_duplicates(df, errors)
-    errors = _merge_elsewhere(_merge_titles(_unique(errors)))
+    errors = _merge_columns(ws, _merge_elsewhere(_merge_titles(_unique(errors))))
     summary.fields = out.fields("source")
     return ReadResult(df, errors, summary)
 
@@ -523,6 +523,53 @@ def _merge_titles(errors: list[RevstatError]) -> list[RevstatError]:
     return out
 
 
+#: A column missing from this many workbooks is told once, at the sources file.
+COLUMN_MERGED = 3
+
+
+def _merge_columns(ws: Workspace, errors: list[RevstatError]) -> list[RevstatError]:
+    """A column that many workbooks lack is most likely misspelt in the source: one error at the
+    sources file's line, naming how many workbooks and one of them, instead of one a workbook
+    and period."""
+    groups: dict[tuple[str, tuple[Any, ...], str], list[RevstatError]] = {}
+    for err in errors:
+        key = getattr(err, "column_of", None)
+        if key is not None and err.where is not None:
+            groups.setdefault(key, []).append(err)
+    merged = {k: g for k, g in groups.items() if len({e.where.file for e in g if e.where}) >= COLUMN_MERGED}
+    if not merged:
+        return errors
+    from revstat.yamlload import line_of, load_yaml
+
+    told: set[Any] = set()
+    out: list[RevstatError] = []
+    for err in errors:
+        key = getattr(err, "column_of", None)
+        if key not in merged:
+            out.append(err)
+            continue
+        if key in told:
+            continue
+        told.add(key)
+        source_id, path, wanted = key
+        display = ws.source_files.get(source_id, "sources/")
+        try:
+            line = line_of(load_yaml(ws.root / display, display), list(path))
+        except (RevstatError, OSError):
+            line = None
+        group = merged[key]
+        files = list(dict.fromkeys(e.where.file for e in group if e.where))
+        params = err.fix.params if err.fix is not None else {}
+        out.append(SourceError(
+            t("{n} 个工作簿都找不到列 {col!r}（如 {first}）", "{n} workbooks lack the column {col!r} (e.g. {first})",
+              n=len(files), col=wanted, first=str(err.where)),
+            Location(display, line=line),
+            t("{hint}表头有：{found}。改正 {file} 中的 column，使之与工作簿的表头一致",
+              "{hint}the headers are: {found}. Correct the column in {file} to match the workbooks' header",
+              hint=params.get("hint", ""), found=params.get("found", ""), file=display)))
+    return out
+
+
 #: Rows of another county's regions in one workbook told as one error from this many on.
 ELSEWHERE_MERGED = 3
 
@@ -634,14 +681,20 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                 Location(book.display),
                 t("向报送单位索取原始的 .xlsx 文件，或在 Excel/WPS 中打开后另存为 .xlsx",
                   "ask the sender for the real .xlsx, or open it in Excel/WPS and save it as .xlsx"))
-        raise missing_column(book.display, sheet, source.region.column, layout, close)
+        err = missing_column(book.display, sheet, source.region.column, layout, close)
+        err.column_of = (source.id, ("region", "column"), source.region.column)  # type: ignore[attr-defined]
+        raise err
     fields: list[tuple[FieldDef, Column, int]] = []
     missing: list[SourceError] = []
     for f in source.fields:
         col, close = match_column(layout.columns, f.column or f.name)
         if col is None:
             if f.required:
-                missing.append(missing_column(book.display, sheet, f.column or f.name, layout, close))
+                err = missing_column(book.display, sheet, f.column or f.name, layout, close)
+                at = next(i for i, g in enumerate(source.fields) if g is f)
+                err.column_of = (source.id, ("fields", at, "column" if f.column else "name"),  # type: ignore[attr-defined]
+                                 f.column or f.name)
+                missing.append(err)
             continue
         try:
             shift = unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
