@@ -114,6 +114,15 @@ def test_regions_csv_errors_name_the_line():
     assert info.value.where.line == 3
     with pytest.raises(ConfigError, match="重复的地区代码"):
         parse_regions("code,name,level,parent\n990100000000,a,city,\n990100000000,b,city,\n", "regions.csv")
+    # a parent that is not listed, and a cycle: the line of the region that names it
+    with pytest.raises(ConfigError, match="的上级 990200000000 不在 regions.csv 中") as info:
+        parse_regions("code,name,level,parent\n990100000000,示范市,city,\n990121000000,东山县,county,990100000000\n"
+                      "990122000000,西河县,county,990200000000\n", "regions.csv")
+    assert info.value.where.line == 4
+    with pytest.raises(ConfigError, match="成环") as info:
+        parse_regions("code,name,level,parent\n990100000000,示范市,city,990121000000\n"
+                      "990121000000,东山县,county,990100000000\n", "regions.csv")
+    assert info.value.where.line == 2
 
 
 def test_atomic_outputs_get_the_usual_permissions(tmp_path):

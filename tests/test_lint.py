@@ -225,3 +225,13 @@ def test_standard_rules_on_fields_the_workspace_lacks_are_one_note_not_errors(tm
 def test_an_unknown_lint_format_is_exit_2():
     res = CliRunner().invoke(app, ["lint", str(SAMPLE), "--format", "sarif"])
     assert res.exit_code == 2 and "未知的输出格式 sarif" in res.output
+
+
+def test_a_region_code_not_nested_in_its_parents_is_a_warning(ws):
+    regions = ws / "regions.csv"
+    lines = regions.read_text(encoding="utf-8").splitlines()
+    regions.write_text("\n".join([*lines, "990128999000,测试镇,township,990121000000"]) + "\n", encoding="utf-8")
+    [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.region_code"]
+    assert issue.severity is Severity.WARNING
+    assert (issue.locations[0].file, issue.locations[0].line) == ("regions.csv", len(lines) + 1)
+    assert "测试镇(990128999000) 的代码不以上级 东山县(990121000000) 的前 6 位 990121 开头" in issue.message.render()

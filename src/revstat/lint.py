@@ -401,6 +401,7 @@ def lint_workspace(root: Path) -> list[Issue]:
         loaded = False
         issues += _from_error(err, "indicators")
     issues += _indicator_issues(indicators, fields)
+    issues += _region_code_issues(ws)
     local = {display for path, display in ws.definition_files("checks") if not display.startswith("<revstat>")}
     rules, rule_issues = lint_rules(ws.definition_files("checks"), fields=fields, indicators=indicators,
                                     local_files=local, names_complete=loaded)
@@ -414,6 +415,37 @@ def lint_workspace(root: Path) -> list[Issue]:
         issues += _template_issues(ws.template_dirs(), set(indicators) | set(fields), ws.root)
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     return sorted(issues, key=lambda i: (order[i.severity], *_where_key(i), i.rule))
+
+
+#: Digits of a 统计用区划代码 that name a region of each level (the rest are zeros).
+_PREFIX = {"province": 2, "city": 4, "county": 6, "township": 9}
+
+
+def _region_code_issues(ws: Any) -> list[Issue]:
+    """Codes that do not begin with their parent's (a township 510728204000 under the county
+    510727000000): 统计用区划代码 are nested, so it is most likely a typo. A warning, since a
+    workspace may use codes of its own."""
+    regions = ws.regions.regions
+    odd = [(code, r) for code, r in regions.items()
+           if r.parent in regions and (n := _PREFIX.get(regions[r.parent].level)) and code[:n] != r.parent[:n]]
+    if not odd:
+        return []
+    try:
+        text = (ws.root / "regions.csv").read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        text = []
+    line = {row.split(",", 1)[0].strip(): i for i, row in enumerate(text, 1)}
+    out = []
+    for code, region in odd:
+        parent = regions[region.parent]
+        n = _PREFIX[parent.level]
+        out.append(_finding("region_code", Severity.WARNING, t(
+            "{name}({code}) 的代码不以上级 {parent}({pcode}) 的前 {n} 位 {prefix} 开头：统计用区划代码逐级嵌套，可能是代码或上级填错了",
+            "the code of {name} ({code}) does not begin with the first {n} digits {prefix} of its parent {parent} "
+            "({pcode}): 统计用区划代码 are nested, so the code or the parent is probably wrong",
+            name=region.name, code=code, parent=parent.name, pcode=region.parent, n=n, prefix=region.parent[:n]),
+            Location("regions.csv", line=line.get(code))))
+    return out
 
 
 def _where_key(issue: Issue) -> tuple[str, int]:

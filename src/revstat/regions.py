@@ -228,6 +228,7 @@ def parse_regions(text: str, file: str) -> RegionTree:
     pick = operator.itemgetter(*columns)
     is_code = _CODE.match
     regions: dict[str, Region] = {}
+    lines: dict[str, int] = {}
     for lineno, row in enumerate(filter(None, reader), start=2):  # blank lines are skipped, not counted
         if len(row) >= width:
             code, name, level, parent = (x.strip() for x in pick(row))
@@ -244,17 +245,18 @@ def parse_regions(text: str, file: str) -> RegionTree:
             raise ConfigError(t("重复的地区代码 {code}", "duplicate region code {code}", code=code), Location(file, line=lineno),
                               t("每个代码只写一行", "list each code once"))
         regions[code] = Region(code, name, level, parent or None)
+        lines[code] = lineno
     for code, region in regions.items():
         if region.parent is not None and region.parent not in regions:
             raise ConfigError(
                 t("{name}({code}) 的上级 {parent} 不在 regions.csv 中", "parent {parent} of {name} ({code}) is not in regions.csv",
                   name=region.name, code=code, parent=region.parent),
-                Location(file), t("加入上级地区或改正 parent 列", "add the parent or correct the parent column"))
-    _check_no_cycles(regions, file)
+                Location(file, line=lines[code]), t("加入上级地区或改正 parent 列", "add the parent or correct the parent column"))
+    _check_no_cycles(regions, file, lines)
     return RegionTree(regions)
 
 
-def _check_no_cycles(regions: dict[str, Region], file: str) -> None:
+def _check_no_cycles(regions: dict[str, Region], file: str, lines: dict[str, int] | None = None) -> None:
     rooted: set[str] = set()  # codes whose chain of parents is known to end at a root
     for code in regions:
         seen = {code}
@@ -262,7 +264,7 @@ def _check_no_cycles(regions: dict[str, Region], file: str) -> None:
         while parent is not None and parent not in rooted:
             if parent in seen:
                 raise ConfigError(t("地区上下级关系成环：{code}", "the region hierarchy has a cycle at {code}", code=code),
-                                  Location(file), t("改正 parent 列", "correct the parent column"))
+                                  Location(file, line=(lines or {}).get(code)), t("改正 parent 列", "correct the parent column"))
             seen.add(parent)
             parent = regions[parent].parent
         rooted |= seen
