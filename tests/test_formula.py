@@ -112,7 +112,7 @@ def test_column_points_at_the_bad_construct():
     ("a +", "写法有误（缺少或多了运算符、名称或括号）（公式第4个字符，结尾处）"),
     ("a = b", "“=”不能用于公式；比较相等请用“==”（公式第3个字符，“= b”处）"),
     ("1x + a", "数字写法有误"),
-    ("a ＠ b", "不能用的字符“＠”（全角符号请改为半角）"),
+    ("a ＠ b", "不能用的字符“＠”（运算只用 + - * /，括号用半角 ()）"),
 ])
 def test_syntax_errors_are_explained_in_chinese_with_the_place_in_the_formula(text, zh):
     with pytest.raises(DefinitionError) as info:
@@ -213,3 +213,9 @@ def test_unknown_name_gives_all_missing_with_label():
                                labels={"b": "卫生厕所户数"})
     assert values.to_dict() == {"x": None}
     assert reasons.to_dict() == {"x": "缺少卫生厕所户数数据"}
+
+
+def test_the_signs_a_statistician_types_are_read_as_their_formula_spelling():
+    assert parse_formula("a × 100 ÷ b").tree == parse_formula("a * 100 / b").tree
+    for typed, plain in (("a ≤ b", "a <= b"), ("a ≥ b", "a >= b"), ("a ≠ b", "a != b")):
+        assert parse_formula(typed).tree == parse_formula(plain).tree

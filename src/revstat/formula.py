@@ -256,7 +256,7 @@ _SYNTAX_ZH: tuple[tuple[str, str], ...] = (
     (r"'(.)' was never closed", "左括号“{0}”没有对应的右括号"),
     (r"unmatched '(.)'", "多余的右括号“{0}”"),
     (r"closing parenthesis '(.)' does not match opening parenthesis '(.)'", "右括号“{0}”与左括号“{1}”不配对"),
-    (r"invalid character '(.)'.*", "不能用的字符“{0}”（全角符号请改为半角）"),
+    (r"invalid character '(.)'.*", "不能用的字符“{0}”（运算只用 + - * /，括号用半角 ()）"),
     (r"invalid decimal literal", "数字写法有误（数字后紧跟了字母？名称不能以数字开头）"),
     (r"unterminated string literal", "引号没有闭合（公式里不用引号）"),
     (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "“=”不能用于公式；比较相等请用“==”"),
@@ -267,7 +267,10 @@ _SYNTAX_ZH: tuple[tuple[str, str], ...] = (
 )
 
 
-_FULL_WIDTH = str.maketrans("（）［］，＋－＊／＜＞＝．", "()[],+-*/<>=.")
+#: A Chinese input method's brackets and operators, and the signs of arithmetic and comparison
+#: as a statistician types them (× ÷ ≤ ≥ ≠), in their formula spelling.
+_FULL_WIDTH = str.maketrans({**dict(zip("（）［］，＋－＊／＜＞＝．×÷", "()[],+-*/<>=.*/", strict=True)),
+                             "≤": "<=", "≥": ">=", "≠": "!=", "≦": "<=", "≧": ">="})
 
 
 def _syntax_zh(msg: str) -> str:
