@@ -363,3 +363,23 @@ def test_a_township_brief_ranks_among_the_countys_townships(ws_dir, reports):
     assert "居全县第" in text and "居全市第" not in text
     assert "全镇累计纳入防返贫监测对象" in text and "全乡镇" not in text
     assert "，—" not in text and "，；" not in text and "，。" not in text
+
+
+def test_list_items_are_items_in_word_and_html_not_one_run_on_paragraph():
+    import docx
+
+    from revstat.writers.docx import build_docx
+    from revstat.writers.html import render_html
+    from revstat.writers.markdown import parse_blocks
+
+    text = "# 简报\n\n审核发现：\n- 东山县合计行不符\n- 西河县缺数\n* 北川县重复填报\n1. 第一条\n（2）第二条\n"
+    assert [(b.kind, b.text) for b in parse_blocks(text)] == [
+        ("title", "简报"), ("para", "审核发现："), ("item", "东山县合计行不符"), ("item", "西河县缺数"),
+        ("item", "北川县重复填报"), ("para", "1. 第一条"), ("para", "（2）第二条")]
+    document = docx.Document(__import__("io").BytesIO(build_docx(text, {})))
+    paragraphs = [(p.style.name, p.text) for p in document.paragraphs]
+    assert paragraphs[2:5] == [("List Bullet", "东山县合计行不符"), ("List Bullet", "西河县缺数"),
+                               ("List Bullet", "北川县重复填报")]
+    assert ("公文正文", "1. 第一条") in paragraphs
+    page = render_html(text, {})
+    assert "<ul><li>东山县合计行不符</li><li>西河县缺数</li><li>北川县重复填报</li></ul>" in page

@@ -70,6 +70,11 @@ def _styles(document: Any) -> None:
         fmt.space_after = Pt(0)
         if name in ("公文正文", "一级标题", "二级标题", "批注提示"):
             fmt.first_line_indent = Pt(32)  # two characters of 三号
+    bullet = document.styles["List Bullet"]  # a template's "- " items: the body text's font and spacing
+    set_fonts(bullet, STYLES["公文正文"][0])
+    bullet.font.size = Pt(STYLES["公文正文"][1])
+    bullet.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    bullet.paragraph_format.line_spacing = Pt(LINE_SPACING_PT)
 
 
 def _page_number_footer(section: Any) -> None:
@@ -120,7 +125,9 @@ def build_docx(text: str, context: dict[str, Any], *, font: Path | None = None,
     style_of = {"title": "公文标题", "h1": "一级标题", "h2": "二级标题", "para": "公文正文", "note": "批注提示"}
     for block in parse_blocks(text):
         plain = textfmt.strip_marks(block.text)
-        if block.kind in style_of:
+        if block.kind == "item":  # a bullet item: its own paragraph, in the body text's font
+            document.add_paragraph(plain, style="List Bullet")
+        elif block.kind in style_of:
             paragraph = document.add_paragraph(plain, style=style_of[block.kind])
             if block.kind == "title":
                 paragraph.paragraph_format.space_after = Pt(28)

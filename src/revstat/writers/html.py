@@ -148,6 +148,12 @@ def render_html(text: str, context: dict[str, Any], *, warnings: list[str] | Non
                 out.append(f"<h3>{_inline(block.text, context)}</h3>")
             elif block.kind == "para":
                 out.append(f"<p>{_inline(block.text, context)}</p>")
+            elif block.kind == "item":  # consecutive items make one list
+                item = f"<li>{_inline(block.text, context)}</li>"
+                if out and out[-1].endswith("</ul>"):
+                    out[-1] = out[-1][:-len("</ul>")] + item + "</ul>"
+                else:
+                    out.append(f"<ul>{item}</ul>")
             elif block.kind == "note":
                 out.append(f'<div class="note">{_inline(block.text, context)}</div>')
             elif block.kind == "table":

@@ -2,7 +2,9 @@
 writers lay out from it.
 
 The standard templates write a deliberately small Markdown: ``#`` title, ``##`` 一、 headings,
-``###`` （一） headings, paragraphs, pipe tables, ``>`` notes (the analyst's placeholder), and
+``###`` （一） headings, paragraphs, pipe tables, ``>`` notes (the analyst's placeholder), list
+items (``- `` or ``* ``: one block each, kind ``item``; ``1. `` items stay paragraphs of their own,
+their number written by the template), and
 chart directives on a line of their own: ``[[chart:bar:sanitary_toilet_rate]]`` (a rate by
 region with its target line) or ``[[chart:trend:rural_income_per_capita]]`` (over quarters).
 """
@@ -19,9 +21,13 @@ from revstat.writers.atomic import atomic_file
 CHART_RE = re.compile(r"^\[\[chart:(?P<kind>[a-z_]+):(?P<indicator>[A-Za-z0-9_]+)(?::(?P<title>[^\]]*))?\]\]$")
 
 
+_BULLET = re.compile(r"^[-*+]\s+")
+_NUMBERED = re.compile(r"^(\d+[.、]|[（(]\d+[)）])\s*\S")
+
+
 @dataclass
 class Block:
-    kind: str  # title | h1 | h2 | para | table | note | chart | subtitle
+    kind: str  # title | h1 | h2 | para | item | table | note | chart | subtitle
     text: str = ""
     rows: list[list[str]] = field(default_factory=list)  # table: header first
     chart: dict[str, str] = field(default_factory=dict)
@@ -79,6 +85,12 @@ def parse_blocks(text: str) -> list[Block]:
             blocks.append(Block("note", "".join(note)))
         elif stripped.startswith("<!--"):
             flush()
+        elif _BULLET.match(stripped):  # a list item: its own block, not run into the paragraph
+            flush()
+            blocks.append(Block("item", _BULLET.sub("", stripped, count=1)))
+        elif _NUMBERED.match(stripped):  # 1. / 1、 / （1）: its own paragraph, the number kept
+            flush()
+            blocks.append(Block("para", stripped))
         else:
             para.append(stripped)
         i += 1
