@@ -181,3 +181,18 @@ def test_a_value_outside_the_choices_lists_them_in_both_languages():
         validate_model(WorkspaceConfig, load_yaml_text(text, "revstat.yaml"), "revstat.yaml")
     assert "取值 'halfup' 不在可选值之中：'half_up'、'half_even'（是否应为 half_up？）" in info.value.render("zh")
     assert "value 'halfup' is not one of 'half_up' or 'half_even' (did you mean half_up?)" in info.value.render("en")
+
+
+def test_a_village_named_with_its_township_and_shared_names_in_hints():
+    from revstat.errors import SourceError
+
+    tree = make_tree([
+        ("510727000000", "青溪县", "county", None),
+        ("510727101000", "南坝镇", "township", "510727000000"), ("510727102000", "古城镇", "township", "510727000000"),
+        ("510727101201", "红旗村", "village", "510727101000"), ("510727102201", "红旗村", "village", "510727102000"),
+        ("510727102202", "桅杆村", "village", "510727102000")])
+    assert tree.match("古城镇桅杆村") == "510727102202"  # as findings and reports name it
+    assert tree.match("南坝镇红旗村") == "510727101201"  # the name alone is ambiguous
+    with pytest.raises(SourceError) as info:
+        tree.match("红旗镇村")
+    assert "最接近的已知名称：红旗村（南坝镇）、红旗村（古城镇）" in info.value.fix.render("zh")

@@ -173,12 +173,20 @@ class RegionTree:
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
+            found = self._by_parent_and_name(norm, within)
+            if found is not None:  # 古城镇桅杆村: a village named with its township, as findings name it
+                return found
             pool = self.descendants(within) if within else list(self.regions)
             if level is not None:
                 pool = [c for c in pool if self.regions[c].level == level] or pool
             names = [self.regions[c].name for c in pool]
-            close = difflib.get_close_matches(norm, names, n=3, cutoff=0.3)
-            hint = "、".join(close) if close else "、".join(names[:5])
+            close = difflib.get_close_matches(norm, list(dict.fromkeys(names)), n=3, cutoff=0.3)
+            shown = close if close else list(dict.fromkeys(names))[:5]
+            twice = {n for n in shown if names.count(n) > 1}
+            # a name several regions share is shown with each one's parent: 红旗村（南坝镇）、红旗村（古城镇）
+            hint = "、".join(
+                "、".join(f"{n}（{self._parent_name(c)}）" for c in pool if self.regions[c].name == n) if n in twice else n
+                for n in shown)
             raise SourceError(
                 t("未知的地区名称 {name!r}", "unknown region name {name!r}", name=raw), where,
                 t("最接近的已知名称：{hint}；改正名称或在 regions.csv 中加入该地区",
@@ -190,6 +198,21 @@ class RegionTree:
             t("地区名称 {name!r} 有歧义", "region name {name!r} is ambiguous", name=raw), where,
             t("可能是：{listed}；请改用12位区划代码", "it could be: {listed}; use the 12-digit code", listed=listed),
         )
+
+    def _parent_name(self, code: str) -> str:
+        parent = self.regions[code].parent
+        return self.regions[parent].name if parent in self.regions else ""
+
+    def _by_parent_and_name(self, norm: str, within: str | None) -> str | None:
+        """The one region whose parent's name followed by its own name is ``norm`` (古城镇桅杆村)."""
+        found = set()
+        for code, region in self.regions.items():
+            if region.parent not in self.regions or (within is not None and not self.is_within(code, within)):
+                continue
+            parent = normalize_name(self.regions[region.parent].name)
+            if norm.startswith(parent) and normalize_name(region.name) == norm[len(parent):]:
+                found.add(code)
+        return found.pop() if len(found) == 1 else None
 
     def _owner_name(self, code: str, level: str) -> str:
         """The name of ``code``'s ancestor at ``level`` (its county, for a township)."""
