@@ -42,23 +42,25 @@ def comparable(observations: Any, period: str, prev: str) -> Any:
     region) pairs in both years, so that a total rolled up from them compares like with like
     (可比口径). A township blank in either year is left out of both; a county whose workbook is
     missing this year is left out of last year's total too. Empty when the two periods share no
-    value."""
+    value. (Pairs are matched as integer codes, not as text.)"""
     import numpy as np
     import pandas as pd
 
     obs = observations
-    period_text = obs[tidy.PERIOD].astype(str).to_numpy(dtype=object)
-    now, before = period_text == period, period_text == prev
+    p_codes, p_names = pd.factorize(obs[tidy.PERIOD].to_numpy(dtype=object))
+    which = {str(n): i for i, n in enumerate(p_names)}
+    if period not in which or prev not in which:
+        return obs.iloc[:0]
+    now, before = p_codes == which[period], p_codes == which[prev]
     keep = (now | before) & obs[tidy.ORIGIN].isin(REPORTED).to_numpy(dtype=bool) \
         & pd.notna(obs[tidy.VALUE].to_numpy(dtype=object))
-    rows = obs[keep]
-    if not len(rows):
-        return rows
-    key = pd.MultiIndex.from_arrays([rows[tidy.FIELD].to_numpy(dtype=object),
-                                     rows[tidy.REGION_CODE].to_numpy(dtype=object)])
-    is_now = now[keep]
-    both = key.isin(key[is_now]) & key.isin(key[~is_now])
-    return rows[np.asarray(both)]
+    at = np.flatnonzero(keep)
+    f_codes, _ = pd.factorize(obs[tidy.FIELD].to_numpy(dtype=object)[at])
+    r_codes, r_names = pd.factorize(obs[tidy.REGION_CODE].to_numpy(dtype=object)[at])
+    key = f_codes.astype(np.int64) * (len(r_names) + 1) + r_codes
+    is_now = now[at]
+    both = np.isin(key, key[is_now]) & np.isin(key, key[~is_now])
+    return obs.iloc[at[both]]
 
 
 def _agg_of(fields: Mapping[str, Any], name: str) -> tuple[str, str | None, str | None]:
