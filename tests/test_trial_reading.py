@@ -251,15 +251,21 @@ def test_a_workbook_titled_for_another_quarter_is_an_error_at_the_title(tmp_path
         assert _read(root).errors == [], title
 
 
-def test_every_sheet_titled_for_another_quarter_is_told_in_one_error(tmp_path: Path) -> None:
-    # last quarter's workbook sent again with only the first sheet's title corrected: the other
-    # five sheets are one error, not one a run
+def _sample_copy(tmp_path: Path) -> Path:
+    """A copy of sample_data (its real workbooks) to spoil."""
     import shutil
 
     from conftest import SAMPLE
 
     root = tmp_path / "ws"
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    return root
+
+
+def test_every_sheet_titled_for_another_quarter_is_told_in_one_error(tmp_path: Path) -> None:
+    # last quarter's workbook sent again with only the first sheet's title corrected: the other
+    # five sheets are one error, not one a run
+    root = _sample_copy(tmp_path)
     book = openpyxl.load_workbook(root / "data/2024Q3/东山县_2024Q3.xlsx")
     book.worksheets[0]["A1"] = book.worksheets[0]["A1"].value.replace("1—9月", "1—12月")
     book.save(root / "data/2024Q4/东山县_2024Q4.xlsx")
@@ -274,12 +280,7 @@ def test_every_sheet_titled_for_another_quarter_is_told_in_one_error(tmp_path: P
 def test_one_countys_workbook_sent_as_anothers_is_one_error(tmp_path: Path) -> None:
     # 东山县's workbook saved as 西河县's (titles edited): one error for the workbook, not one
     # "move the row" for each of its rows on every sheet
-    import shutil
-
-    from conftest import SAMPLE
-
-    root = tmp_path / "ws"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    root = _sample_copy(tmp_path)
     book = openpyxl.load_workbook(root / "data/2024Q4/东山县_2024Q4.xlsx")
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
@@ -296,12 +297,7 @@ def test_one_countys_workbook_sent_as_anothers_is_one_error(tmp_path: Path) -> N
 
 
 def test_two_rows_of_another_county_are_each_told_where_to_go(tmp_path: Path) -> None:
-    import shutil
-
-    from conftest import SAMPLE
-
-    root = tmp_path / "ws"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    root = _sample_copy(tmp_path)
     path = root / "data/2024Q4/西河县_2024Q4.xlsx"
     book = openpyxl.load_workbook(path)
     sheet = book["5-人居环境和基础设施"]
@@ -315,12 +311,7 @@ def test_two_rows_of_another_county_are_each_told_where_to_go(tmp_path: Path) ->
 
 def test_a_column_misspelt_in_the_source_is_one_error_at_its_line(tmp_path: Path) -> None:
     # every county's workbook lacks it: the source is wrong, not twelve workbooks
-    import shutil
-
-    from conftest import SAMPLE
-
-    root = tmp_path / "ws"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    root = _sample_copy(tmp_path)
     source = root / "sources/5_environment.yaml"
     text = source.read_text(encoding="utf-8")
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "column: 卫生厕所户数," in s)
