@@ -61,6 +61,23 @@ def test_weighted_mean_uses_the_weight_field_at_every_level():
     assert value_of(v, "inc", CITY).value != D(1875)
 
 
+def test_a_weighted_mean_with_a_blank_value_weighs_only_what_it_averaged():
+    # A2 has its population but no income: 甲县's mean is A1's alone (1000, weight 100), and in the
+    # city's mean 甲县 weighs 100, not its whole 400: (1000·100 + 1500·200 + 3000·100) / 400 = 1750,
+    # the mean over the three townships that have both (not (1000·400 + 2000·300) / 700 = 1428.57…)
+    rows = [("pop", A1, 100), ("pop", A2, 300), ("pop", B1, 200), ("pop", B2, 100),
+            ("inc", A1, 1000), ("inc", A2, None), ("inc", B1, 1500), ("inc", B2, 3000)]
+    v = roll_up(obs(rows), TREE, FIELDS)
+    assert value_of(v, "inc", A).value == D(1000) and bool(value_of(v, "inc", A).incomplete)
+    assert value_of(v, "inc", CITY).value == D(1750) and bool(value_of(v, "inc", CITY).incomplete)
+    # a county that reports its own mean weighs its whole population
+    rows += [("inc", A, 1200)]
+    v = roll_up(obs(rows), TREE, FIELDS)
+    assert value_of(v, "inc", A).value == D(1200)
+    # (1200·400 + 2000·300) / 700 = 1080000 / 700
+    assert abs(value_of(v, "inc", CITY).value - D(1080000) / D(700)) < D("1e-20")
+
+
 def test_missing_child_marks_parents_incomplete_not_silently_complete():
     v = roll_up(obs([("hh", A1, 10), ("hh", A2, 20), ("hh", B1, 5), ("hh", B2, None)]), TREE, FIELDS)
     b = value_of(v, "hh", B)

@@ -97,6 +97,7 @@ def reference(obs: pd.DataFrame, tree, fields) -> dict:
             unit = row.unit if isinstance(row.unit, str) else getattr(fields.get(row.field), "unit", None)
             reported[key] = (row.value, unit, row.origin, False, 0)
     out = dict(reported)
+    covered: dict = {}  # a rolled-up weighted mean → Σ of the weights it averaged (its weight above)
     present = {(f, p) for f, p, _ in reported}
     depth = {c: len(tree.ancestors(c)) for c in tree.regions}
     with decimal.localcontext(CONTEXT):
@@ -113,11 +114,14 @@ def reference(obs: pd.DataFrame, tree, fields) -> dict:
                     continue
                 rows = [out.get((fid, period, k)) for k in kids]
                 if agg == "wmean":
-                    ws = [out.get((weight, period, k)) for k in kids]
+                    ws = [(covered[(fid, period, k)],) if (fid, period, k) in covered else out.get((weight, period, k))
+                          for k in kids]
                     ok = [(r[0], w[0]) for r, w in zip(rows, ws, strict=True)
                           if r is not None and r[0] is not None and w is not None and w[0] is not None]
-                    value = sum((x * w for x, w in ok), D(0)) / sum((w for _, w in ok), D(0)) \
-                        if ok and sum((w for _, w in ok), D(0)) != 0 else None
+                    total = sum((w for _, w in ok), D(0))
+                    value = sum((x * w for x, w in ok), D(0)) / total if ok and total != 0 else None
+                    if value is not None:
+                        covered[(fid, period, code)] = total
                 else:
                     ok = [r[0] for r in rows if r is not None and r[0] is not None]
                     value = sum(ok, D(0)) if ok else None
@@ -226,7 +230,8 @@ def test_empty_observations_give_an_empty_table():
 
 def test_a_blank_weighted_mean_is_a_missing_weight_above():
     """乙村 and 丙村 have no people: their town's income per head cannot be formed (a row
-    without a value), so the town's share cannot be weighted by it at the county."""
+    without a value). The town's share, weighted by the villages' incomes, weighs those incomes
+    (12) at the county, not the town's blank income: the county's share is the villages' mean."""
     tree = tree_of([[2]])
     v1, v2, town, county = "990101001001", "990101001002", "990101001000", "990101000000"
     rows = [("pop", v1, 0), ("pop", v2, 0), ("inc", v1, 5), ("inc", v2, 7), ("share", v1, 10), ("share", v2, 20)]
@@ -238,7 +243,8 @@ def test_a_blank_weighted_mean_is_a_missing_weight_above():
     at = {(r.field, r.region_code): r for r in v.itertuples()}
     assert at[("inc", town)].value is None and not at[("inc", town)].incomplete  # Σ weights = 0
     assert at[("share", town)].value == CONTEXT.divide(D(10 * 5 + 20 * 7), D(12))  # weighted by the villages' incomes
-    assert ("share", county) not in at and ("inc", county) not in at  # the town's weight is blank
+    assert at[("share", county)].value == at[("share", town)].value  # weighed by what it averaged
+    assert ("inc", county) not in at
     assert at[("pop", county)].value == D(0)
 
 

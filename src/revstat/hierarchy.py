@@ -140,17 +140,22 @@ def roll_up(values: Any, tree: RegionTree, fields: Mapping[str, Any]) -> Any:
         row_depth, known = row_depth[by_depth], known.take(by_depth)
     bounds = np.searchsorted(row_depth, np.arange(max_depth + 2))
     at_depth = {d: known.slice(bounds[d], bounds[d + 1]) for d in range(max_depth + 1)}
+    # the weight behind a rolled-up weighted mean: Σw of the children it averaged (those with a
+    # value), which is what it weighs in its own parent's mean, not the region's whole weight
+    covered: dict[int, Any] = {}
     with decimal.localcontext(CONTEXT):
         for d in range(max_depth, 0, -1):
             level = at_depth[d]
             roll = rollable[keys.field(level.key)]
             kids = level if roll.all() else level.take(np.flatnonzero(roll))
             if not len(kids.key):
+                covered = {}
                 continue
-            new = _aggregate(kids, level, keys, wmean, weight_code)
+            new, behind = _aggregate(kids, level, keys, wmean, weight_code, covered)
             here = at_depth[d - 1]
             if len(here.key):  # reported values come first
                 new = new.take(np.flatnonzero(~np.isin(new.key, here.key)))
+            covered = {k: behind[k] for k in new.key.tolist() if k in behind}
             at_depth[d - 1] = _Rows.concat([here, new])
     out = _Rows.concat(list(at_depth.values()))
     out = out.take(keys.order(out.key))
@@ -455,10 +460,13 @@ class _Rows:
         return _Rows(*(np.concatenate([getattr(x, name) for x in parts]) for name in _ROW_FIELDS))
 
 
-def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: Any) -> _Rows:
+def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: Any,
+               covered: dict[int, Any] | None = None) -> tuple[_Rows, dict[int, Any]]:
     """Parent rows from the children rows of one depth: Σ children (missing values skipped), or
     Σ(x·w) / Σw for weighted means (the weight being the child's value of the weight field at
-    this depth). ``incomplete`` when a child is incomplete or has no value."""
+    this depth, or for a child that is itself a rolled-up mean, ``covered``: the weight of the
+    children it averaged). ``incomplete`` when a child is incomplete or has no value. Also
+    returns each rolled-up mean's covered weight (key → Σw), for the depth above."""
     import numpy as np
     import pandas as pd
 
@@ -471,6 +479,10 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
         at = keys.find(level.key, wkey)  # keys are unique at a depth
         w = np.where(at >= 0, level.value[at], None)
         ok_w = ok[is_w] & (at >= 0) & level.present[at]
+        if covered:  # a county's mean weighs what it averaged: the townships that had a value
+            mean_keys = kids.key[is_w].tolist()
+            w = np.array([covered.get(k, v) for k, v in zip(mean_keys, w, strict=True)], dtype=object)
+            ok_w = ok[is_w] & ~pd.isna(w)
         w_rows = np.flatnonzero(is_w)[ok_w]
         product = x[w_rows] * w[ok_w]
         x, ok = x.copy(), ok.copy()
@@ -489,6 +501,7 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
     n = np.add.reduceat(ok_sorted.astype(np.int64), starts) if len(starts) else np.array([], dtype=np.int64)
     inc = np.logical_or.reduceat(kids.incomplete[order], starts) if len(starts) else np.array([], dtype=bool)
     value = _sum_present(x[order], ok_sorted, starts, first)
+    behind: dict[int, Any] = {}
     if is_w.any():
         w_is = np.zeros(len(starts), dtype=bool)
         w_is[:] = is_w[order][starts]
@@ -497,6 +510,7 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
         good[good] = sw[good] != 0
         value[w_is & ~good] = None
         value[good] = value[good] / sw[good]
+        behind = dict(zip(group[good].tolist(), sw[good].tolist(), strict=True))
     has = n > 0
     if not has.all():
         group, value, n, inc = group[has], value[has], n[has], inc[has]
@@ -505,7 +519,7 @@ def _aggregate(kids: _Rows, level: _Rows, keys: _Keys, wmean: Any, weight_code: 
     return _Rows(
         key=group, value=value, src=np.full(size, -1, dtype=np.int64), incomplete=inc | (missing > 0),
         n_missing=missing, present=~pd.isna(value),
-    )
+    ), behind
 
 
 def _sums_of(values: Any, rows: Any, order: Any, first: Any) -> Any:
