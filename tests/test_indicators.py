@@ -258,6 +258,18 @@ def test_a_change_where_either_year_is_incomplete_is_taken_like_for_like():
     assert city.note == "部分下级地区缺数，合计不完整；同比按两年都有数的下级地区计算（可比口径）"
     unlike = row(compute(households, [count]), "households", CITY)  # without the comparable values: as before
     assert unlike.change_display == "-21.1"
+    # an indicator that is itself a growth rate agrees with its level's change
+    growth = ind(id="households_growth", unit="%", formula="growth(hh)", decimals=1, change="pp")
+    city = row(compute(households, [growth], comparable=True), "households_growth", CITY)
+    assert city.display == "11.1" and bool(city.incomplete)
+    assert city.note == "部分下级地区缺数，增速按两年都有数的下级地区计算（可比口径）"
+    assert row(compute(households, [growth]), "households_growth", CITY).display == "-21.1"
+    # a gap last year only: the rate is like for like (350 / 320 − 1 = 9.375, not 410 / 320 − 1) and
+    # this year's figures are complete, so it is not flagged incomplete
+    households = {"2024Q4": {"hh": {A1: 100, A2: 200, B1: 50, B2: 60}}, "2023Q4": {"hh": {A1: 90, A2: 180, B1: 50}}}
+    city = row(compute(households, [growth], comparable=True), "households_growth", CITY)
+    assert city.display == "9.4" and not bool(city.incomplete)
+    assert city.note == "上年同期部分下级地区缺数；增速按两年都有数的下级地区计算（可比口径）"
 
 
 def test_indicator_of_indicators_and_skipping_absent_fields():

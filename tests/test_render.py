@@ -353,3 +353,16 @@ def test_a_townships_scope_word_follows_its_name():
         return RegionView("990121101000", name, "township", Lookup("indicator", {}, {})).scope
 
     assert [scope(n) for n in ("城关镇", "新华乡", "城东街道", "草原苏木")] == ["全镇", "全乡", "全街道", "全乡镇"]
+
+
+def test_a_change_taken_like_for_like_is_starred_and_said_so(tmp_path):
+    # last year's total of the city lacked a county; the change was taken over the parts both years
+    # have (the engine's note says so), so the figure is flagged without previous_incomplete
+    df = results()
+    city = (df.indicator == "sanitary_toilet_rate") & (df.region_code == CITY)
+    df.loc[city, "note"] = "上年同期部分下级地区缺数；同比按两年都有数的下级地区计算（可比口径）"
+    out = render(tmp_path, "全市为{{ region.sanitary_toilet_rate|level }}，{{ region.sanitary_toilet_rate|change(compare=true) }}。\n",
+                 build_context(df, DEFS, TREE, [], "2024Q4"))
+    assert out.plain == ("全市为72.50%，比上年同期提高2.50个百分点＊。\n\n"
+                         "注：带“＊”的数字不完整：示范市农村卫生厕所普及率（上年同期部分下级地区缺数，同比按可比口径计算）。"
+                         "发布前请补齐数据，或在文中说明口径。\n")

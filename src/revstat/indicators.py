@@ -355,6 +355,24 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
                 "部分下级地区缺数，比率按分子、分母都齐全的下级地区计算",
                 "some lower-level regions are missing; the ratio is over the parts that have both numerator and "
                 "denominator").render(), note)
+    # An indicator that is itself a comparison of the two years (growth(x), pp(x), prev_year(x)):
+    # where a total it uses is incomplete, its value is taken like for like too, as its level's
+    # change is (衔接资金增速 and 衔接资金规模's change then agree)
+    if same is not None and partial.any() and d.parsed.calls & {"growth", "pp", "prev_year"}:
+        comparable_values, _, _ = same.compute(d.id, period)
+        fix = partial & ~same.missing[(d.id, period)]
+        if fix.any():
+            values = np.array(values, dtype=object)
+            values[fix] = comparable_values[fix]
+            # incomplete only if this year's total is: a gap last year is what like for like removes
+            now = engine.incomplete_of([key for key in used if key[1] == period])
+            incomplete = np.where(fix, now, incomplete)
+            note = np.where(fix & now, t("部分下级地区缺数，增速按两年都有数的下级地区计算（可比口径）",
+                                         "some lower-level regions are missing; the rate is over the parts both "
+                                         "years have (like for like)").render(), note)
+            note = np.where(fix & ~now, t("上年同期部分下级地区缺数；增速按两年都有数的下级地区计算（可比口径）",
+                                          "last year's total is incomplete (lower-level regions missing); the rate "
+                                          "is over the parts both years have (like for like)").render(), note)
     # Levels at which the indicator has no value anywhere (e.g. villages, for indicators of the
     # township workbooks) get no rows rather than empty ones; at a level that has values, a region
     # without one keeps its row and the reason (缺少…数据).

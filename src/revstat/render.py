@@ -624,6 +624,9 @@ def incomplete_note(text: str, context: dict[str, Any], lang: str = "zh") -> tup
         if fig.previous_incomplete and "change" in kinds:
             why.append("last year's total incomplete, the change is not like for like" if en
                        else "上年同期部分下级地区缺数，同比不是同口径")
+        elif textfmt.like_for_like(fig) and "change" in kinds and not fig.incomplete:
+            why.append("last year's total incomplete, the change taken like for like" if en
+                       else "上年同期部分下级地区缺数，同比按可比口径计算")
         name_en = fig.name_en[:1].lower() + fig.name_en[1:] if fig.name_en else fig.name
         groups.setdefault((view.name, tuple(why)), []).append(name_en if en else fig.name)
     # one clause per region and reason: a county's workbook missing makes most city figures

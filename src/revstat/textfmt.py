@@ -118,8 +118,15 @@ def flag(fig: Fig | None, part: str = "value") -> str:
     if fig is None:
         return ""
     if part == "change":
-        return FLAG if fig.incomplete or fig.previous_incomplete else ""
+        return FLAG if fig.incomplete or fig.previous_incomplete or like_for_like(fig) else ""
     return FLAG if fig.incomplete else ""
+
+
+def like_for_like(fig: Fig | None) -> bool:
+    """The change was taken over the parts both years have (可比口径: a year's total was
+    incomplete), as the engine's note says: the reader is told so in the closing note."""
+    note = (fig.note or "") if fig is not None else ""
+    return "可比口径" in note or "(like for like)" in note
 
 
 def strip_marks(text: str) -> str:

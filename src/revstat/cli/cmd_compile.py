@@ -237,7 +237,8 @@ def show_headlines(compiled: Any) -> bool:
             continue
         value = f"{r['display']} {unit_text(d.unit)}".rstrip() if r["display"] else f"— ({r['note'] or ''})"
         change = f"{r['change_display']} {unit_text(r['change_unit'])}".rstrip() if r["change_display"] else ""
-        if change and r.get("previous_incomplete"):
+        if change and (r.get("previous_incomplete") or "可比口径" in str(r.get("note") or "")
+                       or "(like for like)" in str(r.get("note") or "")):  # either year's total incomplete
             change += " *"
             starred = True
         mark = ""
