@@ -685,3 +685,28 @@ def test_an_upper_case_extension_is_read_as_workbooks_are(tmp_path):
     folder = upper / "data" / "2024Q4" / "records"
     (folder / "h.csv").rename(folder / "H.CSV")
     assert _got(read_records(load_workspace(upper), ["2024Q4"])) == _got(read_records(load_workspace(lower), ["2024Q4"]))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_key_scope_file_finds_a_household_in_two_villages(tmp_path, engine):
+    # H00001 in 一村 and in 四村: within each village it is once, so `key:` alone passes it and each
+    # village counts it; `key_scope: file` says so
+    one, four = VILLAGES_WITH_ROWS[0], VILLAGES_WITH_ROWS[2]
+    rows = [["H00001", one, "3", "脱贫不稳定户", "否", "100.00", ""],
+            ["H00001", four, "3", "脱贫不稳定户", "否", "100.00", ""],
+            ["H00002", one, "2", "边缘易致贫户", "是", "50.00", ""],
+            ["H00003", four, "1", "边缘易致贫户", "是", "50.00", ""]]
+    keyed = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
+        "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+    got = _got(read_records(load_workspace(_workspace(tmp_path / "region", rows, source=keyed)), ["2024Q4"], engine=engine))
+    assert (got[("n", one)], got[("n", four)]) == (2, 2)  # H00001 counted in both
+    whole = keyed.replace("key: hid\n", "key: hid\nkey_scope: file\n")
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(_workspace(tmp_path / "file", rows, source=whole)), ["2024Q4"], engine=engine)
+    assert info.value.what.render("zh") == (
+        f"共 1 个户编号出现在不止一个村：'H00001'（{one}、{four}）；同一户会在两个村各计一次")
+    assert "key_scope: file" in info.value.fix.render("zh")
+    # each household in one village: nothing to say
+    rows[1][0] = "H00004"
+    got = _got(read_records(load_workspace(_workspace(tmp_path / "ok", rows, source=whole)), ["2024Q4"], engine=engine))
+    assert got[("n", one)] == 2

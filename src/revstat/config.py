@@ -110,6 +110,10 @@ class SourceDef(Strict):
     key: str | None = Field(
         None, description="records: 每条记录唯一的列（如户编号），同一地区内重复即报错 / the column that identifies a "
                           "record (a household id): a value repeated within a region is an error")
+    key_scope: Literal["region", "file"] = Field(
+        "region", description="records: key 在哪个范围内唯一：region（缺省，每个村内）或 file（整个导出文件，"
+                              "跨村重复也报错；多读一遍文件）/ where the key is unique: within a region (default) "
+                              "or across the whole export (one more pass over the file)")
     table: str | None = Field(
         None, description="records（Spark 引擎）：数据平台目录中的表，如 db.households，代替 files "
                           "/ records on Spark: a catalog table instead of files")

@@ -44,6 +44,7 @@ from revstat.records.validate import (
     bad_number,
     bad_values,
     code_fix,
+    keys_across_regions,
     missing_columns,
     repeated_keys,
     rows_column,
@@ -486,6 +487,7 @@ def checked_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: 
 
     problems: list[RevstatError] = []
     collect(problems, lambda: repeated_keys(ws, plan, names, rows, label, paths))
+    collect(problems, lambda: keys_across_regions(plan, paths, label, period))
     collect(problems, lambda: bad_values(plan, names, rows, label, paths))
     observations = collect(problems, lambda: to_observations(ws, plan, names, rows, period, label))
     if problems or observations is None:

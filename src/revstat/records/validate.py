@@ -238,6 +238,48 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
           key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
 
 
+def keys_across_regions(plan: SourcePlan, paths: Sequence[Path], label: str, period: str | None = None,
+                        n: int = 3) -> None:
+    """With ``key_scope: file``: a key found in more than one region (the same 户编号 in two
+    villages) is an input error naming a few of them, their regions and how many there are.
+    One more pass of DuckDB over the files (the aggregation cannot see it: it groups by region)."""
+    if plan.source.key_scope != "file" or not plan.key_column or not paths or any("://" in str(p) for p in paths):
+        return  # (a catalog table or remote files on Spark: not read here)
+    import duckdb
+
+    fmt = file_format(plan, paths)
+    key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
+    where, params = f"{key} IS NOT NULL", []
+    if plan.source.period_column and period:  # one file holds every period: this period's rows
+        where += f" AND CAST({rsql.quote_ident(plan.source.period_column)} AS VARCHAR) = ?"
+        params = [period]
+    with utf8_paths(paths, fmt) as readable:
+        con = duckdb.connect(":memory:")
+        try:
+            found = con.execute(
+                f"SELECT k, lo, hi, n, count(*) OVER () FROM (SELECT CAST({key} AS VARCHAR) AS k, min({code}) AS lo, "
+                f"max({code}) AS hi, count(DISTINCT {code}) AS n FROM {rsql.reader_sql(fmt)} "
+                f"WHERE {where} GROUP BY 1 HAVING count(DISTINCT {code}) > 1) ORDER BY k LIMIT {int(n)}",
+                [list(readable), *params]).fetchall()
+        finally:
+            con.close()
+    if not found:
+        return
+    name = plan.source.columns.get(plan.source.key or "", plan.key_column)
+    shown = "；".join(f"{k!r}（{lo}、{hi}{'等' if m > 2 else ''}）" for k, lo, hi, m, _ in found)
+    shown_en = "; ".join(f"{k!r} ({lo}, {hi}{', …' if m > 2 else ''})" for k, lo, hi, m, _ in found)
+    total = found[0][4]
+    raise SourceError(
+        t("共 {n} 个{key}出现在不止一个村：{shown}{more}；同一户会在两个村各计一次",
+          "{n} values of {key} are in more than one village: {shown_en}{more_en}; such a household is counted "
+          "in each", n=total, key=name, shown=shown, shown_en=shown_en,
+          more="等" if total > len(found) else "", more_en=", …" if total > len(found) else ""),
+        Location(label, note=plan.key_column),
+        t("核实这些户的村代码后重新导出；若{key}本就按村编制、可在村间重复，删去来源中的 key_scope: file",
+          "check those households' village codes and export again; if {key} is numbered per village, remove "
+          "key_scope: file from the source", key=name))
+
+
 def repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[str]:
     """Some keys that occur more than once in a village (or records without a key), read again
     from the files (DuckDB, on this error only); none when the files are not at hand."""
