@@ -256,19 +256,20 @@ def keys_across_regions(plan: SourcePlan, paths: Sequence[Path], label: str, per
     with utf8_paths(paths, fmt) as readable:
         con = duckdb.connect(":memory:")
         try:
+            # min ≠ max: cheaper than a distinct count per key (5M keys), and the same test
             found = con.execute(
-                f"SELECT k, lo, hi, n, count(*) OVER () FROM (SELECT CAST({key} AS VARCHAR) AS k, min({code}) AS lo, "
-                f"max({code}) AS hi, count(DISTINCT {code}) AS n FROM {rsql.reader_sql(fmt)} "
-                f"WHERE {where} GROUP BY 1 HAVING count(DISTINCT {code}) > 1) ORDER BY k LIMIT {int(n)}",
+                f"SELECT k, lo, hi, count(*) OVER () FROM (SELECT CAST({key} AS VARCHAR) AS k, min({code}) AS lo, "
+                f"max({code}) AS hi FROM {rsql.reader_sql(fmt)} WHERE {where} GROUP BY 1 "
+                f"HAVING min({code}) <> max({code})) ORDER BY k LIMIT {int(n)}",
                 [list(readable), *params]).fetchall()
         finally:
             con.close()
     if not found:
         return
     name = plan.source.columns.get(plan.source.key or "", plan.key_column)
-    shown = "；".join(f"{k!r}（{lo}、{hi}{'等' if m > 2 else ''}）" for k, lo, hi, m, _ in found)
-    shown_en = "; ".join(f"{k!r} ({lo}, {hi}{', …' if m > 2 else ''})" for k, lo, hi, m, _ in found)
-    total = found[0][4]
+    shown = "；".join(f"{k!r}（{lo}、{hi}）" for k, lo, hi, _ in found)  # two of its villages
+    shown_en = "; ".join(f"{k!r} ({lo}, {hi})" for k, lo, hi, _ in found)
+    total = found[0][3]
     raise SourceError(
         t("共 {n} 个{key}出现在不止一个村：{shown}{more}；同一户会在两个村各计一次",
           "{n} values of {key} are in more than one village: {shown_en}{more_en}; such a household is counted "
