@@ -259,3 +259,23 @@ def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_run
         assert "规则 persons_le_6x 引用了未知的名称 `monitored_person`，是否想写 `monitored_persons`？" in res.output
         assert "checks/local.yaml，第2行" in res.output
     assert not (ws / "out").exists()  # compile stopped before writing anything
+
+
+def test_an_impossible_date_is_an_input_error_not_a_crash(tmp_path):
+    import shutil
+
+    from conftest import SAMPLE
+
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    res = CliRunner().invoke(app, ["check", str(ws), "--period", "2024Q4", "--today", "2025-13-01"])
+    assert res.exit_code == 2 and "--today 不是有效日期：2025-13-01" in res.output
+    (ws / "checks").mkdir(exist_ok=True)
+    (ws / "checks" / "waivers.yaml").write_text(
+        "waivers:\n  - {rule: toilet_rate_target, region: 北川县, period: 2024Q4, reason: 已核实原因, who: 张三, "
+        "expires: 2025-02-30}\n", encoding="utf-8")
+    for command in (["check", str(ws), "--period", "2024Q4"], ["lint", str(ws)]):
+        res = CliRunner().invoke(app, command)
+        assert res.exit_code in (1, 2) and "Traceback" not in res.output, res.output
+        assert "expires: 应为有效日期 YYYY-MM-DD，实际是 '2025-02-30'" in res.output
+        assert "checks/waivers.yaml，第2行" in res.output

@@ -199,6 +199,9 @@ def _message(err: Any, model: type[BaseModel]) -> Text:
                  word_zh=word_zh, word_en=word_en, bound=ctx[key], value=_brief(err.get("input")))
     if kind in ("decimal_parsing", "decimal_type", "float_parsing", "float_type"):
         return t("应为数字，实际是 {value}", "expected a number, got {value}", value=_brief(err.get("input")))
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type", "date_from_datetime_inexact"):
+        return t("应为有效日期 YYYY-MM-DD，实际是 {value}", "expected a valid date YYYY-MM-DD, got {value}",
+                 value=_brief(err.get("input")))
     if kind in ("list_type",):
         return t("应为列表（[a, b] 或每行一个 - a），实际是 {value}", "expected a list ([a, b] or one - a a line), got {value}",
                  value=_brief(err.get("input")))

@@ -79,6 +79,13 @@ def _construct_bool(loader: _Loader, node: yaml.ScalarNode) -> bool | str:
     return text  # yes/no/on/off stay text
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:  # 2025-02-30: text, which the schema then refuses with its line
+        return str(node.value)
+
+
 #: The same loader over libyaml's C parser when PyYAML was built with it (3× faster on the
 #: standard indicator and rule files). The constructors and the resolver are the Python ones
 #: above, so the values, line numbers and duplicate-key errors are the same; a file the C
@@ -94,6 +101,7 @@ for _cls in (_Loader, _CLoader):
         _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
         _cls.add_constructor("tag:yaml.org,2002:int", _construct_int)
         _cls.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+        _cls.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 _current_file: list[str] = []
 

@@ -137,7 +137,12 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(t("未知的输出格式 {f}", "unknown format {f}", f=fmt),
                                   fix=t("可选：{all}", "choose one of {all}", all=", ".join(FORMATS)))
             period = str(Period.parse(period))
-            day = dt.date.fromisoformat(today) if today else dt.date.today()
+            try:
+                day = dt.date.fromisoformat(today) if today else dt.date.today()
+            except ValueError:
+                raise ConfigError(t("--today 不是有效日期：{d}", "--today is not a valid date: {d}", d=today),
+                                  fix=t("写成 YYYY-MM-DD，如 --today 2025-01-15",
+                                        "write it YYYY-MM-DD, e.g. --today 2025-01-15")) from None
             try:
                 ws = load_workspace(workspace)
                 report = check_workspace(ws, period, today=day)
