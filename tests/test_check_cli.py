@@ -133,6 +133,11 @@ def test_waiver_lets_ci_pass_and_expired_waiver_is_loud(faulty, tmp_path):
     ok = invoke("check", str(root), "--period", "2024Q4", "--today", "2025-01-10")
     assert ok.exit_code == 0, ok.output
     assert "已豁免" in ok.output
+    # in the annotations a waived finding stays, as a notice with its reason (it fails nothing)
+    gh = invoke("check", str(root), "--period", "2024Q4", "--today", "2025-01-10", "--format", "github")
+    assert gh.exit_code == 0 and "::error" not in gh.output
+    assert any(line.startswith("::notice ") and "title=toilets_le_households::" in line
+               and line.endswith("（已豁免：已核实：含新建安置小区）") for line in gh.output.splitlines())
     late = invoke("check", str(root), "--period", "2024Q4", "--today", "2025-07-01", "-f", "json")
     assert late.exit_code == 1
     rules = [f["rule"] for f in json.loads(late.output)["findings"]]
@@ -167,6 +172,15 @@ def test_unusable_input_reaches_the_ci_formats_too(tmp_path):
     assert invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out)).exit_code == 2
     junit = ET.fromstring(out.read_bytes())
     assert junit.get("failures") == "1" and "C10" in junit.find("testsuite/testcase/failure").text
+    # SARIF and JSON too: an upload step after the failed check finds a file that says why
+    sarif = tmp_path / "f.sarif"
+    assert invoke("check", str(root), "--period", "2024Q4", "--format", "sarif", "-o", str(sarif)).exit_code == 2
+    [result] = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert result["ruleId"] == "input" and result["level"] == "error" and "12O4" in result["message"]["text"]
+    as_json = invoke("check", str(root), "--period", "2024Q4", "--format", "json")
+    assert as_json.exit_code == 2
+    found = json.loads(as_json.output[:as_json.output.rindex("}") + 1])["findings"]
+    assert [f["rule"] for f in found] == ["input"]
 
 
 def test_compile_runs_the_checks_into_findings_json_without_stopping(faulty, tmp_path):

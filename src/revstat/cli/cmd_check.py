@@ -45,7 +45,7 @@ def _input_errors_for_ci(err: Any, fmt: str, output: Path | None, prefix: str, p
     from revstat.writers import findings as w
     from revstat.writers.atomic import atomic_file
 
-    if fmt not in ("github", "junit"):
+    if fmt not in ("github", "junit", "sarif", "json"):
         return
     errors = err.errors if isinstance(err, ErrorGroup) else [err]
     issues = [Issue(rule="input", severity=Severity.ERROR,
@@ -53,9 +53,16 @@ def _input_errors_for_ci(err: Any, fmt: str, output: Path | None, prefix: str, p
                     locations=(e.where,) if e.where is not None else ()) for e in errors]
     if fmt == "github":
         common.echo(w.to_github(issues, prefix=prefix), nl=False)
-    elif output is not None:
+        return
+    # a file (or JSON on stdout) that says why, so an upload step after a failed check finds one
+    text = {"junit": lambda: w.to_junit(issues, [], period=period),
+            "sarif": lambda: w.to_sarif(issues, [], prefix=prefix),
+            "json": lambda: w.to_json(issues, period=period)}[fmt]()
+    if output is not None:
         with atomic_file(output) as tmp:
-            tmp.write_text(w.to_junit(issues, [], period=period), encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
+    elif fmt == "json":
+        common.echo(text, nl=False)
 
 
 def _county(report, code: str | None) -> str:  # noqa: ANN001

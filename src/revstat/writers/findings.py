@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from revstat.i18n import LANGS
+from revstat.i18n import LANGS, get_lang
 from revstat.model import Issue, Location, Severity
 from revstat.writers.safe import json_dumps
 
@@ -120,9 +120,9 @@ def to_github(issues: list[Issue], *, prefix: str = "", lang: str | None = None)
     """GitHub Actions workflow commands: ``::error file=data/…xlsx,title=rule::message``."""
     lines = []
     for issue in issues:
-        if issue.waived is not None:
-            continue
-        command = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[issue.severity]
+        # a waived finding stays visible as a notice, with the waiver's reason; it fails nothing
+        command = "notice" if issue.waived is not None else \
+            {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[issue.severity]
         props = []
         first = next((loc for loc in issue.locations if loc.file), None)
         if first is not None:
@@ -131,7 +131,9 @@ def to_github(issues: list[Issue], *, prefix: str = "", lang: str | None = None)
                 props.append(f"line={first.line}")
         where = f" [{first.sheet} {first.cell}]" if first is not None and first.sheet and first.cell else ""
         props.append(f"title={_gh_prop(issue.rule)}")
-        lines.append(f"::{command} {','.join(props)}::{_gh_data(issue.message.render(lang) + where)}")
+        waived = "" if issue.waived is None else (
+            f" (waived: {issue.waived})" if (lang or get_lang()) == "en" else f"（已豁免：{issue.waived}）")
+        lines.append(f"::{command} {','.join(props)}::{_gh_data(issue.message.render(lang) + where + waived)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
