@@ -112,3 +112,11 @@ def test_standard_workspace_is_declared_as_package_data() -> None:
     assert "sources/1_monitoring.yaml" in files and "data/README.md" in files
     for rel in files:
         assert any(fnmatch.fnmatch(rel, g) and rel.count("/") == g.count("/") for g in globs), rel
+
+
+def test_init_in_english_writes_an_english_workspace(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["--lang", "en", "init", str(tmp_path / "en")])
+    assert res.exit_code == 0, res.output
+    assert "\nlocale: en " in (tmp_path / "en" / "revstat.yaml").read_text(encoding="utf-8")
+    res = CliRunner().invoke(app, ["init", str(tmp_path / "zh")])
+    assert "\nlocale: zh " in (tmp_path / "zh" / "revstat.yaml").read_text(encoding="utf-8")

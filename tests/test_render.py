@@ -366,3 +366,16 @@ def test_a_change_taken_like_for_like_is_starred_and_said_so(tmp_path):
     assert out.plain == ("全市为72.50%，比上年同期提高2.50个百分点＊。\n\n"
                          "注：带“＊”的数字不完整：示范市农村卫生厕所普及率（上年同期部分下级地区缺数，同比按可比口径计算）。"
                          "发布前请补齐数据，或在文中说明口径。\n")
+
+
+def test_one_incomplete_figure_is_said_in_the_singular(tmp_path):
+    from revstat.i18n import set_lang
+
+    df = results()
+    df.loc[(df.indicator == "sanitary_toilet_rate") & (df.region_code == CITY), "incomplete"] = True
+    set_lang("en")
+    try:
+        out = render(tmp_path, "{{ region.sanitary_toilet_rate|level }}\n", build_context(df, DEFS, TREE, [], "2024Q4"))
+    finally:
+        set_lang("zh")
+    assert any(w.startswith("1 figure in the report is incomplete") for w in out.warnings), out.warnings

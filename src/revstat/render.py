@@ -580,8 +580,9 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
     note = incomplete_note(text, context, lang)
     if note:
         warnings.append(t("报告中有 {n} 处数字不完整（带＊），文末的“注”列出了它们；发布前请补齐数据或加以说明",
-                          "{n} figures in the report are incomplete (marked ＊), listed in the closing note; complete "
-                          "the data or explain them before publishing", n=note[0]).render())  # the CLI's language
+                          "{n} {figures} in the report {are} incomplete (marked ＊), listed in the closing note; "
+                          "complete the data or explain them before publishing", n=note[0],
+                          figures="figure" if note[0] == 1 else "figures", are="is" if note[0] == 1 else "are").render())  # the CLI's language
         text = text.rstrip("\n") + "\n\n" + (f"<p>{html.escape(note[1])}</p>" if autoescaped else note[1]) + "\n"
     return RenderResult(text=text, warnings=warnings, template=template.name or names[0],
                         autoescaped=autoescaped)

@@ -161,13 +161,16 @@ def strict_failures(compiled: Any) -> list[Text]:
     incomplete = top[top["incomplete"].astype(bool)]
     if len(incomplete):
         reasons.append(t("{region}有 {n} 个指标合计不完整（下级地区缺数）：{names}；见 indicators.csv 的 note 列",
-                         "{n} indicators of {region} are incomplete (lower-level regions missing): {names_en}; "
-                         "see the note column of indicators.csv", **listed(incomplete["indicator"])))
+                         "{n} {indicators} of {region} {are} incomplete (lower-level regions missing): {names_en}; "
+                         "see the note column of indicators.csv", **listed(incomplete["indicator"]),
+                         indicators="indicator" if len(incomplete) == 1 else "indicators",
+                         are="is" if len(incomplete) == 1 else "are"))
     unlike = top[top["previous_incomplete"].astype(bool)]
     if len(unlike):
         reasons.append(t("{region}有 {n} 个指标的同比以不完整的上年同期数为基数：{names}；见 indicators.csv 的 note 列",
-                         "{n} changes of {region} are against an incomplete last-year total: {names_en}; "
-                         "see the note column of indicators.csv", **listed(unlike["indicator"])))
+                         "{n} {changes} of {region} {are} against an incomplete last-year total: {names_en}; "
+                         "see the note column of indicators.csv", **listed(unlike["indicator"]),
+                         changes="change" if len(unlike) == 1 else "changes", are="is" if len(unlike) == 1 else "are"))
     if any(s.why == "no_file" for s in compiled.skipped):
         reasons.append(t("户级数据在本期没有文件（{p}），跳过了 {n} 个指标", "no household records file for the period "
                          "({p}): {n} indicators skipped", p="、".join(compiled.records_missing),

@@ -43,10 +43,15 @@ def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
                           Location(str(source)), t("重新安装 revstat", "reinstall revstat"))
     written: list[Path] = []
 
+    from revstat.i18n import get_lang
+
     def copy_new(src: str, dst: str) -> str:  # never over an existing file
         if not Path(dst).exists():
             shutil.copy2(src, dst)
             written.append(Path(dst))
+            if Path(dst).name == "revstat.yaml" and Path(dst).parent == Path(target) and get_lang() == "en":
+                text = Path(dst).read_text(encoding="utf-8")  # `revstat --lang en init`: reports in English
+                Path(dst).write_text(text.replace("\nlocale: zh ", "\nlocale: en ", 1), encoding="utf-8")
         return dst
 
     try:

@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
             if outcome.errors:  # data that fails checks: the draft is written, the exit code says so
                 console.print(t("审核有 {n} 条错误（强制性）未改正，报告中的相关数字在发布前须更正（退出码 1）；"
                                 "`revstat check` 显示详情",
-                                "{n} check errors (blocking) are not corrected: the figures involved must be corrected "
-                                "before publishing (exit 1); `revstat check` shows them", n=outcome.errors).render(),
+                                "{n} check {errors} (blocking) {are} not corrected: the figures involved must be "
+                                "corrected before publishing (exit 1); `revstat check` shows them", n=outcome.errors,
+                                errors="error" if outcome.errors == 1 else "errors",
+                                are="is" if outcome.errors == 1 else "are").render(),
                               markup=False)
                 raise typer.Exit(common.EXIT_FINDINGS)
