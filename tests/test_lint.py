@@ -39,7 +39,8 @@ def test_clean_sample_has_no_lint_errors():
 def test_unknown_field_with_did_you_mean(ws):
     write_rules(ws, "  - id: a\n    name: A\n    rule: sanitary_toilet_houselds <= rural_households\n")
     [issue] = [i for i in lint_workspace(ws) if i.rule == "lint.unknown_reference"]
-    assert issue.locations[0].file == "checks/local.yaml" and issue.locations[0].line == 2
+    # the line of the rule: key, where the name is written (the rule itself begins on line 2)
+    assert issue.locations[0].file == "checks/local.yaml" and issue.locations[0].line == 4
     assert "`sanitary_toilet_households`" in issue.message.zh
 
 
@@ -218,7 +219,7 @@ def test_standard_rules_on_fields_the_workspace_lacks_are_one_note_not_errors(tm
                                              "    fields: [no_such_field]\n    min: 0\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["lint", str(ws), "--format", "github", "--path-prefix", "ws"])
     assert res.exit_code == 1
-    assert "::error file=ws/checks/mine.yaml,line=2,title=lint.unknown_reference::" in res.output
+    assert "::error file=ws/checks/mine.yaml,line=5,title=lint.unknown_reference::" in res.output  # its fields:
     assert "revstat fields" not in res.output  # a command that does not exist
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from revstat.checks import CheckData, factorize, make_check_data, run_checks
 from revstat.i18n import t
 from revstat.model import Issue
-from revstat.rules import RuleDef, load_rules, rule_names
+from revstat.rules import RuleDef, load_rules, rule_names, where_named
 from revstat.waivers import Waiver, apply_waivers, load_waivers
 from revstat.workspace import Workspace
 
@@ -242,7 +242,7 @@ def _refuse_unknown_names(ws: Workspace, rules: list[RuleDef], indicators: list[
             t("规则 {id} 引用了未知的名称 `{name}`{hint}", "rule {id} refers to unknown name `{name}`{hint_en}", id=rule.id,
               name=name, hint=f"，是否想写 `{guess}`？" if guess else "",
               hint_en=f"; did you mean `{guess}`?" if guess else ""),
-            rule.location,
+            where_named(rule, name),
             t("改正规则中的名称：字段在 sources/*.yaml 中定义，`revstat indicators` 列出指标",
               "correct the name in the rule: fields are defined in sources/*.yaml, `revstat indicators` lists the "
               "indicators")))

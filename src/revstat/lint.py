@@ -26,7 +26,7 @@ from typing import Any
 from revstat.errors import ErrorGroup, RevstatError
 from revstat.i18n import Text, t
 from revstat.model import Issue, Location, Severity
-from revstat.rules import RuleDef, parse_rules, rule_names
+from revstat.rules import RuleDef, parse_rules, rule_names, where_named
 from revstat.yamlload import load_yaml
 
 PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
@@ -246,7 +246,8 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
             if rule.location is not None and rule.location.file not in local_files:
                 idle.append(rule.id)
             elif names_complete:  # else the indicators failed to load: their errors say why
-                issues += [_unknown(n, known, rule.location, f"规则 {rule.id}") for n in dict.fromkeys(names) if n not in known]
+                issues += [_unknown(n, known, where_named(rule, n), f"规则 {rule.id}")
+                           for n in dict.fromkeys(names) if n not in known]
             continue
         for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
                      f"{rule.total} == {' + '.join(rule.parts)}" if rule.kind == "balance" else None):

@@ -95,6 +95,7 @@ class RuleDef(Strict):
     min_values: int | None = Field(None, gt=0, description="repeated_report: 至少有这么多个非零数的表才比较（缺省 10）")
     child_level: Level | None = Field(None, description="cross_level: 下级层级（默认为下一级）")
     location: Location | None = Field(None, exclude=True, description="(internal) file and line")
+    key_lines: dict[str, int] = Field(default_factory=dict, exclude=True, description="(internal) line of each key")
 
     @field_validator("fields", "indicators", "parts", "levels", mode="before")
     @classmethod
@@ -104,8 +105,8 @@ class RuleDef(Strict):
     @model_validator(mode="before")
     @classmethod
     def _expression_kind(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "location" in data:
-            raise ValueError("unknown key location / 未知的键 location")
+        if isinstance(data, dict) and ("location" in data or "key_lines" in data):
+            raise ValueError("unknown key / 未知的键 " + ("location" if "location" in data else "key_lines"))
         if isinstance(data, dict) and "rule" in data and "kind" not in data:
             data = {**data, "kind": "expression"}
         return data
@@ -186,7 +187,8 @@ def parse_rules(data: Any, display: str) -> list[RuleDef]:
                 Location(display, line=line), t("每条规则用不同的 id", "give each rule its own id")))
             continue
         seen[rule.id] = line
-        out.append(rule.model_copy(update={"location": Location(display, line=line)}))
+        out.append(rule.model_copy(update={"location": Location(display, line=line),
+                                           "key_lines": dict(getattr(item, "key_lines", {}) or {})}))
     if errors:
         raise ErrorGroup.of(errors)
     return out
@@ -223,6 +225,22 @@ def load_rules(ws: Any) -> RuleSet:
     return load_rule_files(ws.definition_files("checks"))
 
 
+def where_named(rule: RuleDef, name: str) -> Location | None:
+    """The line of the rule's key that uses ``name`` (its ``rule:`` or ``left:`` …), else the
+    rule's own line: where a misspelt name is corrected."""
+    import re
+
+    if rule.location is None:
+        return None
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
+    for key in ("rule", "left", "right", "total", "parts", "fields", "indicators"):
+        value = getattr(rule, key, None)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and word.search(v) for v in texts) and key in rule.key_lines:
+            return Location(rule.location.file, line=rule.key_lines[key])
+    return rule.location
+
+
 def rule_names(rule: RuleDef) -> list[str]:
     """The fields and indicators a rule reads (``fields: "*"`` reads whatever there is)."""
     from revstat.formula import parse_formula
@@ -236,5 +254,5 @@ def rule_names(rule: RuleDef) -> list[str]:
     return names
 
 
-__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules", "rule_names",
+__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules", "rule_names", "where_named",
            "LineDict", "LineList"]
