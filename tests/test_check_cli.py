@@ -293,3 +293,13 @@ def test_an_impossible_date_is_an_input_error_not_a_crash(tmp_path):
         assert res.exit_code in (1, 2) and "Traceback" not in res.output, res.output
         assert "expires: 应为有效日期 YYYY-MM-DD，实际是 '2025-02-30'" in res.output
         assert "checks/waivers.yaml，第2行" in res.output
+
+
+def test_ci_formats_name_rules_in_the_commands_language(faulty):
+    en = invoke("--lang", "en", "check", str(faulty), "--period", "2024Q4", "--format", "junit")
+    junit = ET.fromstring(en.output[:en.output.rindex(">") + 1].encode())
+    names = {c.get("classname"): c.get("name") for c in junit.iter("testcase")}
+    assert names["regions_complete"] == "Every expected region reported"  # its name_en
+    zh = invoke("check", str(faulty), "--period", "2024Q4", "--format", "junit")
+    names = {c.get("classname"): c.get("name") for c in ET.fromstring(zh.output[:zh.output.rindex(">") + 1].encode()).iter("testcase")}
+    assert names["regions_complete"] == "应报地区齐全"

@@ -41,13 +41,19 @@ def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None 
         row["messages"] = {code: issue.message.render(code) for code in LANGS}
         rule = (rules or {}).get(issue.rule)
         if rule is not None:
-            row["rule_name"] = rule.name
+            row["rule_name"] = _rule_name(rule, lang)
         findings.append(row)
     return json_dumps({"period": period, "summary": summary(issues), "findings": findings}, indent=2) + "\n"
 
 
 def _where(loc: Location) -> str:
     return " › ".join(p for p in (loc.file, loc.sheet, loc.cell) if p) + (f", line {loc.line}" if loc.line else "")
+
+
+def _rule_name(rule: Any, lang: str | None) -> str:
+    """A rule's name in the output's language (its ``name_en`` under ``--lang en``, when it has one)."""
+    en = (lang or get_lang()) == "en"
+    return (getattr(rule, "name_en", None) or rule.name) if en else rule.name
 
 
 def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = None,
@@ -60,7 +66,7 @@ def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = 
     by_rule: dict[str, list[Issue]] = {}
     for issue in issues:
         by_rule.setdefault(issue.rule, []).append(issue)
-    names = {r.id: r.name for r in rules}
+    names = {r.id: _rule_name(r, lang) for r in rules}
     order = list(names) + [r for r in by_rule if r not in names]
     root = ET.Element("testsuites", name="revstat check" + (f" {period}" if period else ""))
     total = failures = skipped = 0
@@ -148,7 +154,7 @@ def to_sarif(issues: list[Issue], rules: Iterable[Any], *, prefix: str = "", ver
     index = {r.id: i for i, r in enumerate(rules)}
     descriptors = [{
         "id": r.id, "name": r.id,
-        "shortDescription": {"text": r.name},
+        "shortDescription": {"text": _rule_name(r, lang)},
         "fullDescription": {"text": r.description or r.name_en or r.name},
         "defaultConfiguration": {"level": _SARIF_LEVEL[Severity(r.severity)]},
         "properties": {"kind": r.kind},
