@@ -303,3 +303,10 @@ def test_ci_formats_name_rules_in_the_commands_language(faulty):
     zh = invoke("check", str(faulty), "--period", "2024Q4", "--format", "junit")
     names = {c.get("classname"): c.get("name") for c in ET.fromstring(zh.output[:zh.output.rindex(">") + 1].encode()).iter("testcase")}
     assert names["regions_complete"] == "应报地区齐全"
+
+
+def test_strict_says_the_warnings_failed_it():
+    res = invoke("check", str(SAMPLE), "--period", "2024Q4", "--strict", "--format", "github")
+    assert res.exit_code == 1  # the sample has warnings and no errors
+    assert "--strict：有 10 条未豁免的警告，按 --strict 视为未通过（退出码 1）" in res.output
+    assert "视为未通过" not in invoke("check", str(SAMPLE), "--period", "2024Q4", "--format", "github").output

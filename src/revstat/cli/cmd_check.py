@@ -135,6 +135,7 @@ def register(app: typer.Typer) -> None:
         with common.guarded():
             from revstat.check_run import check_workspace
             from revstat.errors import ConfigError, RevstatError
+            from revstat.model import Severity
             from revstat.periods import Period
             from revstat.waivers import fails
             from revstat.workspace import load_workspace
@@ -164,4 +165,11 @@ def register(app: typer.Typer) -> None:
                 show_table(report, common.out_console())
             else:
                 common.echo(render_findings(report, fmt, prefix=path_prefix, strict=strict), nl=False)
-            raise typer.Exit(common.EXIT_FINDINGS if fails(report.issues, strict) else common.EXIT_OK)
+            failed = fails(report.issues, strict)
+            if failed and strict and not fails(report.issues, False):  # only the warnings fail it: say so
+                warned = sum(1 for i in report.issues if i.severity is Severity.WARNING and i.waived is None)
+                common.err_console().print(t(
+                    "--strict：有 {n} 条未豁免的警告，按 --strict 视为未通过（退出码 1）",
+                    "--strict: {n} unwaived {warnings} count as failures under --strict (exit 1)", n=warned,
+                    warnings="warning" if warned == 1 else "warnings").render(), markup=False)
+            raise typer.Exit(common.EXIT_FINDINGS if failed else common.EXIT_OK)
