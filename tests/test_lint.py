@@ -236,3 +236,22 @@ def test_a_region_code_not_nested_in_its_parents_is_a_warning(ws):
     assert issue.severity is Severity.WARNING
     assert (issue.locations[0].file, issue.locations[0].line) == ("regions.csv", len(lines) + 1)
     assert "测试镇(990128999000) 的代码不以上级 东山县(990121000000) 的前 6 位 990121 开头" in issue.message.render()
+
+
+def test_lint_and_check_agree_on_the_standard_rules_that_will_not_run(ws, tmp_path):
+    # without the environment sources, rules on indicators computed from their fields do not run
+    # either (toilet_rate_target, …): lint counts them as check skips them
+    import datetime as dt
+    import re
+
+    from revstat.check_run import check_workspace
+    from revstat.workspace import load_workspace
+
+    full = tmp_path / "full"
+    shutil.copytree(SAMPLE, full, ignore=shutil.ignore_patterns("out"))
+    for name in ("5_environment.yaml", "7_households.yaml"):
+        (full / "sources" / name).unlink()
+    [note] = [i for i in lint_workspace(full) if i.rule == "lint.standard_rules_not_run"]
+    said = int(re.match(r"(\d+) 条", note.message.render("zh")).group(1))
+    report = check_workspace(load_workspace(full), "2024Q4", today=dt.date(2025, 1, 15))
+    assert said == len(report.not_run) and "toilet_rate_target" in report.not_run

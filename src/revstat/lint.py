@@ -236,14 +236,25 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
                                            rule.location))
             merged[rule.id] = rule
     idle: list[str] = []  # standard rules on fields this workspace does not have: not run, as in `check`
+    from revstat.check_run import indicator_inputs
+
+    inputs = indicator_inputs(list(indicators.values()), set(fields))
+
+    def runs(name: str) -> bool:  # as `check` decides (CheckReport.not_run): its fields are all here
+        return name in fields or (name in inputs and bool(inputs[name]) and inputs[name] <= set(fields))
+
     for rule in merged.values():
         try:
             names = rule_names(rule)
         except RevstatError as err:
             issues += _from_error(err, "formula")
             continue
+        standard = rule.location is not None and rule.location.file not in local_files
+        if standard and any(not runs(n) for n in names):
+            idle.append(rule.id)
+            continue
         if any(n not in known for n in names):
-            if rule.location is not None and rule.location.file not in local_files:
+            if standard:
                 idle.append(rule.id)
             elif names_complete:  # else the indicators failed to load: their errors say why
                 issues += [_unknown(n, known, where_named(rule, n), f"规则 {rule.id}")
