@@ -51,8 +51,9 @@ TOILET_CELL = ""
 def test_warnings_fail_only_with_strict():
     result = invoke("check", str(SAMPLE), "--period", "2024Q4", "--strict", "--format", "json")
     assert result.exit_code == 1
-    summary = json.loads(result.output)["summary"]
+    summary = json.loads(result.stdout)["summary"]  # the JSON on stdout; why it failed on stderr
     assert summary["errors"] == 0 and summary["warnings"] > 0
+    assert "--strict：有" in result.stderr
 
 
 def test_junit_parses_with_junitparser(tmp_path):

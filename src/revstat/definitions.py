@@ -261,8 +261,8 @@ def find_indicator(defs: list[IndicatorDef], text: str) -> IndicatorDef:
     raise DefinitionError(
         t("未知的指标 {x!r}", "unknown indicator {x!r}", x=text) if len(hits) <= 1 else
         t("指标 {x!r} 有歧义", "indicator {x!r} is ambiguous", x=text), None,
-        (t("可能是：{c}；`revstat indicators` 列出全部指标", "perhaps: {c}; `revstat indicators` lists them all",
-           c="、".join(close)) if close else
+        (t("可能是：{c}；`revstat indicators` 列出全部指标", "perhaps: {c_en}; `revstat indicators` lists them all",
+           c="、".join(close), c_en=", ".join(close)) if close else
          t("用指标的 id 或中文名称；`revstat indicators` 列出全部指标",
            "use the indicator's id or Chinese name; `revstat indicators` lists them all")) if len(hits) <= 1 else
         t("有多个指标名称包含它：{c}", "several indicators match: {c}", c="、".join(d.name for d in hits[:5])),

@@ -61,8 +61,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 
 def _what(what: str) -> tuple[str, str]:
+    """``规则 a`` → (``规则 a ``, ``rule a``): the subject of a message, ready for the verb."""
     kind, _, ident = what.partition(" ")
-    return what, f"{ {'规则': 'rule', '指标': 'indicator', '模板': 'template', '豁免': 'waiver'}.get(kind, kind)} {ident}"
+    en = {'规则': 'rule', '指标': 'indicator', '模板': 'template', '豁免': 'waiver'}.get(kind, kind)
+    return (f"{what} " if ident else what), f"{en} {ident}".strip()
 
 
 def _unknown(name: str, known: set[str], where: Location | None, what: str) -> Issue:
@@ -71,7 +73,7 @@ def _unknown(name: str, known: set[str], where: Location | None, what: str) -> I
     hint_zh = f"，是否应为 `{guess}`？" if guess else "；字段在 sources/*.yaml 中定义，`revstat indicators` 列出指标"
     hint_en = f"; did you mean `{guess}`?" if guess else "; fields are defined in sources/*.yaml, `revstat indicators` lists the indicators"
     return _finding("unknown_reference", Severity.ERROR,
-                    Text(f"{zh} 引用了未知的名称 `{name}`{hint_zh}", f"{en} refers to unknown name `{name}`{hint_en}"),
+                    Text(f"{zh}引用了未知的名称 `{name}`{hint_zh}", f"{en} refers to unknown name `{name}`{hint_en}"),
                     where)
 
 
@@ -127,9 +129,9 @@ def _unit_issues(text: str, where: Location | None, units: dict[str, str], what:
     zh, en = _what(what)
     for op, a, b in problems:
         if op == "compare":
-            msg = Text(f"{zh} 比较了单位不同的量：{a} 与 {b}", f"{en} compares quantities in different units: {a} and {b}")
+            msg = Text(f"{zh}比较了单位不同的量：{a} 与 {b}", f"{en} compares quantities in different units: {a} and {b}")
         else:
-            msg = Text(f"{zh} 把单位不同的量相加减：{a} {op} {b}", f"{en} adds or subtracts different units: {a} {op} {b}")
+            msg = Text(f"{zh}把单位不同的量相加减：{a} {op} {b}", f"{en} adds or subtracts different units: {a} {op} {b}")
         out.append(_finding("units", Severity.ERROR, msg, where))
     return out
 

@@ -196,7 +196,8 @@ class RegionTree:
         listed = "、".join(f"{self.regions[c].name}({c})" for c in candidates[:5])
         raise SourceError(
             t("地区名称 {name!r} 有歧义", "region name {name!r} is ambiguous", name=raw), where,
-            t("可能是：{listed}；请改用12位区划代码", "it could be: {listed}; use the 12-digit code", listed=listed),
+            t("可能是：{listed}；请改用12位区划代码", "it could be: {listed_en}; use the 12-digit code", listed=listed,
+              listed_en=", ".join(f"{self.regions[c].name} ({c})" for c in candidates[:5])),
         )
 
     def _parent_name(self, code: str) -> str:

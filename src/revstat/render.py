@@ -443,7 +443,7 @@ def _sandbox() -> Any:
     class ReportEnvironment(SandboxedEnvironment):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.absent: dict[str, str] = {}  # indicators a template used that have no result
+            self.absent: dict[str, tuple[str, str]] = {}  # indicators used without a result: (name, name_en)
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             if isinstance(obj, Lookup) and not attribute.startswith("_") and not obj.has(attribute) \
@@ -468,7 +468,7 @@ def _sandbox() -> Any:
             value; a name that is no indicator at all is a template error."""
             fig = region.known.get(name)
             if fig is not None:
-                self.absent.setdefault(fig.indicator, fig.name)
+                self.absent.setdefault(fig.indicator, (fig.name, fig.name_en or fig.name))
                 return _replace(fig, region_code=region.code, region_name=region.name, level=region.level)
             return self._unknown("indicator", name, region.figs.suggest(name), region.name)
 
@@ -554,8 +554,9 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
         raise RenderError(
             t("找不到模板 {name}", "template {name} not found", name=names[0]),
             Location(", ".join(_display(str(d), template_dirs) for d in template_dirs)),
-            t("可用的模板：{a}{c}", "available templates: {a}{c}", a="、".join(available) or "—",
-              c=f"；是否应为 {'、'.join(close)}？" if close else ""),
+            t("可用的模板：{a}{c}", "available templates: {a_en}{c_en}", a="、".join(available) or "—",
+              a_en=", ".join(available) or "—", c=f"；是否应为 {'、'.join(close)}？" if close else "",
+              c_en=f"; did you mean {', '.join(close)}?" if close else ""),
         ) from None
     filename = template.filename or template.name
     try:
@@ -570,12 +571,14 @@ def render_template(template_dirs: Sequence[Path], name: str | Sequence[str], co
         ) from None
     text = textfmt.resolve_clauses(text)  # comparisons without a base: left out of running text
     if env.absent:  # one warning for the indicators without results, not one per region and figure
-        names = list(env.absent.values())
+        names = [zh for zh, _ in env.absent.values()]
+        names_en = [en for _, en in env.absent.values()]
         warnings.append(t("模板用到的 {n} 个指标没有结果，印为“—”：{names}（工作区缺少其字段，或这一级地区没有数据）；"
                           "可用 --template 选择只用现有指标的模板",
-                          "{n} indicators the template uses have no result and print as “—”: {names} (the workspace "
+                          "{n} indicators the template uses have no result and print as “—”: {names_en} (the workspace "
                           "lacks their fields, or this level has no data); --template picks a template of your own",
-                          n=len(names), names="、".join(names[:6]) + ("等" if len(names) > 6 else "")).render())
+                          n=len(names), names="、".join(names[:6]) + ("等" if len(names) > 6 else ""),
+                          names_en=", ".join(names_en[:6]) + (", …" if len(names) > 6 else "")).render())
     autoescaped = bool(env.autoescape(template.name)) if callable(env.autoescape) else bool(env.autoescape)
     note = incomplete_note(text, context, lang)
     if note:
