@@ -173,6 +173,7 @@ def test_unusable_input_reaches_the_ci_formats_too(tmp_path):
     assert invoke("check", str(root), "--period", "2024Q4", "--format", "junit", "-o", str(out)).exit_code == 2
     junit = ET.fromstring(out.read_bytes())
     assert junit.get("failures") == "1" and "C10" in junit.find("testsuite/testcase/failure").text
+    assert junit.find("testsuite/testcase").get("name") == "data/2024Q4/南岭县_2024Q4.xlsx"  # named by its file
     # SARIF and JSON too: an upload step after the failed check finds a file that says why
     sarif = tmp_path / "f.sarif"
     assert invoke("check", str(root), "--period", "2024Q4", "--format", "sarif", "-o", str(sarif)).exit_code == 2

@@ -80,8 +80,8 @@ def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = 
                 ET.SubElement(case, "skipped", message="not run: the workspace lacks fields this rule uses")
                 s_skip += 1
         for issue in found:
-            case = ET.SubElement(suite, "testcase", classname=rule_id,
-                                 name=f"{issue.region_name or issue.region_code or '-'} {issue.period or ''}".strip())
+            where = issue.region_name or issue.region_code or next((loc.file for loc in issue.locations if loc.file), "-")
+            case = ET.SubElement(suite, "testcase", classname=rule_id, name=f"{where} {issue.period or ''}".strip())
             message = issue.message.render(lang)
             detail = "\n".join(_where(loc) for loc in issue.locations)
             if issue.waived is not None:
