@@ -312,3 +312,17 @@ def test_strict_says_the_warnings_failed_it():
     assert res.exit_code == 1  # the sample has warnings and no errors
     assert "--strict：有 10 条未豁免的警告，按 --strict 视为未通过（退出码 1）" in res.output
     assert "视为未通过" not in invoke("check", str(SAMPLE), "--period", "2024Q4", "--format", "github").output
+
+
+def test_a_waiver_of_a_rule_that_does_not_exist_is_said_to_waive_nothing(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    (ws / "checks").mkdir(exist_ok=True)
+    (ws / "checks" / "waivers.yaml").write_text(
+        "waivers:\n  - {rule: toilet_rate_targte, region: 北川县, period: 2024Q4, reason: 已核实原因, who: 张三, "
+        "expires: 2030-06-30}\n", encoding="utf-8")
+    res = invoke("check", str(ws), "--period", "2024Q4", "--format", "json")
+    found = [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "waiver_unknown_rule"]
+    assert [f["message"] for f in found] == [
+        "豁免没有起作用：没有 id 为 toilet_rate_targte 的审核规则（拼写错误？`revstat lint` 会指出）"]
+    assert found[0]["locations"] == [{"file": "checks/waivers.yaml", "line": 2}]

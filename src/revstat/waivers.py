@@ -33,6 +33,7 @@ from revstat.regions import RegionTree
 from revstat.yamlload import LineDict, load_yaml
 
 WAIVER_EXPIRED = "waiver_expired"
+WAIVER_UNKNOWN = "waiver_unknown_rule"
 WAIVER_UNUSED = "waiver_unused"
 
 
@@ -83,8 +84,10 @@ def load_waivers(path: Path, display: str = "checks/waivers.yaml", tree: RegionT
 
 
 def apply_waivers(issues: list[Issue], waivers: list[Waiver], today: dt.date,
-                  display: str = "checks/waivers.yaml") -> list[Issue]:
-    """Mark waived findings; add a warning for each expired waiver (which waives nothing)."""
+                  display: str = "checks/waivers.yaml", rules: Any = None) -> list[Issue]:
+    """Mark waived findings; add a warning for each expired waiver (which waives nothing), and
+    with ``rules`` (the ids of the rules) a notice for a waiver of a rule that does not exist (a
+    typo: it waives nothing either)."""
     active = [w for w in waivers if w.expires >= today]
     out: list[Issue] = []
     for issue in issues:
@@ -100,6 +103,15 @@ def apply_waivers(issues: list[Issue], waivers: list[Waiver], today: dt.date,
                           rule=w.rule, region=w.region or "", period=w.period or "", date=w.expires.isoformat(),
                           who=w.who, reason=w.reason),
                 locations=(Location(display, line=w.line),)))
+    known = set(rules) if rules is not None else None
+    for w in waivers:
+        if known is not None and w.rule not in known and w.rule != WAIVER_EXPIRED:
+            out.append(Issue(
+                rule=WAIVER_UNKNOWN, severity=Severity.INFO, period=w.period, region_code=w.region,
+                message=t("豁免没有起作用：没有 id 为 {rule} 的审核规则（拼写错误？`revstat lint` 会指出）",
+                          "a waiver waives nothing: there is no rule with the id {rule} (a typo? `revstat lint` says)",
+                          rule=w.rule),
+                locations=(Location(display, line=w.line),)))
     return out
 
 
@@ -114,4 +126,4 @@ def fails(issues: list[Issue], strict: bool = False) -> bool:
     return any(i.severity in bad and i.waived is None for i in issues)
 
 
-__all__ = ["Waiver", "apply_waivers", "fails", "load_waivers", "parse_waivers", "WAIVER_EXPIRED"]
+__all__ = ["Waiver", "apply_waivers", "fails", "load_waivers", "parse_waivers", "WAIVER_EXPIRED", "WAIVER_UNKNOWN"]
