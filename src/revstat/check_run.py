@@ -208,7 +208,7 @@ def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any
                             indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
     found = run_checks(rules, data) + [_unread_issue(period, periods, err) for periods, err in unread]
-    issues = apply_waivers(found, waivers, today, rules=[r.id for r in rules])
+    issues = apply_waivers(found, waivers, today, rules=[*(r.id for r in rules), UNREAD_EARLIER])
     return CheckReport(period, issues, rules, waivers, data, compared=extra)
 
 
