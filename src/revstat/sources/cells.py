@@ -197,7 +197,15 @@ def unit_from(shift: int, unit: str) -> str:
     return next((u for u, p in MONEY_UNITS.items() if p == target), "?")
 
 
-def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str]) -> SourceError:
+class MissingColumn(SourceError):
+    """A column a source asks for is not in a sheet; ``column_of``: (source id, the path of the
+    ``column:`` key in its sources file, the column), so that many of them can be told once."""
+
+    column_of: tuple[str, tuple[Any, ...], str] | None = None
+
+
+def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, close: list[str],
+                   column_of: tuple[str, tuple[Any, ...], str] | None = None) -> SourceError:
     key = "/".join(header_key(wanted))
     twins = [c for c in layout.columns if "/".join(c.parts) == key or c.parts[-len(key.split("/")):] == tuple(key.split("/"))]
     if len(twins) > 1:
@@ -224,7 +232,9 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
     cell = None
     if likely is not None and layout.header_rows:  # its last text's row: one row a part, top down
         cell = a1(layout.header_rows[min(len(likely.parts), len(layout.header_rows)) - 1], likely.index)
-    return SourceError(
+    err = MissingColumn(
         t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, cell),
         t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
           hint=hint, found=found))
+    err.column_of = column_of
+    return err

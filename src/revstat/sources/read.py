@@ -503,24 +503,42 @@ class _TitleError(SourceError):
                                         "put the {p} workbook here; if only the title is wrong, correct it", p=period))
 
 
+def _merged(errors: list[RevstatError], key_of: Callable[[RevstatError], Any],
+            enough: Callable[[list[RevstatError]], bool],
+            one: Callable[[list[RevstatError]], RevstatError]) -> list[RevstatError]:
+    """Errors that share a key (``key_of``; None for the others) told as ``one`` error, in the
+    place of the first of them, when there are ``enough`` of them; else each as it is. The
+    reader's way of saying one cause once: a workbook of last quarter, another county's
+    workbook, a column misspelt in the source."""
+    groups: dict[Any, list[RevstatError]] = {}
+    for err in errors:
+        key = key_of(err)
+        if key is not None:
+            groups.setdefault(key, []).append(err)
+    told: set[Any] = set()
+    out: list[RevstatError] = []
+    for err in errors:
+        key = key_of(err)
+        if key is None or not enough(groups[key]):
+            out.append(err)
+        elif key not in told:  # the group's others are in this one
+            told.add(key)
+            out.append(one(groups[key]))
+    return out
+
+
 def _merge_titles(errors: list[RevstatError]) -> list[RevstatError]:
     """The sheets of one workbook whose titles name the same other period, as one error (at the
     first sheet's title), so a workbook of last quarter is told once with all its sheets."""
-    groups: dict[tuple[str, str, str], list[_TitleError]] = {}
-    for err in errors:
-        if isinstance(err, _TitleError) and err.where is not None:
-            groups.setdefault((err.where.file, err.named, err.words), []).append(err)
-    out: list[RevstatError] = []
-    for err in errors:
-        if not isinstance(err, _TitleError) or err.where is None:
-            out.append(err)
-            continue
-        group = groups.pop((err.where.file, err.named, err.words), None)
-        if group is None:  # merged into the first of its group
-            continue
+    def key(err: RevstatError) -> Any:
+        return (err.where.file, err.named, err.words) if isinstance(err, _TitleError) and err.where else None
+
+    def one(group: list[Any]) -> RevstatError:
+        first = group[0]
         sheets = [e.where.sheet for e in group if e.where is not None and e.where.sheet]
-        out.append(err if len(group) == 1 else _TitleError(err.words, err.named, err.period, err.where, sheets))
-    return out
+        return _TitleError(first.words, first.named, first.period, first.where, sheets)
+
+    return _merged(errors, key, lambda group: len(group) > 1, one)
 
 
 #: A column missing from this many workbooks is told once, at the sources file.
@@ -531,43 +549,34 @@ def _merge_columns(ws: Workspace, errors: list[RevstatError]) -> list[RevstatErr
     """A column that many workbooks lack is most likely misspelt in the source: one error at the
     sources file's line, naming how many workbooks and one of them, instead of one a workbook
     and period."""
-    groups: dict[tuple[str, tuple[Any, ...], str], list[RevstatError]] = {}
-    for err in errors:
-        key = getattr(err, "column_of", None)
-        if key is not None and err.where is not None:
-            groups.setdefault(key, []).append(err)
-    merged = {k: g for k, g in groups.items() if len({e.where.file for e in g if e.where}) >= COLUMN_MERGED}
-    if not merged:
-        return errors
-    from revstat.yamlload import line_of, load_yaml
+    from revstat.sources.cells import MissingColumn
 
-    told: set[Any] = set()
-    out: list[RevstatError] = []
-    for err in errors:
-        key = getattr(err, "column_of", None)
-        if key not in merged:
-            out.append(err)
-            continue
-        if key in told:
-            continue
-        told.add(key)
-        source_id, path, wanted = key
+    def key(err: RevstatError) -> Any:
+        return err.column_of if isinstance(err, MissingColumn) and err.where is not None else None
+
+    def files(group: list[RevstatError]) -> list[str]:
+        return list(dict.fromkeys(e.where.file for e in group if e.where is not None))
+
+    def one(group: list[Any]) -> RevstatError:
+        from revstat.yamlload import line_of, load_yaml
+
+        first = group[0]
+        source_id, path, wanted = first.column_of
         display = ws.source_files.get(source_id, "sources/")
         try:
             line = line_of(load_yaml(ws.root / display, display), list(path))
         except (RevstatError, OSError):
             line = None
-        group = merged[key]
-        files = list(dict.fromkeys(e.where.file for e in group if e.where))
-        params = err.fix.params if err.fix is not None else {}
-        out.append(SourceError(
+        params = first.fix.params if first.fix is not None else {}
+        return SourceError(
             t("{n} 个工作簿都找不到列 {col!r}（如 {first}）", "{n} workbooks lack the column {col!r} (e.g. {first})",
-              n=len(files), col=wanted, first=str(err.where)),
+              n=len(files(group)), col=wanted, first=str(first.where)),
             Location(display, line=line),
             t("{hint}表头有：{found}。改正 {file} 中的 column，使之与工作簿的表头一致",
               "{hint}the headers are: {found}. Correct the column in {file} to match the workbooks' header",
-              hint=params.get("hint", ""), found=params.get("found", ""), file=display)))
-    return out
+              hint=params.get("hint", ""), found=params.get("found", ""), file=display))
+
+    return _merged(errors, key, lambda group: len(files(group)) >= COLUMN_MERGED, one)
 
 
 #: Rows of another county's regions in one workbook told as one error from this many on.
@@ -579,34 +588,26 @@ def _merge_elsewhere(errors: list[RevstatError]) -> list[RevstatError]:
     (sent under the wrong name), told once instead of a "move the row" per row."""
     from revstat.regions import ElsewhereError
 
-    groups: dict[tuple[str, str, tuple[str, ...]], list[ElsewhereError]] = {}
-    for err in errors:
+    def key(err: RevstatError) -> Any:
         if isinstance(err, ElsewhereError) and err.where is not None and len(err.owners) == 1:
-            groups.setdefault((err.where.file, err.here, tuple(err.owners)), []).append(err)
-    merged = {key: group for key, group in groups.items() if len(group) >= ELSEWHERE_MERGED}
-    told: set[tuple[str, str, tuple[str, ...]]] = set()
-    out: list[RevstatError] = []
-    for err in errors:
-        key = (err.where.file, err.here, tuple(err.owners)) if isinstance(err, ElsewhereError) and err.where else None
-        if key not in merged:
-            out.append(err)
-            continue
-        if key in told:  # the group's other rows: in the one error already
-            continue
-        told.add(key)
-        group = merged[key]
+            return err.where.file, err.here, err.owners[0]
+        return None
+
+    def one(group: list[Any]) -> RevstatError:
+        first = group[0]
         names = list(dict.fromkeys(e.name for e in group))
-        owner = err.owners[0]
-        out.append(SourceError(
+        owner, here = first.owners[0], first.here
+        return SourceError(
             t("工作簿中有 {n} 个地区（{names}）是{owner}的，不属于{here}：它看来是{owner}的报表",
               "{n} of its regions ({names_en}) are {owner}'s, not {here}'s: this workbook looks like {owner}'s",
               n=len(names), names="、".join(names[:5]) + ("等" if len(names) > 5 else ""),
-              names_en=", ".join(names[:5]) + (" …" if len(names) > 5 else ""), owner=owner, here=err.here),
-            Location(err.where.file),
+              names_en=", ".join(names[:5]) + (" …" if len(names) > 5 else ""), owner=owner, here=here),
+            Location(first.where.file),
             t("核对文件：若这是{owner}的报表，按{owner}的文件名存放，并向{here}索取它自己的报表",
               "check the file: if it is {owner}'s workbook, store it under {owner}'s name and ask {here} for its own",
-              owner=owner, here=err.here)))
-    return out
+              owner=owner, here=here))
+
+    return _merged(errors, key, lambda group: len(group) >= ELSEWHERE_MERGED, one)
 
 
 def _unique(errors: list[RevstatError]) -> list[RevstatError]:
@@ -681,20 +682,18 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
                 Location(book.display),
                 t("向报送单位索取原始的 .xlsx 文件，或在 Excel/WPS 中打开后另存为 .xlsx",
                   "ask the sender for the real .xlsx, or open it in Excel/WPS and save it as .xlsx"))
-        err = missing_column(book.display, sheet, source.region.column, layout, close)
-        err.column_of = (source.id, ("region", "column"), source.region.column)  # type: ignore[attr-defined]
-        raise err
+        raise missing_column(book.display, sheet, source.region.column, layout, close,
+                             column_of=(source.id, ("region", "column"), source.region.column))
     fields: list[tuple[FieldDef, Column, int]] = []
     missing: list[SourceError] = []
     for f in source.fields:
         col, close = match_column(layout.columns, f.column or f.name)
         if col is None:
             if f.required:
-                err = missing_column(book.display, sheet, f.column or f.name, layout, close)
-                at = next(i for i, g in enumerate(source.fields) if g is f)
-                err.column_of = (source.id, ("fields", at, "column" if f.column else "name"),  # type: ignore[attr-defined]
-                                 f.column or f.name)
-                missing.append(err)
+                at = next(i for i, g in enumerate(source.fields) if g is f)  # where it is in the source
+                missing.append(missing_column(book.display, sheet, f.column or f.name, layout, close,
+                                              column_of=(source.id, ("fields", at, "column" if f.column else "name"),
+                                                         f.column or f.name)))
             continue
         try:
             shift = unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
