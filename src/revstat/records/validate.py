@@ -9,7 +9,7 @@ pass); the files are read again only to name examples once a check has failed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,24 +183,31 @@ def _examples_of(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate,
     the files are not at hand (Spark) or cannot be read."""
     if not paths:
         return []
-    import duckdb
-
-    fmt = file_format(plan, paths)
     text = rsql.text_sql(check.of or "")
     cond = (f"{rsql.flag_sql(check.of or '')} IS NULL" if check.measure == "not_flag"
             else f"NOT regexp_matches(v, '{rsql.ISO_DATE}')")
+    found = _ask_files(plan, paths, lambda reader: f"SELECT v FROM (SELECT {text} AS v, * FROM {reader}) "
+                       f"WHERE v IS NOT NULL AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}")
+    return [str(r[0]) for r in found or []]
+
+
+def _ask_files(plan: SourcePlan, paths: Sequence[Path], sql_of: Callable[[str], str],
+               params: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
+    """Rows of one DuckDB query over the record files, read again (``sql_of`` gets the table
+    function that reads them; its first parameter is their list, then ``params``): the few
+    lines behind a message. None when the files cannot be read again."""
+    import duckdb
+
+    fmt = file_format(plan, paths)
     try:
         with utf8_paths(paths, fmt) as readable:
             con = duckdb.connect(":memory:")
             try:
-                found = con.execute(f"SELECT v FROM (SELECT {text} AS v, * FROM {rsql.reader_sql(fmt)}) WHERE v IS NOT NULL "
-                                    f"AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}",
-                                    [list(readable)]).fetchall()
+                return con.execute(sql_of(rsql.reader_sql(fmt)), [list(readable), *params]).fetchall()
             finally:
                 con.close()
     except (duckdb.Error, OSError, UnicodeError):
-        return []
-    return [str(r[0]) for r in found]
+        return None
 
 
 def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
@@ -245,25 +252,21 @@ def keys_across_regions(plan: SourcePlan, paths: Sequence[Path], label: str, per
     One more pass of DuckDB over the files (the aggregation cannot see it: it groups by region)."""
     if plan.source.key_scope != "file" or not plan.key_column or not paths or any("://" in str(p) for p in paths):
         return  # (a catalog table or remote files on Spark: not read here)
-    import duckdb
-
-    fmt = file_format(plan, paths)
     key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
     where, params = f"{key} IS NOT NULL", []
     if plan.source.period_column and period:  # one file holds every period: this period's rows
         where += f" AND CAST({rsql.quote_ident(plan.source.period_column)} AS VARCHAR) = ?"
         params = [period]
-    with utf8_paths(paths, fmt) as readable:
-        con = duckdb.connect(":memory:")
-        try:
-            # min ≠ max: cheaper than a distinct count per key (5M keys), and the same test
-            found = con.execute(
-                f"SELECT k, lo, hi, count(*) OVER () FROM (SELECT CAST({key} AS VARCHAR) AS k, min({code}) AS lo, "
-                f"max({code}) AS hi FROM {rsql.reader_sql(fmt)} WHERE {where} GROUP BY 1 "
-                f"HAVING min({code}) <> max({code})) ORDER BY k LIMIT {int(n)}",
-                [list(readable), *params]).fetchall()
-        finally:
-            con.close()
+    # min ≠ max: cheaper than a distinct count per key (5M keys), and the same test
+    found = _ask_files(plan, paths, lambda reader: (
+        f"SELECT k, lo, hi, count(*) OVER () FROM (SELECT CAST({key} AS VARCHAR) AS k, min({code}) AS lo, "
+        f"max({code}) AS hi FROM {reader} WHERE {where} GROUP BY 1 HAVING min({code}) <> max({code})) "
+        f"ORDER BY k LIMIT {int(n)}"), params)
+    if found is None:  # the aggregation read these files a moment ago: say the check did not run
+        raise SourceError(t("无法检查{key}是否跨村重复：文件读取失败", "could not check {key} across villages: the files "
+                            "could not be read again", key=plan.key_column), Location(label, note=plan.key_column),
+                          t("重新运行；若仍失败，去掉来源中的 key_scope: file", "run again; if it fails again, remove "
+                            "key_scope: file from the source"))
     if not found:
         return
     name = plan.source.columns.get(plan.source.key or "", plan.key_column)
@@ -286,20 +289,8 @@ def repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[st
     from the files (DuckDB, on this error only); none when the files are not at hand."""
     if not paths or not plan.key_column:
         return []
-    import duckdb
-
-    fmt = file_format(plan, paths)
     key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
-    try:
-        with utf8_paths(paths, fmt) as readable:
-            con = duckdb.connect(":memory:")
-            try:
-                found = con.execute(
-                    f"SELECT CAST({key} AS VARCHAR), count(*) FROM {rsql.reader_sql(fmt)} "
-                    f"GROUP BY CAST({key} AS VARCHAR), {code} HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL "
-                    f"ORDER BY 2 DESC, 1 LIMIT {int(n)}", [list(readable)]).fetchall()
-            finally:
-                con.close()
-    except (duckdb.Error, OSError, UnicodeError):
-        return []
-    return ["（空）" if k is None else repr(k) for k, _ in found]
+    found = _ask_files(plan, paths, lambda reader: (
+        f"SELECT CAST({key} AS VARCHAR), count(*) FROM {reader} GROUP BY CAST({key} AS VARCHAR), {code} "
+        f"HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL ORDER BY 2 DESC, 1 LIMIT {int(n)}"))
+    return ["（空）" if k is None else repr(k) for k, _ in found or []]
