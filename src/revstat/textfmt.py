@@ -122,10 +122,11 @@ def flag(fig: Fig | None, part: str = "value") -> str:
     return FLAG if fig.incomplete else ""
 
 
-def like_for_like(fig: Fig | None) -> bool:
+def like_for_like(fig: Fig | str | None) -> bool:
     """The change was taken over the parts both years have (可比口径: a year's total was
-    incomplete), as the engine's note says: the reader is told so in the closing note."""
-    note = (fig.note or "") if fig is not None else ""
+    incomplete), as the engine's note says (:mod:`revstat.indicators` writes “（可比口径）” or
+    “(like for like)”, in the compile's language); a Fig or the note itself."""
+    note = fig if isinstance(fig, str) else (fig.note or "") if fig is not None else ""
     return "可比口径" in note or "(like for like)" in note
 
 

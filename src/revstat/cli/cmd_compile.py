@@ -223,6 +223,8 @@ def show_headlines(compiled: Any) -> bool:
     figures whose total is incomplete starred. Returns whether any row was starred."""
     from rich.table import Table
 
+    from revstat.textfmt import like_for_like
+
     region = compiled.workspace.config.region
     results = compiled.results
     rows = results[results["region_code"] == region]
@@ -240,8 +242,7 @@ def show_headlines(compiled: Any) -> bool:
             continue
         value = f"{r['display']} {unit_text(d.unit)}".rstrip() if r["display"] else f"— ({r['note'] or ''})"
         change = f"{r['change_display']} {unit_text(r['change_unit'])}".rstrip() if r["change_display"] else ""
-        if change and (r.get("previous_incomplete") or "可比口径" in str(r.get("note") or "")
-                       or "(like for like)" in str(r.get("note") or "")):  # either year's total incomplete
+        if change and (r.get("previous_incomplete") or like_for_like(str(r.get("note") or ""))):  # either year
             change += " *"
             starred = True
         mark = ""

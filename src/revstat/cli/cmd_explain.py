@@ -62,27 +62,6 @@ def explain(
         show(explain_value(compiled, d, code), ws)
 
 
-def _like_for_like(r: dict[str, Any], d: Any) -> bool:
-    """The change was not taken from the value and last year's value as printed: where either
-    year's total is incomplete, compile takes it over the parts both years have (可比口径)."""
-    import decimal
-    from decimal import Decimal
-
-    from revstat.numbers import CONTEXT, to_decimal
-
-    value, previous, change = (to_decimal(r.get(k)) for k in ("value", "previous", "change"))
-    if not all(isinstance(x, Decimal) for x in (value, previous, change)):
-        return False
-    with decimal.localcontext(CONTEXT):
-        if getattr(d, "change", "growth") == "pp":
-            plain = value - previous
-        elif previous == 0:
-            return False
-        else:
-            plain = (value / previous - 1) * 100
-    return plain != change
-
-
 def _num(value: Any) -> str:
     from revstat.writers.safe import csv_value
 
@@ -131,7 +110,10 @@ def show(ex: Any, ws: Any = None) -> None:
         from revstat.numbers import format_fixed
 
         prev = format_fixed(r.get("previous"), d.decimals, ws.config.rounding if ws is not None else "half_up")
-        basis = t("（可比口径，见说明）", " (like for like, see the note)") if _like_for_like(r, d) else t("", "")
+        from revstat.textfmt import like_for_like
+
+        basis = t("（可比口径，见说明）", " (like for like, see the note)") if like_for_like(str(r.get("note") or "")) \
+            else t("", "")
         console.print(t("  上年同期：{p}（精确值 {x}）；变化 {c}{b}", "  same period last year: {p} (exact {x}); change {c}{b}",
                         p=f"{prev or '—'} {unit_text(d.unit)}".rstrip(), x=_num(r.get("previous")),
                         c=f"{r.get('change_display') or '—'} {unit_text(r.get('change_unit'))}".rstrip(),
