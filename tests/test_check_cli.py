@@ -256,19 +256,18 @@ def test_junit_says_which_rules_did_not_run_and_counts_warnings_under_strict(tmp
     assert res.exit_code == 1 and int(root_el.get("failures")) > 0
 
 
-def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_runs(tmp_path):
-    import shutil
-
-    from conftest import SAMPLE
-
+def _sample_with(tmp_path, name: str, text: str):
+    """A copy of the sample with checks/<name> written."""
     ws = tmp_path / "ws"
     shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
     (ws / "checks").mkdir(exist_ok=True)
-    (ws / "checks" / "local.yaml").write_text(
-        "rules:\n"
-        "  - id: persons_le_6x\n"
-        "    name: 人数不超过户数的6倍\n"
-        "    rule: monitored_person <= monitored_households * 6\n", encoding="utf-8")
+    (ws / "checks" / name).write_text(text, encoding="utf-8")
+    return ws
+
+
+def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_runs(tmp_path):
+    ws = _sample_with(tmp_path, "local.yaml", "rules:\n  - id: persons_le_6x\n    name: 人数不超过户数的6倍\n"
+                                              "    rule: monitored_person <= monitored_households * 6\n")
     for command in (["compile", str(ws)], ["check", str(ws)]):
         res = CliRunner().invoke(app, [*command, "--period", "2024Q4"])
         assert res.exit_code == 2, res.output
@@ -278,18 +277,10 @@ def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_run
 
 
 def test_an_impossible_date_is_an_input_error_not_a_crash(tmp_path):
-    import shutil
-
-    from conftest import SAMPLE
-
-    ws = tmp_path / "ws"
-    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
+    ws = _sample_with(tmp_path, "waivers.yaml", "waivers:\n  - {rule: toilet_rate_target, region: 北川县, "
+                                                "period: 2024Q4, reason: 已核实原因, who: 张三, expires: 2025-02-30}\n")
     res = CliRunner().invoke(app, ["check", str(ws), "--period", "2024Q4", "--today", "2025-13-01"])
     assert res.exit_code == 2 and "--today 不是有效日期：2025-13-01" in res.output
-    (ws / "checks").mkdir(exist_ok=True)
-    (ws / "checks" / "waivers.yaml").write_text(
-        "waivers:\n  - {rule: toilet_rate_target, region: 北川县, period: 2024Q4, reason: 已核实原因, who: 张三, "
-        "expires: 2025-02-30}\n", encoding="utf-8")
     for command in (["check", str(ws), "--period", "2024Q4"], ["lint", str(ws)]):
         res = CliRunner().invoke(app, command)
         assert res.exit_code in (1, 2) and "Traceback" not in res.output, res.output
@@ -315,12 +306,8 @@ def test_strict_says_the_warnings_failed_it():
 
 
 def test_a_waiver_of_a_rule_that_does_not_exist_is_said_to_waive_nothing(tmp_path):
-    ws = tmp_path / "ws"
-    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out"))
-    (ws / "checks").mkdir(exist_ok=True)
-    (ws / "checks" / "waivers.yaml").write_text(
-        "waivers:\n  - {rule: toilet_rate_targte, region: 北川县, period: 2024Q4, reason: 已核实原因, who: 张三, "
-        "expires: 2030-06-30}\n", encoding="utf-8")
+    ws = _sample_with(tmp_path, "waivers.yaml", "waivers:\n  - {rule: toilet_rate_targte, region: 北川县, "
+                                                "period: 2024Q4, reason: 已核实原因, who: 张三, expires: 2030-06-30}\n")
     res = invoke("check", str(ws), "--period", "2024Q4", "--format", "json")
     found = [f for f in json.loads(res.stdout)["findings"] if f["rule"] == "waiver_unknown_rule"]
     assert [f["message"] for f in found] == [
