@@ -863,13 +863,13 @@ def _sheets(data: CheckData, mask: Any, least: int) -> dict[tuple[str, str], tup
         name, tab = files[pair // width], pair % width - 1
         if nonzeros[g] < least or not isinstance(name, str):
             continue
-        rows_of = functools.cache(functools.partial(_triples, regions, fields, values, group == g))
+        rows_of = functools.cache(functools.partial(_triples, regions, fields, values, group, g))  # when asked
         out[(name, str(sheets[tab] or "") if tab >= 0 else "")] = ((int(counts[g]), int(sums[g])), rows_of, int(nonzeros[g]))
     return out
 
 
-def _triples(regions: Any, fields: Any, values: list[Any], mask: Any) -> frozenset[Any]:
-    return frozenset((regions[i], fields[i], values[i]) for i in np.flatnonzero(mask))
+def _triples(regions: Any, fields: Any, values: Any, group: Any, g: int) -> frozenset[Any]:
+    return frozenset((regions[i], fields[i], values[i]) for i in np.flatnonzero(group == g))
 
 
 def _common_region(data: CheckData, regions: list[str]) -> str | None:
