@@ -91,6 +91,13 @@ def test_error_exits_1_with_cell_in_every_format(faulty):
     junit = ET.fromstring(render_findings(report, "junit").encode())
     failures = junit.findall(".//testsuite[@name='toilets_le_households']/testcase/failure")
     assert len(failures) == 1 and "东山县_2024Q4.xlsx" in failures[0].text
+    # --path-prefix reaches JUnit too: the testcase's file (which reporters link to) and its detail lines
+    junit = ET.fromstring(render_findings(report, "junit", prefix="sample/").encode())
+    [case] = junit.findall(".//testsuite[@name='toilets_le_households']/testcase")
+    assert case.get("file") == "sample/data/2024Q4/东山县_2024Q4.xlsx"
+    lines = case.find("failure").text.splitlines()  # the two cells compared
+    assert f"sample/data/2024Q4/东山县_2024Q4.xlsx › 5-人居环境和基础设施 › {TOILET_CELL}" in lines
+    assert all(x.startswith("sample/data/2024Q4/东山县_2024Q4.xlsx › ") for x in lines) and len(lines) == 2
 
     sarif = json.loads(render_findings(report, "sarif", prefix="sample"))
     assert sarif["version"] == "2.1.0"

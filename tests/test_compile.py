@@ -179,6 +179,34 @@ def test_xlsx_has_a_sheet_per_theme_frozen_and_highlighted(compiled):
     assert any(str(v).startswith("红色：未达到目标；斜体、浅黄底：合计不完整") for v in notes)
 
 
+def test_xlsx_under_lang_en_is_english_with_the_same_figures(compiled, tmp_path):
+    import openpyxl
+
+    ws, _ = compiled
+    zh = openpyxl.load_workbook(ws / "out" / "2024Q4" / "indicators.xlsx")
+    en_ws = copy_sample(tmp_path / "ws")
+    res = invoke("--lang", "en", "compile", str(en_ws), "--period", "2024Q4")
+    assert res.exit_code == 0, res.output
+    en = openpyxl.load_workbook(en_ws / "out" / "2024Q4" / "indicators.xlsx")
+    assert en.sheetnames[0] == "Monitoring" and en.sheetnames[-1] == "Indicators"
+    assert len(en.sheetnames) == len(zh.sheetnames)
+    sheet, before = en["Living environment"], zh["农村人居环境和基础设施"]
+    assert [c.value for c in sheet[1]][:4] == ["Region code", "Region", "Level", "Rural sanitary toilet coverage"]
+    assert [c.value for c in sheet[2]][3] == "% (target >= 65)"
+    assert [c.value for c in before[2]][3] == "%（目标 >= 65）"
+    # the same rows and figures; the level in English, the region's own name as written
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=3)]
+    assert rows[0][2] == "city" and {r[2] for r in rows} == {"city", "county", "township"}
+    assert [r[:2] + r[3:] for r in rows] == [[c.value for c in r][:2] + [c.value for c in r][3:]
+                                             for r in before.iter_rows(min_row=3)]
+    notes = en["Indicators"]
+    assert [c.value for c in notes[1]] == ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"]
+    toilets = next(r for r in notes.iter_rows(min_row=2, values_only=True) if r[2] == "sanitary_toilet_rate")
+    assert toilets[:4] == ("Living environment and infrastructure", "Rural sanitary toilet coverage",
+                           "sanitary_toilet_rate", "%")
+    assert any(str(r[0]).startswith("Red: target missed") for r in notes.iter_rows(values_only=True) if r[0])
+
+
 def test_input_error_exits_2_and_keeps_previous_outputs(tmp_path):
     ws = copy_sample(tmp_path / "ws")
     (ws / "data" / "2024Q4" / "坏文件.xlsx").write_bytes(b"not a workbook at all")
@@ -211,7 +239,9 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     assert res.exit_code == 0, res.output
     assert res.output.startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) — 东山县")
     assert "; change 2.39 pp" in res.output and "个百分点" not in res.output
-    assert "sanitary_toilet_households (field: 卫生厕所户数) [2024Q4] = 43242, rolled up from below" in res.output
+    # the field's English name from its source's name_en
+    assert ("sanitary_toilet_households (field: Households with a sanitary toilet) [2024Q4] = 43242, rolled up from below"
+            in res.output)
     res = invoke("--lang", "en", "explain", "new_5g_stations", "--region", "示范市", "--period", "2024Q4",
                  "--workspace", str(ws))
     # 个: no unit, no double space; the change is like for like (588 against 493 would be 19.3 %)

@@ -23,7 +23,8 @@ def render_findings(report, fmt: str, *, prefix: str = "", strict: bool = False)
     if fmt == "json":
         return w.to_json(report.issues, period=report.period, rules=report.rules_by_id)
     if fmt == "junit":
-        return w.to_junit(report.issues, report.rules, period=report.period, not_run=report.not_run, strict=strict)
+        return w.to_junit(report.issues, report.rules, period=report.period, not_run=report.not_run, strict=strict,
+                          prefix=prefix)
     if fmt == "github":
         return w.to_github(report.issues, prefix=prefix)
     if fmt == "sarif":
@@ -55,7 +56,7 @@ def _input_errors_for_ci(err: Any, fmt: str, output: Path | None, prefix: str, p
         common.echo(w.to_github(issues, prefix=prefix), nl=False)
         return
     # a file (or JSON on stdout) that says why, so an upload step after a failed check finds one
-    text = {"junit": lambda: w.to_junit(issues, [], period=period),
+    text = {"junit": lambda: w.to_junit(issues, [], period=period, prefix=prefix),
             "sarif": lambda: w.to_sarif(issues, [], prefix=prefix),
             "json": lambda: w.to_json(issues, period=period)}[fmt]()
     if output is not None:
@@ -123,7 +124,8 @@ def register(app: typer.Typer) -> None:
         strict: bool = typer.Option(False, "--strict", help="警告也视为不通过 / warnings fail too"),
         output: Path | None = typer.Option(None, "--output", "-o", help="写入文件而不是屏幕 / write to a file"),
         path_prefix: str = typer.Option("", "--path-prefix",
-                                        help="github/sarif 路径前缀（工作区相对仓库的位置）/ prefix for file paths"),
+                                        help="github/sarif/junit 中文件路径的前缀（工作区相对仓库的位置）/ prefix of file paths "
+                                             "in github, sarif and junit output (the workspace folder in the repository)"),
         today: str | None = typer.Option(None, "--today", help="豁免到期判断用的日期 YYYY-MM-DD（默认今天）"),
     ) -> None:
         """审核一期数据：按审核规则检查，有错误（强制性）时退出码为 1。

@@ -59,7 +59,7 @@ def explain(
             common.err_console().print(t("指标 {n} 未计算：工作区没有字段 {f}", "{n} was not computed: the workspace lacks {f}",
                                          n=d.name, f=", ".join(missing)).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
-        show(explain_value(compiled, d, code), ws)
+        show(explain_value(compiled, d, code), ws, defs)
 
 
 def _num(value: Any) -> str:
@@ -87,8 +87,18 @@ def field_as_indicator(ws: Any, text: str) -> Any:
                         decimals=2 if f.unit in ("万元", "亿元", "%", "公里", "千米", "公顷") else 0, change="growth")
 
 
-def show(ex: Any, ws: Any = None) -> None:
+def _english_names(ws: Any, defs: Any) -> dict[tuple[str, str], str]:
+    """(kind, id) → the English name of each field and indicator that has one (for ``--lang en``)."""
+    names: dict[tuple[str, str], str] = {}
+    if ws is not None:
+        names |= {("field", f.id): f.name_en for f in ws.fields().values() if getattr(f, "name_en", None)}
+    names |= {("indicator", i.id): i.name_en for i in defs or () if getattr(i, "name_en", None)}
+    return names
+
+
+def show(ex: Any, ws: Any = None, defs: Any = None) -> None:
     console = common.out_console()
+    english = _english_names(ws, defs) if common.en() else {}
     d = ex.indicator
     r = ex.result or {}
     name = (d.name_en or d.name) if common.en() else d.name
@@ -130,7 +140,8 @@ def show(ex: Any, ws: Any = None) -> None:
                   "rollup": t("由下级汇总", "rolled up from below"), None: t("缺数", "missing")}.get(term.origin)
         extra = t("，{o}", ", {o}", o=origin).render() if term.kind == "field" and origin else ""
         inc = t("，下级不全", ", children incomplete").render() if term.incomplete else ""
-        head = t("{n}（{k}：{label}）", "{n} ({k}: {label}) ", n=term.name, k=kind, label=term.label).render()
+        label = english.get((term.kind, term.name), term.label)
+        head = t("{n}（{k}：{label}）", "{n} ({k}: {label}) ", n=term.name, k=kind, label=label).render()
         console.print(f"{head}[{term.period}] = {_num(term.value)}{extra}{inc}", markup=False)
         if term.formula:
             console.print(t("    公式：{f}", "    formula: {f}", f=term.formula).render(), markup=False)

@@ -46,8 +46,9 @@ def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None 
     return json_dumps({"period": period, "summary": summary(issues), "findings": findings}, indent=2) + "\n"
 
 
-def _where(loc: Location) -> str:
-    return " › ".join(p for p in (loc.file, loc.sheet, loc.cell) if p) + (f", line {loc.line}" if loc.line else "")
+def _where(loc: Location, prefix: str = "") -> str:
+    file = _path(prefix, loc.file) if loc.file else loc.file
+    return " › ".join(p for p in (file, loc.sheet, loc.cell) if p) + (f", line {loc.line}" if loc.line else "")
 
 
 def _rule_name(rule: Any, lang: str | None) -> str:
@@ -57,11 +58,13 @@ def _rule_name(rule: Any, lang: str | None) -> str:
 
 
 def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = None,
-             lang: str | None = None, not_run: Iterable[str] = (), strict: bool = False) -> str:
+             lang: str | None = None, not_run: Iterable[str] = (), strict: bool = False, prefix: str = "") -> str:
     """One <testsuite> per rule, one <testcase> per finding (a rule with none passes as one
     testcase). Errors are <failure>s (warnings too with ``strict``, as the exit code counts
     them), waived findings <skipped>, other findings pass with the message in <system-out>. A
-    rule in ``not_run`` (on fields the workspace does not have) is one <skipped> testcase."""
+    rule in ``not_run`` (on fields the workspace does not have) is one <skipped> testcase. A
+    finding's first file is the testcase's ``file`` attribute (which JUnit reporters such as
+    GitLab's link to), with ``prefix`` before it and before the paths of its detail lines."""
     idle = set(not_run)
     by_rule: dict[str, list[Issue]] = {}
     for issue in issues:
@@ -82,8 +85,11 @@ def to_junit(issues: list[Issue], rules: Iterable[Any], *, period: str | None = 
         for issue in found:
             where = issue.region_name or issue.region_code or next((loc.file for loc in issue.locations if loc.file), "-")
             case = ET.SubElement(suite, "testcase", classname=rule_id, name=f"{where} {issue.period or ''}".strip())
+            first = next((loc.file for loc in issue.locations if loc.file), None)
+            if first:
+                case.set("file", _path(prefix, first))
             message = issue.message.render(lang)
-            detail = "\n".join(_where(loc) for loc in issue.locations)
+            detail = "\n".join(_where(loc, prefix) for loc in issue.locations)
             if issue.waived is not None:
                 ET.SubElement(case, "skipped", message=f"waived: {issue.waived}")
                 s_skip += 1

@@ -29,6 +29,11 @@ from revstat.writers.tabletext import ResultText
 
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村"}
 
+#: The sheets of the standard themes under ``--lang en`` (a sheet name holds 31 characters).
+SHEETS_EN = {"monitoring": "Monitoring", "guarantees": "Basic guarantees", "income": "Income and employment",
+             "funds": "Linkage funds and projects", "environment": "Living environment",
+             "governance": "Governance"}
+
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -128,11 +133,14 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
                           tree: Any | None = None) -> None:
     """A workbook for people: a sheet per theme, regions as rows, indicators as columns. The
     header rows and the notes go through xlsxwriter's API; the data rows are built a column
-    at a time as sheet XML (:mod:`revstat.writers.xlsxrows`: the same cells, ~50× faster)."""
+    at a time as sheet XML (:mod:`revstat.writers.xlsxrows`: the same cells, ~50× faster).
+    Under ``--lang en`` the headers, indicator names (``name_en``), units, levels and sheet
+    names are English; region names stay as the regions file writes them."""
     import numpy as np
     import xlsxwriter
 
     from revstat.definitions import THEMES
+    from revstat.i18n import get_lang, unit_text
     from revstat.writers.xlsxrows import DataRowsSheet, FigureGrid, TextColumns, data_rows_xml
 
     wb = xlsxwriter.Workbook(str(path), {**XLSXWRITER_OPTIONS, "in_memory": True})  # no temporary files
@@ -147,6 +155,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
                 num_fmts[decimals, missed, partial] = wb.add_format(figure_format(base, decimals, missed, partial))
             return num_fmts[decimals, missed, partial]
 
+        en = get_lang() == "en"
         order = region_order(results, tree)
         codes = [o[0] for o in order]
         figures = FigureGrid(results, codes, indicators,
@@ -156,7 +165,8 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             themes.setdefault(d.theme or "other", []).append(d)
         theme_order = [t for t in THEMES if t in themes] + [t for t in themes if t not in THEMES]
         # the region columns are the same on every sheet: their texts and widths once
-        left = [(code, "　" * depth + str(name), LEVEL_ZH.get(level, level)) for code, name, level, depth in order]
+        levels = {} if en else LEVEL_ZH  # the level's own name (county, township …) in English
+        left = [(code, "　" * depth + str(name), levels.get(level, level)) for code, name, level, depth in order]
         code_width = max((len(code) for code, _, _ in left), default=0)
         label_width = max(map(display_width, {label for _, label, _ in left}), default=0)
         region_cells = TextColumns(left, text_fmt._get_xf_index())
@@ -165,12 +175,16 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             defs = [d for d in themes[theme] if d.id in figures.with_rows]
             if not defs:
                 continue
-            ws = wb.add_worksheet(sheet_name(THEMES.get(theme, (theme,))[0], used), worksheet_class=DataRowsSheet)
-            headers = ["地区代码", "地区", "层级"]
+            label = (SHEETS_EN.get(theme) or THEMES.get(theme, (theme, theme))[1]) if en else THEMES.get(theme, (theme,))[0]
+            ws = wb.add_worksheet(sheet_name(label, used), worksheet_class=DataRowsSheet)
+            headers = ["Region code", "Region", "Level"] if en else ["地区代码", "地区", "层级"]
             units = ["", "", ""]
             for d in defs:
-                headers.append(d.name)
-                units.append(d.unit + (f"（目标 {d.target}）" if d.target else ""))
+                headers.append((d.name_en or d.name) if en else d.name)
+                if en:
+                    units.append(unit_text(d.unit, "en") + (f" (target {d.target})" if d.target else ""))
+                else:
+                    units.append(d.unit + (f"（目标 {d.target}）" if d.target else ""))
             for col, (h, u) in enumerate(zip(headers, units, strict=True)):
                 write_xlsx_cell(ws, 0, col, h, head)
                 write_xlsx_cell(ws, 1, col, u, head)
@@ -192,7 +206,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             ws.freeze_panes(2, 3)
             if title:
                 ws.set_header(f"&C{title.replace('&', '&&')}")
-        _notes_sheet(wb, indicators, sheet_name("指标说明", used), head, text_fmt)
+        _notes_sheet(wb, indicators, sheet_name("Indicators" if en else "指标说明", used), head, text_fmt, en)
     finally:
         wb.close()
 
@@ -211,14 +225,26 @@ def figure_format(base: dict[str, Any], decimals: int, missed: bool, partial: bo
 #: The key to the figure formats, under the table of 指标说明.
 FORMAT_KEY = ("红色：未达到目标；斜体、浅黄底：合计不完整（部分下级地区缺数，比率按分子、分母都齐全的下级地区计算），"
               "原因见 indicators.csv 的 note 列")
+FORMAT_KEY_EN = ("Red: target missed; italic on light yellow: the total is incomplete (some lower-level regions are "
+                 "missing; a ratio is over the parts that have both numerator and denominator); the reasons are in "
+                 "the note column of indicators.csv")
 
 
-def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any) -> None:
+def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any, en: bool = False) -> None:
     """One row per indicator: theme, name, id, unit, decimals, target, formula, basis."""
+    from revstat.definitions import THEMES
+    from revstat.i18n import unit_text
+
     ws = wb.add_worksheet(name)
-    headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
-    rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, str(d.target) if d.target else "",
-             d.formula, d.basis or d.description or ""] for d in indicators]
+    if en:
+        headers = ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"]
+        rows = [[THEMES.get(d.theme or "", (d.theme or "", d.theme or ""))[1], d.name_en or d.name, d.id,
+                 unit_text(d.unit, "en"), d.decimals, str(d.target) if d.target else "", d.formula,
+                 d.basis or d.description or ""] for d in indicators]
+    else:
+        headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
+        rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, str(d.target) if d.target else "",
+                 d.formula, d.basis or d.description or ""] for d in indicators]
     widths = [display_width(h) for h in headers]
     for col, h in enumerate(headers):
         write_xlsx_cell(ws, 0, col, h, head)
@@ -226,7 +252,7 @@ def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt:
         for col, value in enumerate(row):
             write_xlsx_cell(ws, i, col, value, text_fmt)
             widths[col] = min(max(widths[col], display_width(str(value))), 60)
-    write_xlsx_cell(ws, len(rows) + 2, 0, FORMAT_KEY, None)
+    write_xlsx_cell(ws, len(rows) + 2, 0, FORMAT_KEY_EN if en else FORMAT_KEY, None)
     for col, w in enumerate(widths):
         ws.set_column(col, col, w + 2)
     ws.freeze_panes(1, 2)
