@@ -278,7 +278,7 @@ def test_a_typo_in_a_rule_of_the_workspace_is_an_error_not_a_rule_that_never_run
     for command in (["compile", str(ws)], ["check", str(ws)]):
         res = CliRunner().invoke(app, [*command, "--period", "2024Q4"])
         assert res.exit_code == 2, res.output
-        assert "规则 persons_le_6x 引用了未知的名称 `monitored_person`，是否想写 `monitored_persons`？" in res.output
+        assert "规则 persons_le_6x 引用了未知的名称 `monitored_person`，是否应为 `monitored_persons`？" in res.output
         assert "checks/local.yaml，第4行" in res.output  # the rule: line, where the name is written
     assert not (ws / "out").exists()  # compile stopped before writing anything
 

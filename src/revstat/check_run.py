@@ -240,7 +240,7 @@ def _refuse_unknown_names(ws: Workspace, rules: list[RuleDef], indicators: list[
         guess = did_you_mean(name, known)
         errors.append(DefinitionError(
             t("规则 {id} 引用了未知的名称 `{name}`{hint}", "rule {id} refers to unknown name `{name}`{hint_en}", id=rule.id,
-              name=name, hint=f"，是否想写 `{guess}`？" if guess else "",
+              name=name, hint=f"，是否应为 `{guess}`？" if guess else "",
               hint_en=f"; did you mean `{guess}`?" if guess else ""),
             where_named(rule, name),
             t("改正规则中的名称：字段在 sources/*.yaml 中定义，`revstat indicators` 列出指标",

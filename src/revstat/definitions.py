@@ -204,7 +204,7 @@ def _check_names(defs: list[IndicatorDef], fields: set[str]) -> list[RevstatErro
                 t("指标 `{id}` 引用了未知的字段或指标 `{name}`", "indicator `{id}` refers to unknown field or indicator `{name}`",
                   id=d.id, name=name),
                 d._formula_where or d.where,
-                t("是否想写 `{c}`？`revstat indicators` 列出全部指标", "did you mean `{c}`? `revstat indicators` lists them all", c=close[0])
+                t("是否应为 `{c}`？`revstat indicators` 列出全部指标", "did you mean `{c}`? `revstat indicators` lists them all", c=close[0])
                 if close else t("字段 id 见 sources/*.yaml，指标 id 见 `revstat indicators`",
                                 "field ids are in sources/*.yaml; `revstat indicators` lists indicator ids"),
             ))

@@ -218,7 +218,7 @@ class _Builder:
             import difflib
 
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f"（是否想写 {close[0]}？）" if close else ""
+            hint = f"（是否应为 {close[0]}？）" if close else ""
             hint_en = f" (did you mean {close[0]}?)" if close else ""
             raise self.fail(node, t("未知的函数 {f}{h}", "unknown function {f}{h_en}", f=name, h=hint, h_en=hint_en))
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
