@@ -515,6 +515,13 @@ def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
         source.write_text(source.read_text(encoding="utf-8").replace("*.xls*", "*.xlsx"), encoding="utf-8")
     res = invoke("compile", str(ws), "--period", "2024Q4")
     assert "未读取：data/2024Q4/东山县_2024Q4.xls（没有来源的 files 模式与它相符" in res.output
+    # a county that sent a .csv instead: no files pattern can help, it has to be saved as .xlsx
+    (ws / "data" / "2024Q4" / "西河县_2024Q4.xlsx").rename(ws / "data" / "2024Q4" / "西河县_2024Q4.csv")
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    flat = res.output.replace("\n", "")
+    assert "未读取：data/2024Q4/西河县_2024Q4.csv（不是 Excel 工作簿；若是本期报表，请在 Excel/WPS 中打开并另存为 .xlsx" in flat
+    assert "西河县_2024Q4.csv …" not in flat and "东山县_2024Q4.xls（没有来源的 files 模式" in flat
+    (ws / "data" / "2024Q4" / "西河县_2024Q4.csv").rename(ws / "data" / "2024Q4" / "西河县_2024Q4.xlsx")
     # household records kept as CSV in the period's own folder are read by their source, not "unread"
     import duckdb
 
@@ -528,6 +535,16 @@ def test_an_xls_workbook_is_read_and_one_no_source_matches_is_named(tmp_path):
     (ws / "data" / "2024Q4" / "东山县_2024Q4.xls").unlink()
     res = invoke("compile", str(ws), "--period", "2024Q4")
     assert "未读取" not in res.output and "户级数据在本期没有文件" not in res.output, res.output
+
+
+def test_a_county_whose_workbook_is_missing_is_named_in_the_footer(tmp_path):
+    ws = copy_sample(tmp_path / "ws")
+    (ws / "data" / "2024Q4" / "西河县_2024Q4.xlsx").unlink()
+    res = invoke("compile", str(ws), "--period", "2024Q4")
+    assert res.exit_code == 1  # regions_complete is an error
+    assert "\n没有数据：西河县（下级地区全部缺数，没有收到或没有读取其报表；合计不含这些地区）\n" in res.output
+    res = invoke("compile", str(copy_sample(tmp_path / "whole")), "--period", "2024Q4")
+    assert res.exit_code == 0 and "没有数据" not in res.output  # 北川县's one blank township is not a missing county
 
 
 def test_hidden_rows_skipped_are_named_in_the_footer(tmp_path):

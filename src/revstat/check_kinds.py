@@ -590,13 +590,13 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
         every = _rows_by_region(rows, reported, rowless) if rows is not None else {}
         whole = _wholly_missing(data, [r for r, m in short.items() if not m], level)
         for parent, kids in whole.items():  # a county with none of its townships: its workbook is not there
-            out.append(_issue(
+            out.append(_tagged("no_report", _issue(
                 rule, data, parent, data.period,
                 t("{region}（{region_code}）{period}的 {n} 个下级地区全部缺数（{names}）：没有收到或没有读取该地区的报表",
                   "none of the {n} regions below {region} ({region_code}) has data for {period} ({names}): its "
                   "workbook was not received or not read"), n=len(kids),
                 names=t("、".join(data.tree.name(k) for k in kids[:3]) + ("等" if len(kids) > 3 else ""),
-                        ", ".join(data.tree.name(k) for k in kids[:3]) + (" …" if len(kids) > 3 else ""))))
+                        ", ".join(data.tree.name(k) for k in kids[:3]) + (" …" if len(kids) > 3 else "")))))
         gone = {k for kids in whole.values() for k in kids}
         for region, missing in short.items():
             if region in gone:
@@ -618,6 +618,12 @@ def check_completeness(rule: RuleDef, data: CheckData) -> list[Issue]:
                     t("{region}{period}缺少必填项“{field}”", "{region} {period}: required field {field} is missing"),
                     locations=cells, field=data.label_text(fid)))
     return out
+
+
+def _tagged(tag: str, issue: Issue) -> Issue:
+    import dataclasses
+
+    return dataclasses.replace(issue, tag=tag)
 
 
 def _wholly_missing(data: CheckData, regions: list[str], level: str) -> dict[str, list[str]]:

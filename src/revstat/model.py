@@ -69,6 +69,9 @@ class Issue:
     difference: Any = None
     locations: tuple[Location, ...] = field(default_factory=tuple)
     waived: str | None = None  # the waiver's reason when waived
+    #: what the finding says, for the programs that summarise findings (``"no_report"``: none of a
+    #: region's lower-level regions has data — its workbook was not received); not written out
+    tag: str | None = field(default=None, compare=False)
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         return {

@@ -305,13 +305,25 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         name=counted[0], field=counted[4], n=counted[1], unit=unit_text(counted[2]),
                         files=counted[3]).render(),
                       markup=False)
-    if summary is not None and getattr(summary, "unmatched", None):  # a county's .xls beside the others' .xlsx
+    unmatched = list(getattr(summary, "unmatched", None) or []) if summary is not None else []
+    excel = [f for f in unmatched if PurePath(f).suffix.lower().startswith(".xls")]
+    other = [f for f in unmatched if f not in excel]
+
+    def few(files: list[str]) -> str:
+        return "、".join(files[:5]) + (" …" if len(files) > 5 else "")
+
+    if excel:  # a county's .xls beside the others' .xlsx: a wider pattern reads it
         console.print(t("未读取：{f}（没有来源的 files 模式与它相符；若是本期报表，把来源的 files 改为如 "
                         "data/{{period}}/*.xls*，或另存为 .xlsx）",
                         "not read: {f} (no source's files pattern matches it; if it is one of this period's "
                         "workbooks, change the sources' files to e.g. data/{{period}}/*.xls*, or save it as .xlsx)",
-                        f="、".join(summary.unmatched[:5]) + (" …" if len(summary.unmatched) > 5 else "")).render(),
-                      markup=False)
+                        f=few(excel)).render(), markup=False)
+    if other:  # a .csv, .ods or .et sent instead of the workbook: it has to be saved as one
+        console.print(t("未读取：{f}（不是 Excel 工作簿；若是本期报表，请在 Excel/WPS 中打开并另存为 .xlsx，"
+                        "或请报送单位重新报送 .xlsx）",
+                        "not read: {f} (not an Excel workbook; if it is one of this period's workbooks, open it in "
+                        "Excel/WPS and save it as .xlsx, or ask the county to send the .xlsx again)",
+                        f=few(other)).render(), markup=False)
     locks = [s for s in getattr(summary, "skipped", []) if PurePath(s).name.startswith("~$")]
     from revstat.sources.read import lock_owner
 
@@ -346,6 +358,12 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     if len(missed):
         console.print(t("未达到目标：{n} 处（在 indicators.xlsx 中标红）", "targets missed: {n} (highlighted in indicators.xlsx)",
                         n=len(missed)).render(), markup=False)
+    absent = [f.region_name or f.region_code for f in compiled.findings or ()
+              if getattr(f, "tag", None) == "no_report" and f.period == compiled.period]
+    if absent:  # a county's workbook not received: the most common gap of a quarter, named here first
+        console.print(t("没有数据：{r}（下级地区全部缺数，没有收到或没有读取其报表；合计不含这些地区）",
+                        "no data from {r} (none of the regions below has data: the workbook was not received or not "
+                        "read; the totals leave it out)", r=join(absent)).render(), markup=False)
     if starred:  # the footnote of the starred rows above
         console.print(t("* 部分下级地区缺数，合计或上年同期数不完整（见 indicators.csv 的 note 列）",
                         "* some lower-level regions are missing: the total or last year's total is incomplete (see the "
