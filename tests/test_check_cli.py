@@ -320,3 +320,21 @@ def test_a_waiver_of_a_rule_that_does_not_exist_is_said_to_waive_nothing(tmp_pat
     assert [f["message"] for f in found] == [
         "豁免没有起作用：没有 id 为 toilet_rate_targte 的审核规则（拼写错误？`revstat lint` 会指出）"]
     assert found[0]["locations"] == [{"file": "checks/waivers.yaml", "line": 2}]
+
+
+def test_annual_targets_are_checked_only_at_the_years_end():
+    # 务工目标完成率 and 住房安全问题整改率 are tasks of the year: in the first quarter (95.98 %, 33.93 % for
+    # the city, under 100 in every county) they are neither findings nor missed targets; the dropout
+    # target (<= 0) holds in every period
+    from revstat.pipeline import compile_workspace
+
+    ws = load_workspace(SAMPLE)
+    report = check_workspace(ws, "2023Q1", today=dt.date(2025, 1, 1))
+    found = {(i.region_name, i.message.zh.split("：", 1)[1][:4]) for i in report.issues if i.rule == "indicator_targets"}
+    assert found == {("南岭县", "义务教育")}
+    for period, judged in (("2023Q1", False), ("2023Q4", True)):
+        results = compile_workspace(ws, period).results
+        city = results[(results.region_code == "990100000000")].set_index("indicator")
+        assert city.loc["migrant_target_rate", "target"] == (">= 100" if judged else None)
+        assert (city.loc["migrant_target_rate", "target_met"] is None) is not judged
+        assert city.loc["remaining_assisted_rate", "target"] == ">= 100"  # not annual: judged every quarter

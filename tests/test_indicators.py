@@ -117,6 +117,20 @@ def test_target_met_on_the_exact_value():
     assert row(res, "toilet_rate", B1).target == ">= 65"
 
 
+@pytest.mark.parametrize(("period", "judged"), [("2024Q1", False), ("2024Q3", False), ("2024M11", False),
+                                                ("2024Q4", True), ("2024M12", True), ("2024", True)])
+def test_an_annual_target_is_judged_only_at_the_years_end(period, judged):
+    # a task of the year (务工目标, 住房安全问题整改) is not missed in its first quarter
+    annual = ind(id="toilet_rate", name="卫生厕所普及率", formula="toilet / hh * 100", decimals=2,
+                 target={"op": ">=", "value": 65, "annual": True}, change="pp")
+    data = {period: TOILETS["2024Q4"]}
+    res = compute(data, [annual], period=period)
+    b1, city = row(res, "toilet_rate", B1), row(res, "toilet_rate", CITY)
+    assert (b1.target_met, city.target_met) == ((False, True) if judged else (None, None))  # 60 % and 78.57 %
+    assert b1.target == (">= 65" if judged else None)
+    assert b1.display == "60.00"  # the figure itself is the same in every period
+
+
 INCOMES = {
     "2024Q4": {"pop": {A1: 100, A2: 300, B1: 200, B2: 100}, "inc": {A1: 1100, A2: 2200, B1: 1650, B2: 3300}},
     "2023Q4": {"pop": {A1: 100, A2: 300, B1: 200, B2: 100}, "inc": {A1: 1000, A2: 2000, B1: 1500, B2: 3000}},

@@ -255,3 +255,18 @@ def test_lint_and_check_agree_on_the_standard_rules_that_will_not_run(ws, tmp_pa
     said = int(re.match(r"(\d+) 条", note.message.render("zh")).group(1))
     report = check_workspace(load_workspace(full), "2024Q4", today=dt.date(2025, 1, 15))
     assert said == len(report.not_run) and "toilet_rate_target" in report.not_run
+
+
+def test_an_indicator_file_in_error_does_not_make_the_standard_rules_look_idle(tmp_path):
+    # the sample has every field the standard rules use: with one broken indicator file the standard
+    # indicators did not load, and the rules on them were said not to run — a false note beside the error
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws, ignore=shutil.ignore_patterns("out", "data"))
+    assert not [i for i in lint_workspace(ws) if i.rule == "lint.standard_rules_not_run"]
+    (ws / "indicators").mkdir(exist_ok=True)
+    (ws / "indicators" / "local.yaml").write_text(
+        "indicators:\n  - id: mine\n    name: 我的指标\n    unit: '%'\n    formula: sewage_treated_village / admin_villages\n",
+        encoding="utf-8")
+    issues = lint_workspace(ws)
+    assert any("sewage_treated_village" in i.message.zh for i in issues if i.severity.value == "error")
+    assert not [i for i in issues if i.rule == "lint.standard_rules_not_run"]

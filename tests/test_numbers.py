@@ -27,6 +27,16 @@ def test_numbers_typed_as_text_parse_exactly(raw, expected):
     assert parse_number(raw) == expected
 
 
+@pytest.mark.parametrize(("raw", "text"), [("1898.0", "1898"), ("1,234.00", "1234"), ("１５００．０", "1500"),
+                                           (1898.0, "1898"), ("1.5e3", "1500"), ("-3.000", "-3"),
+                                           ("1.20", "1.20"), ("0.5", "0.5"), ("2.675", "2.675")])
+def test_a_whole_number_typed_with_zero_decimals_is_that_whole_number(raw, text):
+    # a county's '1898.0' (text) summed with 1897 others must print 43242 in indicators.csv, not 43242.0;
+    # other decimals stay as typed (exact)
+    assert str(parse_number(raw)) == text
+    assert str(parse_number(raw) + Decimal(41344)) == str(Decimal(text) + Decimal(41344))
+
+
 @pytest.mark.parametrize("raw", [None, "", "  ", "—", "——", "/", "…", "-"])
 def test_missing_marks_are_missing_never_zero(raw):
     assert parse_number(raw) is None

@@ -64,7 +64,8 @@ def oracle_xlsx(results: Any, path: Path, indicators: list[Any], *, title: str =
                 continue
             ws = wb.add_worksheet(tables.sheet_name(THEMES.get(theme, (theme,))[0], used))
             headers = ["地区代码", "地区", "层级"] + [d.name for d in defs]
-            units = ["", "", ""] + [d.unit + (f"（目标 {d.target}）" if d.target else "") for d in defs]
+            units = ["", "", ""] + [d.unit + (f"（{'年度' if getattr(d.target, 'annual', False) else ''}目标 {d.target}）"
+                                              if d.target else "") for d in defs]
             for c, (h, u) in enumerate(zip(headers, units, strict=True)):
                 write_xlsx_cell(ws, 0, c, h, head)
                 write_xlsx_cell(ws, 1, c, u, head)

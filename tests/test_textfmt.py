@@ -191,7 +191,10 @@ def test_target_of_one_region_and_an_upper_bound():
     assert tf.target(rate("北川县", "61.444", "61.44", False)) == "未达到65%的目标"
     assert plain(tf.target(rate("北川县", "61.444", "61.44", False), show=True)) == "未达到65%的目标（61.44%）"
     zero = fig("0", "0", unit="人", target="<= 0", target_met=True)
-    assert tf.target([zero]) == "均控制在0人以内"
+    assert tf.target([zero]) == "均实现动态清零"  # a ceiling of 0 (辍学人数): the field's words
+    one = fig("1", "1", unit="人", region="南岭县", target="<= 0", target_met=False)
+    assert plain(tf.target([zero, one])) == "南岭县未实现动态清零（1人）"
+    assert tf.target([fig("3", "3", unit="人", target="<= 5", target_met=True)]) == "均控制在5人以内"
 
 
 def test_a_missing_region_is_not_counted_for_a_target():
@@ -211,6 +214,7 @@ def test_marks_carry_the_figure_key_and_strip_cleanly():
 
 def test_every_region_missing_its_target_is_all_of_them_not_three_and_the_rest():
     missed = [fig("90", "90.00", unit="%", region=f"县{i}", target=">=100", target_met=False) for i in range(6)]
-    assert plain(tf.target(missed, limit=3, noun="个县（市、区）")) == "全部6个县（市、区）未达到100%的目标"
+    assert plain(tf.target(missed, limit=3, noun="个县（市、区）")) == "6个县（市、区）均未达到100%的目标"
+    assert plain(tf.target(missed[:2])) == "县0、县1均未达到100%的目标（县090.00%、县190.00%）"
     assert plain(tf.target(missed[:4] + [fig("100", "100.00", unit="%", target=">=100", target_met=True)],
                            limit=3, noun="个县（市、区）")) == "县0、县1、县2等4个县（市、区）未达到100%的目标"

@@ -75,3 +75,7 @@ def test_a_bracket_or_quote_left_open_is_reported_where_it_opened(text: str, lin
         yamlload.load_yaml_text(text, "revstat.yaml")
     assert err.value.where.line == line
     assert f"（从这里开始，到第{still_open}行仍未闭合）" in err.value.render("zh")
+    # the same explanation in English, PyYAML's own words beside it
+    english = err.value.what.render("en")
+    assert english.startswith("malformed YAML: ") and f"(opened here, still open on line {still_open})" in english
+    assert "是" not in english and "闭合" not in english

@@ -92,7 +92,7 @@ def build_check_data(ws: Workspace, period: str, *, observations: Any, values: A
     targets: dict[str, tuple[str, Decimal]] = {}
     for ind in indicators:
         target = getattr(ind, "target", None)
-        if target is not None and getattr(target, "value", None) is not None:
+        if target is not None and getattr(target, "value", None) is not None and target.applies(period):
             targets[ind.id] = (target.op, Decimal(str(target.value)))
     names = {f: d.name for f, d in fields.items()} | {i.id: i.name for i in indicators}
     names_en = {i.id: i.name_en for i in indicators if getattr(i, "name_en", None)}

@@ -54,11 +54,22 @@ class Target(BaseModel):
 
     op: Literal[">=", ">", "<=", "<", "=="] = Field(description="比较方式 / comparison")
     value: Decimal = Field(description="目标值 / target value")
+    annual: bool = Field(False, description="年度目标：只在年末一期（四季度、12月、全年）判断，年中各期不判断 / "
+                                            "an annual target: judged only in the period that ends the year")
 
     @field_validator("value", mode="before")
     @classmethod
     def _exact(cls, v: Any) -> Any:
         return str(v) if isinstance(v, float) else v
+
+    def applies(self, period: Any) -> bool:
+        """Whether the target is judged in ``period`` (an annual one only at the year's end:
+        2024Q4, 2024M12, 2024; a task of the year is not missed in its first quarter)."""
+        if not self.annual:
+            return True
+        from revstat.periods import Period
+
+        return (period if isinstance(period, Period) else Period.parse(str(period))).months == 12
 
     def met(self, value: Decimal | None) -> bool | None:
         if value is None:

@@ -423,7 +423,8 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
     if (~prev_partial & like).any():
         notes = noted(~prev_partial & like, t("同比按两年都有数的下级地区计算（可比口径）",
                                               "the change is over the parts both years have (like for like)").render())
-    met = d.target.met if d.target else None
+    judged = d.target is not None and d.target.applies(period)  # an annual target: at the year's end only
+    met = d.target.met if judged else None
     missing = np.full(len(rows), None, dtype=object)
     same = {
         "indicator": d.id,
@@ -431,7 +432,7 @@ def _rows(engine: Engine, d: IndicatorDef, period: str, prev: str, rounding: str
         "theme": d.theme or "",
         tidy.PERIOD: period,
         tidy.UNIT: d.unit,
-        "target": str(d.target) if d.target else None,
+        "target": str(d.target) if judged else None,
         "change_unit": CHANGE_UNITS[d.change],
     }
     arrays = {

@@ -268,7 +268,7 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
                 issues += _unit_issues(text, rule.location, units, f"规则 {rule.id}")
         issues += _rule_constant_issues(rule)
         issues += _placeholder_issues(rule)
-    if idle:
+    if idle and names_complete:  # with an indicator file in error, its indicators would all look absent
         shown = "、".join(idle[:5]) + (f" 等 {len(idle)} 条" if len(idle) > 5 else "")
         issues.append(_finding("standard_rules_not_run", Severity.INFO,
                                t("{n} 条标准审核规则用到本工作区没有的字段或指标，不会运行：{ids}（需要时在 sources/ 中"

@@ -53,7 +53,7 @@ def parse_number(raw: object) -> Decimal | None:
     if isinstance(raw, float):
         if math.isnan(raw) or math.isinf(raw):
             raise NotANumber(str(raw))
-        return Decimal(repr(raw))
+        return _whole(Decimal(repr(raw)))
     if not isinstance(raw, str):
         raise NotANumber(str(raw))
     text = clean_text(raw).translate(_MINUSES).replace(" ", "")
@@ -66,9 +66,18 @@ def parse_number(raw: object) -> Decimal | None:
     if not _NUMBER.match(text):
         raise NotANumber(raw)
     try:
-        return Decimal(text)
+        return _whole(Decimal(text))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
         raise NotANumber(raw) from exc
+
+
+def _whole(value: Decimal) -> Decimal:
+    """A whole number typed with a fraction of zeros or an exponent (“1898.0”, “12e3”) as the
+    whole number it is (1898, 12000), so sums of it print as a count does; any other value as typed."""
+    exponent = value.as_tuple().exponent
+    if exponent == 0 or not isinstance(exponent, int) or abs(exponent) > 30 or value != value.to_integral_value():
+        return value
+    return Decimal(int(value))
 
 
 def to_decimal(value: object) -> Decimal | None:

@@ -443,7 +443,9 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
         return ""
     op, goal = _target_text(items[0].target)
     goal_text = f"{goal}{items[0].unit}"
-    if op in ("<=", "≤", "<"):
+    if op in ("<=", "≤") and _is_zero(goal):  # 辍学人数 <= 0: the field says 动态清零
+        ok, no = "实现动态清零", "未实现动态清零"
+    elif op in ("<=", "≤", "<"):
         ok, no = f"控制在{goal_text}以内", f"未控制在{goal_text}以内"
     else:
         ok, no = f"达到{goal_text}的目标", f"未达到{goal_text}的目标"
@@ -464,10 +466,20 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
         return text
     if len(failed) == 1:
         return f"{failed[0].region_name}{no}（{level(failed[0])}）"
-    names = join_names([f.region_name for f in failed], limit, noun, total=len(items))
+    every = len(failed) == len(items)  # 6个县（市、区）均未达到…, not 全部6个县（市、区）未达到…
     if limit is not None and len(failed) > limit:
-        return f"{names}{no}"
-    return f"{names}{no}（" + "、".join(f"{f.region_name}{level(f)}" for f in failed) + "）"
+        if every:
+            return f"{len(items)}{noun}均{no}"
+        return f"{join_names([f.region_name for f in failed], limit, noun)}{no}"
+    names = join_names([f.region_name for f in failed])
+    return f"{names}{'均' if every else ''}{no}（" + "、".join(f"{f.region_name}{level(f)}" for f in failed) + "）"
+
+
+def _is_zero(number: str) -> bool:
+    try:
+        return Decimal(number) == 0
+    except ArithmeticError:
+        return False
 
 
 def target_groups(items: Sequence[Fig]) -> tuple[list[Fig], list[Fig]]:

@@ -136,17 +136,17 @@ def load_yaml_text(text: str, name: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        why = _problem_zh(problem)
+        why, why_en = _problem(problem)
         opened = getattr(exc, "context_mark", None)
         context = getattr(exc, "context", None) or ""
         if (opened is not None and mark is not None and opened.line < mark.line
                 and any(k in context for k in ("flow sequence", "flow mapping", "quoted scalar"))):
             # a bracket or quote left open: the parser notices on a later line, the fix is where it opened
-            why = t("{why}（从这里开始，到第{n}行仍未闭合）", "{why} (opened here, still open on line {n})",
-                    why=why, n=mark.line + 1).render("zh")
+            why = f"{why}（从这里开始，到第{mark.line + 1}行仍未闭合）"
+            why_en = f"{why_en} (opened here, still open on line {mark.line + 1})"
             mark = opened
         raise DefinitionError(
-            t("YAML 格式错误：{why}（{p}）", "malformed YAML: {p}", p=problem, why=why),
+            t("YAML 格式错误：{why}（{p}）", "malformed YAML: {why_en} ({p})", p=problem, why=why, why_en=why_en),
             Location(name, line=mark.line + 1 if mark else None,
                      column=mark.column + 1 if mark else None),
             t("检查该行的缩进、冒号和引号", "check indentation, colons and quotes on that line"),
@@ -156,29 +156,37 @@ def load_yaml_text(text: str, name: str) -> Any:
 
 
 #: PyYAML's problems, as a bureau's staff would understand them (the original stays beside it).
-_PROBLEMS_ZH = (
-    ("mapping values are not allowed here", "此处不能出现“键: 值”：上一行的缩进不对，或值里有未加引号的冒号"),
-    ("found character '\\t' that cannot start any token", "有制表符（Tab）：YAML 只能用空格缩进"),
-    ("found a tab character", "有制表符（Tab）：YAML 只能用空格缩进"),
-    ("could not find expected ':'", "缺少冒号“:”"),
-    ("did not find expected key", "缩进没有对齐，或缺少“键:”"),
-    ("did not find expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
-    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
-    ("did not find expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
-    ("expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
-    ("did not find expected '-' indicator", "列表项的“-”缩进没有对齐"),
-    ("found unexpected end of stream", "文件意外结束：引号或括号没有闭合"),
-    ("expected <block end>", "缩进没有对齐"),
-    ("found undefined alias", "引用了未定义的锚点（*名称）"),
-    ("found unexpected ':'", "多了一个冒号，或值里的冒号需要加引号"),
+_PROBLEMS = (
+    ("mapping values are not allowed here", "此处不能出现“键: 值”：上一行的缩进不对，或值里有未加引号的冒号",
+     "a “key: value” cannot start here: the line above is indented wrongly, or a value holds an unquoted colon"),
+    ("found character '\\t' that cannot start any token", "有制表符（Tab）：YAML 只能用空格缩进",
+     "a tab: YAML is indented with spaces only"),
+    ("found a tab character", "有制表符（Tab）：YAML 只能用空格缩进", "a tab: YAML is indented with spaces only"),
+    ("could not find expected ':'", "缺少冒号“:”", "a colon “:” is missing"),
+    ("did not find expected key", "缩进没有对齐，或缺少“键:”", "the indentation is off, or a “key:” is missing"),
+    ("did not find expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号",
+     "a [ ] bracket is not closed, or a comma is missing between items"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号",
+     "a [ ] bracket is not closed, or a comma is missing between items"),
+    ("did not find expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号",
+     "a { } brace is not closed, or a comma is missing between items"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号",
+     "a { } brace is not closed, or a comma is missing between items"),
+    ("did not find expected '-' indicator", "列表项的“-”缩进没有对齐", "the “-” of a list item is not aligned"),
+    ("found unexpected end of stream", "文件意外结束：引号或括号没有闭合",
+     "the file ends early: a quote or bracket is not closed"),
+    ("expected <block end>", "缩进没有对齐", "the indentation is off"),
+    ("found undefined alias", "引用了未定义的锚点（*名称）", "an undefined alias (*name) is used"),
+    ("found unexpected ':'", "多了一个冒号，或值里的冒号需要加引号", "an extra colon, or a colon in a value needs quotes"),
 )
 
 
-def _problem_zh(problem: str) -> str:
-    for start, zh in _PROBLEMS_ZH:
+def _problem(problem: str) -> tuple[str, str]:
+    """PyYAML's problem in (Chinese, English) words a bureau's staff understand."""
+    for start, zh, en in _PROBLEMS:
         if problem.startswith(start):
-            return zh
-    return "格式不对"
+            return zh, en
+    return "格式不对", "the format is wrong"
 
 
 def load_yaml(path: Path, display_name: str | None = None) -> Any:

@@ -274,7 +274,7 @@ def _records_counted(compiled: Any) -> tuple[str, Any, str, str, str] | None:
             continue
         rows = obs[(obs["field"] == field.id) & (obs["period"] == compiled.period) & (obs["origin"] == "records")]
         if len(rows):
-            files = "、".join(sorted({str(f) for f in rows["file"]})[:3])
+            files = join(sorted({str(f) for f in rows["file"]})[:3])
             return (field.name or field.id, sum(v for v in rows["value"] if v is not None), field.unit or "", files,
                     field.id)
     return None
@@ -310,7 +310,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     other = [f for f in unmatched if f not in excel]
 
     def few(files: list[str]) -> str:
-        return "、".join(files[:5]) + (" …" if len(files) > 5 else "")
+        return join(files[:5]) + (" …" if len(files) > 5 else "")
 
     if excel:  # a county's .xls beside the others' .xlsx: a wider pattern reads it
         console.print(t("未读取：{f}（没有来源的 files 模式与它相符；若是本期报表，把来源的 files 改为如 "
@@ -332,7 +332,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     if open_books:  # Excel/WPS holds a lock file beside an open workbook: what was read is its last save
         console.print(t("{f} 正在 Excel/WPS 中打开（有锁文件），读取的是它上次保存的内容；保存并关闭后重新运行",
                         "{f} is open in Excel/WPS (a lock file is beside it): its last saved contents were read; save "
-                        "and close it, then run again", f="、".join(dict.fromkeys(open_books))).render(),
+                        "and close it, then run again", f=join(dict.fromkeys(open_books))).render(),
                       markup=False)
     hidden = list(dict.fromkeys(getattr(summary, "hidden", None) or []))
     if hidden:  # hidden rows and sheets, read or skipped by the hidden: setting: a total may then differ
@@ -345,8 +345,8 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
     if stray:  # left by a crash or a copy: no workbook of that name beside it
         console.print(t("{f} 是 Excel/WPS 的锁文件，找不到与它对应的工作簿（可能是异常退出留下的），已跳过；"
                         "若有工作簿正在打开，保存并关闭后重新运行",
-                        "{f} is an Excel/WPS lock file matching no one workbook beside it (left by a crash?): skipped; "
-                        "if a workbook is open, save and close it, then run again", f="、".join(stray)).render(),
+                        "{f} is an Excel/WPS lock file matching no workbook beside it (left by a crash?): skipped; "
+                        "if a workbook is open, save and close it, then run again", f=join(stray)).render(),
                       markup=False)
     missed = results[results["target_met"] == False]  # noqa: E712 - object column of True/False/None
     console.print(t("已写出 {d}：indicators.csv、indicators.json、indicators.xlsx、findings.json（{n} 个指标、{r} 个地区，"
@@ -379,7 +379,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         more = t("等", ", …").render() if len(no_file) > 10 else ""
         console.print(t("户级数据在本期没有文件（{p}），跳过依赖它的 {n} 个指标：{names}{more}",
                         "no household records file for the period ({p}): {n} indicators that need it skipped: "
-                        "{names}{more}", p="、".join(compiled.records_missing), n=len(no_file), names=names,
+                        "{names}{more}", p=join(compiled.records_missing), n=len(no_file), names=names,
                         more=more).render(), markup=False)
         for pattern in compiled.records_missing:  # the export is there under another extension (CSV, not Parquet)
             folder = compiled.workspace.root / PurePath(pattern).parent
@@ -387,13 +387,13 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
             if others:
                 console.print(t("  该文件夹中有 {f}：若这就是户级数据，把来源的 files 改为与之相符（如 {g}）",
                                 "  the folder holds {f}: if that is the export, change the source's files to match it "
-                                "(e.g. {g})", f="、".join(others[:5]),
+                                "(e.g. {g})", f=join(others[:5]),
                                 g=str(PurePath(pattern).parent / ("*" + PurePath(others[0]).suffix))).render(),
                               markup=False)
     if compiled.records_missing_before:  # last year's export missing: no year-on-year change for its indicators
         console.print(t("户级数据在上年同期没有文件（{p}）：依赖它的指标没有同比",
                         "no household records file for the same period last year ({p}): the indicators that need "
-                        "it have no year-on-year change", p="、".join(compiled.records_missing_before)).render(),
+                        "it have no year-on-year change", p=join(compiled.records_missing_before)).render(),
                       markup=False)
     lacking = [s for s in compiled.skipped if s.why != "no_file"]
     if lacking:

@@ -51,7 +51,7 @@ def indicators(
         for theme in order:
             zh, en_name = THEMES.get(theme, (theme, theme))
             table = Table(title=f"{en_name if en else zh} ({theme}, {len(themes[theme])})", title_justify="left")
-            for col in (t("指标", "indicator"), "id", t("单位", "unit"), t("小数", "dp"), t("目标", "target")):
+            for col in (t("指标", "indicator"), "id", t("单位", "unit"), t("小数", "decimals"), t("目标", "target")):
                 table.add_column(str(col), overflow="fold", no_wrap=col == "id")  # ids are copied: keep them whole
             if formulas:
                 table.add_column(t("公式", "formula").render())

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from revstat.cli import common
-from revstat.i18n import t
+from revstat.i18n import join, t, unit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -89,16 +89,16 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
         return ", ".join(str(r + 1) for r in rows) or "—"
 
     for label, rows in ((t("标题行", "title rows"), layout.title_rows),
-                        (t("表号/单位等说明行", "表号/unit/meta rows"), layout.meta_rows),
+                        (t("表号/单位等说明行", "form number, unit and other notes rows"), layout.meta_rows),
                         (t("表头行", "header rows"), layout.header_rows)):
         console.print(f"  {label.render()}: {rows_text(rows)}", markup=False)
     if layout.units:
         console.print(t("  单位行（第{r}行）：{u}", "  unit row (row {r}): {u}", r=(layout.unit_row or 0) + 1,
-                        u="、".join(layout.units)).render(), markup=False)
+                        u=join(layout.units)).render(), markup=False)
     if layout.code_row is not None:
         console.print(t("  代码行：第{r}行", "  code row: row {r}", r=layout.code_row + 1).render(), markup=False)
     if layout.header_rows:
-        console.print(t("  数据从第{r}行开始", "  data start at row {r}", r=layout.data_start + 1).render(), markup=False)
+        console.print(t("  数据从第{r}行开始", "  data starts at row {r}", r=layout.data_start + 1).render(), markup=False)
     if grid.hidden_rows:
         console.print(t("  隐藏的行：{r}", "  hidden rows: {r}", r=rows_text(sorted(grid.hidden_rows))).render(), markup=False)
     if grid.error_cells:
@@ -122,7 +122,9 @@ def _show_sheet(book: Any, name: str, ws: Any) -> None:
         for f in source.fields:
             col, _ = match_column(layout.columns, f.column or f.name)
             if col is not None:
-                mapping.setdefault(col.index, f"{f.id}（{f.name}，{f.unit}）")
+                mapping.setdefault(col.index, t("{id}（{name}，{unit}）", "{id} ({name_en}, {unit_en})", id=f.id,
+                                                name=f.name, unit=f.unit, name_en=f.name_en or f.name,
+                                                unit_en=unit_text(f.unit, "en") or f.unit).render())
                 try:
                     shift = unit_shift(f, col, layout, source, Location(book.display, name))
                 except SourceError as err:

@@ -97,7 +97,7 @@ def show_error(err: RevstatError) -> None:
             console.print()
         console.print(e.render(), markup=False)
     if len(errors) > 1:
-        console.print(t("\n共 {n} 个错误。", "\nerrors in all: {n}", n=len(errors)).render(), markup=False)
+        console.print(t("\n共 {n} 个错误。", "\n{n} errors in all", n=len(errors)).render(), markup=False)
 
 
 def fail(err: RevstatError) -> NoReturn:

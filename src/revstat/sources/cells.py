@@ -225,8 +225,11 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
               "cannot tell which column to read", col=wanted, cells=cells),
             Location(file, sheet, a1(layout.header_rows[-1], twins[1].index)),
             t("删除或改名重复的列", "delete or rename the duplicate column"))
-    found = "、".join(c.label for c in layout.columns) or t("（没有识别出表头）", "(no header found)").render()
-    hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)).render() if close else ""
+    labels = [c.label for c in layout.columns]
+    found = "、".join(labels) or "（没有识别出表头）"
+    found_en = ", ".join(labels) or "(no header found)"
+    hint = t("最接近的是：{close}；", "closest: {close}; ", close="、".join(close)) if close else ""
+    hint_en = t("", "closest: {close}; ", close=", ".join(close)) if close else ""
     # the likeliest header's cell (a renamed header is usually the one to fix)
     likely = next((c for c in layout.columns if close and c.label == close[0]), None)
     cell = None
@@ -234,7 +237,8 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
         cell = a1(layout.header_rows[min(len(likely.parts), len(layout.header_rows)) - 1], likely.index)
     err = MissingColumn(
         t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, cell),
-        t("{hint}表头有：{found}。改正表头，或修改来源中的 column", "{hint}the headers are: {found}. Fix the header or the source's `column`",
-          hint=hint, found=found))
+        t("{hint}表头有：{found}。改正表头，或修改来源中的 column",
+          "{hint_en}the headers are: {found_en}. Fix the header or the source's `column`",
+          hint=hint, found=found, hint_en=hint_en, found_en=found_en))
     err.column_of = column_of
     return err

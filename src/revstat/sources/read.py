@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from revstat.config import LEVELS, FieldDef, SourceDef
 from revstat.errors import ConfigError, RevstatError, SourceError
-from revstat.i18n import t
+from revstat.i18n import join, t, unit_text
 from revstat.model import Location
 from revstat.numbers import NotANumber
 from revstat.periods import Period
@@ -705,9 +705,9 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
     conv: dict[str, list[str]] = {}
     for f, col, shift in fields:
         if shift:
-            conv.setdefault(f"{unit_from(shift, f.unit)} → {f.unit}", []).append(col.label)
+            conv.setdefault(f"{unit_text(unit_from(shift, f.unit))} → {unit_text(f.unit)}", []).append(col.label)
     for change, labels in conv.items():
-        ctx.summary.conversions.append(f"{Location(book.display, sheet)}: {change} ({'、'.join(labels)})")
+        ctx.summary.conversions.append(f"{Location(book.display, sheet)}: {change} ({join(labels)})")
     ctx.summary.sheets += 1
 
     tree = ws.regions

@@ -181,10 +181,12 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             units = ["", "", ""]
             for d in defs:
                 headers.append((d.name_en or d.name) if en else d.name)
+                annual = bool(getattr(d.target, "annual", False))
                 if en:
-                    units.append(unit_text(d.unit, "en") + (f" (target {d.target})" if d.target else ""))
+                    units.append(unit_text(d.unit, "en") + (f" ({'annual ' if annual else ''}target {d.target})"
+                                                            if d.target else ""))
                 else:
-                    units.append(d.unit + (f"（目标 {d.target}）" if d.target else ""))
+                    units.append(d.unit + (f"（{'年度' if annual else ''}目标 {d.target}）" if d.target else ""))
             for col, (h, u) in enumerate(zip(headers, units, strict=True)):
                 write_xlsx_cell(ws, 0, col, h, head)
                 write_xlsx_cell(ws, 1, col, u, head)
@@ -230,6 +232,15 @@ FORMAT_KEY_EN = ("Red: target missed; italic on light yellow: the total is incom
                  "the note column of indicators.csv")
 
 
+def _target_cell(d: Any, en: bool) -> str:
+    """The target as the Indicators sheet lists it; an annual one (judged at the year's end) says so."""
+    if d.target is None:
+        return ""
+    if not getattr(d.target, "annual", False):
+        return str(d.target)
+    return f"{d.target} (annual)" if en else f"{d.target}（年度）"
+
+
 def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any, en: bool = False) -> None:
     """One row per indicator: theme, name, id, unit, decimals, target, formula, basis."""
     from revstat.definitions import THEMES
@@ -239,11 +250,11 @@ def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt:
     if en:
         headers = ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"]
         rows = [[THEMES.get(d.theme or "", (d.theme or "", d.theme or ""))[1], d.name_en or d.name, d.id,
-                 unit_text(d.unit, "en"), d.decimals, str(d.target) if d.target else "", d.formula,
+                 unit_text(d.unit, "en"), d.decimals, _target_cell(d, en), d.formula,
                  d.basis or d.description or ""] for d in indicators]
     else:
         headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
-        rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, str(d.target) if d.target else "",
+        rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, _target_cell(d, en),
                  d.formula, d.basis or d.description or ""] for d in indicators]
     widths = [display_width(h) for h in headers]
     for col, h in enumerate(headers):
