@@ -383,3 +383,21 @@ def test_list_items_are_items_in_word_and_html_not_one_run_on_paragraph():
     assert ("公文正文", "1. 第一条") in paragraphs
     page = render_html(text, {})
     assert "<ul><li>东山县合计行不符</li><li>西河县缺数</li><li>北川县重复填报</li></ul>" in page
+
+
+def test_a_first_quarter_report_does_not_count_annual_tasks_as_missed(ws_dir):
+    # 2023Q1: the city's 务工目标完成率 is 95.98 % and 住房安全问题整改率 33.93 %, both annual targets of
+    # 100 %: the brief gives the figures without a verdict and without a dangling “分县（市、区）看。”
+    ws = load_workspace(ws_dir)
+    brief = make_report(ws, "2023Q1", fmt="md").path.read_text(encoding="utf-8")
+    assert "完成目标任务的95.98%。" in brief and "住房安全问题整改率为33.93%。" in brief
+    assert "看。" not in brief and "未达到100%的目标" not in brief
+    comparison = make_report(ws, "2023Q1", fmt="md", template="county_comparison").path.read_text(encoding="utf-8")
+    assert "脱贫劳动力务工目标完成率：" not in comparison and "住房安全问题整改率：" not in comparison
+    assert "脱贫人口基本医疗保险参保率：" in comparison  # a target of every quarter is still judged
+    set_lang("en")
+    try:
+        english = make_report(ws, "2023Q1", fmt="md").path.read_text(encoding="utf-8")
+    finally:
+        set_lang("zh")
+    assert "95.98% of the target. " in english and "short of the 100% target" not in english

@@ -323,7 +323,7 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
     info = {i: {"id": i, "name": names.get(i, i), "name_en": _text(_get(d, "name_en")) or names.get(i, i),
                 "unit": _text(_get(d, "unit")), "unit_en": unit_text(_text(_get(d, "unit")), "en"),
                 "formula": _text(_get(d, "formula")), "theme": _text(_get(d, "theme")),
-                "decimals": _get(d, "decimals"), "target": _text(_get(d, "target")),
+                "decimals": _get(d, "decimals"), "target": _target_in(_get(d, "target"), per),
                 "headline": bool(_get(d, "headline", False)), "direction": _text(_get(d, "direction"))}
             for i, d in defs.items()}
     if lang == "en":
@@ -360,6 +360,15 @@ def build_context(results: Any, indicators: Any, tree: Any, findings: Sequence[I
         "provenance": dict(provenance or {}),
         "history": history,
     }
+
+
+def _target_in(target: Any, period: Period) -> str:
+    """An indicator's target as the report's period sees it: none before the year's end for an
+    annual one (a task of the year is not missed in its first quarter), else its text."""
+    annual = target.get("annual") if isinstance(target, dict) else getattr(target, "annual", False)
+    if annual and period.months != 12:
+        return ""
+    return _text(target)
 
 
 def _replace(fig: Fig, **changes: Any) -> Fig:

@@ -439,8 +439,8 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     items = [figs] if isinstance(figs, Fig) else [f for f in figs if f is not None]
     if not items:
         return _missing(None, warn, "目标")
-    if not items[0].target:
-        return ""
+    if not items[0].target:  # no target (or an annual one before the year's end): the clause is left out
+        return NO_BASE
     op, goal = _target_text(items[0].target)
     goal_text = f"{goal}{items[0].unit}"
     if op in ("<=", "≤") and _is_zero(goal):  # 辍学人数 <= 0: the field says 动态清零

@@ -228,8 +228,8 @@ def target(figs: Fig | Sequence[Fig], warn: Warn = None, limit: int | None = Non
     items = [figs] if isinstance(figs, Fig) else [f for f in figs if f is not None]
     if not items:
         return _missing(None, warn, "target")
-    if not items[0].target:
-        return ""
+    if not items[0].target:  # no target (or an annual one before the year's end): the clause is left out
+        return NO_BASE
     op, goal = _target_text(items[0].target)
     goal_text = f"{goal}{_unit(items[0].unit, goal.lstrip('-') == '1')}"
     within = op in ("<=", "≤", "<")
