@@ -340,6 +340,26 @@ def test_unknown_field_is_an_error_with_did_you_mean(tmp_path):
     assert info.value.where.line == 6
 
 
+def test_a_misspelt_key_and_an_unknown_name_are_reported_in_one_run(tmp_path):
+    # a county statistician fixing decimal:/traget: should not then meet the unknown field as a second round
+    text = GOOD.replace("decimals: 2", "decimal: 2").replace("toilet / hh", "toilet / hhh") + """  - id: other
+    name: 其他
+    unit: "%"
+    formula: x / hh
+    traget: {op: ">=", value: 1}
+  - id: broken
+    name: 缺公式
+    unit: "%"
+"""
+    with pytest.raises(ErrorGroup) as info:
+        load_indicator_files([write(tmp_path, "a.yaml", text)], FIELDS)
+    said = sorted((e.where.line, e.what.render("zh").split("：")[0]) for e in info.value.errors)
+    assert [line for line, _ in said] == [6, 7, 13, 14]  # hhh (its formula), decimal, traget, broken without a formula
+    text_all = " ".join(e.what.render("zh") for e in info.value.errors)
+    assert "decimal" in text_all and "hhh" in text_all and "traget" in text_all
+    assert "x" not in [w for w in text_all.split("`")]  # the whole entry's names are known: nothing false
+
+
 def test_bad_formula_names_file_line_and_column(tmp_path):
     bad = write(tmp_path, "a.yaml", GOOD.replace("toilet / hh * 100", "toilet.real / hh"))
     with pytest.raises(DefinitionError) as info:

@@ -148,7 +148,7 @@ def load_indicator_files(files: Iterable[tuple[Path, str]], known_fields: Iterab
     errors: list[RevstatError] = []
     by_id: dict[str, IndicatorDef] = {}
     for path, display in files:
-        loaded = collect(errors, lambda path=path, display=display: _load_file(path, display))
+        loaded = collect(errors, lambda path=path, display=display: _load_file(path, display, errors))
         if loaded is None:
             continue
         seen: dict[str, int | None] = {}
@@ -173,16 +173,30 @@ def load_indicator_files(files: Iterable[tuple[Path, str]], known_fields: Iterab
     return defs
 
 
-def _load_file(path: Path, display: str) -> list[IndicatorDef]:
+def _load_file(path: Path, display: str, found: list[RevstatError] | None = None) -> list[IndicatorDef]:
+    """The indicators of one file. When the file breaks the format, its errors go to ``found``
+    and the indicators that are whole without their unknown keys are returned, so that an
+    unknown name in a formula is reported in the same run as a misspelt key (not one after the
+    other); nothing is computed from them, as the errors stop the load."""
     data = load_yaml(path, display)
     if data is None:
         return []
     if isinstance(data, list):  # a bare list of indicators is fine too
         data = {"indicators": data}
-    model = validate_model(IndicatorFile, data, display)
+    try:
+        model = validate_model(IndicatorFile, data, display)
+    except RevstatError as err:
+        if found is None:
+            raise
+        found.extend(err.errors if isinstance(err, ErrorGroup) else [err])
+        model = _whole_entries(data)
+        if model is None:
+            return []
     out: list[IndicatorDef] = []
     errors: list[RevstatError] = []
     for i, ind in enumerate(model.indicators):
+        if ind is None:  # an entry that is not whole even without its unknown keys: its errors are said
+            continue
         if ind.theme is None and model.theme is not None:
             ind = ind.model_copy(update={"theme": model.theme})
         ind._where = Location(display, line=line_of(data, ["indicators", i, "id"]))
@@ -196,6 +210,28 @@ def _load_file(path: Path, display: str) -> list[IndicatorDef]:
     if errors:
         raise ErrorGroup.of(errors)
     return out
+
+
+def _whole_entries(data: Any) -> Any:
+    """The file's entries that validate once their unknown keys are dropped (``None`` for the
+    others, so their positions — and lines — are kept); ``None`` when there is no list."""
+    from types import SimpleNamespace
+
+    from pydantic import ValidationError
+
+    entries = data.get("indicators") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return None
+    theme = data.get("theme") if isinstance(data.get("theme"), str) else None
+    known = set(IndicatorDef.model_fields)
+    whole: list[IndicatorDef | None] = []
+    for entry in entries:
+        try:
+            whole.append(IndicatorDef.model_validate({k: v for k, v in entry.items() if k in known})
+                         if isinstance(entry, dict) else None)
+        except ValidationError:
+            whole.append(None)
+    return SimpleNamespace(indicators=whole, theme=theme)
 
 
 def _check_names(defs: list[IndicatorDef], fields: set[str]) -> list[RevstatError]:
