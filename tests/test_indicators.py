@@ -357,7 +357,7 @@ def test_a_misspelt_key_and_an_unknown_name_are_reported_in_one_run(tmp_path):
     assert [line for line, _ in said] == [6, 7, 13, 14]  # hhh (its formula), decimal, traget, broken without a formula
     text_all = " ".join(e.what.render("zh") for e in info.value.errors)
     assert "decimal" in text_all and "hhh" in text_all and "traget" in text_all
-    assert "x" not in [w for w in text_all.split("`")]  # the whole entry's names are known: nothing false
+    assert "x" not in text_all.split("`")  # the whole entry's names are known: nothing false
 
 
 def test_bad_formula_names_file_line_and_column(tmp_path):
