@@ -204,6 +204,7 @@ def test_xlsx_under_lang_en_is_english_with_the_same_figures(compiled, tmp_path)
     toilets = next(r for r in notes.iter_rows(min_row=2, values_only=True) if r[2] == "sanitary_toilet_rate")
     assert toilets[:4] == ("Living environment and infrastructure", "Rural sanitary toilet coverage",
                            "sanitary_toilet_rate", "%")
+    assert toilets[7] == "households with a sanitary toilet ÷ rural resident households × 100%"  # basis_en
     assert any(str(r[0]).startswith("Red: target missed") for r in notes.iter_rows(values_only=True) if r[0])
 
 
@@ -238,6 +239,7 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
                  "--workspace", str(ws))
     assert res.exit_code == 0, res.output
     assert res.output.startswith("Rural sanitary toilet coverage (sanitary_toilet_rate) — 东山县")
+    assert "\n  basis: households with a sanitary toilet ÷ rural resident households × 100%\n" in res.output
     assert "; change 2.39 pp" in res.output and "个百分点" not in res.output
     # the field's English name from its source's name_en
     assert ("sanitary_toilet_households (field: Households with a sanitary toilet) [2024Q4] = 43242, rolled up from below"

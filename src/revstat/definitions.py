@@ -99,6 +99,7 @@ class IndicatorDef(BaseModel):
     headline: bool = Field(False, description="编译结束时在摘要表中显示 / show in the compile summary")
     description: str | None = None
     basis: str | None = Field(None, description="统计口径 / basis of the figure")
+    basis_en: str | None = Field(None, description="统计口径的英文 / the basis in English (`--lang en`)")
 
     _where: Location | None = PrivateAttr(None)
     _formula_where: Location | None = PrivateAttr(None)

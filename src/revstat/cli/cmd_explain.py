@@ -109,7 +109,7 @@ def show(ex: Any, ws: Any = None, defs: Any = None) -> None:
     if not field:
         console.print(t("  公式：{f}", "  formula: {f}", f=d.formula).render(), markup=False)
     if d.basis:
-        console.print(t("  口径：{b}", "  basis: {b}", b=d.basis).render(), markup=False)
+        console.print(t("  口径：{b}", "  basis: {b_en}", b=d.basis, b_en=d.basis_en or d.basis).render(), markup=False)
     shown = f"{r.get('display')} {unit_text(d.unit)}".rstrip() if r.get("display") else "—"
     console.print(t("  数值：{v}（精确值 {x}）", "  value: {v} (exact {x})", v=shown, x=_num(r.get("value"))).render(),
                   markup=False)

@@ -251,7 +251,7 @@ def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt:
         headers = ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"]
         rows = [[THEMES.get(d.theme or "", (d.theme or "", d.theme or ""))[1], d.name_en or d.name, d.id,
                  unit_text(d.unit, "en"), d.decimals, _target_cell(d, en), d.formula,
-                 d.basis or d.description or ""] for d in indicators]
+                 getattr(d, "basis_en", None) or d.basis or d.description or ""] for d in indicators]
     else:
         headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
         rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, _target_cell(d, en),
