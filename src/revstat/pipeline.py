@@ -19,6 +19,7 @@ from typing import Any
 from revstat import tidy
 from revstat.definitions import IndicatorDef, catalogue_fields, load_indicators
 from revstat.hierarchy import roll_up
+from revstat.i18n import get_lang
 from revstat.indicators import Skipped, compute_indicators, split_available
 from revstat.periods import Period
 
@@ -118,7 +119,8 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     observations = observations.astype({tidy.VALUE: object})
     catalogue = {**catalogue_fields(), **fields}
     values = roll_up(observations, ws.regions, catalogue)
-    labels = {f.id: f.name for f in catalogue.values()}
+    en = get_lang() == "en"  # the notes (缺少…数据) name fields in the language they are written in
+    labels = {f.id: (getattr(f, "name_en", None) or f.name) if en else f.name for f in catalogue.values()}
     results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
                                  scope=ws.config.region, available=fields.keys(), labels=labels,
                                  temporal={f.id: f.temporal for f in catalogue.values()},
