@@ -235,6 +235,9 @@ def test_english_output_writes_units_and_lists_in_english(compiled):
     assert res.exit_code == 0, res.output
     assert "pp" in res.output and "10k yuan" in res.output and "(2024Q4, 2023Q4; the checks also read 2024Q3)" in res.output
     assert not re.search(r"个百分点|万元|、|（", res.output)
+    # the notes of an English compile name fields in English (the sources' name_en)
+    notes = {r["note"] for r in read_csv(ws / "out" / "2024Q4" / "indicators.csv") if r["note"].startswith("no data for")}
+    assert "no data for New 5G base stations" in notes and not any(re.search(r"[\u4e00-\u9fff]", n) for n in notes)
     res = invoke("--lang", "en", "explain", "sanitary_toilet_rate", "--region", "东山县", "--period", "2024Q4",
                  "--workspace", str(ws))
     assert res.exit_code == 0, res.output
