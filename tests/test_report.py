@@ -247,6 +247,7 @@ def test_report_compiles_first_when_out_is_missing_or_stale(ws_dir, reports, tmp
     assert reports["quarterly_brief"].compiled  # the first report of ws_dir compiled it
     ws = load_workspace(ws_dir)
     assert not is_stale(ws, period)
+    make_report(ws, "2024Q4", fmt="md")  # compiles again if an English report left English notes
     assert not make_report(ws, "2024Q4", fmt="md").compiled
     # a workbook of last year's data edited after the outputs were built: make the outputs older
     # than it (moving the outputs back in time, not the data forward, so the fresh compile is newer)
@@ -401,3 +402,26 @@ def test_a_first_quarter_report_does_not_count_annual_tasks_as_missed(ws_dir):
     finally:
         set_lang("zh")
     assert "95.98% of the target. " in english and "short of the 100% target" not in english
+
+
+def test_a_report_in_the_other_language_compiles_again_for_its_notes(tmp_path):
+    # a compile in Chinese, a report in English: the notes it quotes were Chinese (“新建5G基站数 …”)
+    ws_path = tmp_path / "ws"
+    shutil.copytree(SAMPLE, ws_path, ignore=shutil.ignore_patterns("out", "__pycache__", "generate.py"))
+    res = CliRunner().invoke(app, ["compile", str(ws_path), "--period", "2024Q4"])
+    assert res.exit_code == 0, res.output
+    ws = load_workspace(ws_path)
+    findings = json.loads((ws.out_dir("2024Q4") / "findings.json").read_text(encoding="utf-8"))
+    assert findings["lang"] == "zh"
+    set_lang("en")
+    try:
+        english = make_report(ws, "2024Q4", fmt="md")
+        assert english.compiled and not make_report(ws, "2024Q4", fmt="md").compiled
+    finally:
+        set_lang("zh")
+    notes = {r["note"] for _, r in read_results(ws.out_dir("2024Q4") / "indicators.csv").iterrows() if r["note"]}
+    assert "no data for New 5G base stations" in notes
+    assert not any(re.search(r"[\u4e00-\u9fff]", n) for n in notes)
+    text = english.path.read_text(encoding="utf-8")
+    assert not re.search(r"(missing|incomplete)[^\n]*[\u4e00-\u9fff]{4}数", text)
+    assert make_report(ws, "2024Q4", fmt="md").compiled  # back to Chinese: its notes again

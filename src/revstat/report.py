@@ -89,6 +89,30 @@ def compile_outputs(ws: Any, period: Period) -> Any:
     return compiled
 
 
+def notes_language(ws: Any, period: Period) -> str | None:
+    """The language out/<period>/ was compiled in (the notes of indicators.csv are written in
+    it), from its findings.json; ``None`` when unknown (none yet, or written before it said)."""
+    try:
+        data = json.loads((ws.out_dir(str(period)) / "findings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    lang = data.get("lang") if isinstance(data, dict) else None
+    return lang if lang in ("zh", "en") else None
+
+
+def compile_in(lang: str, ws: Any, period: Period) -> Any:
+    """:func:`compile_outputs` with its notes and messages in ``lang`` (the report's language,
+    which ``locale: en`` can make English when the command ran without ``--lang en``)."""
+    from revstat.i18n import get_lang, set_lang
+
+    before = get_lang()
+    set_lang(lang)
+    try:
+        return compile_outputs(ws, period)
+    finally:
+        set_lang(before)
+
+
 def read_results(path: Path) -> Any:
     """indicators.csv as strings (empty = missing); build_context parses the exact values."""
     import pandas as pd
@@ -179,11 +203,17 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
     lang = report_language(ws)
     focus = ws.region_option(region) if region else ws.config.region
     compiled = None
+    written_in = notes_language(ws, per)
     if is_stale(ws, per):
         if progress:
             progress(str(t("out/{p}/ 不存在或早于输入文件，先汇总计算…", "out/{p}/ is missing or older than its inputs; compiling first…",
                            p=str(per))))
-        compiled = compile_outputs(ws, per)
+        compiled = compile_in(lang, ws, per)
+    elif written_in is not None and written_in != lang:  # the notes the report quotes are in the other language
+        if progress:
+            progress(str(t("out/{p}/ 是用英文汇总的，按中文报告重新汇总…", "out/{p}/ was compiled in Chinese; compiling it "
+                           "again in English for the report…", p=str(per))))
+        compiled = compile_in(lang, ws, per)
     out_dir = ws.out_dir(str(per))
     results = read_results(out_dir / "indicators.csv")
     findings = read_findings(out_dir / "findings.json")

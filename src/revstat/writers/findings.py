@@ -31,10 +31,11 @@ def summary(issues: Iterable[Issue]) -> dict[str, int]:
 
 def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None = None,
             rules: Mapping[str, Any] | None = None) -> str:
-    """``{"period", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals).
+    """``{"period", "lang", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals).
 
     ``message`` is in ``lang`` (the command's language); ``messages`` holds it in every language,
-    so a report drafted later reads its own language whatever the compile spoke."""
+    so a report drafted later reads its own language whatever the compile spoke. In the
+    findings.json of a compile, ``lang`` is also the language of indicators.csv's notes."""
     findings = []
     for issue in issues:
         row = issue.to_dict(lang)
@@ -43,7 +44,8 @@ def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None 
         if rule is not None:
             row["rule_name"] = _rule_name(rule, lang)
         findings.append(row)
-    return json_dumps({"period": period, "summary": summary(issues), "findings": findings}, indent=2) + "\n"
+    return json_dumps({"period": period, "lang": lang or get_lang(), "summary": summary(issues), "findings": findings},
+                      indent=2) + "\n"
 
 
 def _where(loc: Location, prefix: str = "") -> str:
