@@ -69,7 +69,7 @@ class Target(BaseModel):
             return True
         from revstat.periods import Period
 
-        return (period if isinstance(period, Period) else Period.parse(str(period))).months == 12
+        return (period if isinstance(period, Period) else Period.parse(str(period))).ends_year
 
     def met(self, value: Decimal | None) -> bool | None:
         if value is None:

@@ -75,6 +75,14 @@ def unit_text(unit: str | None, lang: str | None = None) -> str:
     return _UNITS_EN.get(unit.strip(), unit)
 
 
+def name_in(item: Any, lang: str | None = None) -> str:
+    """A field's or indicator's name in the language: its ``name_en`` in English when it has
+    one, else its (Chinese) ``name``."""
+    if (lang or get_lang()) == "en":
+        return getattr(item, "name_en", None) or item.name
+    return item.name
+
+
 def join(items: Any, lang: str | None = None) -> str:
     """A list as the language writes it: ``甲、乙、丙`` / ``a, b, c``."""
     return (", " if (lang or get_lang()) == "en" else "、").join(str(i) for i in items)

@@ -19,7 +19,7 @@ from revstat import tidy
 from revstat.definitions import IndicatorDef, dependency_order
 from revstat.formula import Shift, ratio_parts, shift_period
 from revstat.hierarchy import INCOMPLETE
-from revstat.i18n import get_lang, t
+from revstat.i18n import name_in, t
 from revstat.numbers import CONTEXT, format_fixed_column
 from revstat.periods import Period
 from revstat.regions import RegionTree
@@ -71,8 +71,7 @@ class Engine:
         self.defs = {d.id: d for d in defs}
         self.index = index
         self.labels = dict(labels or {})
-        en = get_lang() == "en"
-        self.labels.update({d.id: (d.name_en or d.name) if en else d.name for d in defs})
+        self.labels.update({d.id: name_in(d) for d in defs})
         self.temporal = dict(temporal or {})
         self._align(values)
         self.memo: dict[tuple[str, str], tuple[Any, Any, frozenset[tuple[str, str]]]] = {}

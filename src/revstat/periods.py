@@ -61,6 +61,11 @@ class Period:
             return Period(self.year - 1, self.kind, last)
         return Period(self.year, self.kind, self.number - 1)
 
+    @property
+    def ends_year(self) -> bool:
+        """The period that closes its year (2024Q4, 2024M12, 2024): where annual targets are judged."""
+        return self.months == 12
+
     def is_first_of_year(self) -> bool:
         return self.kind == "Y" or self.number == 1
 

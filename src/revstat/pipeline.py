@@ -19,7 +19,7 @@ from typing import Any
 from revstat import tidy
 from revstat.definitions import IndicatorDef, catalogue_fields, load_indicators
 from revstat.hierarchy import roll_up
-from revstat.i18n import get_lang
+from revstat.i18n import name_in
 from revstat.indicators import Skipped, compute_indicators, split_available
 from revstat.periods import Period
 
@@ -119,8 +119,7 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     observations = observations.astype({tidy.VALUE: object})
     catalogue = {**catalogue_fields(), **fields}
     values = roll_up(observations, ws.regions, catalogue)
-    en = get_lang() == "en"  # the notes (缺少…数据) name fields in the language they are written in
-    labels = {f.id: (getattr(f, "name_en", None) or f.name) if en else f.name for f in catalogue.values()}
+    labels = {f.id: name_in(f) for f in catalogue.values()}  # the notes' (缺少…数据) language
     results = compute_indicators(values, usable, ws.regions, str(p), rounding=ws.config.rounding,
                                  scope=ws.config.region, available=fields.keys(), labels=labels,
                                  temporal={f.id: f.temporal for f in catalogue.values()},
@@ -262,7 +261,7 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
                 rec = sub.to_dict("records")[0] if len(sub) else {}
                 value = rec.get(tidy.VALUE) if period == compiled.period else (
                     rec.get("previous") if period == str(Period.parse(compiled.period).prev_year()) else None)
-                terms.append(Term(name, defs[name].name, "indicator", period, value, None,
+                terms.append(Term(name, name_in(defs[name]), "indicator", period, value, None,
                                   bool(rec.get("incomplete", False)), [], [], defs[name].formula))
                 continue
             at = values[(values[tidy.FIELD] == name) & (values[tidy.PERIOD] == period)]
@@ -276,7 +275,7 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
                            & obs[tidy.REGION_CODE].isin(subtree)]
             cells = [Location(str(f), None if s is None or s != s else str(s), None if c is None or c != c else str(c))
                      for f, s, c in zip(cells_df[tidy.FILE], cells_df[tidy.SHEET], cells_df[tidy.CELL], strict=True)]
-            label = getattr(fields.get(name), "name", name)
+            label = name_in(fields[name]) if name in fields else name
             term = Term(name, label, "field", period, own[tidy.VALUE] if own else None,
                         own[tidy.ORIGIN] if own else None, bool(own[INCOMPLETE]) if own else False,
                         children, cells)
@@ -284,7 +283,7 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
             if getattr(fdef, "agg", None) == "wmean" and children:
                 wt = values[(values[tidy.FIELD] == fdef.weight) & (values[tidy.PERIOD] == period)]
                 wmap = dict(zip(wt[tidy.REGION_CODE], wt[tidy.VALUE], strict=True))
-                term.weight = getattr(fields.get(fdef.weight), "name", fdef.weight)
+                term.weight = name_in(fields[fdef.weight]) if fdef.weight in fields else fdef.weight
                 term.weights = [wmap.get(c) for c, _, _ in children]
             terms.append(term)
     return Explanation(indicator, region, tree.name(region), compiled.period, result, terms)

@@ -366,7 +366,7 @@ def _target_in(target: Any, period: Period) -> str:
     """An indicator's target as the report's period sees it: none before the year's end for an
     annual one (a task of the year is not missed in its first quarter), else its text."""
     annual = target.get("annual") if isinstance(target, dict) else getattr(target, "annual", False)
-    if annual and period.months != 12:
+    if annual and not period.ends_year:
         return ""
     return _text(target)
 

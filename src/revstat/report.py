@@ -211,8 +211,9 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
         compiled = compile_in(lang, ws, per)
     elif written_in is not None and written_in != lang:  # the notes the report quotes are in the other language
         if progress:
-            progress(str(t("out/{p}/ 是用英文汇总的，按中文报告重新汇总…", "out/{p}/ was compiled in Chinese; compiling it "
-                           "again in English for the report…", p=str(per))))
+            # in the report's language: it names the other one as the language the outputs are in
+            progress(t("out/{p}/ 是用英文汇总的，按中文报告重新汇总…", "out/{p}/ was compiled in Chinese; compiling it "
+                       "again in English for the report…", p=str(per)).render(lang))
         compiled = compile_in(lang, ws, per)
     out_dir = ws.out_dir(str(per))
     results = read_results(out_dir / "indicators.csv")

@@ -11,7 +11,7 @@ import typer
 
 from revstat.cli import common
 from revstat.cli.cmd_extract import count_files
-from revstat.i18n import Text, join, t, unit_text
+from revstat.i18n import Text, join, name_in, t, unit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -230,7 +230,6 @@ def show_headlines(compiled: Any) -> bool:
     rows = results[results["region_code"] == region]
     heads = [d for d in compiled.indicators if d.headline] or compiled.indicators[:8]
     by_id = {r["indicator"]: r for r in rows.to_dict("records")}
-    en = common.en()
     starred = False
     name = compiled.workspace.regions.name(region)
     table = Table(title=f"{name} {compiled.period}", title_justify="left")
@@ -251,7 +250,7 @@ def show_headlines(compiled: Any) -> bool:
         elif r["target_met"] is True:
             mark = "✓"
         target = f"{r['target']} {mark}".strip() if r["target"] else ""
-        label = (d.name_en or d.name) if en else d.name
+        label = name_in(d)
         if r["incomplete"]:
             label += " *"
             starred = True
@@ -372,10 +371,9 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
         console.print(t("部分地区的合计不完整（下级地区缺数），见 indicators.csv 的 note 列",
                         "some regions' totals are incomplete (lower-level regions missing): see the note column of "
                         "indicators.csv").render(), markup=False)
-    en = common.en()
     no_file = [s for s in compiled.skipped if s.why == "no_file"]
     if no_file:  # a household export missing for the period: said, not silently left out
-        names = join(((s.indicator.name_en or s.indicator.name) if en else s.indicator.name) for s in no_file[:10])
+        names = join(name_in(s.indicator) for s in no_file[:10])
         more = t("等", ", …").render() if len(no_file) > 10 else ""
         console.print(t("户级数据在本期没有文件（{p}），跳过依赖它的 {n} 个指标：{names}{more}",
                         "no household records file for the period ({p}): {n} indicators that need it skipped: "
@@ -397,7 +395,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                       markup=False)
     lacking = [s for s in compiled.skipped if s.why != "no_file"]
     if lacking:
-        names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=(s.indicator.name_en or s.indicator.name) if en else s.indicator.name,
+        names = join(t("{n}（缺 {m}）", "{n} (needs {m})", n=name_in(s.indicator),
                        m=", ".join(s.missing)).render() for s in lacking[:10])
         more = t("等", ", …").render() if len(lacking) > 10 else ""
         console.print(t("跳过 {n} 个指标（工作区没有所需字段）：{names}{more}", "skipped {n} indicators (fields not in the "

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from revstat.cli import common
-from revstat.i18n import t, unit_text
+from revstat.i18n import name_in, t, unit_text
 
 MAX_CELLS = 12
 
@@ -59,7 +59,7 @@ def explain(
             common.err_console().print(t("指标 {n} 未计算：工作区没有字段 {f}", "{n} was not computed: the workspace lacks {f}",
                                          n=d.name, f=", ".join(missing)).render(), markup=False)
             raise typer.Exit(common.EXIT_INPUT)
-        show(explain_value(compiled, d, code), ws, defs)
+        show(explain_value(compiled, d, code), ws)
 
 
 def _num(value: Any) -> str:
@@ -87,21 +87,11 @@ def field_as_indicator(ws: Any, text: str) -> Any:
                         decimals=2 if f.unit in ("万元", "亿元", "%", "公里", "千米", "公顷") else 0, change="growth")
 
 
-def _english_names(ws: Any, defs: Any) -> dict[tuple[str, str], str]:
-    """(kind, id) → the English name of each field and indicator that has one (for ``--lang en``)."""
-    names: dict[tuple[str, str], str] = {}
-    if ws is not None:
-        names |= {("field", f.id): f.name_en for f in ws.fields().values() if getattr(f, "name_en", None)}
-    names |= {("indicator", i.id): i.name_en for i in defs or () if getattr(i, "name_en", None)}
-    return names
-
-
-def show(ex: Any, ws: Any = None, defs: Any = None) -> None:
+def show(ex: Any, ws: Any = None) -> None:
     console = common.out_console()
-    english = _english_names(ws, defs) if common.en() else {}
     d = ex.indicator
     r = ex.result or {}
-    name = (d.name_en or d.name) if common.en() else d.name
+    name = name_in(d)
     field = d.id.endswith(FIELD_SUFFIX)
     ident = t("字段 {f}", "field {f}", f=d.formula).render() if field else d.id
     console.print(t("{name}（{id}） — {region} {code} — {p}", "{name} ({id}) — {region} {code} — {p}", name=name, id=ident,
@@ -140,8 +130,7 @@ def show(ex: Any, ws: Any = None, defs: Any = None) -> None:
                   "rollup": t("由下级汇总", "rolled up from below"), None: t("缺数", "missing")}.get(term.origin)
         extra = t("，{o}", ", {o}", o=origin).render() if term.kind == "field" and origin else ""
         inc = t("，下级不全", ", children incomplete").render() if term.incomplete else ""
-        label = english.get((term.kind, term.name), term.label)
-        head = t("{n}（{k}：{label}）", "{n} ({k}: {label}) ", n=term.name, k=kind, label=label).render()
+        head = t("{n}（{k}：{label}）", "{n} ({k}: {label}) ", n=term.name, k=kind, label=term.label).render()
         console.print(f"{head}[{term.period}] = {_num(term.value)}{extra}{inc}", markup=False)
         if term.formula:
             console.print(t("    公式：{f}", "    formula: {f}", f=term.formula).render(), markup=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from revstat.cli import common
-from revstat.i18n import t, unit_text
+from revstat.i18n import name_in, t, unit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +56,7 @@ def indicators(
             if formulas:
                 table.add_column(t("公式", "formula").render())
             for d in themes[theme]:
-                row = [(d.name_en or d.name) if en else d.name, d.id, unit_text(d.unit), str(d.decimals),
+                row = [name_in(d), d.id, unit_text(d.unit), str(d.decimals),
                        str(d.target) if d.target else ""]
                 if formulas:
                     row.append(d.formula)

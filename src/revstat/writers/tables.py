@@ -140,7 +140,7 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
     import xlsxwriter
 
     from revstat.definitions import THEMES
-    from revstat.i18n import get_lang, unit_text
+    from revstat.i18n import get_lang, name_in, unit_text
     from revstat.writers.xlsxrows import DataRowsSheet, FigureGrid, TextColumns, data_rows_xml
 
     wb = xlsxwriter.Workbook(str(path), {**XLSXWRITER_OPTIONS, "in_memory": True})  # no temporary files
@@ -180,13 +180,8 @@ def write_indicators_xlsx(results: Any, path: Path, indicators: list[Any], *, ti
             headers = ["Region code", "Region", "Level"] if en else ["地区代码", "地区", "层级"]
             units = ["", "", ""]
             for d in defs:
-                headers.append((d.name_en or d.name) if en else d.name)
-                annual = bool(getattr(d.target, "annual", False))
-                if en:
-                    units.append(unit_text(d.unit, "en") + (f" ({'annual ' if annual else ''}target {d.target})"
-                                                            if d.target else ""))
-                else:
-                    units.append(d.unit + (f"（{'年度' if annual else ''}目标 {d.target}）" if d.target else ""))
+                headers.append(name_in(d))
+                units.append(unit_text(d.unit) + (_target_cell(d, en, head=True) if d.target else ""))
             for col, (h, u) in enumerate(zip(headers, units, strict=True)):
                 write_xlsx_cell(ws, 0, col, h, head)
                 write_xlsx_cell(ws, 1, col, u, head)
@@ -232,11 +227,16 @@ FORMAT_KEY_EN = ("Red: target missed; italic on light yellow: the total is incom
                  "the note column of indicators.csv")
 
 
-def _target_cell(d: Any, en: bool) -> str:
-    """The target as the Indicators sheet lists it; an annual one (judged at the year's end) says so."""
+def _target_cell(d: Any, en: bool, head: bool = False) -> str:
+    """The target as the Indicators sheet lists it (``head``: as a sheet's unit row adds it,
+    “（目标 >= 65）”); an annual one (judged at the year's end) says so."""
     if d.target is None:
         return ""
-    if not getattr(d.target, "annual", False):
+    annual = bool(getattr(d.target, "annual", False))
+    if head:
+        return f" ({'annual ' if annual else ''}target {d.target})" if en else \
+            f"（{'年度' if annual else ''}目标 {d.target}）"
+    if not annual:
         return str(d.target)
     return f"{d.target} (annual)" if en else f"{d.target}（年度）"
 
@@ -244,18 +244,15 @@ def _target_cell(d: Any, en: bool) -> str:
 def _notes_sheet(wb: Any, indicators: list[Any], name: str, head: Any, text_fmt: Any, en: bool = False) -> None:
     """One row per indicator: theme, name, id, unit, decimals, target, formula, basis."""
     from revstat.definitions import THEMES
-    from revstat.i18n import unit_text
+    from revstat.i18n import name_in, unit_text
 
     ws = wb.add_worksheet(name)
-    if en:
-        headers = ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"]
-        rows = [[THEMES.get(d.theme or "", (d.theme or "", d.theme or ""))[1], d.name_en or d.name, d.id,
-                 unit_text(d.unit, "en"), d.decimals, _target_cell(d, en), d.formula,
-                 getattr(d, "basis_en", None) or d.basis or d.description or ""] for d in indicators]
-    else:
-        headers = ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
-        rows = [[d.theme_name or d.theme or "", d.name, d.id, d.unit, d.decimals, _target_cell(d, en),
-                 d.formula, d.basis or d.description or ""] for d in indicators]
+    headers = ["Theme", "Indicator", "id", "Unit", "Decimals", "Target", "Formula", "Basis"] if en else \
+        ["主题", "指标", "id", "单位", "小数位", "目标", "公式", "口径"]
+    lang = "en" if en else "zh"
+    rows = [[THEMES.get(d.theme or "", (d.theme or "", d.theme or ""))[1 if en else 0], name_in(d, lang), d.id,
+             unit_text(d.unit, lang), d.decimals, _target_cell(d, en), d.formula,
+             (getattr(d, "basis_en", None) if en else None) or d.basis or d.description or ""] for d in indicators]
     widths = [display_width(h) for h in headers]
     for col, h in enumerate(headers):
         write_xlsx_cell(ws, 0, col, h, head)
