@@ -318,3 +318,51 @@ def test_the_sample_records_disagree_with_table_1_in_every_county(clean_report):
     east = found["东山县"]
     assert (east.actual, east.expected, east.difference) == (D(1998), D(1713), D(285))
     assert "东山县户级数据中有监测户1998户，表1填报累计纳入监测对象1713户，相差285户" in east.message.zh
+
+
+def test_one_wrong_cell_is_named_once_as_the_cause_of_its_findings(sample, clean_report, tmp_path):
+    """行政村数 typed as -5 breaks every rule that reads it. By hand, from the standard rules: it is
+    negative (values_not_negative); 生活污水治理、生活垃圾收运处置 and 集体经济收入5万元以上 村数 are each
+    over it (three ``*_le_villages``); the three rates over it are below 0 (rates_within_0_100 ×3);
+    and it fell from last quarter's value by 200 % (stocks_do_not_jump): 8 findings, all at the
+    township's 行政村数 cell, which `shared_cells` names once."""
+    from revstat.cli.cmd_check import show_shared_cells
+    from revstat.writers.findings import shared_cells
+
+    town = sample.towns[0]
+    file, sheet, cell, _ = _cell(sample.obs[P], "admin_villages", town)
+    plant(sample, [Fault("values_not_negative", [("admin_villages", 0, lambda v: -v("admin_villages", 0))])],
+          tmp_path / "neg")
+    report = check_workspace(load_workspace(tmp_path / "neg"), P, today=TODAY)
+    shared = shared_cells(report.issues)
+    assert len(shared) == 1
+    loc, found = shared[0]
+    assert (loc.file, loc.sheet, loc.cell) == (file, sheet, cell)
+    assert sorted(i.rule for i in found) == sorted([
+        "values_not_negative", "sewage_villages_le_villages", "garbage_villages_le_villages",
+        "villages_over_50k_le_villages", "rates_within_0_100", "rates_within_0_100", "rates_within_0_100",
+        "stocks_do_not_jump"])
+    assert {i.region_code for i in found} == {town}
+
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    show_shared_cells(report.issues, Console(file=buf, width=400, color_system=None))
+    text = buf.getvalue()
+    assert "同一单元格牵涉多条问题" in text
+    assert f"{file} › {sheet} › {cell}（{found[0].region_name}）：8 条（" in text
+    assert "rates_within_0_100 ×3" in text
+
+
+def test_no_cell_is_named_as_shared_in_the_clean_sample_or_where_faults_are_apart(sample, clean_report, tmp_path):
+    """Forty faults in forty townships (batch 0) break one rule each: no cell is behind three
+    findings, and a county total's finding (citing every township's cell) does not make one."""
+    from revstat.writers.findings import shared_cells
+
+    assert shared_cells(clean_report.issues) == []
+    plant(sample, [f for f in FAULTS if f.batch == 0], tmp_path / "apart")
+    report = check_workspace(load_workspace(tmp_path / "apart"), P, today=TODAY)
+    assert len([i for i in report.issues if i.severity is not Severity.INFO]) > 40
+    assert shared_cells(report.issues) == []

@@ -113,6 +113,24 @@ def show_table(report, console) -> None:  # noqa: ANN001
     console.print(t("{period}：共 {total} 条审核结果 — 错误 {errors}，警告 {warnings}，提示 {info}，已豁免 {waived}",
                     "{period}: {total} findings — errors: {errors}, warnings: {warnings}, notes: {info}, waived: {waived}",
                     period=report.period, **s).render(), markup=False)
+    show_shared_cells(report.issues, console)
+
+
+def show_shared_cells(issues, console, most: int = 5) -> None:  # noqa: ANN001
+    """The cells that several errors and warnings point at (`shared_cells`): one wrong figure
+    breaks every rule that reads it, so it is named once, to be checked first."""
+    from revstat.writers.findings import shared_cell_text, shared_cells
+
+    shared = shared_cells(issues)
+    if not shared:
+        return
+    console.print(t("同一单元格牵涉多条问题，多半是这一处填报有误，请先核对：",
+                    "one cell behind several findings, most likely a single wrong figure; check it first:").render(),
+                  markup=False)
+    for loc, found in shared[:most]:
+        console.print("  " + shared_cell_text(loc, found), markup=False)
+    if len(shared) > most:
+        console.print(t("  …另有 {n} 处", "  … {n} more", n=len(shared) - most).render(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -409,3 +409,6 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "`revstat check` 显示详情",
                         "{total} check findings (errors: {errors}, warnings: {warnings}, notes: {info}{w}) in findings.json; "
                         "`revstat check` shows them", w=waived, **s).render(), markup=False)
+        from revstat.cli.cmd_check import show_shared_cells
+
+        show_shared_cells(compiled.findings, console, most=3)

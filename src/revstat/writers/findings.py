@@ -29,6 +29,53 @@ def summary(issues: Iterable[Issue]) -> dict[str, int]:
             "total": len(issues)}
 
 
+#: a finding that cites at most this many cells points at them (a rule on one region's own
+#: figures); one that cites more is about a sum, and every cell under the sum is only a candidate
+SHARED_CELLS_CITED = 3
+#: a cell behind at least this many such findings is named as their likely common cause
+SHARED_CELLS_LEAST = 3
+
+
+def shared_cells(issues: Iterable[Issue], least: int = SHARED_CELLS_LEAST) -> list[tuple[Location, list[Issue]]]:
+    """The workbook cells that several unwaived errors and warnings point at, most findings first.
+
+    One wrong cell — a 行政村数 typed as -5 — breaks every rule that reads it: “not negative”, three
+    rates, three “≤ 行政村数”, the quarter-on-quarter jump. Each finding names the cell, but in a table
+    of thirty the common cause is easy to miss; this names it once. Only findings citing at most
+    ``SHARED_CELLS_CITED`` cells count (a county total's finding cites every village's cell, which
+    would make every cell of a busy county look shared)."""
+    behind: dict[tuple[str, str | None, str], list[Issue]] = {}
+    where: dict[tuple[str, str | None, str], Location] = {}
+    for issue in issues:
+        if issue.waived is not None or issue.severity is Severity.INFO:
+            continue
+        cells = [loc for loc in issue.locations if loc.cell is not None]
+        if not cells or len(cells) > SHARED_CELLS_CITED:
+            continue
+        for loc in dict.fromkeys(cells):
+            key = (loc.file, loc.sheet, loc.cell)
+            behind.setdefault(key, []).append(issue)
+            where.setdefault(key, loc)
+    shared = [(where[key], found) for key, found in behind.items() if len(found) >= least]
+    shared.sort(key=lambda item: -len(item[1]))
+    return shared
+
+
+def shared_cell_text(loc: Location, found: list[Issue]) -> str:
+    """``data/…/东山县_2024Q4.xlsx › 5-人居环境和基础设施 › D10（城关镇）：8 条（values_not_negative、
+    rates_within_0_100 ×3、…）`` in the run's language."""
+    rules: dict[str, int] = {}
+    for issue in found:
+        rules[issue.rule] = rules.get(issue.rule, 0) + 1
+    en = get_lang() == "en"
+    listed = (", " if en else "、").join(f"{rule} ×{n}" if n > 1 else rule for rule, n in rules.items())
+    regions = list(dict.fromkeys(i.region_name for i in found if i.region_name))
+    region = (f" ({', '.join(regions)})" if en else f"（{'、'.join(regions)}）") if len(regions) == 1 else ""
+    if en:
+        return f"{loc.render('en')}{region}: {len(found)} findings ({listed})"
+    return f"{loc.render('zh')}{region}：{len(found)} 条（{listed}）"
+
+
 def to_json(issues: list[Issue], *, period: str | None = None, lang: str | None = None,
             rules: Mapping[str, Any] | None = None) -> str:
     """``{"period", "lang", "summary", "findings": [Issue.to_dict() …]}`` (values as exact decimals).
