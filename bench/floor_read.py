@@ -16,5 +16,8 @@ rows = 0
 for path in sorted(Path(sys.argv[1]).glob("*.xlsx")):
     book = CalamineWorkbook.from_path(str(path))
     for name in book.sheet_names:
-        rows += len(book.get_sheet_by_name(name).to_python())
+        # as revstat reads a sheet: the whole grid from A1, so cells keep their true coordinates
+        rows += len(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+if not rows:
+    sys.exit(f"no rows read from {sys.argv[1]}: is it the folder of the workbooks?")
 print(rows)

@@ -3,7 +3,7 @@
 10 counties × 300 villages (15 townships × 20 villages) × 5 sheets — one row per village, in
 the sample's source layout (sources 1–5 of sample_data/sources/, with the region column 村 at
 village level): a merged title, a 单位 row, a two-row merged header (村代码, 村名称, the fields) and the
-data rows (no 合计 row: a county total of village rows has no township to belong to). Written with xlsxwriter; about 15k data rows, ~1.5 MB.
+data rows (no 合计 row: a county total of village rows has no township to belong to). Written with xlsxwriter; about 15k data rows, ~1 MB.
 
     python bench/gen_city.py                      # → bench/data/city/ (a workspace)
     python bench/gen_city.py --out /tmp/city --counties 3

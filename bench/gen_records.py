@@ -5,9 +5,14 @@ so the same seed gives the same file on any machine with the same DuckDB. A hous
 monitoring on a date in 2021–2024; a file for a period holds the households entered by the end
 of that period, and the risk is eliminated when its elimination date has passed by then.
 
-    python bench/gen_records.py --rows 1000000 --out bench/data/records_1m.parquet \\
-        --regions bench/data/city/regions.csv
+    python bench/gen_records.py --rows 1000000 --regions bench/data/city/regions.csv \\
+        --out /tmp/households.parquet                # any size, any place (.parquet or .csv)
     python bench/gen_records.py --sample           # sample_data/data/{2023Q4,2024Q4}/records/
+
+``bench/run.py`` calls it itself for the sizes it measures (``--sizes``, ``--csv-sizes``), for the
+benchmark city's 3,000 villages, into ``bench/data/records/<rows>[-csv]/`` — a workspace with the
+city's regions, the sample's households source and ``data/2024Q4/records/households.<fmt>`` — and
+keeps the files for later runs. ``--regions`` defaults to the sample's 300 villages.
 
 Columns (headers as a bureau's export has them): 户编号, 村代码, 家庭人口数, 监测类型, 风险类型,
 纳入监测日期, 是否消除风险, 风险消除日期, 家庭年纯收入, 帮扶措施, 是否落实帮扶.
@@ -101,12 +106,14 @@ def generate(out: Path, rows: int, villages: list[str], *, seed: int = 20241231,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--out", type=Path)
+    ap.add_argument("--out", type=Path, help="the file to write: .parquet or .csv")
     ap.add_argument("--regions", type=Path, default=REPO / "sample_data" / "regions.csv")
     ap.add_argument("--seed", type=int, default=20241231)
     ap.add_argument("--period")
     ap.add_argument("--sample", action="store_true", help="write the sample workspace's records")
     args = ap.parse_args()
+    if not args.sample and args.out is None:
+        ap.error("--out FILE (.parquet or .csv) is needed, or --sample for the sample workspace's records")
     if args.sample:
         villages = villages_of(REPO / "sample_data" / "regions.csv")
         for period in ("2023Q4", "2024Q4"):

@@ -1,19 +1,22 @@
 """Benchmarks: revstat against its floor, in the same run, interleaved (A B, B A, …).
 
     python bench/run.py                                  # everything, writes bench/results.md
-    python bench/run.py --only help,records --repeat 7
-    python bench/run.py --only records --sizes 100000,1000000
+    python bench/run.py --only help,records --repeat 7   # a subset: printed, written only with --out
+    python bench/run.py --only records --sizes 100000,1000000 --out /tmp/records.md
     python bench/run.py --src /tmp/revstat-head/src      # benchmark another checkout's code
 
-Pairs (each side a fresh process; wall time and peak memory of that process via os.wait4):
+Pairs (``--only`` takes their names; each side a fresh process under bench/peak.py, which
+records the process's peak resident memory, VmHWM; CPU time is the ``RUSAGE_CHILDREN`` usage of
+the process and any child it forked and waited for):
 
 * ``help``    — ``python -m revstat --help`` vs ``python bench/bare_typer.py --help``;
 * ``compile`` — ``python -m revstat compile bench/data/city --period 2024Q4`` vs
   ``python bench/floor_read.py`` (import pandas + read every sheet with python-calamine);
 * ``records`` — ``read_records`` (DuckDB engine) vs the same aggregations hand-written for DuckDB
   (bench/records_job.py), at 100k, 1M and 5M household rows of Parquet and 1M of CSV (bare:
-  DuckDB's own CSV type detection; revstat: text, typed by its casts); the aggregation time is measured
-  inside each process (imports excluded, on both sides), memory is the process's peak RSS.
+  DuckDB's own CSV type detection, the code and income columns typed; revstat: text, typed by its
+  casts); the aggregation time is measured inside each process (imports excluded, on both sides),
+  memory is the process's peak RSS. The two sides' field totals must agree, or the run stops.
 
 Goals (issue 6): compile ≤ 1.5× floor; 5M records ≤ 1.5× bare DuckDB and ≤ 1 GB; --help ≤ 1.5×
 bare typer; 10× the rows ≤ 10× the time. Data are generated (seeded) under bench/data/ when missing.
@@ -38,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / "data"
 PY = sys.executable
+PAIRS = ("help", "records", "compile")
 
 
 # ---- data ----------------------------------------------------------------------------------
@@ -163,12 +167,15 @@ def bench_compile(repeat: int, env: dict[str, str]) -> list[dict[str, object]]:
     a_cmd = [PY, "-m", "revstat", "compile", str(ws), "--period", "2024Q4"]
     b_cmd = [PY, str(HERE / "floor_read.py"), str(ws / "data" / "2024Q4")]
     a, b = interleaved(a_cmd, b_cmd, repeat, env, "compile")
+    floor_failed = [r for r in b if r["code"] != 0 or not r["out"].strip().isdigit()]
+    if floor_failed:  # a floor that read nothing would make any ratio meaningless
+        raise SystemExit(f"the floor failed (exit {floor_failed[0]['code']}): {floor_failed[0]['out'][-500:]}")
     failed = [r["code"] for r in a if r["code"] not in (0, 1)]
     row = _row("`revstat compile` city quarter (10 counties × 300 villages × 5 sheets) vs import pandas + "
                "python-calamine read", a, b, "wall", goal=1.5)
     if failed:
         row["note"] = f"revstat compile failed (exit {failed[0]}): the time is of a crash, not a compile"
-    else:  # compile writes indicators.xlsx in a forked child on multi-core machines: show the CPU too
+    else:  # compile writes indicators.csv/.json in a forked child on multi-core machines: show the CPU too
         row["note"] = (f"CPU time (user + system, child processes included): revstat {fmt(stats([r['cpu'] for r in a]))}, "
                        f"floor {fmt(stats([r['cpu'] for r in b]))}")
     rows = [row]
@@ -187,7 +194,13 @@ def bench_records(repeat: int, env: dict[str, str], sizes: list[int], csv_sizes:
             a, b = interleaved([PY, str(HERE / "records_job.py"), "revstat", str(ws)],
                                [PY, str(HERE / "records_job.py"), "bare", str(ws)], repeat, env, f"records {fmt} {n:,}")
             for r in (*a, *b):
-                r["agg"] = json.loads(r["out"].strip().splitlines()[-1])["seconds"] if r["code"] == 0 else float("nan")
+                if r["code"] != 0:
+                    raise SystemExit(f"records {fmt} {n:,}: a side failed (exit {r['code']})")
+                r.update(json.loads(r["out"].strip().splitlines()[-1]))
+                r["agg"] = r["seconds"]
+            if {tuple(r["totals"]) for r in (*a, *b)} != {tuple(a[0]["totals"])}:  # the same figures, or no ratio
+                raise SystemExit(f"records {fmt} {n:,}: revstat and the bare query disagree: "
+                                 f"{a[0]['totals']} against {b[0]['totals']}")
             row = _row(f"records aggregation, {n:,} households ({'Parquet' if fmt == 'parquet' else 'CSV'}, 14 fields) "
                        "vs bare DuckDB GROUP BY", a, b, "agg", goal=1.5 if n >= 5_000_000 and fmt == "parquet" else None)  # the goal is at 5M
             if fmt == "parquet":
@@ -215,11 +228,12 @@ def linear(rows: list[dict[str, object]]) -> list[str]:
     return out
 
 
-def write(path: Path, rows: list[dict[str, object]], header: list[str], repeat: int, load: tuple[str, str]) -> None:
+def write(path: Path | None, rows: list[dict[str, object]], header: list[str], repeats: str,
+          load: tuple[str, str]) -> str:
     lines = ["# Benchmark results", "", "Written by `python bench/run.py`; see docs/performance.md for the reading.", "",
              *header, f"- load average before / after: {load[0]} / {load[1]} (other work on the machine "
              "inflates wall times; A and B are interleaved so both see the same load)",
-             f"- {repeat} interleaved repeats per pair after one warm-up run each; median (min–max)", "",
+             f"- {repeats} after one warm-up run of each side; median (min–max)", "",
              "| benchmark | revstat | floor | ratio | goal | peak memory revstat / floor |",
              "|---|---|---|---|---|---|"]
     for r in rows:
@@ -238,7 +252,10 @@ def write(path: Path, rows: list[dict[str, object]], header: list[str], repeat: 
         lines += [f"- {r['rows']:,} rows: {fmt(r['wall_a'])} / {fmt(r['wall_b'])}" for r in rec]
         lines += ["", "Linear growth of the revstat aggregation (median times):", "",
                   "| rows | rows × | time × | ≤ rows × |", "|---|---|---|---|", *linear(rows)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        path.write_text(text, encoding="utf-8")
+    return text
 
 
 def byte_compile(src: Path) -> None:
@@ -251,18 +268,23 @@ def byte_compile(src: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="help,records,compile")
+    ap.add_argument("--only", default=",".join(PAIRS), help=f"pairs to run, of {', '.join(PAIRS)}")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--compile-repeat", type=int, default=3)
     ap.add_argument("--sizes", default="100000,1000000,5000000", help="Parquet record counts")
     ap.add_argument("--csv-sizes", default="1000000", help="CSV record counts ('' for none)")
     ap.add_argument("--src", help="PYTHONPATH for revstat (another checkout's src/)")
-    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument("--out", type=Path, help="the results page (default: bench/results.md when every pair runs; "
+                                             "a subset is only printed)")
     args = ap.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if not only or only - set(PAIRS):
+        ap.error(f"--only: unknown pair {', '.join(sorted(only - set(PAIRS))) or '(none)'}; "
+                 f"the pairs are {', '.join(PAIRS)}")
+    out = args.out if args.out is not None else (HERE / "results.md" if only == set(PAIRS) else None)
     env = dict(os.environ, PYTHONIOENCODING="utf-8", NO_COLOR="1", COLUMNS="120")
     if args.src:
         env["PYTHONPATH"] = str(Path(args.src).resolve())
-    only = set(args.only.split(","))
     byte_compile(Path(args.src) if args.src else REPO / "src")
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rows: list[dict[str, object]] = []
@@ -275,8 +297,13 @@ def main() -> None:
         rows += bench_compile(args.compile_repeat, env)
     load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
     header = [f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; revstat {commit(args.src)}", *machine()]
-    write(args.out, rows, header, args.repeat, (load_before, load_after))
-    print(args.out.read_text(encoding="utf-8"))
+    repeats = [f"{args.repeat} interleaved repeats per pair"] if only - {"compile"} else []
+    if "compile" in only:
+        repeats.append(f"{args.compile_repeat} for compile")
+    print(write(out, rows, header, "; ".join(repeats),
+                (load_before, load_after)))
+    if out is not None:
+        print(f"written to {out}")
 
 
 if __name__ == "__main__":

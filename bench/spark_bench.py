@@ -2,7 +2,7 @@
 
 Generates seeded household records (1M and 5M rows by default) as Parquet and CSV with DuckDB,
 then, interleaved and repeated, runs the same aggregation (DuckDB dialect; transpiled with
-sqlglot for Spark) on DuckDB and on a Spark session. The Spark session start-up (a JVM, ~6 s)
+sqlglot for Spark) on DuckDB and on a Spark session. The Spark session start-up (a JVM, 6–15 s)
 is measured once and shown apart from the query times; ratios are given both without and with it.
 
 Run (needs pip install -e '.[spark]' and Java 17):
@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from revstat.records import spark as sp  # noqa: E402
 
-#: The aggregation, as the records builder writes it (DuckDB dialect, values as parameters).
+#: An aggregation of the shape the records builder generates (DuckDB dialect, values as parameters),
+#: written out by hand: it measures what Spark costs beside DuckDB on the same SQL text, not
+#: revstat's own query (tests/test_spark.py runs that one on Spark and compares the results).
 AGG_SQL = """
 SELECT substr("村代码", 1, 12) AS region_code,
        count(*) AS households,
