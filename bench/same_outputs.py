@@ -5,7 +5,8 @@
     python bench/same_outputs.py --against /tmp/ref  # after it: same bytes? (xlsx: same cells)
 
 indicators.csv, indicators.json and findings.json must be byte-identical; indicators.xlsx must
-hold the same sheets, cell values and number formats (its zip timestamps differ run to run).
+hold the same sheets, cell values, number formats, fills, font colours and bold (its zip
+timestamps differ run to run).
 Both workspaces are compiled in a copy, so `out/` of the originals is untouched. Exit 1 on any
 difference, naming the file and the first difference.
 """
@@ -55,7 +56,10 @@ def xlsx_cells(path: Path) -> dict[str, list[tuple[str, object, str]]]:
     import openpyxl
 
     book = openpyxl.load_workbook(path)
-    return {ws.title: [(c.coordinate, c.value, c.number_format) for row in ws.iter_rows() for c in row
+    def look(c) -> tuple[object, ...]:  # what a reader sees: the red of a missed target, bold totals
+        return (c.fill.fill_type, c.fill.fgColor.rgb, c.font.color.rgb if c.font.color else None, c.font.b)
+
+    return {ws.title: [(c.coordinate, c.value, c.number_format, look(c)) for row in ws.iter_rows() for c in row
                        if c.value is not None] for ws in book.worksheets}
 
 
