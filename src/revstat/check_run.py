@@ -7,7 +7,7 @@ This is the glue the CLI (``revstat check``, ``revstat compile``) calls; the rul
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -139,11 +139,12 @@ def _read_periods(ws: Workspace, periods: list[str], *, roll_up_nothing: bool = 
 
 
 def compiled_tables(ws: Workspace, period: str, compiled: Any = None, unread: list[Any] | None = None,
-                    extra: list[str] | None = None) -> tuple[Any, Any, Any, list[Any]]:
+                    extra: list[str] | None = None, notes: list[Any] | None = None) -> tuple[Any, Any, Any, list[Any]]:
     """(observations, values, results, indicators) of ``period`` plus the previous period and
     the same period last year (cumulative and growth rules need them). ``unread`` collects
     ``(periods, error)`` for the files of those extra periods that could not be read; ``extra``
-    the extra periods read that had files."""
+    the extra periods read that had files; ``notes`` the findings of the records aggregation
+    (``Compiled.records_notes``)."""
     import pandas as pd
 
     from revstat.periods import Period
@@ -165,6 +166,8 @@ def compiled_tables(ws: Workspace, period: str, compiled: Any = None, unread: li
     if compiled is not None:
         obs, values, results = compiled.observations, compiled.values, compiled.results
         indicators = list(compiled.indicators or [])
+        if notes is not None:
+            notes.extend(getattr(compiled, "records_notes", None) or [])
     else:
         obs = values = results = None
         indicators = []
@@ -201,14 +204,18 @@ def check_workspace(ws: Workspace, period: str, *, today: dt.date, compiled: Any
     rules = list(rules) if rules is not None else list(load_rules(ws))
     unread: list[Any] = []
     extra: list[str] = []
-    obs, values, results, indicators = compiled_tables(ws, period, compiled, unread, extra)
+    notes: list[Issue] = []
+    obs, values, results, indicators = compiled_tables(ws, period, compiled, unread, extra, notes)
     if not preloaded:
         _refuse_unknown_names(ws, rules, indicators)
     data = build_check_data(ws, period, observations=obs, values=values, results=results,
                             indicators=indicators)
     waivers = load_waivers(ws.root / "checks" / "waivers.yaml", "checks/waivers.yaml", ws.regions)
+    from revstat.records.notes import RULES as RECORDS_NOTES
+
     found = run_checks(rules, data) + [_unread_issue(period, periods, err) for periods, err in unread]
-    issues = apply_waivers(found, waivers, today, rules=[*(r.id for r in rules), UNREAD_EARLIER])
+    found += [replace(n, period=n.period or period) for n in notes]
+    issues = apply_waivers(found, waivers, today, rules=[*(r.id for r in rules), UNREAD_EARLIER, *RECORDS_NOTES])
     return CheckReport(period, issues, rules, waivers, data, compared=extra)
 
 

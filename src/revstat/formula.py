@@ -258,7 +258,7 @@ _SYNTAX_ZH: tuple[tuple[str, str], ...] = (
     (r"closing parenthesis '(.)' does not match opening parenthesis '(.)'", "右括号“{0}”与左括号“{1}”不配对"),
     (r"invalid character '(.)'.*", "不能用的字符“{0}”（运算只用 + - * /，括号用半角 ()）"),
     (r"invalid decimal literal", "数字写法有误（数字后紧跟了字母？名称不能以数字开头）"),
-    (r"unterminated string literal", "引号没有闭合（公式里不用引号）"),
+    (r"unterminated string literal.*", "引号没有配对（字符串要用一对半角引号括起）"),
     (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "“=”不能用于公式；比较相等请用“==”"),
     (r"invalid syntax\. Perhaps you forgot a comma\?", "两项之间少了运算符（+ - * /）或逗号"),
     (r"cannot assign .*", "“=”不能用于公式；比较相等请用“==”"),

@@ -39,6 +39,9 @@ class Compiled:
     periods: list[str] = field(default_factory=list)  # every period read
     records_missing: list[str] = field(default_factory=list)  # records files patterns with no file for the period
     records_missing_before: list[str] = field(default_factory=list)  # … nor for the same period last year
+    #: revstat.model.Issue of the records aggregation (revstat.records.notes): records left out,
+    #: conditions asking for a value no record has; the checks add them to the period's findings
+    records_notes: list[Any] = field(default_factory=list)
     check_periods: list[str] = field(default_factory=list)  # periods the checks read besides (the previous one)
 
 
@@ -110,10 +113,12 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
     read = read_sources(ws, periods, progress=progress, prefetched=prefetched)
     frames = [read.observations]
     errors = list(read.errors)
+    notes: list[Any] = []
     if any(s.kind == "records" for s in ws.sources):
         from revstat.records import read_records
 
         frames.append(read_records(ws, periods, engine=engine))
+        notes = [n for n in frames[-1].attrs.get("notes", []) if n.period in (None, str(p))]
     observations = pd.concat([f for f in frames if f is not None and len(f)], ignore_index=True) \
         if any(f is not None and len(f) for f in frames) else read.observations
     observations = observations.astype({tidy.VALUE: object})
@@ -127,7 +132,8 @@ def compile_workspace(ws: Any, period: str | Period, *, progress: Callable[[str]
                                  if str(p.prev_year()) in periods else None)  # last year read: else no change
     return Compiled(workspace=ws, period=str(p), observations=observations, values=values, results=results,
                     indicators=usable, read_errors=errors, read_summary=read.summary, skipped=skipped,
-                    periods=periods, records_missing=sorted(absent), records_missing_before=sorted(absent_before))
+                    periods=periods, records_missing=sorted(absent), records_missing_before=sorted(absent_before),
+                    records_notes=notes)
 
 
 def _comparable_values(observations: Any, values: Any, period: str, catalogue: dict[str, Any], tree: Any) -> Any:

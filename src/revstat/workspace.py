@@ -137,6 +137,11 @@ def load_workspace(root: Path) -> Workspace:
                 errors.append(DefinitionError(
                     t("字段 {id} 的权重 {w} 不是已知字段", "weight {w} of field {id} is not a known field", id=f.id, w=f.weight),
                     Location(ws.source_files[source.id]), t("weight 写成某个来源中的字段 id", "weight must be a field id")))
+        if source.kind == "records":  # conditions parsed now, so `lint` and every command see their errors
+            from revstat.records.engine import plan_source
+
+            display = ws.source_files[source.id]
+            collect(errors, lambda source=source, display=display: plan_source(source, display, root / display))
     if errors:
         raise ErrorGroup.of(errors)
     return ws

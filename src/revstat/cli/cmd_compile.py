@@ -304,6 +304,8 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         name=counted[0], field=counted[4], n=counted[1], unit=unit_text(counted[2]),
                         files=counted[3]).render(),
                       markup=False)
+    for note in (getattr(compiled, "records_notes", None) or [])[:5]:  # records left out, a value no record has
+        console.print(note.message.render(), markup=False)
     unmatched = list(getattr(summary, "unmatched", None) or []) if summary is not None else []
     excel = [f for f in unmatched if PurePath(f).suffix.lower().startswith(".xls")]
     other = [f for f in unmatched if f not in excel]

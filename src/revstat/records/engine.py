@@ -40,8 +40,9 @@ from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
 from revstat.records.files import file_format, files_of, first_undecodable, utf8_paths
+from revstat.records.notes import outside_note
 from revstat.records.validate import (
-    bad_number,
+    bad_numbers,
     bad_values,
     code_fix,
     keys_across_regions,
@@ -138,8 +139,60 @@ def label_of(f: FieldDef) -> str:
     return f"{head} where {f.where}" if f.where else str(head)
 
 
-def plan_source(source: SourceDef, display: str) -> SourcePlan:
-    """Check a records source and translate its fields (errors name the YAML file)."""
+def field_line(path: Path | None, index: int, key: str) -> int | None:
+    """The YAML line of ``fields[index].key`` of a source file (read again: on errors only)."""
+    if path is None:
+        return None
+    from revstat.yamlload import line_of, load_yaml
+
+    try:
+        return line_of(load_yaml(path), ["fields", index, key])
+    except (RevstatError, OSError):
+        return None
+
+
+#: what a record condition may use (the hint of its errors)
+CONDITION_HINT = t("记录条件可用列名、数字、带引号的字符串（如 monitor_type == '脱贫不稳定户'）、比较、+ - * /、"
+                   "and/or/not 和 abs/min/max/if_missing",
+                   "a record condition may use column names, numbers, quoted strings (monitor_type == '脱贫不稳定户'), "
+                   "comparisons, + - * /, and/or/not and abs/min/max/if_missing")
+
+
+def _condition(source: SourceDef, f: FieldDef, index: int, display: str, path: Path | None) -> Node:
+    """A field's ``where`` parsed and checked: its errors name the YAML line and say what a
+    record condition may use; a name that is no ``columns:`` name but close to one (monitor_typ)
+    is asked about (a header of the file written as is, 监测类型, is left to the file's check)."""
+    import difflib
+
+    where = Location(display, note=f.id)
+    try:
+        tree = parse_formula(f.where or "", where).tree
+        rsql.condition_sql(_rename(tree, dict(source.columns)), where)
+    except DefinitionError as err:
+        line = field_line(path, index, "where")
+        if line is not None and err.where is not None:
+            err.where = Location(display, line=line + (err.where.line or 1) - 1, note=f.id)
+        err.fix = CONDITION_HINT
+        raise
+    cols = dict(source.columns)
+    for name in sorted(_names(tree)):
+        if not cols or name in cols or name in cols.values():
+            continue
+        close = difflib.get_close_matches(name, list(cols), n=1, cutoff=0.75)
+        if close:
+            raise DefinitionError(
+                t("字段 {id} 的条件中的 {n} 不是 columns 中的名称，是否应为 {c}？",
+                  "{n} in the condition of field {id} is not a name under columns; did you mean {c}?",
+                  id=f.id, n=name, c=close[0]),
+                Location(display, line=field_line(path, index, "where"), note=f.id),
+                t("改为 columns 中的名称（{names}），或写文件表头原文", "use a name under columns ({names}) or the file's "
+                  "header as it is", names=", ".join(cols)))
+    return tree
+
+
+def plan_source(source: SourceDef, display: str, path: Path | None = None) -> SourcePlan:
+    """Check a records source and translate its fields (errors name the YAML file, and its line
+    when ``path``, the source file, is given)."""
     where = Location(display)
     cols = dict(source.columns)
     if "{period}" not in source.files and not source.period_column:
@@ -160,6 +213,7 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
         needed.add(cols.get(source.period_column, source.period_column))
     flags: set[str] = set()
     dates: set[str] = set()
+    wrong: list[RevstatError] = []
     for i, f in enumerate(source.fields):
         if f.measure is None:
             raise DefinitionError(t("户级数据字段 {id} 缺少 measure", "records field {id} has no measure", id=f.id), where,
@@ -169,18 +223,23 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
                                     id=f.id, m=f.measure), where, t("如 of: persons", "e.g. of: persons"))
         of = cols.get(f.of, f.of) if f.of else None
         tree = None
-        if f.where:
-            tree = _rename(parse_formula(f.where, Location(display, note=f.id)).tree, cols)
+        if f.where:  # rejects now what SQL cannot express; every field's condition is said at once
+            try:
+                tree = _rename(_condition(source, f, i, display, path), cols)
+            except DefinitionError as err:
+                wrong.append(err)
+                continue
             needed |= _names(tree)
             flags |= _flag_columns(tree)
             dates |= _date_columns(tree)
-            rsql.condition_sql(tree, Location(display, note=f.id))  # reject what SQL cannot express, now
         if of:
             needed.add(of)
         alias = f"f{i}"
         aggregates.append(rsql.Aggregate(alias, f.measure, of, tree))
         fields[alias] = f
         labels[alias] = label_of(f)
+    if wrong:
+        raise ErrorGroup.of(wrong)
     key_checks: list[rsql.Aggregate] = []
     key_column = cols.get(source.key, source.key) if source.key else None
     if key_column:  # rows against distinct keys per region: a repeated household is counted twice
@@ -189,7 +248,8 @@ def plan_source(source: SourceDef, display: str) -> SourcePlan:
                          and a.where is None), None)  # the field 监测户数 usually is that count already
         if distinct is None:
             key_checks.append(rsql.Aggregate("key_d", "count_distinct", key_column, None))
-        key_checks.append(rsql.Aggregate("key_n", "count", None, None))
+    # every record of a region: the records left out (outside the workspace) are counted by it
+    key_checks.append(rsql.Aggregate("key_n", "count", None, None))
     value_checks = [rsql.Aggregate(f"yn_{k}", "not_flag", c, None) for k, c in enumerate(sorted(flags))]
     value_checks += [rsql.Aggregate(f"date_{k}", "not_date", c, None) for k, c in enumerate(sorted(dates))]
     return SourcePlan(source, display, source.format, region_column,
@@ -296,10 +356,12 @@ def _scope_prefix(code: str) -> str:
 
 
 def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                    period: str | None, file_label: str) -> list[tuple[Any, ...]]:
+                    period: str | None, file_label: str, notes: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """Grouped rows → observation tuples (tidy.OBSERVATION_COLUMNS); unknown codes are errors,
-    codes outside the workspace's region are left out, and villages (or whatever level the
-    records give) of a county that has records but none for them get 0."""
+    codes outside the workspace's region are left out (and counted into ``notes``: a province's
+    export holds every city's households, but a mistyped county code would drop households
+    unseen), and villages (or whatever level the records give) of a county that has records but
+    none for them get 0."""
     tree = ws.regions
     scope = ws.config.region
     prefix = _scope_prefix(scope)
@@ -309,6 +371,7 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
     at_code = pos["region_code"]
     by_period: dict[str, dict[str, tuple[Any, ...]]] = {}
     unknown: dict[str, int] = {}
+    outside: dict[str, int] = {}
     at_rows = rows_column(plan, pos)
     without: list[int | None] = []  # the groups of records without a code: their number of rows, if known
     for r in rows:
@@ -320,6 +383,8 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
             # a name, "９９０１…" (full-width) or "9.90121E+11" is no code, whatever it starts with
             if code not in tree and (code.startswith(prefix) or not (code.isascii() and code.isdigit())):
                 unknown[code] = unknown.get(code, 0) + (1 if at_rows is None else int(r[at_rows] or 0))
+            else:
+                outside[code] = outside.get(code, 0) + (1 if at_rows is None else int(r[at_rows] or 0))
             continue
         by_period.setdefault(str(r[at_period]) if at_period is not None else str(period), {})[code] = r
     problems: list[RevstatError] = []  # both kinds at once: one round of corrections, not two
@@ -343,6 +408,8 @@ def to_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Seque
             Location(file_label, note=plan.region_column), code_fix(list(unknown))))
     if problems:
         raise ErrorGroup.of(problems)
+    if outside and notes is not None:
+        notes.append(outside_note(ws, plan, file_label, outside, period))
     # per aggregate: (field id, unit, label, measure, value column, matched-rows column)
     specs = [(plan.fields[a.alias].id, plan.fields[a.alias].unit, plan.labels[a.alias], a.measure,
               pos[a.alias], pos.get(f"{a.alias}_n")) for a in plan.aggregates]
@@ -384,11 +451,12 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
 
     rows: list[tuple[Any, ...]] = []
     errors: list[RevstatError] = []
+    notes: list[Any] = []
     for source in ws.sources:
         if source.kind != "records":
             continue
         display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
-        plan = plan_source(source, display)
+        plan = plan_source(source, display, ws.root / display)
         if "://" in source.files:  # hdfs://, s3a://, a catalog table: rows only Spark sees
             from revstat.records import spark as sp
 
@@ -408,7 +476,7 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
             label = ws.rel(paths[0]) if len(paths) == 1 else (
                 source.files.replace("{period}", period) if period else source.files)
             try:
-                rows += _aggregate(ws, plan, paths, [str(p) for p in periods], period, label, engine)
+                rows += _aggregate(ws, plan, paths, [str(p) for p in periods], period, label, engine, notes)
             except RevstatError as err:
                 errors.append(err)
     if errors:
@@ -421,15 +489,17 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
                 said.add(e.what.render("en"))
             kept.append(e)
         raise ErrorGroup.of(kept)
-    return pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
+    frame = pd.DataFrame(rows, columns=tidy.OBSERVATION_COLUMNS).astype({tidy.VALUE: object})
+    frame.attrs["notes"] = notes  # revstat.model.Issue: records left out, conditions matching no value
+    return frame
 
 
 def _aggregate(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
-               label: str, engine: str) -> list[tuple[Any, ...]]:
+               label: str, engine: str, notes: list[Any] | None = None) -> list[tuple[Any, ...]]:
     fmt = file_format(plan, paths)
     missing_columns(plan, paths, fmt, ws)  # before any engine: all the missing columns, in Chinese
     try:
-        return _aggregate_checked(ws, plan, paths, periods, period, label, engine, fmt)
+        return _aggregate_checked(ws, plan, paths, periods, period, label, engine, fmt, notes)
     except UnicodeDecodeError:  # past the start the encoding was chosen by: find the byte and its line
         found = _undecodable(paths, "csv", ws)
         if found is None:
@@ -454,7 +524,7 @@ def _undecodable(paths: Sequence[Path], fmt: str, ws: Any) -> SourceError | None
 
 
 def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: list[str], period: str | None,
-                       label: str, engine: str, fmt: str) -> list[tuple[Any, ...]]:
+                       label: str, engine: str, fmt: str, notes: list[Any] | None = None) -> list[tuple[Any, ...]]:
     chosen = choose_engine(engine, ws, fmt, paths)
     where = Location(label)
     if chosen == "pandas":
@@ -464,7 +534,7 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
     else:
         with utf8_paths(paths, fmt) as readable:
             query = rsql.build_query(fmt, readable, plan.region_column, plan.query_aggregates,
-                                     plan.period_column, periods if plan.period_column else ())
+                                     plan.period_column, periods if plan.period_column else (), read=plan.columns)
             if chosen == "spark":
                 from revstat.records import spark as sp
 
@@ -475,24 +545,46 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
                 try:
                     names, rows = run_duckdb(query, where)
                 except SourceError as err:
-                    raise bad_number(err, fmt, readable, paths, ws) or _undecodable(paths, fmt, ws) or err from None
-    return checked_observations(ws, plan, names, rows, period, label, paths)
+                    raise bad_numbers(err, plan, fmt, readable, paths, ws) or _undecodable(paths, fmt, ws) or err from None
+    return checked_observations(ws, plan, names, rows, period, label, paths, notes)
 
 
 def checked_observations(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                         period: str | None, label: str, paths: Sequence[Path] = ()) -> list[tuple[Any, ...]]:
-    """The checks of the grouped rows (repeated keys, unreadable yes/no words and dates, missing
-    and unknown codes), all of them reported together, then the observations."""
+                         period: str | None, label: str, paths: Sequence[Path] = (),
+                         notes: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The checks of the grouped rows (no records at all, repeated keys, unreadable yes/no words
+    and dates, missing and unknown codes), all of them reported together, then the observations.
+    ``notes`` collects what is not an input error but must be said (:mod:`revstat.records.notes`)."""
     from revstat.errors import collect
+    from revstat.records.notes import unmatched_values
 
+    if not rows:  # a header and no records: every field would be 0 (or blank) with nothing said
+        raise empty_export(plan, label, period)
     problems: list[RevstatError] = []
     collect(problems, lambda: repeated_keys(ws, plan, names, rows, label, paths))
     collect(problems, lambda: keys_across_regions(plan, paths, label, period))
-    collect(problems, lambda: bad_values(plan, names, rows, label, paths))
-    observations = collect(problems, lambda: to_observations(ws, plan, names, rows, period, label))
+    collect(problems, lambda: bad_values(plan, names, rows, label, paths, ws.rel))
+    observations = collect(problems, lambda: to_observations(ws, plan, names, rows, period, label, notes))
     if problems or observations is None:
         raise ErrorGroup.of(problems)
+    if notes is not None:
+        notes.extend(unmatched_values(ws, plan, names, rows, label, paths, period))
     return observations
+
+
+def empty_export(plan: SourcePlan, label: str, period: str | None) -> SourceError:
+    if plan.period_column:
+        return SourceError(
+            t("户级数据文件中没有所需报告期的记录（按 {c} 列筛选）", "the records files hold no record of the periods "
+              "needed (by the column {c})", c=plan.period_column), Location(label, note=plan.period_column),
+            t("检查该列的写法与报告期一致（如 2024Q4），或导出包含本期的数据",
+              "check that the column is written like the periods (e.g. 2024Q4), or export the period's records"))
+    return SourceError(
+        t("户级数据文件没有数据行（只有表头）", "the household records file has no data rows (only a header)"),
+        Location(label),
+        t("从监测信息系统重新导出；若{p}确实没有监测户，删去该文件（依赖它的指标会被跳过并列出）",
+          "export it again from the monitoring system; if {p_en} really has no monitored household, remove the file "
+          "(the indicators that need it are then skipped and listed)", p=period or "本期", p_en=period or "the period"))
 
 
 def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:

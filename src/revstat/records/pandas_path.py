@@ -8,19 +8,21 @@ three-valued logic (a comparison with an empty cell is unknown and does not coun
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from revstat.errors import SourceError
+from revstat.errors import ErrorGroup, SourceError
 from revstat.formula import Bin, BoolOp, Call, Compare, Name, Node, Not, Num, Str, Unary
 from revstat.i18n import t
 from revstat.model import Location
 from revstat.records import sql as rsql
 from revstat.records.engine import _QUANTUM, SourcePlan
 from revstat.records.files import encoding_of
+from revstat.records.validate import not_numbers
 
 
 def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], where: Location
@@ -40,6 +42,9 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
         frames.append(pd.read_csv(p, usecols=sorted(plan.columns), dtype=str, keep_default_na=False,
                                   na_values=[""], encoding="utf-8-sig" if enc == "utf-8" else enc))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=sorted(plan.columns))
+    # a row empty in every column read is no record (Excel's trailing ,,,,,, lines): as the SQL
+    # (rsql.build_query); the index keeps each row's place in the file, for the messages
+    df = df.dropna(how="all")
     df = df.astype(object).where(df.notna(), None)
     keys = ["region_code"]
     df["region_code"] = ["" if v is None else _text(v) or "" for v in df[plan.region_column]]
@@ -48,6 +53,14 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
         df["period"] = df[plan.period_column]
         keys.append("period")
     ev = _PandasEval(df, where)
+    bad: list[SourceError] = []  # every column that is not all numbers, at once (as validate.bad_numbers)
+    for col in rsql.numeric_columns(plan.query_aggregates):
+        try:
+            ev.numbers(col)
+        except SourceError as err:
+            bad.append(err)
+    if bad:
+        raise ErrorGroup.of(bad)
     out: dict[tuple[str, ...], dict[str, Any]] = {}
     groups = df.groupby(keys, sort=True, dropna=False).indices
     aggregates = plan.query_aggregates
@@ -68,7 +81,7 @@ def run_pandas(plan: SourcePlan, paths: Sequence[Path], periods: Sequence[str], 
                 row[a.alias] = sum(1 for i in idx if col[i] is not None and flags[i] is None)
             elif a.measure == "not_date":
                 col = ev.texts(a.of)
-                row[a.alias] = sum(1 for i in idx if col[i] is not None and not _ISO_DATE.match(col[i]))
+                row[a.alias] = sum(1 for i in idx if col[i] is not None and not_date(col[i]))
             else:
                 vals = [nums[a.of][i] for i in sel if nums[a.of][i] is not None]
                 row[a.alias] = sum(vals, Decimal(0)) if vals else None
@@ -109,14 +122,9 @@ class _PandasEval:
                 except InvalidOperation:
                     bad.append((i, v))
                     out.append(None)
-            if bad:  # worded as the DuckDB engine words it (validate.bad_number)
-                (i, v), k = bad[0], len(bad)
-                more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=k) if k > 1 else t("", "")
-                raise SourceError(t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
-                                    c=col, r=int(self.df.index[i]) + 2, v=v, more=more),
-                                  Location(self.where.file, note=col),
-                                  t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers "
-                                    "(no thousands commas or full-width digits); correct it and export again"))
+            if bad:  # worded as the DuckDB engine words it (validate.not_numbers); line 1 is the header
+                raise not_numbers(col, [(int(self.df.index[i]) + 2, v) for i, v in bad[:3]], len(bad),
+                                  Location(self.where.file, note=col), csv=True)
             self._num[col] = out
         return self._num[col]
 
@@ -179,6 +187,17 @@ class _PandasEval:
 
 _FLAGS = {**dict.fromkeys(rsql.TRUTHY, True), **dict.fromkeys(rsql.FALSY, False)}
 _ISO_DATE = re.compile(rsql.ISO_DATE)
+
+
+def not_date(text: str) -> bool:
+    """As :func:`revstat.records.sql.not_date_sql`: not written 2024-01-01, or no day of the calendar."""
+    if not _ISO_DATE.match(text):
+        return True
+    try:
+        dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return True
+    return False
 
 
 def _text(value: Any) -> str | None:

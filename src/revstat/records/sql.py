@@ -44,6 +44,14 @@ BLANKS = " \t\u3000\u00a0\u200b\ufeff"
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
+def not_date_sql(text: str) -> str:
+    """True for a text that is no date a condition can compare: not written 2024-01-01 (2024/5/1,
+    2024-5-1), or written so but no day of the calendar (2024-13-01, 2024-02-30); never for a
+    missing value."""
+    return (f"({text} IS NOT NULL AND (NOT regexp_matches({text}, '{ISO_DATE}') "
+            f"OR TRY_CAST(substr({text}, 1, 10) AS DATE) IS NULL))")
+
+
 def text_sql(column: str, *, guarded: bool = False) -> str:
     """A column as trimmed text, an all-blank value as missing (the same on every engine).
 
@@ -223,23 +231,65 @@ def reader_sql(fmt: str, *, filename: bool = False) -> str:
     return f"read_csv(?, header = true, all_varchar = true, union_by_name = true{extra})"
 
 
-def bad_number_query(fmt: str, paths: Sequence[str], column: str) -> Query:
-    """Where ``column`` holds a value that is not a number as the aggregation casts it: the first
-    such value, its file, its row in the file (1 = the first record), and how many there are.
-    Run in file order (one thread): the row numbers follow the scan."""
+def bad_number_query(fmt: str, paths: Sequence[str], column: str, n: int = 1, *, dates: bool = False) -> Query:
+    """Where ``column`` holds a value that is not a number as the aggregation casts it (``dates``:
+    not a date a condition can compare, :func:`not_date_sql`): the first ``n`` such values, their
+    file, their row in the file (1 = the first record), and how many there are. Run in file order
+    (one thread): the row numbers follow the scan."""
     col = quote_ident(column)
+    trimmed = f"trim(v, '{BLANKS}')"
+    bad = (f"NULLIF({trimmed}, '') IS NOT NULL AND {not_date_sql(trimmed)}" if dates
+           else f"v IS NOT NULL AND TRY_CAST(v AS {NUMERIC}) IS NULL")
     sql = (f"SELECT filename, n, v, count(*) OVER () AS total FROM (\n"
            f"  SELECT filename, row_number() OVER (PARTITION BY filename) AS n, CAST({col} AS VARCHAR) AS v\n"
            f"  FROM {reader_sql(fmt, filename=True)})\n"
-           f"WHERE v IS NOT NULL AND TRY_CAST(v AS {NUMERIC}) IS NULL\nORDER BY filename, n\nLIMIT 1")
+           f"WHERE {bad}\nORDER BY filename, n\nLIMIT {int(n)}")
     return Query(sql, (list(paths),))
+
+
+def numeric_columns(aggregates: Sequence[Aggregate]) -> list[str]:
+    """The columns the aggregation casts to numbers: what is summed, and what a condition
+    compares with a number or computes with (in the order first used)."""
+    out: dict[str, None] = {}
+
+    def visit(node: Node | None, kind: str) -> None:
+        if node is None:
+            return
+        if isinstance(node, Name):
+            if kind == "num":
+                out.setdefault(node.id)
+        elif isinstance(node, BoolOp):
+            for v in node.values:
+                visit(v, "bool")
+        elif isinstance(node, Not):
+            visit(node.operand, "bool")
+        elif isinstance(node, Compare):
+            k = _compare_kind(node)
+            for side in (node.left, *node.comparators):
+                visit(side, k)
+        elif isinstance(node, Unary):
+            visit(node.operand, "num")
+        elif isinstance(node, Bin):
+            visit(node.left, "num")
+            visit(node.right, "num")
+        elif isinstance(node, Call):
+            for a in node.args:
+                visit(a, kind if node.func == "if_missing" else "num")
+
+    for agg in aggregates:
+        if agg.measure == "sum" and agg.of:
+            out.setdefault(agg.of)
+        visit(agg.where, "bool")
+    return list(out)
 
 
 def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: Sequence[Aggregate],
                 period_column: str | None = None, periods: Sequence[str] = (),
-                locations: Mapping[str, Location] | None = None) -> Query:
+                locations: Mapping[str, Location] | None = None, read: Sequence[str] = ()) -> Query:
     """One GROUP BY over the record files computing every aggregate (one result row per region,
-    and per period when ``period_column`` is given)."""
+    and per period when ``period_column`` is given). ``read``: the columns the aggregation reads;
+    a CSV row empty in all of them (the blank lines Excel leaves at the end of a sheet saved as
+    CSV: ``,,,,,,``) is no record and is left out."""
     params: list[Any] = []  # in the text's order: the FILTER values, the files, the periods
     columns = _Columns(guarded=fmt == "csv")  # trimmed texts and flags, computed once per row in the inner SELECT
     selects = [f"{columns.text(region_column)} AS region_code"]  # " 9901…" is 9901…
@@ -264,8 +314,7 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
             # non-empty texts less the flags that are yes or no (two null counts, no condition per row)
             selects.append(f"count({columns.text(agg.of or '')}) - count({columns.flag(agg.of or '')}) AS {agg.alias}")
         elif agg.measure == "not_date":  # values of a column compared with a date that are no ISO date
-            selects.append(f"count(*) FILTER (WHERE NOT regexp_matches({columns.text(agg.of or '')}, '{ISO_DATE}')) "
-                           f"AS {agg.alias}")
+            selects.append(f"count(*) FILTER (WHERE {not_date_sql(columns.text(agg.of or ''))}) AS {agg.alias}")
         else:
             # and the rows matched: a sum over no matching rows is 0, over only missing values missing
             selects.append(f"sum(CAST({quote_ident(agg.of or '')} AS {NUMERIC})){filt} AS {agg.alias}")
@@ -274,9 +323,14 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
             params.extend(fparams)
     sql = f"SELECT {', '.join(selects)}\nFROM {columns.source(reader_sql(fmt))}"
     params.append(list(paths))
+    conds = []
     if period_column and periods:
-        sql += f"\nWHERE CAST({quote_ident(period_column)} AS VARCHAR) IN ({', '.join('?' for _ in periods)})"
+        conds.append(f"CAST({quote_ident(period_column)} AS VARCHAR) IN ({', '.join('?' for _ in periods)})")
         params.extend(periods)
+    if fmt == "csv" and read:  # every column is text: NULL where the cell is empty
+        conds.append(f"coalesce({', '.join(quote_ident(c) for c in sorted(read))}) IS NOT NULL")
+    if conds:
+        sql += "\nWHERE " + " AND ".join(conds)
     sql += f"\nGROUP BY {', '.join(group)}"
     return Query(sql, tuple(params))
 

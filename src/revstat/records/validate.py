@@ -26,42 +26,79 @@ if TYPE_CHECKING:
 _CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to .*?source column (?P<column>.+?)\s*$')
 
 
-def bad_number(err: SourceError, fmt: str, readable: Sequence[str], paths: Sequence[Path], ws: Any
-                ) -> SourceError | None:
-    """DuckDB's “Could not convert string "12,345.50" to DECIMAL(18,4) … source column 收入” as
-    the pandas engine says it: the file, the row, the value and how many such values there are
-    (one more pass over the files, on this error only). None when it is another error or the
-    value cannot be found again."""
+def bad_numbers(err: SourceError, plan: SourcePlan, fmt: str, readable: Sequence[str], paths: Sequence[Path],
+                ws: Any) -> RevstatError | None:
+    """After DuckDB's “Could not convert string "12,345.50" to DECIMAL(18,4) … source column 收入”:
+    every column the aggregation reads as numbers that holds something else, each named with its
+    first rows and values and how many there are, as the pandas engine says it (one more pass over
+    the files per column, on this error only) — so one export is corrected once, not once per
+    column. None when it is another error or no such value can be found again."""
+    if _CONVERSION.search(err.what.render("en")) is None:
+        return None
+    found = [e for column in rsql.numeric_columns(plan.query_aggregates)
+             if (e := _locate(column, fmt, readable, paths, ws.rel)) is not None]
+    return ErrorGroup.of(found) if found else None
+
+
+def _locate(column: str, fmt: str, readable: Sequence[str], paths: Sequence[Path], rel: Callable[[Path], str], *,
+            dates: bool = False) -> SourceError | None:
+    """The first rows of ``column`` that are not numbers (``dates``: not dates), as an input error."""
     import duckdb
 
-    m = _CONVERSION.search(err.what.render("en"))
-    if m is None:
-        return None
-    column = m["column"].strip().strip('"')
-    query = rsql.bad_number_query(fmt, readable, column)
+    query = rsql.bad_number_query(fmt, readable, column, 3, dates=dates)
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET threads = 1")  # rows numbered in the order of the file
         con.execute("SET preserve_insertion_order = true")
-        found = con.execute(query.sql, list(query.params)).fetchone()
+        found = con.execute(query.sql, list(query.params)).fetchall()
     except duckdb.Error:
         return None
     finally:
         con.close()
-    if found is None:
+    if not found:
         return None
-    name, n, value, total = found
+    name = found[0][0]
     original = {str(Path(r)): p for r, p in zip(readable, paths, strict=True)}.get(str(Path(name)), Path(name))
-    line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
-    more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
+    rows = [(int(n) + 1 if fmt == "csv" else int(n), v) for f, n, v, _ in found if f == name]  # CSV: header is line 1
+    where = Location(rel(original) if isinstance(original, Path) else str(original), note=column)
+    return (not_dates if dates else not_numbers)(column, rows, int(found[0][3]), where, csv=fmt == "csv")
+
+
+def _rows_text(rows: Sequence[tuple[int, Any]], total: int, csv: bool) -> tuple[Text, Text]:
+    """``第 11、25 行`` and ``'3人'、'1,234'`` (and how many in all when there are more)."""
+    lines = "、".join(str(n) for n, _ in rows)
+    lines_en = ", ".join(str(n) for n, _ in rows)
+    at = (t("第 {l} 行", "row{s} {l_en}", l=lines, l_en=lines_en, s="s" * (len(rows) > 1)) if csv else
+          t("第 {l} 条记录", "record{s} {l_en}", l=lines, l_en=lines_en, s="s" * (len(rows) > 1)))
+    values = t("{v}{more}", "{v_en}{more_en}", v="、".join(repr(v) for _, v in rows),
+               v_en=", ".join(repr(v) for _, v in rows),
+               more=f"（该列共 {total} 个这样的值）" if total > len(rows) else "",
+               more_en=f" ({total} such values in the column)" if total > len(rows) else "")
+    return at, values
+
+
+def not_numbers(column: str, rows: Sequence[tuple[int, Any]], total: int, where: Location, *,
+                csv: bool = True) -> SourceError:
+    """The input error of a column that should hold numbers, the same from every engine."""
+    at, values = _rows_text(rows, total, csv)
     return SourceError(
-        t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
-          c=column, r=line, v=value, more=more) if fmt == "csv" else
-        t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
-          c=column, r=line, v=value, more=more),
-        Location(ws.rel(original) if isinstance(original, Path) else str(original), note=column),
-        t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
-          "commas or full-width digits); correct it and export again"))
+        t("列 {c} {at}不是数字：{values}", "column {c} is not a number at {at}: {values}", c=column, at=at,
+          values=values),
+        where,
+        t("该列应为数字（不带千分位逗号、单位、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
+          "commas, units or full-width digits); correct it and export again"))
+
+
+def not_dates(column: str, rows: Sequence[tuple[int, Any]], total: int, where: Location, *,
+              csv: bool = True) -> SourceError:
+    at, values = _rows_text(rows, total, csv)
+    return SourceError(
+        t("列 {c} {at}不是 2024-01-01 这样写的日期：{values}，按日期比较会出错",
+          "column {c} is not a date written like 2024-01-01 at {at}: {values}; comparing them as dates would go wrong",
+          c=column, at=at, values=values), where,
+        t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位，并核对月份、日期是否存在",
+          "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits, and check that the "
+          "month and day exist"))
 
 
 def code_fix(codes: list[str]) -> Text:
@@ -105,6 +142,15 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
     for path in paths:
         where = Location(ws.rel(path))
         try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = False
+        if empty:  # an export that failed half-way, or a file made by hand
+            problems.append(SourceError(t("户级数据文件是空的（0 字节）", "the household records file is empty (0 bytes)"),
+                                        where, t("从监测信息系统重新导出该文件", "export the file again from the monitoring "
+                                                 "system")))
+            continue
+        try:
             header = file_header(path, fmt)
         except SourceError as err:
             err.where = where
@@ -122,6 +168,7 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
             if close is not None:
                 hints.append(t("{m} 可能是文件中的 {h!r}", "{m} may be the file's {h!r}", m=m, h=close))
         more = " …" if len(header) > 20 else ""
+        hints += _written_in_conditions(plan, missing, ws)
         for sep, name_zh, name_en in (("\t", "制表符", "tabs"), (";", "分号", "semicolons")):
             if len(header) == 1 and sep in header[0]:  # Excel's 文本文件（制表符分隔）, or a European export
                 hints.insert(0, t("文件似乎用{s}分隔，而不是逗号：另存为“CSV UTF-8（逗号分隔）”",
@@ -140,8 +187,32 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
         raise ErrorGroup.of(problems)
 
 
+def _written_in_conditions(plan: SourcePlan, missing: Sequence[str], ws: Any) -> list[Text]:
+    """For a missing column that a ``where`` names as it is (not a ``columns:`` name): where it is
+    written (field, YAML line), and that a value needs quotes (``monitor_type == 脱贫不稳定户``)."""
+    from revstat.formula import Name, walk
+    from revstat.records.engine import field_line
+
+    mapped = set(plan.source.columns) | set(plan.source.columns.values())
+    hints: list[Text] = []
+    for m in missing:
+        if m in mapped:
+            continue
+        for index, f in enumerate(plan.source.fields):
+            agg = next((a for a in plan.aggregates if plan.fields[a.alias].id == f.id), None)
+            if agg is None or agg.where is None or not any(isinstance(n, Name) and n.id == m for n in walk(agg.where)):
+                continue
+            line = field_line(ws.root / plan.display, index, "where")
+            at = t("{d} 第{l}行", "{d}, line {l}", d=plan.display, l=line) if line else t("{d}", "{d}", d=plan.display)
+            hints.append(t("{m} 写在字段 {id} 的条件中（{at}）：若它是一个值而不是列名，要加引号，如 … == '{m}'",
+                           "{m} is written in the condition of field {id} ({at}): if it is a value, not a column, "
+                           "quote it: … == '{m}'", m=m, id=f.id, at=at))
+            break
+    return hints
+
+
 def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
-               paths: Sequence[Path] = ()) -> None:
+               paths: Sequence[Path] = (), rel: Callable[[Path], str] = str) -> None:
     """A yes/no column holding words that are neither yes nor no (已消除, 未消除), or a column
     compared with a date holding dates not written 2024-01-01 (2024/5/1): the conditions cannot
     read them, and every count over them would be silently wrong. Input errors naming the column,
@@ -167,15 +238,35 @@ def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any,
                 t("改为 是/否（也可写 1/0、Y/N、true/false），空白表示不详", "write 是/否 (or 1/0, Y/N, true/false); "
                   "leave it empty when unknown")))
         else:
+            located = _dates_located(plan, paths, column, rel)
+            if located is not None:  # the rows, from the files
+                problems.append(located)
+                continue
             problems.append(SourceError(
                 t("列 {c} 有 {n} 个日期不是 2024-01-01 这样的写法{e}，按日期比较会出错",
-                  "column {c} has {n} dates not written like 2024-01-01{e}: comparing them as dates would go wrong",
-                  c=column, n=count, e=examples),
+                  "column {c} has {n} {dates} not written like 2024-01-01{e}: comparing them as dates would go wrong",
+                  c=column, n=count, e=examples, dates="date" if count == 1 else "dates"),
                 Location(label, note=column),
                 t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位",
                   "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits")))
     if problems:
         raise ErrorGroup.of(problems)
+
+
+def _dates_located(plan: SourcePlan, paths: Sequence[Path], column: str, rel: Callable[[Path], str]
+                   ) -> SourceError | None:
+    """The first rows of a date column that are no dates, read again from the files (none when
+    the files are not at hand, as on a cluster, or cannot be read)."""
+    import duckdb
+
+    if not paths or any("://" in str(p) for p in paths):
+        return None
+    fmt = file_format(plan, paths)
+    try:
+        with utf8_paths(paths, fmt) as readable:
+            return _locate(column, fmt, readable, paths, rel, dates=True)
+    except (duckdb.Error, OSError, UnicodeError, SourceError):
+        return None
 
 
 def _examples_of(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate, n: int = 3) -> list[str]:
@@ -185,17 +276,18 @@ def _examples_of(plan: SourcePlan, paths: Sequence[Path], check: rsql.Aggregate,
         return []
     text = rsql.text_sql(check.of or "")
     cond = (f"{rsql.flag_sql(check.of or '')} IS NULL" if check.measure == "not_flag"
-            else f"NOT regexp_matches(v, '{rsql.ISO_DATE}')")
+            else rsql.not_date_sql("v"))
     found = _ask_files(plan, paths, lambda reader: f"SELECT v FROM (SELECT {text} AS v, * FROM {reader}) "
                        f"WHERE v IS NOT NULL AND {cond} GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}")
     return [str(r[0]) for r in found or []]
 
 
 def _ask_files(plan: SourcePlan, paths: Sequence[Path], sql_of: Callable[[str], str],
-               params: Sequence[Any] = ()) -> list[tuple[Any, ...]] | None:
+               params: Sequence[Any] = (), *, in_order: bool = False) -> list[tuple[Any, ...]] | None:
     """Rows of one DuckDB query over the record files, read again (``sql_of`` gets the table
     function that reads them; its first parameter is their list, then ``params``): the few
-    lines behind a message. None when the files cannot be read again."""
+    lines behind a message. ``in_order``: one thread, so ``row_number() OVER ()`` is the place
+    in the file. None when the files cannot be read again."""
     import duckdb
 
     fmt = file_format(plan, paths)
@@ -203,6 +295,9 @@ def _ask_files(plan: SourcePlan, paths: Sequence[Path], sql_of: Callable[[str], 
         with utf8_paths(paths, fmt) as readable:
             con = duckdb.connect(":memory:")
             try:
+                if in_order:
+                    con.execute("SET threads = 1")
+                    con.execute("SET preserve_insertion_order = true")
                 return con.execute(sql_of(rsql.reader_sql(fmt)), [list(readable), *params]).fetchall()
             finally:
                 con.close()
@@ -211,9 +306,10 @@ def _ask_files(plan: SourcePlan, paths: Sequence[Path], sql_of: Callable[[str], 
 
 
 def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                   label: str, paths: Sequence[Path] = ()) -> None:
-    """With ``key:``, a region whose rows outnumber its distinct keys has a record twice (or one
-    without a key): every count and sum of it would be off. An input error naming the regions."""
+                  label: str, paths: Sequence[Path] = ()) -> None:
+    """With ``key:``, a region whose rows outnumber its distinct keys has a record twice, or one
+    without a key: every count and sum of it would be off. Input errors naming the regions and
+    (from the files) the repeated keys, and apart from them the rows without a key."""
     if not plan.key_column:
         return
     pos = {n: i for i, n in enumerate(names)}
@@ -224,25 +320,52 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
     extra: dict[str, int] = {}
     for r in rows:
         n, d = r[pos["key_n"]] or 0, r[pos[distinct]] or 0
-        if n > d:
-            code = str(r[pos["region_code"]] or "").strip()
+        code = str(r[pos["region_code"]] or "").strip(rsql.BLANKS)
+        if n > d and code:  # records without a code: to_observations' error says it
             extra[code] = extra.get(code, 0) + int(n) - int(d)
     if not extra:
         return
+    key = plan.source.columns.get(plan.source.key or "", plan.key_column)
+    where = Location(label, note=plan.key_column)
+    found = repeated_ids(plan, paths)
+    if found is None:  # the files are not at hand (a cluster): both causes in one message
+        raise SourceError(
+            t("户级数据中有重复的{key}（或缺少{key}）的记录：{where_zh}{more}，这些户会被重复计数或无法核对",
+              "records with a repeated (or missing) {key}: {where_en}{more}; they would be counted twice or "
+              "cannot be checked", key=key, where_zh=_regions_zh(ws, extra), where_en=_regions_en(ws, extra),
+              more=" 等" if len(extra) > 5 else ""),
+            where, t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then "
+                     "export again", key=key))
+    ids, blank, blank_rows = found
+    problems: list[RevstatError] = []
+    if ids:
+        problems.append(SourceError(
+            t("户级数据中有重复的{key}：{ids}（{where_zh}{more}），这些户会被重复计数",
+              "records with a repeated {key}: {ids_en} ({where_en}{more}); they would be counted twice",
+              key=key, ids="、".join(repr(k) for k in ids), ids_en=", ".join(repr(k) for k in ids),
+              where_zh=_regions_zh(ws, extra), where_en=_regions_en(ws, extra), more=" 等" if len(extra) > 5 else ""),
+            where, t("删除重复的记录后重新导出", "remove the duplicate records and export again")))
+    if blank:
+        rows_zh = "、".join(str(n) for n in blank_rows) + (" 等" if blank > len(blank_rows) else "")
+        problems.append(SourceError(
+            t("户级数据中有 {n} 条记录缺少{key}（第 {rows} 条记录）：无法核对这些户是否重复",
+              "{n} {records} without a {key} (record {rows_en}): whether they repeat cannot be checked", n=blank,
+              records="record" if blank == 1 else "records", key=key, rows=rows_zh,
+              rows_en=", ".join(str(n) for n in blank_rows) + (", …" if blank > len(blank_rows) else "")),
+            where, t("补全{key}后重新导出（在 Excel/WPS 中按该列筛选“空白”即可找到）",
+                     "fill in the {key} and export again (filter the column for blanks to find them)", key=key)))
+    if problems:
+        raise ErrorGroup.of(problems)
+
+
+def _regions_zh(ws: Any, extra: Mapping[str, int]) -> str:
     tree = ws.regions
-    first = sorted(extra.items())[:5]
-    shown_zh = "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in first)
-    shown_en = ", ".join(f"{tree.name(c) if c in tree else c} ({c}): {k} more" for c, k in first)
-    ids = repeated_ids(plan, paths)
-    which = t("，如 {ids}", "; e.g. {ids}", ids="、".join(ids)) if ids else t("", "")
-    raise SourceError(
-        t("户级数据中有重复的{key}（或缺少{key}）的记录：{where_zh}{more}{which}，这些记录会被重复计数",
-          "records with a repeated (or missing) {key}: {where_en}{more}{which}; they would be counted twice",
-          key=plan.source.columns.get(plan.source.key or "", plan.key_column), where_zh=shown_zh, where_en=shown_en,
-          more=" 等" if len(extra) > 5 else "", which=which),
-        Location(label, note=plan.key_column),
-        t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then export again",
-          key=plan.source.columns.get(plan.source.key or "", plan.key_column)))
+    return "、".join(f"{tree.name(c) if c in tree else c}（{c}）多 {k} 条" for c, k in sorted(extra.items())[:5])
+
+
+def _regions_en(ws: Any, extra: Mapping[str, int]) -> str:
+    tree = ws.regions
+    return ", ".join(f"{tree.name(c) if c in tree else c} ({c}): {k} more" for c, k in sorted(extra.items())[:5])
 
 
 def keys_across_regions(plan: SourcePlan, paths: Sequence[Path], label: str, period: str | None = None,
@@ -284,13 +407,23 @@ def keys_across_regions(plan: SourcePlan, paths: Sequence[Path], label: str, per
           "key_scope: file from the source", key=name))
 
 
-def repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> list[str]:
-    """Some keys that occur more than once in a village (or records without a key), read again
-    from the files (DuckDB, on this error only); none when the files are not at hand."""
-    if not paths or not plan.key_column:
-        return []
+def repeated_ids(plan: SourcePlan, paths: Sequence[Path], n: int = 3) -> tuple[list[str], int, list[int]] | None:
+    """Read again from the files (DuckDB, on this error only): some keys that occur more than once
+    in a village, how many records have no key (empty or blank), and the first of those by their
+    place in the file (1 = the first record). None when the files are not at hand."""
+    if not paths or not plan.key_column or any("://" in str(p) for p in paths):
+        return None
     key, code = rsql.quote_ident(plan.key_column), rsql.text_sql(plan.region_column)
-    found = _ask_files(plan, paths, lambda reader: (
-        f"SELECT CAST({key} AS VARCHAR), count(*) FROM {reader} GROUP BY CAST({key} AS VARCHAR), {code} "
-        f"HAVING count(*) > 1 OR CAST({key} AS VARCHAR) IS NULL ORDER BY 2 DESC, 1 LIMIT {int(n)}"))
-    return ["（空）" if k is None else repr(k) for k, _ in found or []]
+    text = f"NULLIF(trim(CAST({key} AS VARCHAR), '{rsql.BLANKS}'), '')"
+    dups = _ask_files(plan, paths, lambda reader: (
+        f"SELECT CAST({key} AS VARCHAR), count(*) FROM {reader} WHERE {text} IS NOT NULL "
+        f"GROUP BY CAST({key} AS VARCHAR), {code} HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT {int(n)}"))
+    # a CSV row empty in every column read is no record (rsql.build_query): not one without a key
+    some = (f"coalesce({', '.join(rsql.quote_ident(c) for c in sorted(plan.columns))}) IS NOT NULL"
+            if file_format(plan, paths) == "csv" else "TRUE")
+    blanks = _ask_files(plan, paths, lambda reader: (
+        f"SELECT r, count(*) OVER () FROM (SELECT row_number() OVER () AS r, {text} AS k, {some} AS has_data "
+        f"FROM {reader}) WHERE k IS NULL AND has_data ORDER BY r LIMIT {int(n)}"), in_order=True)
+    if dups is None or blanks is None:
+        return None
+    return [str(k) for k, _ in dups], int(blanks[0][1]) if blanks else 0, [int(r) for r, _ in blanks]
