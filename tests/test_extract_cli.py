@@ -143,3 +143,18 @@ def test_extract_lists_the_household_records_with_their_aggregation(tmp_path: Pa
     [hongqi] = [r for r in rows if r["region_code"] == "990102001201"]
     assert (hongqi["value"], hongqi["cell"], hongqi["origin"]) == (str(n), "count_distinct(household_id)", "records")
     assert hongqi["file"] == "data/2024Q4/records/households.parquet"
+
+
+def test_extract_counts_the_household_records_apart(tmp_path: Path, runner: CliRunner) -> None:
+    # the sample's records source: 14 fields at its 300 villages (regions.csv) = 4200 values
+    import shutil
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    root = tmp_path / "ws"
+    shutil.copytree(sample, root, ignore=shutil.ignore_patterns("out"))
+    with open(root / "regions.csv", encoding="utf-8-sig") as fh:
+        villages = sum(1 for r in csv.DictReader(fh) if r["level"] == "village")
+    assert villages == 300
+    res = runner.invoke(app, ["extract", str(root), "--period", "2024Q4"], env={"COLUMNS": "160", "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    assert "户级数据：4200 个值（14 个字段 × 300 个地区），来自 data/2024Q4/records/households.parquet" in res.output

@@ -270,3 +270,21 @@ def test_an_indicator_file_in_error_does_not_make_the_standard_rules_look_idle(t
     issues = lint_workspace(ws)
     assert any("sewage_treated_village" in i.message.zh for i in issues if i.severity.value == "error")
     assert not [i for i in issues if i.rule == "lint.standard_rules_not_run"]
+
+
+def test_a_files_pattern_matching_no_file_of_any_period_is_a_warning_with_the_likely_pattern(tmp_path):
+    # `record/` for `records/`: compile only ever said “no file for the period” and skipped the indicators
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("out"))
+    path = root / "sources" / "7_households.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("data/{period}/records/", "data/{period}/record/"),
+                    encoding="utf-8")
+    [issue] = [i for i in lint_workspace(root) if i.rule == "lint.files"]
+    assert issue.severity is Severity.WARNING
+    assert (issue.locations[0].file, issue.locations[0].line) == ("sources/7_households.yaml", 6)
+    assert issue.message.render("zh") == ("来源 households 的 files 模式 data/{period}/record/*.parquet 在任何报告期都没有"
+                                          "匹配到文件，是否应为 data/{period}/records/*.parquet？")
+
+
+def test_a_workspace_without_data_yet_gets_no_files_warning(ws):
+    assert not [i for i in lint_workspace(ws) if i.rule == "lint.files"]  # (the fixture copies no data/)

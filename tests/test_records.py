@@ -841,3 +841,20 @@ def test_every_column_that_is_not_numbers_is_named_at_once(tmp_path, engine):
     assert len(said) == 2
     assert "列 人数 第 5、9 行不是数字：'3人'、'1,234'" in said[0]
     assert "列 收入 第 13 行不是数字：'12,345.60'" in said[1]
+
+
+def test_a_parquet_flag_column_of_doubles_reads_1_0_and_0_0(tmp_path):
+    # an export tool wrote 是否消除风险 as DOUBLE: 1.0 / 0.0 (CAST to text) were "neither yes nor no"
+    import duckdb
+
+    rows = [["H1", "990101001201", "2", "脱贫不稳定户", "1", "1.00", ""],
+            ["H2", "990101001201", "2", "脱贫不稳定户", "0", "1.00", ""],
+            ["H3", "990101001201", "2", "脱贫不稳定户", "0", "1.00", ""]]
+    root = _workspace(tmp_path / "pq", rows, source=SOURCE.replace("*.csv", "*.parquet"))
+    folder = root / "data" / "2024Q4" / "records"
+    duckdb.execute(f"COPY (SELECT * REPLACE (CAST(\"是否消除风险\" AS DOUBLE) AS \"是否消除风险\") FROM "
+                   f"read_csv('{folder / 'h.csv'}', header = true, all_varchar = true)) "
+                   f"TO '{folder / 'h.parquet'}' (FORMAT parquet)")
+    (folder / "h.csv").unlink()
+    got = _got(read_records(load_workspace(root), ["2024Q4"]))
+    assert got["remaining", "990101001201"] == 2  # `not eliminated`: H2 and H3

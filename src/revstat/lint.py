@@ -416,6 +416,7 @@ def lint_workspace(root: Path) -> list[Issue]:
         issues += _from_error(err, "indicators")
     issues += _indicator_issues(indicators, fields)
     issues += _region_code_issues(ws)
+    issues += _file_pattern_issues(ws)
     local = {display for path, display in ws.definition_files("checks") if not display.startswith("<revstat>")}
     rules, rule_issues = lint_rules(ws.definition_files("checks"), fields=fields, indicators=indicators,
                                     local_files=local, names_complete=loaded)
@@ -459,6 +460,48 @@ def _region_code_issues(ws: Any) -> list[Issue]:
             "({pcode}): 统计用区划代码 are nested, so the code or the parent is probably wrong",
             name=region.name, code=code, parent=parent.name, pcode=region.parent, n=n, prefix=region.parent[:n]),
             Location("regions.csv", line=line.get(code))))
+    return out
+
+
+def _file_pattern_issues(ws: Any) -> list[Issue]:
+    """A source whose ``files`` pattern matches no file of any period, in a workspace where other
+    sources' patterns do (``record/`` for ``records/``): its fields would only ever be “no file for
+    the period”. A warning, with the files of that name found elsewhere in the workspace."""
+    import re
+    from pathlib import PurePosixPath
+
+    from revstat.workspace import any_case_extension
+    from revstat.yamlload import line_of, load_yaml
+
+    def matches(pattern: str) -> list[Path]:
+        glob = any_case_extension(pattern.replace("{period}", "*"))
+        return [p for p in ws.root.glob(glob) if p.is_file() and not p.name.startswith("~$")]
+
+    found = {s.id: bool(matches(s.files)) for s in ws.sources if "://" not in s.files}  # (a cluster's files: not here)
+    if not any(found.values()):  # a workspace without data yet (revstat init): nothing to compare with
+        return []
+    out = []
+    period = re.compile(r"^\d{4}(Q[1-4]|M\d{2}|H[12])?$")
+    for source in ws.sources:
+        if found.get(source.id, True):
+            continue
+        name = PurePosixPath(source.files).name
+        elsewhere = sorted(p for p in ws.root.glob("**/" + any_case_extension(name))
+                           if p.is_file() and "out" not in p.relative_to(ws.root).parts[:1])
+        guess = ""
+        if elsewhere:
+            parts = PurePosixPath(ws.rel(elsewhere[0])).parts
+            guess = "/".join("{period}" if period.match(x) else x for x in parts[:-1]) + "/" + name
+        display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
+        try:
+            line = line_of(load_yaml(ws.root / display), ["files"])
+        except (RevstatError, OSError):
+            line = None
+        out.append(_finding("files", Severity.WARNING, t(
+            "来源 {id} 的 files 模式 {p} 在任何报告期都没有匹配到文件{g}",
+            "the files pattern {p} of source {id} matches no file of any period{g_en}", id=source.id, p=source.files,
+            g=f"，是否应为 {guess}？" if guess else "", g_en=f"; did you mean {guess}?" if guess else ""),
+            Location(display, line=line)))
     return out
 
 

@@ -39,12 +39,12 @@ def extract(
         from revstat.errors import ErrorGroup
 
         result = read_with_progress(ws, [period])
-        with_records(ws, period, result)
+        records = with_records(ws, period, result)
         target = ws.out_dir(period) / "observations.csv"
         if result.errors and not len(result.observations):  # nothing could be read: write nothing
             common.fail(ErrorGroup.of(result.errors))
         write_observations(result.observations, target)
-        show_summary(result.summary, target)
+        show_summary(result.summary, target, records)
         if result.errors:
             common.err_console().print()
             common.show_error(ErrorGroup.of(result.errors))
@@ -55,12 +55,12 @@ def extract(
             raise typer.Exit(common.EXIT_INPUT)
 
 
-def with_records(ws: Workspace, period: str, result: ReadResult) -> None:
+def with_records(ws: Workspace, period: str, result: ReadResult) -> Any:
     """Household records aggregated to villages join the observations (file, and the aggregation
     in place of a cell: `count where monitor_type == '脱贫不稳定户'`), so that every value a compile
-    uses is listed; their input errors join the read's."""
+    uses is listed; their input errors join the read's. Returns the records' observations (or None)."""
     if not any(s.kind == "records" for s in ws.sources):
-        return
+        return None
     import pandas as pd
 
     from revstat.errors import collect
@@ -69,6 +69,7 @@ def with_records(ws: Workspace, period: str, result: ReadResult) -> None:
     records = collect(result.errors, lambda: read_records(ws, [period]))
     if records is not None and len(records):
         result.observations = pd.concat([result.observations, records], ignore_index=True)
+    return records
 
 
 def read_with_progress(ws: Workspace, periods: list[str]) -> ReadResult:
@@ -129,7 +130,7 @@ def write_observations(df: Any, target: Path) -> None:
         writer.writerows(zip(*columns, strict=True))
 
 
-def show_summary(summary: ReadSummary, target: Path) -> None:
+def show_summary(summary: ReadSummary, target: Path, records: Any = None) -> None:
     from rich.table import Table
 
     s = summary
@@ -147,6 +148,14 @@ def show_summary(summary: ReadSummary, target: Path) -> None:
         table.add_row(label.render(), str(value))
     console = common.out_console()
     console.print(table)
+    if records is not None and len(records):  # the table above counts the workbooks; the records apart
+        files = sorted({str(f) for f in records["file"]})
+        console.print(t("户级数据：{n} 个值（{k} 个字段 × {r} 个地区），来自 {f}",
+                        "household records: {n} values ({k} fields × {r} regions) from {f}", n=len(records),
+                        k=records["field"].nunique(), r=records["region_code"].nunique(),
+                        f="、".join(files[:3]) + (" …" if len(files) > 3 else "")).render(), markup=False)
+        for note in records.attrs.get("notes", []):
+            console.print(t("注意：{x}", "note: {x}", x=note.message.render()).render(), markup=False)
     for line in s.conversions:
         console.print(t("单位换算：{x}", "unit converted: {x}", x=line).render(), markup=False)
     for file, enc in s.encodings.items():

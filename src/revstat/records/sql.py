@@ -34,8 +34,8 @@ NUMERIC = "DECIMAL(18,4)"
 DIVISION_PLACES = 8
 #: the values of a yes/no flag column that mean yes, and no (compared after lower(trim(…)));
 #: any other word is neither: unknown, and an input error (:func:`revstat.records.validate.bad_values`)
-TRUTHY = ("1", "true", "t", "yes", "y", "是")
-FALSY = ("0", "false", "f", "no", "n", "否")
+TRUTHY = ("1", "1.0", "true", "t", "yes", "y", "是")  # 1.0: a Parquet flag column of doubles
+FALSY = ("0", "0.0", "false", "f", "no", "n", "否")
 #: what is trimmed from both ends of a text value before it is compared, counted or used as a
 #: code: spaces (ASCII, full-width, no-break), tabs, zero-width spaces and stray byte-order marks
 #: — invisible in Excel/WPS, and "脱贫不稳定户 " must count as 脱贫不稳定户
