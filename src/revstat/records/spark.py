@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -237,6 +238,7 @@ def spark_type(duckdb_type: str) -> str:
 _lock = threading.Lock()
 _session: Any = None
 _session_master: str | None = None
+_jvm_output: Any = None  # the driver JVM's stderr (a temporary file) when revstat started that JVM
 
 
 def spark_session(master: str | None = None, app_name: str = "revstat",
@@ -260,29 +262,19 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
         if _session is not None:
             _session.stop()
             _session = None
+        _quiet_python_logs()
         try:
             if _is_connect(master):
                 builder = SparkSession.builder.remote(master)
             else:
-                builder = SparkSession.builder.appName(app_name)
-                if master:
-                    builder = builder.master(master)
-                elif not _submitted():
-                    builder = builder.master("local[*]")
-                if master is None or master.startswith("local"):
-                    builder = (builder.config("spark.ui.enabled", "false")
-                               .config("spark.ui.showConsoleProgress", "false")
-                               .config("spark.sql.shuffle.partitions", "8"))
-                builder = builder.config("spark.sql.session.timeZone", "UTC")
-                if not _submitted() and not os.environ.get("SPARK_HOME") and not (conf or {}).get(
-                        "spark.driver.extraJavaOptions"):  # pip's pyspark: driver logs errors only
-                    log_conf = Path(__file__).with_name("log4j2.properties")
-                    builder = builder.config("spark.driver.extraJavaOptions",
-                                             f"-Dlog4j2.configurationFile={log_conf.as_uri()}")
-                for key, value in (conf or {}).items():
+                settings = _settings(master, app_name, conf)
+                builder = SparkSession.builder
+                for key, value in settings.items():
                     builder = builder.config(key, value)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # "PySpark does not yet fully support pandas >= 3"
                 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+                if not _is_connect(master) and _owns_logging(conf):
+                    _start_quiet_driver(settings)
                 session = builder.getOrCreate()
         except SparkUnavailableError:
             raise
@@ -293,18 +285,103 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
                 t("pip install 'pyspark[connect]'", "pip install 'pyspark[connect]'")) from None
         except Exception as err:  # JVM failed to start, master unreachable …
             raise SparkUnavailableError(
-                t("无法启动 Spark（master {m}）：{e}", "cannot start Spark (master {m}): {e}",
-                  m=str(master), e=_first_line(err)),
+                t("无法启动 Spark（master {m}）：{e}{said}", "cannot start Spark (master {m}): {e}{said}",
+                  m=str(master), e=_first_line(err), said=_jvm_said()),
                 Location(str(master)),
                 t("检查 --spark-master 与 Java 17；本机运行可用 local[2]",
                   "check --spark-master and Java 17; local[2] runs on this machine")) from None
         if not _is_connect(master):
-            session.sparkContext.setLogLevel("ERROR")
+            # a local master runs the executors in this JVM: a failed task logs a stack trace per
+            # task, and revstat reports that failure itself (by column and row)
+            session.sparkContext.setLogLevel("OFF" if _runs_here(master) else "ERROR")
         # as DuckDB: a text that is not a number fails the CAST loudly (Spark 3.5's default
         # would make it NULL and the sum silently smaller)
         session.conf.set("spark.sql.ansi.enabled", "true")
         _session, _session_master = session, master
         return session
+
+
+def _settings(master: str | None, app_name: str, conf: Mapping[str, str] | None) -> dict[str, str]:
+    """The Spark settings of a new (non-Connect) session; ``conf`` comes last and wins."""
+    settings = {"spark.app.name": app_name}
+    if master:
+        settings["spark.master"] = master
+    elif not _submitted():
+        settings["spark.master"] = "local[*]"
+    if master is None or master.startswith("local"):
+        settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                         "spark.sql.shuffle.partitions": "8"})
+    settings["spark.sql.session.timeZone"] = "UTC"
+    if _owns_logging(conf):  # pip's pyspark: the driver logs errors only (and to a file, below)
+        log_conf = Path(__file__).with_name("log4j2.properties")
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log_conf.as_uri()}"
+    settings.update(conf or {})
+    return settings
+
+
+def _runs_here(master: str | None) -> bool:
+    """True for a local master: the executors run in the driver's JVM, on this machine."""
+    return str(master).startswith("local") if master else not _submitted()
+
+
+def _owns_logging(conf: Mapping[str, str] | None) -> bool:
+    """True when revstat starts the driver JVM with pip's pyspark: no platform (``SPARK_HOME``,
+    spark-submit) and no ``spark.driver.extraJavaOptions`` of the caller chose its logging."""
+    return not _submitted() and not os.environ.get("SPARK_HOME") and not (conf or {}).get(
+        "spark.driver.extraJavaOptions")
+
+
+def _start_quiet_driver(settings: Mapping[str, str]) -> None:
+    """Start the driver JVM with its stderr in a temporary file, and its SparkContext (which the
+    session builder then takes): the JVM's start-up lines ("WARNING: Using incubator modules",
+    "Setting default log level") and executor logs never reach the terminal, where revstat's own
+    message says what failed. When the JVM does not start, :func:`_jvm_said` shows its last lines.
+
+    pyspark's ``launch_gateway(popen_kwargs=…)`` and ``SparkContext(gateway=…)`` exist for this
+    (capturing the JVM's output). A JVM this process already started is reused as it is."""
+    global _jvm_output
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if getattr(SparkContext, "_gateway", None) is not None:
+        return
+    spark_conf = SparkConf(loadDefaults=False)
+    for key, value in settings.items():
+        spark_conf.set(key, value)
+    _jvm_output = tempfile.TemporaryFile(prefix="revstat-spark-")  # noqa: SIM115 (open while the JVM runs)
+    gateway = launch_gateway(spark_conf, popen_kwargs={"stderr": _jvm_output})
+    SparkContext(conf=spark_conf, gateway=gateway)
+
+
+def _jvm_said(lines: int = 6) -> str:
+    """The last lines the driver JVM wrote to its stderr (when revstat started it), indented, to
+    follow a message that it did not start; "" when there are none."""
+    if _jvm_output is None or not hasattr(os, "pread"):
+        return ""
+    try:
+        fd = _jvm_output.fileno()
+        size = os.fstat(fd).st_size
+        start = max(0, size - 16384)
+        tail = os.pread(fd, size - start, start).decode("utf-8", errors="replace")  # the JVM's offset stays
+    except (OSError, ValueError):
+        return ""
+    kept = [line.rstrip() for line in tail.splitlines()
+            if line.strip() and not line.startswith(("WARNING: Using incubator modules", "\tat "))]
+    return "".join(f"\n    {line[:300]}" for line in kept[-lines:])
+
+
+def _quiet_python_logs() -> None:
+    """pyspark 4 logs every failed query as a JSON line on stderr (loggers SQLQueryContextLogger
+    and DataFrameQueryContextLogger) before raising it; revstat reports the error itself. Their
+    own class must create them (a plain logger would break pyspark's call with extra keywords)."""
+    import logging
+
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pyspark 3.5: no such loggers
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def stop_session() -> None:
