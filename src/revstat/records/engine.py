@@ -322,6 +322,14 @@ def _engine_error(err: Exception, where: Location) -> SourceError:
             t("在 Excel/WPS 中打开后重新另存为 CSV（UTF-8），或用文本编辑器统一换行符；小文件也可用 --engine pandas",
               "open it in Excel/WPS and save it as CSV (UTF-8) again, or make the line endings uniform; for a small "
               "file, --engine pandas also reads it"))
+    typed = re.search(r"Unimplemented type for cast \((?P<type>.+?) -> (?P<to>.+)\) when casting from source "
+                      r"column (?P<column>.+?)\s*$", text)
+    if typed and re.match(r"(DECIMAL|NUMERIC|U?(BIG|SMALL|TINY|HUGE)?INT|DOUBLE|FLOAT|REAL)", typed["to"]):
+        # a Parquet DATE (TIMESTAMP, list …) column used as a number: DuckDB's words name no type a user knows
+        from revstat.records.spark import typed_column_error  # (no pyspark import)
+
+        column = typed["column"].strip().strip('"')
+        return typed_column_error(column, typed["type"], Location(where.file, note=where.note or column))
     if "Binder" in kind or "not found" in text:
         fix = t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
                 "check that the column names in region/of/where/columns match the file's header")

@@ -17,8 +17,11 @@ when the Spark engine is used; a local master also needs Java 17.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import tempfile
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -237,6 +240,7 @@ def spark_type(duckdb_type: str) -> str:
 _lock = threading.Lock()
 _session: Any = None
 _session_master: str | None = None
+_jvm_output: Any = None  # the driver JVM's stderr (a temporary file) when revstat started that JVM
 
 
 def spark_session(master: str | None = None, app_name: str = "revstat",
@@ -260,29 +264,19 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
         if _session is not None:
             _session.stop()
             _session = None
+        _quiet_python_logs()
         try:
             if _is_connect(master):
                 builder = SparkSession.builder.remote(master)
             else:
-                builder = SparkSession.builder.appName(app_name)
-                if master:
-                    builder = builder.master(master)
-                elif not _submitted():
-                    builder = builder.master("local[*]")
-                if master is None or master.startswith("local"):
-                    builder = (builder.config("spark.ui.enabled", "false")
-                               .config("spark.ui.showConsoleProgress", "false")
-                               .config("spark.sql.shuffle.partitions", "8"))
-                builder = builder.config("spark.sql.session.timeZone", "UTC")
-                if not _submitted() and not os.environ.get("SPARK_HOME") and not (conf or {}).get(
-                        "spark.driver.extraJavaOptions"):  # pip's pyspark: driver logs errors only
-                    log_conf = Path(__file__).with_name("log4j2.properties")
-                    builder = builder.config("spark.driver.extraJavaOptions",
-                                             f"-Dlog4j2.configurationFile={log_conf.as_uri()}")
-                for key, value in (conf or {}).items():
+                settings = _settings(master, app_name, conf)
+                builder = SparkSession.builder
+                for key, value in settings.items():
                     builder = builder.config(key, value)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # "PySpark does not yet fully support pandas >= 3"
                 warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+                if not _is_connect(master) and _owns_logging(conf):
+                    _start_quiet_driver(settings)
                 session = builder.getOrCreate()
         except SparkUnavailableError:
             raise
@@ -293,18 +287,103 @@ def spark_session(master: str | None = None, app_name: str = "revstat",
                 t("pip install 'pyspark[connect]'", "pip install 'pyspark[connect]'")) from None
         except Exception as err:  # JVM failed to start, master unreachable …
             raise SparkUnavailableError(
-                t("无法启动 Spark（master {m}）：{e}", "cannot start Spark (master {m}): {e}",
-                  m=str(master), e=_first_line(err)),
+                t("无法启动 Spark（master {m}）：{e}{said}", "cannot start Spark (master {m}): {e}{said}",
+                  m=str(master), e=_first_line(err), said=_jvm_said()),
                 Location(str(master)),
                 t("检查 --spark-master 与 Java 17；本机运行可用 local[2]",
                   "check --spark-master and Java 17; local[2] runs on this machine")) from None
         if not _is_connect(master):
-            session.sparkContext.setLogLevel("ERROR")
+            # a local master runs the executors in this JVM: a failed task logs a stack trace per
+            # task, and revstat reports that failure itself (by column and row)
+            session.sparkContext.setLogLevel("OFF" if _runs_here(master) else "ERROR")
         # as DuckDB: a text that is not a number fails the CAST loudly (Spark 3.5's default
         # would make it NULL and the sum silently smaller)
         session.conf.set("spark.sql.ansi.enabled", "true")
         _session, _session_master = session, master
         return session
+
+
+def _settings(master: str | None, app_name: str, conf: Mapping[str, str] | None) -> dict[str, str]:
+    """The Spark settings of a new (non-Connect) session; ``conf`` comes last and wins."""
+    settings = {"spark.app.name": app_name}
+    if master:
+        settings["spark.master"] = master
+    elif not _submitted():
+        settings["spark.master"] = "local[*]"
+    if master is None or master.startswith("local"):
+        settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                         "spark.sql.shuffle.partitions": "8"})
+    settings["spark.sql.session.timeZone"] = "UTC"
+    if _owns_logging(conf):  # pip's pyspark: the driver logs errors only (and to a file, below)
+        log_conf = Path(__file__).with_name("log4j2.properties")
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log_conf.as_uri()}"
+    settings.update(conf or {})
+    return settings
+
+
+def _runs_here(master: str | None) -> bool:
+    """True for a local master: the executors run in the driver's JVM, on this machine."""
+    return str(master).startswith("local") if master else not _submitted()
+
+
+def _owns_logging(conf: Mapping[str, str] | None) -> bool:
+    """True when revstat starts the driver JVM with pip's pyspark: no platform (``SPARK_HOME``,
+    spark-submit) and no ``spark.driver.extraJavaOptions`` of the caller chose its logging."""
+    return not _submitted() and not os.environ.get("SPARK_HOME") and not (conf or {}).get(
+        "spark.driver.extraJavaOptions")
+
+
+def _start_quiet_driver(settings: Mapping[str, str]) -> None:
+    """Start the driver JVM with its stderr in a temporary file, and its SparkContext (which the
+    session builder then takes): the JVM's start-up lines ("WARNING: Using incubator modules",
+    "Setting default log level") and executor logs never reach the terminal, where revstat's own
+    message says what failed. When the JVM does not start, :func:`_jvm_said` shows its last lines.
+
+    pyspark's ``launch_gateway(popen_kwargs=…)`` and ``SparkContext(gateway=…)`` exist for this
+    (capturing the JVM's output). A JVM this process already started is reused as it is."""
+    global _jvm_output
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if getattr(SparkContext, "_gateway", None) is not None:
+        return
+    spark_conf = SparkConf(loadDefaults=False)
+    for key, value in settings.items():
+        spark_conf.set(key, value)
+    _jvm_output = tempfile.TemporaryFile(prefix="revstat-spark-")  # noqa: SIM115 (open while the JVM runs)
+    gateway = launch_gateway(spark_conf, popen_kwargs={"stderr": _jvm_output})
+    SparkContext(conf=spark_conf, gateway=gateway)
+
+
+def _jvm_said(lines: int = 6) -> str:
+    """The last lines the driver JVM wrote to its stderr (when revstat started it), indented, to
+    follow a message that it did not start; "" when there are none."""
+    if _jvm_output is None or not hasattr(os, "pread"):
+        return ""
+    try:
+        fd = _jvm_output.fileno()
+        size = os.fstat(fd).st_size
+        start = max(0, size - 16384)
+        tail = os.pread(fd, size - start, start).decode("utf-8", errors="replace")  # the JVM's offset stays
+    except (OSError, ValueError):
+        return ""
+    kept = [line.rstrip() for line in tail.splitlines()
+            if line.strip() and not line.startswith(("WARNING: Using incubator modules", "\tat "))]
+    return "".join(f"\n    {line[:300]}" for line in kept[-lines:])
+
+
+def _quiet_python_logs() -> None:
+    """pyspark 4 logs every failed query as a JSON line on stderr (loggers SQLQueryContextLogger
+    and DataFrameQueryContextLogger) before raising it; revstat reports the error itself. Their
+    own class must create them (a plain logger would break pyspark's call with extra keywords)."""
+    import logging
+
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pyspark 3.5: no such loggers
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def stop_session() -> None:
@@ -443,17 +522,219 @@ def run_spark(duckdb_sql: str, source: SparkInput, master: str | None = None,
             columns = list(result.columns)
             rows = result.collect()  # the grouped rows only: one per region
     except Exception as err:
-        text = _first_line(err)
-        if "CAST_INVALID_INPUT" in text or "NUMERIC_VALUE_OUT_OF_RANGE" in text:
-            fix = t("该列应为数字（不带千分位逗号、全角数字）；改正数据或换一列",
-                    "the column must hold plain numbers (no thousands commas or full-width digits)")
-        else:
-            fix = t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
-                    "check that the column names in region/of/where/columns match the file's header")
-        raise SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text),
-                          Location(source.describe()), fix) from None
+        raise query_error(err, spark_sql, source) from None
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns, dtype=object)
     return frame
+
+
+# --------------------------------------------------------------------------- errors
+
+_NUMBER_FIX = t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出",
+                "the column must hold plain numbers (no thousands commas or full-width digits); correct it and "
+                "export again")
+
+
+def query_error(err: BaseException, spark_sql: str, source: SparkInput) -> SourceError:
+    """A failed Spark query as an input error worded as the DuckDB engine words it:
+
+    * a value that is not a number (``CAST_INVALID_INPUT``, ``NUMERIC_VALUE_OUT_OF_RANGE``): the
+      column, the value and, for local files, the file and row — found again by DuckDB on the
+      same files, as :func:`revstat.records.validate.bad_number` does;
+    * a column whose type cannot be a number (a Parquet ``DATE`` summed): the column and its type;
+    * anything else: Spark's first line, and what to check.
+    """
+    text = _first_line(err)
+    condition = _condition(err, text)
+    where = Location(source.describe())
+    if condition.startswith(("CAST_INVALID_INPUT", "NUMERIC_VALUE_OUT_OF_RANGE")):
+        return _bad_number(err, spark_sql, source, condition, text)
+    if condition.startswith("DATATYPE_MISMATCH.CAST"):
+        params = _parameters(err)
+        column = _cast_column(err, spark_sql) or _column_of_expression(params.get("sqlExpr", ""))
+        file_type, target = params.get("srcType", "").strip('"'), params.get("targetType", "").strip('"')
+        if column and file_type and _is_number_type(target):
+            return typed_column_error(column, file_type, Location(where.file, note=column))
+    return SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text), where,
+                       t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
+                         "check that the column names in region/of/where/columns match the file's header"))
+
+
+def typed_column_error(column: str, file_type: str, where: Location) -> SourceError:
+    """A column the source uses as a number that the file types otherwise (a Parquet ``DATE``,
+    ``TIMESTAMP``, a list …): named with its type and what was expected. Shared by the DuckDB
+    engine (:func:`revstat.records.engine._engine_error`)."""
+    upper = file_type.strip().upper()
+    kinds = (("TIMESTAMP", "日期时间", "date-time"), ("DATE", "日期", "date"), ("TIME", "时间", "time"),
+             ("INTERVAL", "时间间隔", "interval"), ("BLOB", "二进制", "binary"), ("BINARY", "二进制", "binary"),
+             ("STRUCT", "结构", "struct"), ("MAP", "映射", "map"), ("ARRAY", "列表", "list"),
+             ("LIST", "列表", "list"), ("UUID", "UUID ", "UUID"))
+    kind = next(((zh, en) for prefix, zh, en in kinds if upper.startswith(prefix)),
+                ("列表", "list") if upper.endswith("]") else (f"{file_type} ", file_type))
+    return SourceError(
+        t("列 {c} 在文件中是{k_zh}类型（{ty}），不能作数字汇总或计算（这里需要数字）",
+          "column {c} is of {k_en} type ({ty}) in the file: it cannot be summed or computed as a number (a number "
+          "is needed here)", c=column, k_zh=kind[0], k_en=kind[1], ty=file_type),
+        where,
+        t("检查 columns 的对应关系（该名称是否对应了另一列）或文件导出设置（该列应导出为数字）",
+          "check the mapping under `columns` (does the name point at another column?) or how the file is "
+          "exported (the column must be numeric)"))
+
+
+def _condition(err: BaseException, text: str) -> str:
+    """Spark's error condition (``CAST_INVALID_INPUT``, ``DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION``),
+    from the exception (pyspark 4: getCondition, 3.5: getErrorClass) or its text's ``[…]``."""
+    for name in ("getCondition", "getErrorClass"):
+        method = getattr(err, name, None)
+        if callable(method):
+            try:
+                with warnings.catch_warnings():  # getErrorClass: deprecated in pyspark 4
+                    warnings.simplefilter("ignore")
+                    found = method()
+            except Exception:  # a Py4J error without one
+                found = None
+            if found:
+                return str(found)
+    m = re.match(r"\[([A-Z0-9_.]+)\]", text)
+    return m[1] if m else ""
+
+
+def _parameters(err: BaseException) -> dict[str, str]:
+    method = getattr(err, "getMessageParameters", None)
+    try:
+        found = method() if callable(method) else None
+    except Exception:
+        found = None
+    return {str(k): str(v) for k, v in (found or {}).items()}
+
+
+def _cast_column(err: BaseException, spark_sql: str) -> str | None:
+    """The column of the CAST that failed: the query context's fragment (pyspark 4), or the
+    SQL text at the line and position Spark's message names."""
+    fragments: list[str] = []
+    contexts = getattr(err, "getQueryContext", None)
+    if callable(contexts):
+        with contextlib.suppress(Exception):
+            fragments += [str(c.fragment()) for c in contexts()]
+    at = re.search(r"== SQL \(line (\d+), position (\d+)\) ==", str(err))
+    if at:
+        lines = spark_sql.split("\n")
+        line, pos = int(at[1]), int(at[2])
+        if 1 <= line <= len(lines):
+            fragments.append(lines[line - 1][pos - 1:])
+    for fragment in fragments:
+        m = re.match(r"\s*(?:TRY_)?CAST\(\s*`((?:[^`]|``)+)`\s+AS\b", fragment, re.IGNORECASE)
+        if m:
+            return m[1].replace("``", "`")
+    return None
+
+
+def _column_of_expression(expression: str) -> str | None:
+    """``"CAST(家庭人口数 AS DECIMAL(18,4))"`` (Spark's ``sqlExpr``) → 家庭人口数."""
+    m = re.fullmatch(r'"?CAST\((.+) AS [A-Z][A-Z0-9_]*(?:\(\d+,\s*\d+\))?\)"?', expression.strip())
+    return m[1].strip("`") if m else None
+
+
+def _is_number_type(name: str) -> bool:
+    return name.upper().startswith(("DECIMAL", "NUMERIC", "INT", "BIGINT", "SMALLINT", "TINYINT", "DOUBLE",
+                                    "FLOAT", "REAL", "HUGEINT"))
+
+
+def _number_columns(spark_sql: str) -> list[str]:
+    """The columns the query casts to a number, in the order of the text."""
+    sqlglot = _require_sqlglot()
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(spark_sql, read="spark")
+    except sqlglot.errors.ParseError:
+        return []
+    out: list[str] = []
+    for cast in tree.find_all(exp.Cast):
+        if isinstance(cast.this, exp.Column) and cast.to.is_type(*exp.DataType.NUMERIC_TYPES) \
+                and cast.this.name not in out:
+            out.append(cast.this.name)
+    return out
+
+
+def _spark_value(params: Mapping[str, str], text: str) -> str | None:
+    """The value that is not a number: ``'3人'`` (a SQL literal in Spark's parameters) → 3人."""
+    literal = params.get("expression")
+    if literal and len(literal) >= 2 and literal[0] == literal[-1] == "'":
+        return re.sub(r"\\(.)", r"\1", literal[1:-1])
+    if params.get("value"):  # NUMERIC_VALUE_OUT_OF_RANGE
+        return params["value"]
+    m = re.search(r"The value '((?:[^'\\]|\\.)*)' of the type", text)
+    return re.sub(r"\\(.)", r"\1", m[1]) if m else None
+
+
+def _bad_number(err: BaseException, spark_sql: str, source: SparkInput, condition: str, text: str) -> SourceError:
+    """A value that is not a number, named by column and value and, when DuckDB finds it again
+    in the local files, by file and row (the first such value in file order, and how many)."""
+    params = _parameters(err)
+    value = _spark_value(params, text)
+    column = _cast_column(err, spark_sql)
+    candidates = [column] if column else _number_columns(spark_sql)
+    found = _find_bad_number(source, candidates, value)
+    if found is not None:
+        column, name, n, bad, total, fmt = found
+        line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
+        more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
+        return SourceError(
+            t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
+              c=column, r=line, v=bad, more=more) if fmt == "csv" else
+            t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
+              c=column, r=line, v=bad, more=more),
+            Location(str(name), note=column), _NUMBER_FIX)
+    where = Location(source.describe(), note=column)
+    if value is None:
+        return SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text), where, _NUMBER_FIX)
+    big = condition.startswith("NUMERIC_VALUE_OUT_OF_RANGE")
+    if column:
+        what = (t("列 {c} 的值 {v} 超出数字的范围（最多 14 位整数）", "column {c}: the value {v} is out of range "
+                  "(at most 14 integer digits)", c=column, v=value) if big else
+                t("列 {c} 中有不是数字的值：{v!r}", "column {c} holds a value that is not a number: {v!r}",
+                  c=column, v=value))
+    else:
+        what = (t("记录中的值 {v} 超出数字的范围（最多 14 位整数）", "a value of the records, {v}, is out of range "
+                  "(at most 14 integer digits)", v=value) if big else
+                t("记录中有不是数字的值：{v!r}（在汇总为数字的列中）", "a value of the records is not a number: {v!r} "
+                  "(in a column summed or computed as a number)", v=value))
+    return SourceError(what, where, _NUMBER_FIX)
+
+
+def _find_bad_number(source: SparkInput, columns: Sequence[str], value: str | None
+                     ) -> tuple[str, str, int, str, int, str] | None:
+    """(column, file, row, value, how many, format) of the first value of ``columns`` that is not
+    a number, read again by DuckDB from the local files (none for a table or remote URIs); the
+    column holding Spark's ``value`` first."""
+    from revstat.records import sql as rsql
+
+    if source.table or not source.paths or not columns:
+        return None
+    paths = []
+    for path in source.paths:
+        if "://" in path and not path.startswith("file://"):
+            return None  # hdfs://, s3a://: only Spark reads them
+        paths.append(path.removeprefix("file://"))
+    fmt = source.format or _guess_format(paths[0])
+    import duckdb
+
+    hits = []
+    for column in columns:
+        query = rsql.bad_number_query(fmt, paths, column)
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET threads = 1")  # rows numbered in the order of the file
+            con.execute("SET preserve_insertion_order = true")
+            row = con.execute(query.sql, list(query.params)).fetchone()
+        except duckdb.Error:
+            row = None
+        finally:
+            con.close()
+        if row is not None:
+            hits.append((column, str(row[0]), int(row[1]), str(row[2]), int(row[3]), fmt))
+    hits.sort(key=lambda h: h[3] != value)  # stable: otherwise the order of the text
+    return hits[0] if hits else None
 
 
 # --------------------------------------------------------------------------- remote sources
