@@ -119,7 +119,7 @@ def test_a_value_that_is_not_a_number_is_named_by_column_and_row_on_spark_as_on_
         assert on_spark.what.render(lang) == on_duckdb.what.render(lang)
         assert on_spark.fix.render(lang) == on_duckdb.fix.render(lang)
     assert on_spark.what.render("zh") == "列 人数 第 52 行不是数字：'3人'"
-    assert on_spark.what.render("en") == "column 人数, row 52 is not a number: '3人'"
+    assert on_spark.what.render("en") == "column 人数 is not a number at row 52: '3人'"
     assert on_spark.where.file.endswith("data/2024Q4/records/h.csv") and on_spark.where.note == "人数"
     assert "CAST_INVALID_INPUT" not in on_spark.render("zh")
 

@@ -546,7 +546,8 @@ def _aggregate_checked(ws: Any, plan: SourcePlan, paths: list[Path], periods: li
             if chosen == "spark":
                 from revstat.records import spark as sp
 
-                frame = sp.run_spark(query.sql, sp.SparkInput(paths=tuple(readable), format=fmt),
+                frame = sp.run_spark(query.sql, sp.SparkInput(paths=tuple(readable), format=fmt,
+                                                              shown=tuple(ws.rel(p) for p in paths)),
                                      master=getattr(ws.config, "spark_master", None), params=query.params)
                 names, rows = list(frame.columns), [tuple(r) for r in frame.itertuples(index=False)]
             else:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from revstat.errors import ConfigError, RevstatError, SourceError
+from revstat.errors import ConfigError, ErrorGroup, RevstatError, SourceError
 from revstat.i18n import t
 from revstat.model import Location
 
@@ -67,6 +67,9 @@ class SparkInput:
     table: str | None = None
     types: Mapping[str, str] = field(default_factory=dict)
     csv_options: Mapping[str, str] = field(default_factory=dict)
+    #: how messages name the files (workspace-relative, the user's own file for a transcoded
+    #: copy), one per path; the paths themselves when not given
+    shown: tuple[str, ...] = ()
 
     @classmethod
     def for_source(cls, source: Any, root: Any, period: str,
@@ -529,17 +532,18 @@ def run_spark(duckdb_sql: str, source: SparkInput, master: str | None = None,
 
 # --------------------------------------------------------------------------- errors
 
-_NUMBER_FIX = t("该列应为数字（不带千分位逗号、全角数字）；改正后重新导出",
-                "the column must hold plain numbers (no thousands commas or full-width digits); correct it and "
-                "export again")
+def _number_fix() -> Any:  # the wording of every engine (revstat.records.validate)
+    from revstat.records.validate import NUMBER_FIX
+
+    return NUMBER_FIX
 
 
-def query_error(err: BaseException, spark_sql: str, source: SparkInput) -> SourceError:
+def query_error(err: BaseException, spark_sql: str, source: SparkInput) -> RevstatError:
     """A failed Spark query as an input error worded as the DuckDB engine words it:
 
     * a value that is not a number (``CAST_INVALID_INPUT``, ``NUMERIC_VALUE_OUT_OF_RANGE``): the
       column, the value and, for local files, the file and row — found again by DuckDB on the
-      same files, as :func:`revstat.records.validate.bad_number` does;
+      same files, as :func:`revstat.records.validate.bad_numbers` does (every such column);
     * a column whose type cannot be a number (a Parquet ``DATE`` summed): the column and its type;
     * anything else: Spark's first line, and what to check.
     """
@@ -667,27 +671,20 @@ def _spark_value(params: Mapping[str, str], text: str) -> str | None:
     return re.sub(r"\\(.)", r"\1", m[1]) if m else None
 
 
-def _bad_number(err: BaseException, spark_sql: str, source: SparkInput, condition: str, text: str) -> SourceError:
-    """A value that is not a number, named by column and value and, when DuckDB finds it again
-    in the local files, by file and row (the first such value in file order, and how many)."""
+def _bad_number(err: BaseException, spark_sql: str, source: SparkInput, condition: str, text: str) -> RevstatError:
+    """A value that is not a number: when DuckDB finds them again in the local files, every column
+    the query reads as numbers that holds such values, by file, rows and values, as the DuckDB engine
+    says it (:func:`revstat.records.validate.bad_numbers`); else the column and value Spark names."""
     params = _parameters(err)
     value = _spark_value(params, text)
     column = _cast_column(err, spark_sql)
-    candidates = [column] if column else _number_columns(spark_sql)
-    found = _find_bad_number(source, candidates, value)
-    if found is not None:
-        column, name, n, bad, total, fmt = found
-        line = int(n) + 1 if fmt == "csv" else int(n)  # CSV: the header is line 1
-        more = t("（该列共 {k} 个这样的值）", " ({k} such values in the column)", k=total) if total > 1 else t("", "")
-        return SourceError(
-            t("列 {c} 第 {r} 行不是数字：{v!r}{more}", "column {c}, row {r} is not a number: {v!r}{more}",
-              c=column, r=line, v=bad, more=more) if fmt == "csv" else
-            t("列 {c} 第 {r} 条记录不是数字：{v!r}{more}", "column {c}, record {r} is not a number: {v!r}{more}",
-              c=column, r=line, v=bad, more=more),
-            Location(str(name), note=column), _NUMBER_FIX)
+    found = _find_bad_numbers(source, list(dict.fromkeys([*([column] if column else []),
+                                                           *_number_columns(spark_sql)])))
+    if found:
+        return ErrorGroup.of(found)
     where = Location(source.describe(), note=column)
     if value is None:
-        return SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text), where, _NUMBER_FIX)
+        return SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text), where, _number_fix())
     big = condition.startswith("NUMERIC_VALUE_OUT_OF_RANGE")
     if column:
         what = (t("列 {c} 的值 {v} 超出数字的范围（最多 14 位整数）", "column {c}: the value {v} is out of range "
@@ -699,42 +696,24 @@ def _bad_number(err: BaseException, spark_sql: str, source: SparkInput, conditio
                   "(at most 14 integer digits)", v=value) if big else
                 t("记录中有不是数字的值：{v!r}（在汇总为数字的列中）", "a value of the records is not a number: {v!r} "
                   "(in a column summed or computed as a number)", v=value))
-    return SourceError(what, where, _NUMBER_FIX)
+    return SourceError(what, where, _number_fix())
 
 
-def _find_bad_number(source: SparkInput, columns: Sequence[str], value: str | None
-                     ) -> tuple[str, str, int, str, int, str] | None:
-    """(column, file, row, value, how many, format) of the first value of ``columns`` that is not
-    a number, read again by DuckDB from the local files (none for a table or remote URIs); the
-    column holding Spark's ``value`` first."""
-    from revstat.records import sql as rsql
+def _find_bad_numbers(source: SparkInput, columns: Sequence[str]) -> list[RevstatError]:
+    """The columns of ``columns`` holding values that are not numbers, each as an input error with
+    its first rows, read again by DuckDB from the local files (none for a table or remote URIs)."""
+    from revstat.records.validate import _locate
 
     if source.table or not source.paths or not columns:
-        return None
+        return []
     paths = []
     for path in source.paths:
         if "://" in path and not path.startswith("file://"):
-            return None  # hdfs://, s3a://: only Spark reads them
+            return []  # hdfs://, s3a://: only Spark reads them
         paths.append(path.removeprefix("file://"))
     fmt = source.format or _guess_format(paths[0])
-    import duckdb
-
-    hits = []
-    for column in columns:
-        query = rsql.bad_number_query(fmt, paths, column)
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute("SET threads = 1")  # rows numbered in the order of the file
-            con.execute("SET preserve_insertion_order = true")
-            row = con.execute(query.sql, list(query.params)).fetchone()
-        except duckdb.Error:
-            row = None
-        finally:
-            con.close()
-        if row is not None:
-            hits.append((column, str(row[0]), int(row[1]), str(row[2]), int(row[3]), fmt))
-    hits.sort(key=lambda h: h[3] != value)  # stable: otherwise the order of the text
-    return hits[0] if hits else None
+    shown = [Path(s) for s in source.shown] if len(source.shown) == len(paths) else [Path(p) for p in paths]
+    return [e for c in columns if (e := _locate(c, fmt, paths, shown, str)) is not None]
 
 
 # --------------------------------------------------------------------------- remote sources

@@ -83,10 +83,13 @@ def not_numbers(column: str, rows: Sequence[tuple[int, Any]], total: int, where:
     at, values = _rows_text(rows, total, csv)
     return SourceError(
         t("列 {c} {at}不是数字：{values}", "column {c} is not a number at {at}: {values}", c=column, at=at,
-          values=values),
-        where,
-        t("该列应为数字（不带千分位逗号、单位、全角数字）；改正后重新导出", "the column must hold plain numbers (no thousands "
-          "commas, units or full-width digits); correct it and export again"))
+          values=values), where, NUMBER_FIX)
+
+
+#: how to correct a column that should hold numbers (every engine's message)
+NUMBER_FIX = t("该列应为数字（不带千分位逗号、单位、全角数字）；改正后重新导出",
+               "the column must hold plain numbers (no thousands commas, units or full-width digits); correct it "
+               "and export again")
 
 
 def not_dates(column: str, rows: Sequence[tuple[int, Any]], total: int, where: Location, *,
