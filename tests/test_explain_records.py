@@ -1,6 +1,6 @@
 """`revstat explain` on values fed by household records: one provenance line (file, aggregation,
 villages, records) instead of one identical "cell" per village; `--rows N`; `--rows-out FILE.csv`
-with every household behind a figure.
+with every household behind a figure; did-you-mean over indicators and fields.
 
 Expected numbers are counted here straight from the parquet file with DuckDB and from
 regions.csv, independently of revstat's query builder.
@@ -257,3 +257,31 @@ def test_rows_out_guards_text_against_formulas_and_keeps_numbers(tmp_path):
     assert got[0]["备注"] == '\'=HYPERLINK("http://x","点我")' and got[1]["备注"] == "'@SUM(A1)"
     assert got[0]["收入"] == "-3.5" and got[2]["备注"] == 'a,"b"\nc'  # a number, and quoting, as written
     assert b"\r\n" in out.read_bytes()
+
+
+# ---- 3. did you mean: indicators and fields ---------------------------------------------------
+
+
+def test_unknown_name_suggests_fields_too(ws):
+    res = explain(ws, "监测户数", "东山县")
+    assert res.exit_code == 2, res.output
+    assert "错误: 未知的指标或字段 '监测户数'" in res.output
+    # the records field whose name without its qualifier is what was typed comes first
+    assert "处理: 可能是：字段 监测户数（户级数据）、" in res.output
+    # a field named like an indicator is suggested by its id (its name finds the indicator)
+    assert "字段 monitored_households（累计纳入监测对象户数）" in res.output
+    assert "Traceback" not in res.output
+    res = explain(ws, "hh_househ", "东山县")
+    assert res.exit_code == 2 and "可能是：字段 监测户数（户级数据）" in res.output
+
+
+def test_unknown_name_in_english_suggests_english_names_which_are_accepted(ws):
+    res = explain(ws, "monitored households", "东山县", "--lang", "en")
+    assert res.exit_code == 2, res.output
+    assert "Error: unknown indicator or field 'monitored households'" in res.output
+    assert "field Monitored households (household records)" in res.output
+    assert "indicator Monitored households (cumulative)" in res.output
+    assert not re.search(r"[\u4e00-\u9fff]", res.output.split("fix:")[1].split("(")[0])
+    res = explain(ws, "Monitored households (household records)", "东山县", "--lang", "en")
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Monitored households (household records) (field hh_households) — 东山县")

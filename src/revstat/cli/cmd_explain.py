@@ -3,16 +3,19 @@ cells or household records (a few listed, all of them written with --rows-out)."
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from revstat.cli import common
-from revstat.i18n import name_in, t, unit_text
+from revstat.i18n import get_lang, name_in, t, unit_text
 
 MAX_CELLS = 12
 ROWS = 5  # household rows listed per records field (--rows)
+MAX_SUGGESTIONS = 5
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def explain(
-    indicator: str = typer.Argument(..., help="指标（或字段）的 id 或中文名称 / indicator (or field) id or Chinese name"),
+    indicator: str = typer.Argument(..., help="指标或字段的 id 或名称 / indicator or field: id or name"),
     region: str = typer.Option(..., "--region", "-r", help="地区代码或名称 / region code or name"),
     period: str = typer.Option(..., "--period", "-p", help="报告期，如 2024Q4 / period"),
     workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="工作区文件夹 / workspace folder"),
@@ -41,8 +44,8 @@ def explain(
     Households: revstat explain 脱贫不稳定户数 -r 东山县 -p 2024Q4 -w sample_data --rows-out 明细.csv
     """
     with common.guarded():
-        from revstat.definitions import find_indicator, load_indicators
-        from revstat.errors import ErrorGroup, RevstatError
+        from revstat.definitions import load_indicators
+        from revstat.errors import ErrorGroup
         from revstat.periods import parse_period
         from revstat.pipeline import compile_workspace
         from revstat.pipeline import explain as explain_value
@@ -51,14 +54,7 @@ def explain(
         _check_rows(rows)
         period = str(parse_period(period))
         ws = load_workspace(workspace)
-        defs = load_indicators(ws)
-        try:
-            d = find_indicator(defs, indicator)
-        except RevstatError:
-            d = field_as_indicator(ws, indicator)  # a field (卫生厕所户数) explained like an indicator of it
-            if d is None:
-                raise
-            defs = [*defs, d]
+        d, defs = find_target(ws, load_indicators(ws), indicator)
         code = ws.region_option(region)
         export = _export_field(ws, d, defs, rows_out, period) if rows_out is not None else None
         compiled = compile_workspace(ws, period, defs=defs)
@@ -87,14 +83,96 @@ def _num(value: Any) -> str:
 FIELD_SUFFIX = "__field"
 
 
+def find_target(ws: Any, defs: list[Any], text: str) -> tuple[Any, list[Any]]:
+    """What ``explain`` was asked about, and the definitions to compile: an indicator (by id,
+    name, a unique part of its name, or its English name), else a field as an indicator of it.
+    Neither is an error suggesting the closest indicators and fields."""
+    from revstat.definitions import find_indicator
+    from revstat.errors import DefinitionError
+
+    try:
+        return find_indicator(defs, text), defs
+    except DefinitionError:
+        d = _by_name_en(defs, text)
+        if d is not None:
+            return d, defs
+        d = field_as_indicator(ws, text)  # a field (卫生厕所户数) explained like an indicator of it
+        if d is not None:
+            return d, [*defs, d]
+        if sum(text.strip() in x.name for x in defs) > 1:  # several indicators' names hold it: as said
+            raise
+        raise _unknown_name(ws, defs, text) from None
+
+
+def _by_name_en(items: Any, text: str) -> Any:
+    key = text.strip().casefold()
+    return next((x for x in items if x.name_en and x.name_en.strip().casefold() == key), None) if key else None
+
+
+def _base_name(name: str) -> str:
+    """A name without its parenthesised qualifier: 监测户数（户级数据） → 监测户数."""
+    return re.sub(r"\s*[（(][^（）()]*[）)]\s*$", "", name.strip())
+
+
+def suggestions(ws: Any, defs: list[Any], text: str, n: int = MAX_SUGGESTIONS) -> list[tuple[str, Any]]:
+    """The indicators and fields (kind, definition) closest to ``text``: those whose name without
+    its qualifier is ``text`` (监测户数 → 监测户数（户级数据）) first, then those whose name or id
+    contains it, then the close ones by spelling; English names too under ``--lang en``."""
+    text = text.strip()
+    key = text.casefold()
+    items = [("indicator", d) for d in defs] + [("field", f) for f in ws.fields().values()]
+    english = get_lang() == "en"
+    ranked: list[tuple[int, float, int, tuple[str, Any]]] = []
+    for i, (kind, item) in enumerate(items):
+        names = [item.id, item.name] + ([item.name_en] if english and item.name_en else [])
+        folded = [x.casefold() for x in names]
+        ratio = max(difflib.SequenceMatcher(None, key, x).ratio() for x in folded)
+        if any(_base_name(x) == key for x in folded[1:]):
+            rank = 0
+        elif any(key in x for x in folded):
+            rank = 1
+        elif ratio >= 0.4:
+            rank = 2
+        else:
+            continue
+        ranked.append((rank, -ratio, i, (kind, item)))
+    return [hit for *_, hit in sorted(ranked)[:n]] if key else []
+
+
+def _unknown_name(ws: Any, defs: list[Any], text: str) -> Exception:
+    from revstat.errors import DefinitionError
+
+    close = suggestions(ws, defs, text)
+    lists = t("`revstat indicators` 列出全部指标，字段见工作区 sources/*.yaml 的 fields",
+              "`revstat indicators` lists the indicators; the fields are under fields: in the workspace's sources/*.yaml")
+    if close:
+        zh = "、".join(f"{'指标' if k == 'indicator' else '字段'} {_typed(k, x, defs, 'zh')}" for k, x in close)
+        en = ", ".join(f"{k} {_typed(k, x, defs, 'en')}" for k, x in close)
+        fix = t("可能是：{c}；{more}", "perhaps: {c_en}; {more}", c=zh, c_en=en, more=lists)
+    else:
+        fix = t("用指标或字段的 id 或名称；{more}", "use the id or name of an indicator or field; {more}", more=lists)
+    return DefinitionError(t("未知的指标或字段 {x!r}", "unknown indicator or field {x!r}", x=text.strip()), None, fix)
+
+
+def _typed(kind: str, item: Any, defs: list[Any], lang: str) -> str:
+    """What to type for a suggestion: its name (English under ``--lang en``), or the id of a field
+    named like an indicator (the name finds the indicator: 累计纳入监测对象户数 is both)."""
+    name = name_in(item, lang)
+    if kind == "field" and name.casefold() in {name_in(d, lang).casefold() for d in defs}:
+        return f"{item.id} ({name})" if lang == "en" else f"{item.id}（{name}）"
+    return name
+
+
 def field_as_indicator(ws: Any, text: str) -> Any:
-    """A field given by id or name, as an indicator whose formula is the field (so its value, its
-    children and its cells are shown like an indicator's); ``None`` when no field matches."""
+    """A field given by id, name or English name, as an indicator whose formula is the field (so
+    its value, its children and its cells are shown like an indicator's); ``None`` when no field
+    matches."""
     from revstat.definitions import IndicatorDef
 
     text = text.strip()
     fields = ws.fields()
-    f = fields.get(text) or next((x for x in fields.values() if x.name == text), None)
+    f = fields.get(text) or next((x for x in fields.values() if x.name == text), None) or \
+        _by_name_en(fields.values(), text)
     if f is None:
         return None
     return IndicatorDef(id=f"{f.id}{FIELD_SUFFIX}", name=f.name, name_en=f.name_en, unit=f.unit, formula=f.id,
