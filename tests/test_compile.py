@@ -277,7 +277,8 @@ def test_explain_unknown_indicator_is_exit_2(compiled):
     assert res.exit_code == 2
     res = invoke("explain", "xyz", "--region", "东山县", "--period", "2024Q4", "--workspace", str(ws))
     assert res.exit_code == 2 and "可能是" not in res.output  # nothing close: no empty suggestion
-    assert "处理: 用指标的 id 或中文名称；`revstat indicators` 列出全部指标" in res.output
+    assert "错误: 未知的指标或字段 'xyz'" in res.output
+    assert "处理: 用指标或字段的 id 或名称；`revstat indicators` 列出全部指标，字段见工作区 sources/*.yaml 的 fields" in res.output
 
 
 def test_unknown_region_option_says_to_correct_the_option(compiled):

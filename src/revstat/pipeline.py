@@ -218,10 +218,23 @@ class Term:
     origin: str | None  # source | records | rollup | None (indicator or missing)
     incomplete: bool
     children: list[tuple[str, str, Any]]  # (code, name, value) when rolled up
-    cells: list[Any]  # Location of every reported value behind it
+    cells: list[Any]  # Location of every workbook cell behind it
     formula: str | None = None  # for an indicator term
     weight: str | None = None  # the weight field of a weighted mean (agg: wmean)
     weights: list[Any] = field(default_factory=list)  # the children's weights, in order
+    records: list[RecordsOrigin] = field(default_factory=list)  # household records behind it
+
+
+@dataclass(frozen=True)
+class RecordsOrigin:
+    """Household records behind a term: one records file (or the pattern of a period's files) and
+    the aggregation (``count where monitor_type == '脱贫不稳定户'``), once for the regions it fed."""
+
+    file: str
+    aggregation: str
+    regions: int  # how many regions (villages) below the explained one the records gave a value
+    level: str | None  # their level (the source's ``region: level``), when they share one
+    rows: int | None = None  # the records counted (a ``measure: count`` field), else None
 
 
 @dataclass
@@ -277,15 +290,17 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
             if own is not None and own[tidy.ORIGIN] == "rollup":
                 children = [(c, tree.name(c), by_code[c][tidy.VALUE] if c in by_code else None)
                             for c in tree.children.get(region, [])]
-            cells_df = obs[(obs[tidy.FIELD] == name) & (obs[tidy.PERIOD] == period) & obs[tidy.ORIGIN].isin(REPORTED)
+            reported = obs[(obs[tidy.FIELD] == name) & (obs[tidy.PERIOD] == period) & obs[tidy.ORIGIN].isin(REPORTED)
                            & obs[tidy.REGION_CODE].isin(subtree)]
+            from_records = reported[tidy.ORIGIN] == "records"
+            cells_df = reported[~from_records]
             cells = [Location(str(f), None if s is None or s != s else str(s), None if c is None or c != c else str(c))
                      for f, s, c in zip(cells_df[tidy.FILE], cells_df[tidy.SHEET], cells_df[tidy.CELL], strict=True)]
-            label = name_in(fields[name]) if name in fields else name
+            fdef = fields.get(name)
+            label = name_in(fdef) if fdef is not None else name
             term = Term(name, label, "field", period, own[tidy.VALUE] if own else None,
                         own[tidy.ORIGIN] if own else None, bool(own[INCOMPLETE]) if own else False,
-                        children, cells)
-            fdef = fields.get(name)
+                        children, cells, records=_records_origins(reported[from_records], fdef))
             if getattr(fdef, "agg", None) == "wmean" and children:
                 wt = values[(values[tidy.FIELD] == fdef.weight) & (values[tidy.PERIOD] == period)]
                 wmap = dict(zip(wt[tidy.REGION_CODE], wt[tidy.VALUE], strict=True))
@@ -293,6 +308,20 @@ def explain(compiled: Compiled, indicator: IndicatorDef, region: str) -> Explana
                 term.weights = [wmap.get(c) for c, _, _ in children]
             terms.append(term)
     return Explanation(indicator, region, tree.name(region), compiled.period, result, terms)
+
+
+def _records_origins(rows: Any, fdef: Any) -> list[RecordsOrigin]:
+    """The observations a records source gave a term (one per village), as one line per file and
+    aggregation: a county's 50 villages are one file and one filter, not 50 identical cells."""
+    out = []
+    counted = getattr(fdef, "measure", None) == "count"
+    for (file, aggregation), group in rows.groupby([tidy.FILE, tidy.CELL], sort=False, dropna=False):
+        levels = set(group[tidy.LEVEL].dropna())
+        values = [v for v in group[tidy.VALUE] if v is not None and v == v]
+        out.append(RecordsOrigin(str(file), "" if aggregation != aggregation else str(aggregation),
+                                 group[tidy.REGION_CODE].nunique(), levels.pop() if len(levels) == 1 else None,
+                                 int(sum(values)) if counted else None))
+    return out
 
 
 def _names_in_order(d: IndicatorDef) -> list[str]:

@@ -596,10 +596,17 @@ def empty_export(plan: SourcePlan, label: str, period: str | None) -> SourceErro
           "(the indicators that need it are then skipped and listed)", p=period or "本期", p_en=period or "the period"))
 
 
-def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -> Any:
-    """Up to ``n`` household rows behind a records field at a region (a village, or any region
-    above: its villages' rows) and period, for ``revstat explain``: a DataFrame of the file's
-    columns as text. Raises :class:`ConfigError` when ``field_id`` is not a records field."""
+def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int | None = 10, *,
+                out: Path | None = None) -> Any:
+    """Up to ``n`` household rows (``n=None``: all of them) behind a records field at a region (a
+    village, or any region above: its villages' rows) and period, in the order of the file, for
+    ``revstat explain``: a DataFrame of the file's columns. Raises :class:`ConfigError` when
+    ``field_id`` is not a records field.
+
+    ``out``: the rows are written to that CSV file instead (atomically; UTF-8 with BOM, text
+    guarded against formulas as in every CSV revstat writes), streamed from DuckDB in batches
+    so that a large export never sits in memory whole; returns how many rows were written. A
+    period without record files is then a :class:`SourceError` (there is no header to write)."""
     import pandas as pd
 
     source = next((s for s in ws.sources if s.kind == "records" and any(f.id == field_id for f in s.fields)), None)
@@ -607,16 +614,61 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int = 10) -
         raise ConfigError(t("{f} 不是户级数据字段", "{f} is not a records field", f=field_id), None,
                           t("只有 kind: records 来源的字段能列出明细户", "only fields of kind: records sources list households"))
     display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
+    if out is not None and "://" in source.files:
+        raise ConfigError(t("来源 {s} 的户级数据不在本机（{f}），只有 Spark 能读取，无法导出明细户",
+                            "the records of source {s} are not on this machine ({f}); only Spark reads them, so the "
+                            "households cannot be exported", s=source.id, f=source.files), Location(display),
+                          t("在 Spark 中按同样的条件查询，或把该期数据导出为本地 Parquet/CSV 文件后再导出明细",
+                            "query them in Spark with the same condition, or copy the period's records to a local "
+                            "Parquet/CSV file first"))
     plan = plan_source(source, display)
     alias = next(a for a, f in plan.fields.items() if f.id == field_id)
     agg = next(a for a in plan.aggregates if a.alias == alias)
     paths = files_of(ws, source, None if plan.period_column else str(period))
     if not paths:
-        return pd.DataFrame()
+        if out is None:
+            return pd.DataFrame()
+        raise SourceError(t("{p} 没有户级数据文件，无法导出明细户", "there are no record files for {p} to export", p=period),
+                          Location(source.files.replace("{period}", str(period))),
+                          t("把该期的户级数据文件放到来源 {d} 的 files 所指的位置", "put the period's record files where "
+                            "the files pattern of {d} points", d=display))
     codes = [region, *ws.regions.descendants(region)] if region in ws.regions else [region]
     fmt = file_format(plan, paths)
+    where = Location(ws.rel(paths[0]))
     with utf8_paths(paths, fmt) as readable:
-        query = rsql.sample_query(fmt, readable, plan.region_column, codes, agg.where, (), n,
-                                  plan.period_column, str(period))
-        names, rows = run_duckdb(query, Location(ws.rel(paths[0])), in_file_order=True)
+        query = rsql.sample_query(fmt, readable, plan.region_column, codes, agg.where, (),
+                                  _ALL_ROWS if n is None else n, plan.period_column, str(period))
+        if out is not None:
+            return _rows_to_csv(query, where, Path(out))
+        names, rows = run_duckdb(query, where, in_file_order=True)
     return pd.DataFrame(rows, columns=names, dtype=object)
+
+
+#: ``LIMIT`` of "all rows" (DuckDB's largest BIGINT): the same query text with or without a limit
+_ALL_ROWS = 2**63 - 1
+
+
+def _rows_to_csv(query: rsql.Query, where: Location, out: Path, batch: int = 20_000) -> int:
+    """Stream a query's rows into a CSV file, ``batch`` rows at a time (DuckDB's result streams:
+    memory is one batch, not the export). One thread: a streamed result keeps the order of the
+    file only then (with several, batches arrive as threads finish them)."""
+    import duckdb
+
+    from revstat.writers.records_csv import write_rows_csv
+
+    con = duckdb.connect(":memory:")
+    try:
+        try:
+            con.execute("SET threads = 1")
+            cur = con.execute(query.sql, list(query.params))
+            names = [d[0] for d in cur.description]
+
+            def batches() -> Any:
+                while chunk := cur.fetchmany(batch):
+                    yield chunk
+
+            return write_rows_csv(out, names, batches())
+        except duckdb.Error as err:
+            raise _engine_error(err, where) from None
+    finally:
+        con.close()
