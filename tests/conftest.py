@@ -20,6 +20,26 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    """A local Spark session (``local[2]``) for a test module, stopped after it. Skipped where
+    pyspark, sqlglot or Java are missing — but under ``CI`` that is a failure: CI installs them."""
+    import os
+
+    from revstat.records import spark as sp
+
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")  # saveAsTable writes here, not in the cwd
+    try:
+        session = sp.spark_session("local[2]", conf={"spark.sql.warehouse.dir": str(warehouse)})
+    except sp.SparkUnavailableError as err:  # no pyspark/sqlglot, no Java, or a Java Spark refuses
+        reason = f"{err.render('en')}\n(pip install -e '.[test]' and Java 17)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the Spark tests cannot run: {reason}")
+        pytest.skip(reason)
+    yield session
+    sp.stop_session()
+
+
 @pytest.fixture(autouse=True)
 def _chinese_messages() -> None:
     from revstat.i18n import set_lang

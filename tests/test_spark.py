@@ -110,20 +110,6 @@ def records(tmp_path_factory) -> dict[str, object]:
     return {"csv": path, "rows": rows}
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")  # saveAsTable writes here, not in the cwd
-    try:
-        session = sp.spark_session(MASTER, conf={"spark.sql.warehouse.dir": str(warehouse)})
-    except sp.SparkUnavailableError as err:  # no pyspark/sqlglot, no Java, or a Java Spark refuses
-        reason = f"{err.render('en')}\n(pip install -e '.[test]' and Java 17)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the Spark tests cannot run: {reason}")
-        pytest.skip(reason)
-    yield session
-    sp.stop_session()
-
-
 def _duckdb(sql: str, params: list[object]):
     import duckdb
 

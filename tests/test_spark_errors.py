@@ -26,19 +26,6 @@ MASTER = "local[2]"
 BAD_PERSONS = ["H1", "990101001201", "3人", "脱贫不稳定户", "否", "1234.00", ""]  # line 52 after 50 rows
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    try:
-        session = sp.spark_session(MASTER, conf={"spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("wh"))})
-    except sp.SparkUnavailableError as err:  # no pyspark/sqlglot or no Java
-        reason = f"{err.render('en')}\n(pip install -e '.[test]' and Java 17)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the Spark tests cannot run: {reason}")
-        pytest.skip(reason)
-    yield session
-    sp.stop_session()
-
-
 def _error(root: Path, engine: str) -> SourceError:
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
