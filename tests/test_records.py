@@ -858,3 +858,22 @@ def test_a_parquet_flag_column_of_doubles_reads_1_0_and_0_0(tmp_path):
     (folder / "h.csv").unlink()
     got = _got(read_records(load_workspace(root), ["2024Q4"]))
     assert got["remaining", "990101001201"] == 2  # `not eliminated`: H2 and H3
+
+
+@pytest.mark.parametrize(("cast", "said"), [("BOOLEAN", "是/否类型（BOOLEAN）"), ("DATE", "日期类型（DATE）")])
+def test_a_parquet_column_typed_as_no_number_is_named_before_it_is_summed(tmp_path, cast, said):
+    # 人数 exported as a BOOLEAN: DuckDB summed true as 1 without a word; as a DATE it failed in English
+    import duckdb
+
+    rows = _rows(10, seed=4)
+    root = _workspace(tmp_path / "pq", rows, source=SOURCE.replace("*.csv", "*.parquet"))
+    folder = root / "data" / "2024Q4" / "records"
+    value = "(\"人数\" <> '1')" if cast == "BOOLEAN" else "DATE '2024-01-01' + CAST(\"人数\" AS INTEGER)"
+    duckdb.execute(f"COPY (SELECT * REPLACE (CAST({value} AS {cast}) AS \"人数\") FROM "
+                   f"read_csv('{folder / 'h.csv'}', header = true, all_varchar = true)) "
+                   f"TO '{folder / 'h.parquet'}' (FORMAT parquet)")
+    (folder / "h.csv").unlink()
+    with pytest.raises(SourceError) as info:
+        read_records(load_workspace(root), ["2024Q4"])
+    assert f"列 人数 在文件中是{said}，不能作数字汇总或计算" in str(info.value)
+    assert "data/2024Q4/records/h.parquet" in str(info.value)

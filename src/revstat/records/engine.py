@@ -326,7 +326,7 @@ def _engine_error(err: Exception, where: Location) -> SourceError:
                       r"column (?P<column>.+?)\s*$", text)
     if typed and re.match(r"(DECIMAL|NUMERIC|U?(BIG|SMALL|TINY|HUGE)?INT|DOUBLE|FLOAT|REAL)", typed["to"]):
         # a Parquet DATE (TIMESTAMP, list …) column used as a number: DuckDB's words name no type a user knows
-        from revstat.records.spark import typed_column_error  # (no pyspark import)
+        from revstat.records.validate import typed_column_error
 
         column = typed["column"].strip().strip('"')
         return typed_column_error(column, typed["type"], Location(where.file, note=where.note or column))

@@ -117,6 +117,18 @@ def utf8_paths(paths: Sequence[Path], fmt: str) -> Iterator[list[str]]:
         yield out
 
 
+def parquet_types(path: Path) -> dict[str, str]:
+    """Column → DuckDB type name (``BIGINT``, ``DATE``, ``DECIMAL(18,2)``) of a Parquet file's schema."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {rsql.reader_sql('parquet')}", [[str(path)]]).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+    finally:
+        con.close()
+
+
 def file_header(path: Path, fmt: str) -> list[str]:
     """The column names of a records file: the CSV's first line (in its encoding), or the Parquet
     schema. Raises :class:`SourceError` for a workbook under a CSV name (see :func:`encoding_of`)."""

@@ -32,6 +32,7 @@ from typing import Any
 from revstat.errors import ConfigError, ErrorGroup, RevstatError, SourceError
 from revstat.i18n import t
 from revstat.model import Location
+from revstat.records.validate import typed_column_error  # noqa: F401 - the DuckDB engine's wording too
 
 #: name of the temporary view the records are registered under on Spark
 RECORDS_VIEW = "revstat_records"
@@ -561,27 +562,6 @@ def query_error(err: BaseException, spark_sql: str, source: SparkInput) -> Revst
     return SourceError(t("Spark 汇总记录失败：{e}", "the Spark aggregation failed: {e}", e=text), where,
                        t("检查来源的 region/of/where/columns 所写的列名与文件表头一致",
                          "check that the column names in region/of/where/columns match the file's header"))
-
-
-def typed_column_error(column: str, file_type: str, where: Location) -> SourceError:
-    """A column the source uses as a number that the file types otherwise (a Parquet ``DATE``,
-    ``TIMESTAMP``, a list …): named with its type and what was expected. Shared by the DuckDB
-    engine (:func:`revstat.records.engine._engine_error`)."""
-    upper = file_type.strip().upper()
-    kinds = (("TIMESTAMP", "日期时间", "date-time"), ("DATE", "日期", "date"), ("TIME", "时间", "time"),
-             ("INTERVAL", "时间间隔", "interval"), ("BLOB", "二进制", "binary"), ("BINARY", "二进制", "binary"),
-             ("STRUCT", "结构", "struct"), ("MAP", "映射", "map"), ("ARRAY", "列表", "list"),
-             ("LIST", "列表", "list"), ("UUID", "UUID ", "UUID"))
-    kind = next(((zh, en) for prefix, zh, en in kinds if upper.startswith(prefix)),
-                ("列表", "list") if upper.endswith("]") else (f"{file_type} ", file_type))
-    return SourceError(
-        t("列 {c} 在文件中是{k_zh}类型（{ty}），不能作数字汇总或计算（这里需要数字）",
-          "column {c} is of {k_en} type ({ty}) in the file: it cannot be summed or computed as a number (a number "
-          "is needed here)", c=column, k_zh=kind[0], k_en=kind[1], ty=file_type),
-        where,
-        t("检查 columns 的对应关系（该名称是否对应了另一列）或文件导出设置（该列应导出为数字）",
-          "check the mapping under `columns` (does the name point at another column?) or how the file is "
-          "exported (the column must be numeric)"))
 
 
 def _condition(err: BaseException, text: str) -> str:

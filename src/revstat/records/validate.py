@@ -161,6 +161,8 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
             continue
         except (OSError, UnicodeError, duckdb.Error, StopIteration):
             continue
+        if fmt == "parquet":  # a column summed or computed that the file types as no number: said now
+            problems += _typed_columns(plan, path, where)
         missing = sorted(plan.columns - set(header))
         if not missing:
             continue
@@ -190,6 +192,28 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
         raise ErrorGroup.of(problems)
 
 
+#: DuckDB types of a Parquet column that cannot be read as a number (a BOOLEAN would sum as 0/1
+#: without a word; a DATE cast fails with DuckDB's own words)
+_NOT_NUMBERS = ("BOOLEAN", "DATE", "TIME", "TIMESTAMP", "INTERVAL", "BLOB", "BINARY", "STRUCT", "MAP", "UUID", "BIT")
+
+
+def _typed_columns(plan: SourcePlan, path: Path, where: Location) -> list[RevstatError]:
+    import duckdb
+
+    from revstat.records.files import parquet_types
+
+    try:
+        types = parquet_types(path)
+    except (duckdb.Error, OSError):
+        return []  # an unreadable file: the engine's error says so
+    out: list[RevstatError] = []
+    for column in rsql.numeric_columns(plan.query_aggregates):
+        ty = types.get(column, "").upper()
+        if ty.startswith(_NOT_NUMBERS) or ty.endswith("]"):
+            out.append(typed_column_error(column, types[column], Location(where.file, note=column)))
+    return out
+
+
 def _written_in_conditions(plan: SourcePlan, missing: Sequence[str], ws: Any) -> list[Text]:
     """For a missing column that a ``where`` names as it is (not a ``columns:`` name): where it is
     written (field, YAML line), and that a value needs quotes (``monitor_type == 脱贫不稳定户``)."""
@@ -212,6 +236,28 @@ def _written_in_conditions(plan: SourcePlan, missing: Sequence[str], ws: Any) ->
                            "quote it: … == '{m}'", m=m, id=f.id, at=at))
             break
     return hints
+
+
+def typed_column_error(column: str, file_type: str, where: Location) -> SourceError:
+    """A column the source uses as a number that the file types otherwise (a Parquet ``DATE``,
+    ``TIMESTAMP``, ``BOOLEAN``, a list …): named with its type and what was expected. Said before
+    any engine runs (:func:`missing_columns`, from the Parquet schema), and by the DuckDB and Spark
+    engines should a cast still fail."""
+    upper = file_type.strip().upper()
+    kinds = (("BOOLEAN", "是/否", "yes/no"), ("TIMESTAMP", "日期时间", "date-time"), ("DATE", "日期", "date"), ("TIME", "时间", "time"),
+             ("INTERVAL", "时间间隔", "interval"), ("BLOB", "二进制", "binary"), ("BINARY", "二进制", "binary"),
+             ("STRUCT", "结构", "struct"), ("MAP", "映射", "map"), ("ARRAY", "列表", "list"),
+             ("LIST", "列表", "list"), ("UUID", "UUID ", "UUID"))
+    kind = next(((zh, en) for prefix, zh, en in kinds if upper.startswith(prefix)),
+                ("列表", "list") if upper.endswith("]") else (f"{file_type} ", file_type))
+    return SourceError(
+        t("列 {c} 在文件中是{k_zh}类型（{ty}），不能作数字汇总或计算（这里需要数字）",
+          "column {c} is of {k_en} type ({ty}) in the file: it cannot be summed or computed as a number (a number "
+          "is needed here)", c=column, k_zh=kind[0], k_en=kind[1], ty=file_type),
+        where,
+        t("检查 columns 的对应关系（该名称是否对应了另一列）或文件导出设置（该列应导出为数字）",
+          "check the mapping under `columns` (does the name point at another column?) or how the file is "
+          "exported (the column must be numeric)"))
 
 
 def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any, ...]], label: str,
