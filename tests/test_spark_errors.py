@@ -19,6 +19,7 @@ from revstat.errors import SourceError
 from revstat.model import Location
 from revstat.records import read_records
 from revstat.records import spark as sp
+from revstat.records import spark_errors as se
 from revstat.workspace import load_workspace
 from tests.test_records import _rows, _workspace
 
@@ -69,7 +70,7 @@ def test_a_date_column_used_as_a_number_is_named_with_its_type(tmp_path, file_ty
     ("INTEGER[]", "列表类型（INTEGER[]）"), ("ARRAY<INT>", "列表类型（ARRAY<INT>）"),
     ("STRUCT(a INTEGER)", "结构类型（STRUCT(a INTEGER)）"), ("TIME", "时间类型（TIME）"), ("GEOMETRY", "GEOMETRY 类型（GEOMETRY）")])
 def test_each_kind_of_column_type_is_named_in_chinese(file_type, said):
-    err = sp.typed_column_error("人数", file_type, Location("h.parquet", note="人数"))
+    err = se.typed_column_error("人数", file_type, Location("h.parquet", note="人数"))
     assert err.what.render("zh").startswith(f"列 人数 在文件中是{said}，")
 
 
@@ -80,7 +81,7 @@ def test_each_kind_of_column_type_is_named_in_chinese(file_type, said):
     ({"value": "123456789012345678"}, "", "123456789012345678"),  # NUMERIC_VALUE_OUT_OF_RANGE
 ])
 def test_the_value_spark_could_not_cast_is_read_from_its_error(params, text, value):
-    assert sp._spark_value(params, text) == value
+    assert se._spark_value(params, text) == value
 
 
 def test_the_cast_that_failed_is_found_by_its_position_in_the_sql():
@@ -90,9 +91,9 @@ def test_the_cast_that_failed_is_found_by_its_position_in_the_sql():
                                 'sum(CAST("人数" AS DECIMAL(18,4))) AS b FROM read_csv(?)', ["h.csv"])
     at = spark_sql.index("CAST(`人数`") + 1
     err = RuntimeError(f"[CAST_INVALID_INPUT] The value '3人' …\n== SQL (line 1, position {at}) ==\n…")
-    assert sp._cast_column(err, spark_sql) == "人数"
-    assert sp._cast_column(RuntimeError("[CAST_INVALID_INPUT] …"), spark_sql) is None
-    assert sp._number_columns(spark_sql) == ["收入", "人数"]  # then every column cast to a number is searched
+    assert se._cast_column(err, spark_sql) == "人数"
+    assert se._cast_column(RuntimeError("[CAST_INVALID_INPUT] …"), spark_sql) is None
+    assert se._number_columns(spark_sql) == ["收入", "人数"]  # then every column cast to a number is searched
 
 
 # ----------------------------------------------------------------------------- Spark
