@@ -379,7 +379,7 @@ def test_a_period_without_its_household_export_says_which_indicators_it_skips(tm
     assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过依赖它的 4 个指标：" in res.output
     assert "风险消除率（户级数据）" in res.output
     assert "59 个指标" in res.output
-    assert "该文件夹中有" not in res.output  # nothing in its place: no hint
+    assert "该文件夹中有" not in res.output and "工作区中别处" not in res.output  # nothing in its place: no hint
     csv_instead = copy_sample(tmp_path / "csv")
     folder = csv_instead / "data" / "2024Q4" / "records"
     next(folder.glob("*.parquet")).rename(folder / "households.csv")  # any file that the pattern misses
@@ -390,6 +390,15 @@ def test_a_period_without_its_household_export_says_which_indicators_it_skips(tm
     strict = invoke("compile", str(ws), "--period", "2024Q4", "--strict")
     assert strict.exit_code == 1
     assert "户级数据在本期没有文件（data/2024Q4/records/*.parquet），跳过了 4 个指标" in strict.output
+
+
+def test_a_misspelt_records_folder_gets_the_likely_pattern(tmp_path):
+    ws = copy_sample(tmp_path / "ws")
+    source = ws / "sources" / "7_households.yaml"
+    source.write_text(source.read_text(encoding="utf-8").replace("/records/", "/record/"), encoding="utf-8")
+    said = invoke("compile", str(ws), "--period", "2024Q4").output
+    assert "户级数据在本期没有文件（data/2024Q4/record/*.parquet）" in said
+    assert "工作区中别处有这样的文件：来源的 files 是否应为 data/{period}/records/*.parquet？" in said
 
 
 def test_last_years_missing_household_export_is_said_too(tmp_path):

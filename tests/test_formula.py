@@ -219,3 +219,17 @@ def test_the_signs_a_statistician_types_are_read_as_their_formula_spelling():
     assert parse_formula("a × 100 ÷ b").tree == parse_formula("a * 100 / b").tree
     for typed, plain in (("a ≤ b", "a <= b"), ("a ≥ b", "a >= b"), ("a ≠ b", "a != b")):
         assert parse_formula(typed).tree == parse_formula(plain).tree
+
+
+@pytest.mark.parametrize(("text", "zh", "en"), [
+    ("monitor_type == '脱贫不稳定户", "引号没有配对", "a quote is not closed"),
+    ("monitor_type = '脱贫不稳定户'", "比较相等请用“==”", "compare with “==”"),
+    ("(a + b", "左括号“(”没有对应的右括号", "the bracket “(” is never closed"),
+])
+def test_syntax_errors_are_explained_in_both_languages(text, zh, en):
+    # under --lang en the message was Python's own: "unterminated string literal (detected at line 1)"
+    with pytest.raises(DefinitionError) as info:
+        parse_formula(text)
+    assert zh in info.value.what.render("zh")
+    assert en in info.value.what.render("en")
+    assert "detected at line" not in info.value.what.render("en")

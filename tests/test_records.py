@@ -542,7 +542,8 @@ def test_dates_compared_as_text_must_be_iso_dates(tmp_path, engine):
     root = _workspace(tmp_path / "w", rows, source=source)
     with pytest.raises(SourceError) as info:  # lines 3, 5, 6 of the file (line 1 is the header)
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
-    assert "列 备注 第 3、5、6 行不是 2024-01-01 这样写的日期：'2024/5/1'、'2024-13-01'、'2024-02-30'" in str(info.value)
+    assert "列 备注 第 3、5、6 行不是有效日期（应写成 2024-01-01 这样）：'2024/5/1'、'2024-13-01'、'2024-02-30'" \
+        in str(info.value)
     assert "data/2024Q4/records/h.csv" in str(info.value)
     rows = rows[:3]
     good = _workspace(tmp_path / "g", [r[:6] + ["2024-08-01"] for r in rows[:2]] + [rows[2]], source=source)
@@ -758,9 +759,9 @@ def test_a_record_without_a_household_id_is_said_apart_from_repeated_ones(tmp_pa
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(_workspace(tmp_path / "w", rows, source=keyed)), ["2024Q4"], engine=engine)
     text = info.value.render("zh")
-    assert "户级数据中有 1 条记录缺少户编号（第 2 条记录）：无法核对这些户是否重复" in text
+    assert "户级数据中有 1 条记录缺少户编号（第 3 行）：无法核对这些户是否重复" in text  # record 2, line 3
     assert "重复的户编号" not in text and "（）" not in text
-    assert "1 record without a 户编号 (record 2)" in info.value.render("en")
+    assert "1 record without a 户编号 (line 3)" in info.value.render("en")
 
 
 def test_records_outside_the_workspace_are_counted_in_a_note(ws):
@@ -824,9 +825,9 @@ def test_a_value_written_without_quotes_is_named_with_its_line(tmp_path):
     source = SOURCE.replace("\"监测类型 == '脱贫不稳定户'\"", "\"监测类型 == 脱贫不稳定户\"")
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(_workspace(tmp_path / "w", _rows(5), source=source)), ["2024Q4"])
-    text = str(info.value)
-    assert "记录文件缺少列：脱贫不稳定户" in text
-    assert "脱贫不稳定户 写在字段 unstable 的条件中（sources/households.yaml 第11行）：若它是一个值而不是列名，要加引号" in text
+    assert info.value.what.render("zh").startswith("字段 unstable 的条件中的 脱贫不稳定户 不是记录文件的列（文件的表头有：'户编号'")
+    assert (info.value.where.file, info.value.where.line) == ("sources/households.yaml", 11)
+    assert "若 脱贫不稳定户 是一个值而不是列名，要加引号，如 … == '脱贫不稳定户'" in info.value.fix.render("zh")
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])
@@ -877,3 +878,16 @@ def test_a_parquet_column_typed_as_no_number_is_named_before_it_is_summed(tmp_pa
         read_records(load_workspace(root), ["2024Q4"])
     assert f"列 人数 在文件中是{said}，不能作数字汇总或计算" in str(info.value)
     assert "data/2024Q4/records/h.parquet" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_a_number_cell_of_blanks_only_is_missing_and_a_stray_carriage_return_is_trimmed(tmp_path, engine):
+    # a space typed in Excel in 人数 was "not a number"; a row ended CRLF in an LF file read '否\r'
+    village = VILLAGES_WITH_ROWS[0]
+    rows = [["H1", village, "3", "脱贫不稳定户", "否", "10.00", ""],
+            ["H2", village, " ", "脱贫不稳定户", "否", "\u3000", ""],
+            ["H3", village, "2", "脱贫不稳定户", "否\r", "5.00", ""]]
+    got = _got(read_records(load_workspace(_workspace(tmp_path / "w", rows)), ["2024Q4"], engine=engine))
+    assert got["persons", village] == 5  # 3 + 2: the blank is missing, not 0 and not an error
+    assert got["income", village] == 15
+    assert got["remaining", village] == 3  # 否\r is 否

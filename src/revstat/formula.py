@@ -251,19 +251,28 @@ _DESCRIBE = {
 }
 
 
-#: Python's syntax messages as a statistician reads them (the English is Python's own).
-_SYNTAX_ZH: tuple[tuple[str, str], ...] = (
-    (r"'(.)' was never closed", "左括号“{0}”没有对应的右括号"),
-    (r"unmatched '(.)'", "多余的右括号“{0}”"),
-    (r"closing parenthesis '(.)' does not match opening parenthesis '(.)'", "右括号“{0}”与左括号“{1}”不配对"),
-    (r"invalid character '(.)'.*", "不能用的字符“{0}”（运算只用 + - * /，括号用半角 ()）"),
-    (r"invalid decimal literal", "数字写法有误（数字后紧跟了字母？名称不能以数字开头）"),
-    (r"unterminated string literal.*", "引号没有配对（字符串要用一对半角引号括起）"),
-    (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "“=”不能用于公式；比较相等请用“==”"),
-    (r"invalid syntax\. Perhaps you forgot a comma\?", "两项之间少了运算符（+ - * /）或逗号"),
-    (r"cannot assign .*", "“=”不能用于公式；比较相等请用“==”"),
-    (r"(unexpected EOF|incomplete input).*", "公式不完整（结尾缺少一项？）"),
-    (r"invalid syntax", "写法有误（缺少或多了运算符、名称或括号）"),
+#: Python's syntax messages as a statistician reads them, in Chinese and in English (Python's own
+#: words name a "string literal" and say "(detected at line 1)" of a one-line formula).
+_SYNTAX: tuple[tuple[str, str, str], ...] = (
+    (r"'(.)' was never closed", "左括号“{0}”没有对应的右括号", "the bracket “{0}” is never closed"),
+    (r"unmatched '(.)'", "多余的右括号“{0}”", "a closing “{0}” without its opening bracket"),
+    (r"closing parenthesis '(.)' does not match opening parenthesis '(.)'", "右括号“{0}”与左括号“{1}”不配对",
+     "the closing “{0}” does not match the opening “{1}”"),
+    (r"invalid character '(.)'.*", "不能用的字符“{0}”（运算只用 + - * /，括号用半角 ()）",
+     "a character that cannot be used: “{0}” (only + - * / and ASCII brackets ())"),
+    (r"invalid decimal literal", "数字写法有误（数字后紧跟了字母？名称不能以数字开头）",
+     "a number written wrongly (a letter right after it? a name cannot begin with a digit)"),
+    (r"unterminated string literal.*", "引号没有配对（字符串要用一对半角引号括起）",
+     "a quote is not closed (a string is written between a pair of ASCII quotes)"),
+    (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "“=”不能用于公式；比较相等请用“==”",
+     "“=” cannot be used in a formula; compare with “==”"),
+    (r"invalid syntax\. Perhaps you forgot a comma\?", "两项之间少了运算符（+ - * /）或逗号",
+     "an operator (+ - * /) or a comma is missing between two terms"),
+    (r"cannot assign .*", "“=”不能用于公式；比较相等请用“==”", "“=” cannot be used in a formula; compare with “==”"),
+    (r"(unexpected EOF|incomplete input).*", "公式不完整（结尾缺少一项？）", "the formula is incomplete (a term missing at "
+     "the end?)"),
+    (r"invalid syntax", "写法有误（缺少或多了运算符、名称或括号）",
+     "written wrongly (an operator, a name or a bracket missing or too many)"),
 )
 
 
@@ -273,14 +282,15 @@ _FULL_WIDTH = str.maketrans({**dict(zip("（）［］，＋－＊／＜＞＝．
                              "≤": "<=", "≥": ">=", "≠": "!=", "≦": "<=", "≧": ">="})
 
 
-def _syntax_zh(msg: str) -> str:
+def _syntax_words(msg: str) -> tuple[str, str]:
+    """Python's syntax message in Chinese and in English, as a statistician reads it."""
     import re
 
-    for pattern, zh in _SYNTAX_ZH:
+    for pattern, zh, en in _SYNTAX:
         m = re.fullmatch(pattern, msg)
         if m:
-            return zh.format(*m.groups())
-    return msg
+            return zh.format(*m.groups()), en.format(*m.groups())
+    return msg, msg
 
 
 def parse_formula(text: str, where: Location | None = None) -> Formula:
@@ -297,11 +307,11 @@ def parse_formula(text: str, where: Location | None = None) -> Formula:
         # use full-width brackets), with the text from there on, so the place is found at a glance
         at = max(1, exc.offset or 1) if exc.offset else len(src) + 1
         rest = src[at - 1:at + 19]
-        why = _syntax_zh(exc.msg)
+        why, why_en = _syntax_words(exc.msg)
         if rest.startswith("=") and not rest.startswith("=="):
-            why = "“=”不能用于公式；比较相等请用“==”"
-        raise _error(t("公式语法错误：{why}（公式第{at}个字符，{rest_zh}处）", "formula syntax error: {msg} (character {at} "
-                       "of the formula, at {rest_en})", why=why, msg=exc.msg, at=at,
+            why, why_en = "“=”不能用于公式；比较相等请用“==”", "“=” cannot be used in a formula; compare with “==”"
+        raise _error(t("公式语法错误：{why}（公式第{at}个字符，{rest_zh}处）", "formula syntax error: {why_en} (character "
+                       "{at} of the formula, at {rest_en})", why=why, why_en=why_en, at=at,
                        rest_zh=f"“{rest}”" if rest else "结尾", rest_en=f"“{rest}”" if rest else "the end"),
                      where, exc.lineno, None, src) from None
     builder = _Builder(src, where)

@@ -381,6 +381,8 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "no household records file for the period ({p}): {n} indicators that need it skipped: "
                         "{names}{more}", p=join(compiled.records_missing), n=len(no_file), names=names,
                         more=more).render(), markup=False)
+        from revstat.lint import likely_pattern
+
         for pattern in compiled.records_missing:  # the export is there under another extension (CSV, not Parquet)
             folder = compiled.workspace.root / PurePath(pattern).parent
             others = sorted(p.name for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
@@ -390,6 +392,11 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                                 "(e.g. {g})", f=join(others[:5]),
                                 g=str(PurePath(pattern).parent / ("*" + PurePath(others[0]).suffix))).render(),
                               markup=False)
+            elif (guess := likely_pattern(compiled.workspace, pattern)) and \
+                    guess.replace("{period}", compiled.period) != pattern:  # a folder misspelt: record/ for records/
+                console.print(t("  工作区中别处有这样的文件：来源的 files 是否应为 {g}？",
+                                "  the workspace has files like it elsewhere: should the source's files be {g}?",
+                                g=guess).render(), markup=False)
     if compiled.records_missing_before:  # last year's export missing: no year-on-year change for its indicators
         console.print(t("户级数据在上年同期没有文件（{p}）：依赖它的指标没有同比",
                         "no household records file for the same period last year ({p}): the indicators that need "

@@ -42,6 +42,7 @@ from revstat.records import sql as rsql
 from revstat.records.files import file_format, files_of, first_undecodable, utf8_paths
 from revstat.records.notes import outside_note
 from revstat.records.validate import (
+    MissingColumnsError,
     bad_numbers,
     bad_values,
     code_fix,
@@ -488,10 +489,12 @@ def read_records(ws: Any, periods: Sequence[str], engine: str = "auto") -> Any:
             except RevstatError as err:
                 errors.append(err)
     if errors:
-        said: set[str] = set()  # a setting's error (the pandas engine and Parquet) once, not once per period
+        # a setting's error (the pandas engine and Parquet), or a column the definition names that no
+        # period's file has (an unquoted value in a condition), once, not once per period
+        said: set[str] = set()
         kept = []
-        for e in errors:
-            if isinstance(e, ConfigError):
+        for e in (x for err in errors for x in (err.errors if isinstance(err, ErrorGroup) else [err])):
+            if isinstance(e, ConfigError | MissingColumnsError):
                 if e.what.render("en") in said:
                     continue
                 said.add(e.what.render("en"))

@@ -108,11 +108,11 @@ class _PandasEval:
             out: list[Any] = []
             bad: list[tuple[int, Any]] = []  # (row, value) of every value that is not a number
             for i, v in enumerate(self.df[col].to_numpy()):
-                if v is None:
+                if v is None or not str(v).strip(rsql.BLANKS):  # blanks only: missing (rsql.number_sql)
                     out.append(None)
                     continue
                 try:
-                    text = str(v).strip()
+                    text = str(v).strip(rsql.BLANKS)
                     if not text.isascii():  # Decimal reads "１２" as 12; DuckDB (and so every engine) refuses it
                         raise InvalidOperation
                     d = Decimal(text)

@@ -111,7 +111,8 @@ def _is_number_type(name: str) -> bool:
 
 
 def _number_columns(spark_sql: str) -> list[str]:
-    """The columns the query casts to a number, in the order of the text."""
+    """The columns the query casts to a number, in the order of the text (a CSV column is cast
+    from its trimmed text: the columns inside the cast)."""
     sqlglot = _require_sqlglot()
     from sqlglot import exp
 
@@ -121,9 +122,10 @@ def _number_columns(spark_sql: str) -> list[str]:
         return []
     out: list[str] = []
     for cast in tree.find_all(exp.Cast):
-        if isinstance(cast.this, exp.Column) and cast.to.is_type(*exp.DataType.NUMERIC_TYPES) \
-                and cast.this.name not in out:
-            out.append(cast.this.name)
+        if not cast.to.is_type(*exp.DataType.NUMERIC_TYPES):
+            continue
+        inside = [cast.this] if isinstance(cast.this, exp.Column) else list(cast.this.find_all(exp.Column))
+        out += [c.name for c in inside if c.name not in out and not c.name.startswith("__")]
     return out
 
 

@@ -37,9 +37,10 @@ DIVISION_PLACES = 8
 TRUTHY = ("1", "1.0", "true", "t", "yes", "y", "是")  # 1.0: a Parquet flag column of doubles
 FALSY = ("0", "0.0", "false", "f", "no", "n", "否")
 #: what is trimmed from both ends of a text value before it is compared, counted or used as a
-#: code: spaces (ASCII, full-width, no-break), tabs, zero-width spaces and stray byte-order marks
-#: — invisible in Excel/WPS, and "脱贫不稳定户 " must count as 脱贫不稳定户
-BLANKS = " \t\u3000\u00a0\u200b\ufeff"
+#: code: spaces (ASCII, full-width, no-break), tabs, zero-width spaces, stray byte-order marks and
+#: carriage returns (a line ended CRLF in a file ended LF) — invisible in Excel/WPS, and
+#: "脱贫不稳定户 " must count as 脱贫不稳定户
+BLANKS = " \t\r\u3000\u00a0\u200b\ufeff"
 #: a date as the conditions compare it (text order is date order only for ISO dates)
 ISO_DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
@@ -64,6 +65,13 @@ def text_sql(column: str, *, guarded: bool = False) -> str:
         return f"NULLIF(trim({text}, '{BLANKS}'), '')"
     guard = " OR ".join(f"contains({text}, '{c}')" for c in BLANKS)
     return f"NULLIF(CASE WHEN {guard} THEN trim({text}, '{BLANKS}') ELSE {text} END, '')"
+
+
+def number_sql(column: str, *, text: bool = False) -> str:
+    """A column as ``DECIMAL(18,4)``. ``text`` (CSV, read as text): a value of blanks only — a
+    space typed in Excel — is missing, as in a text column, not a value that is no number (the
+    guarded trim of :func:`text_sql`); a Parquet number column is cast as it is."""
+    return f"CAST({text_sql(column, guarded=True) if text else quote_ident(column)} AS {NUMERIC})"
 
 
 def flag_sql(column: str) -> str:
@@ -142,9 +150,8 @@ class _Where:
 
     def value(self, node: Node, kind: str) -> str:
         if isinstance(node, Name):
-            col = quote_ident(node.id)
             if kind == "num":
-                return f"CAST({col} AS {NUMERIC})"
+                return self.columns.number(node.id) if self.columns is not None else number_sql(node.id)
             return self.columns.text(node.id) if self.columns is not None else text_sql(node.id)
         if isinstance(node, Str):
             if kind == "num":
@@ -190,7 +197,13 @@ class _Columns:
     def __init__(self, *, guarded: bool = False) -> None:
         self.texts: dict[str, str] = {}
         self.flags: dict[str, str] = {}
-        self.guarded = guarded  # see text_sql
+        self.numbers: dict[str, str] = {}
+        self.guarded = guarded  # see text_sql; and CSV: numbers read from trimmed text (number_sql)
+
+    def number(self, column: str) -> str:
+        if not self.guarded:  # Parquet: the column's own type, cast where it is used
+            return number_sql(column)
+        return self.numbers.setdefault(column, f"__n{len(self.numbers)}")
 
     def text(self, column: str) -> str:
         return self.texts.setdefault(column, f"__t{len(self.texts)}")
@@ -202,7 +215,8 @@ class _Columns:
     def source(self, reader: str) -> str:
         """``reader`` with the computed columns: the texts first, then the flags made from them
         (two nested SELECTs: an alias is not visible in its own SELECT list on every engine)."""
-        texts = ", ".join(["*", *(f"{text_sql(c, guarded=self.guarded)} AS {a}" for c, a in self.texts.items())])
+        texts = ", ".join(["*", *(f"{text_sql(c, guarded=self.guarded)} AS {a}" for c, a in self.texts.items()),
+                           *(f"{number_sql(c, text=True)} AS {a}" for c, a in self.numbers.items())])
         inner = f"(SELECT {texts} FROM {reader})"
         if not self.flags:
             return inner
@@ -239,7 +253,7 @@ def bad_number_query(fmt: str, paths: Sequence[str], column: str, n: int = 1, *,
     col = quote_ident(column)
     trimmed = f"trim(v, '{BLANKS}')"
     bad = (f"NULLIF({trimmed}, '') IS NOT NULL AND {not_date_sql(trimmed)}" if dates
-           else f"v IS NOT NULL AND TRY_CAST(v AS {NUMERIC}) IS NULL")
+           else f"NULLIF({trimmed}, '') IS NOT NULL AND TRY_CAST({trimmed} AS {NUMERIC}) IS NULL")
     sql = (f"SELECT filename, n, v, count(*) OVER () AS total FROM (\n"
            f"  SELECT filename, row_number() OVER (PARTITION BY filename) AS n, CAST({col} AS VARCHAR) AS v\n"
            f"  FROM {reader_sql(fmt, filename=True)})\n"
@@ -317,7 +331,7 @@ def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: 
             selects.append(f"count(*) FILTER (WHERE {not_date_sql(columns.text(agg.of or ''))}) AS {agg.alias}")
         else:
             # and the rows matched: a sum over no matching rows is 0, over only missing values missing
-            selects.append(f"sum(CAST({quote_ident(agg.of or '')} AS {NUMERIC})){filt} AS {agg.alias}")
+            selects.append(f"sum({columns.number(agg.of or '')}){filt} AS {agg.alias}")
             selects.append(f"count(*){filt} AS {agg.alias}_n")
             params.extend(fparams)
             params.extend(fparams)

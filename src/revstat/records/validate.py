@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from revstat.records.engine import SourcePlan
 
 
-_CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to .*?source column (?P<column>.+?)\s*$')
+_CONVERSION = re.compile(r'Could not convert string "(?P<value>.*?)" to ')
+
+
+class MissingColumnsError(SourceError):
+    """Columns a source reads that a records file lacks: the same message for every period's file
+    is said once (a definition's mistake, such as an unquoted value in a condition, is in all of them)."""
 
 
 def bad_numbers(err: SourceError, plan: SourcePlan, fmt: str, readable: Sequence[str], paths: Sequence[Path],
@@ -96,8 +101,9 @@ def not_dates(column: str, rows: Sequence[tuple[int, Any]], total: int, where: L
               csv: bool = True) -> SourceError:
     at, values = _rows_text(rows, total, csv)
     return SourceError(
-        t("列 {c} {at}不是 2024-01-01 这样写的日期：{values}，按日期比较会出错",
-          "column {c} is not a date written like 2024-01-01 at {at}: {values}; comparing them as dates would go wrong",
+        t("列 {c} {at}不是有效日期（应写成 2024-01-01 这样）：{values}，按日期比较会出错",
+          "column {c} is not a valid date written like 2024-01-01 at {at}: {values}; comparing them as dates would "
+          "go wrong",
           c=column, at=at, values=values), where,
         t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位，并核对月份、日期是否存在",
           "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits, and check that the "
@@ -164,6 +170,9 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
         if fmt == "parquet":  # a column summed or computed that the file types as no number: said now
             problems += _typed_columns(plan, path, where)
         missing = sorted(plan.columns - set(header))
+        written = _written_in_conditions(plan, missing, ws, header)  # a name in a condition: a value unquoted?
+        problems += [err for _, err in written]
+        missing = [m for m in missing if m not in {name for name, _ in written}]
         if not missing:
             continue
         by_bare = {bare(h): h for h in header}
@@ -173,13 +182,12 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
             if close is not None:
                 hints.append(t("{m} 可能是文件中的 {h!r}", "{m} may be the file's {h!r}", m=m, h=close))
         more = " …" if len(header) > 20 else ""
-        hints += _written_in_conditions(plan, missing, ws)
         for sep, name_zh, name_en in (("\t", "制表符", "tabs"), (";", "分号", "semicolons")):
             if len(header) == 1 and sep in header[0]:  # Excel's 文本文件（制表符分隔）, or a European export
                 hints.insert(0, t("文件似乎用{s}分隔，而不是逗号：另存为“CSV UTF-8（逗号分隔）”",
                                   "the file seems separated by {s_en}, not commas: save it as “CSV UTF-8 (comma "
                                   "delimited)”", s=name_zh, s_en=name_en))
-        problems.append(SourceError(
+        problems.append(MissingColumnsError(
             t("记录文件缺少列：{c_zh}（文件的表头有：{h_zh}）", "the records file lacks columns: {c_en} (its header has: {h_en})",
               c_zh="、".join(missing), c_en=", ".join(missing), h_zh="、".join(repr(h) for h in header[:20]) + more,
               h_en=", ".join(repr(h) for h in header[:20]) + more),
@@ -214,28 +222,47 @@ def _typed_columns(plan: SourcePlan, path: Path, where: Location) -> list[Revsta
     return out
 
 
-def _written_in_conditions(plan: SourcePlan, missing: Sequence[str], ws: Any) -> list[Text]:
-    """For a missing column that a ``where`` names as it is (not a ``columns:`` name): where it is
-    written (field, YAML line), and that a value needs quotes (``monitor_type == 脱贫不稳定户``)."""
-    from revstat.formula import Name, walk
+def _written_in_conditions(plan: SourcePlan, missing: Sequence[str], ws: Any, header: Sequence[str]
+                           ) -> list[tuple[str, MissingColumnsError]]:
+    """The missing columns a ``where`` compares with a column the file has, written as they are (no
+    ``columns:`` name): a value without quotes (``监测类型 == 脱贫不稳定户``). Each an error at the
+    condition's YAML line, said as what it likely is, with the file's headers. (A missing name
+    compared with a number, ``人数 >= 3``, is a column: the file's check names its likely header.)"""
+    from revstat.formula import Compare, Name, walk
     from revstat.records.engine import field_line
 
     mapped = set(plan.source.columns) | set(plan.source.columns.values())
-    hints: list[Text] = []
+    present = set(header)
+
+    def unquoted(node: Any, m: str) -> bool:
+        for c in walk(node):
+            if isinstance(c, Compare) and len(c.comparators) == 1:
+                sides = [c.left, c.comparators[0]]
+                names = [s.id for s in sides if isinstance(s, Name)]
+                if len(names) == 2 and m in names and any(n != m and n in present for n in names):
+                    return True
+        return False
+
+    more = " …" if len(header) > 20 else ""
+    out: list[tuple[str, MissingColumnsError]] = []
     for m in missing:
         if m in mapped:
             continue
         for index, f in enumerate(plan.source.fields):
             agg = next((a for a in plan.aggregates if plan.fields[a.alias].id == f.id), None)
-            if agg is None or agg.where is None or not any(isinstance(n, Name) and n.id == m for n in walk(agg.where)):
+            if agg is None or agg.where is None or not unquoted(agg.where, m):
                 continue
-            line = field_line(ws.root / plan.display, index, "where")
-            at = t("{d} 第{l}行", "{d}, line {l}", d=plan.display, l=line) if line else t("{d}", "{d}", d=plan.display)
-            hints.append(t("{m} 写在字段 {id} 的条件中（{at}）：若它是一个值而不是列名，要加引号，如 … == '{m}'",
-                           "{m} is written in the condition of field {id} ({at}): if it is a value, not a column, "
-                           "quote it: … == '{m}'", m=m, id=f.id, at=at))
+            out.append((m, MissingColumnsError(
+                t("字段 {id} 的条件中的 {m} 不是记录文件的列（文件的表头有：{h_zh}）",
+                  "{m} in the condition of field {id} is no column of the records file (its header has: {h_en})",
+                  id=f.id, m=m, h_zh="、".join(repr(h) for h in header[:20]) + more,
+                  h_en=", ".join(repr(h) for h in header[:20]) + more),
+                Location(plan.display, line=field_line(ws.root / plan.display, index, "where"), note=f.id),
+                t("若 {m} 是一个值而不是列名，要加引号，如 … == '{m}'；若是列名，写成文件的表头或 columns 中的名称",
+                  "if {m} is a value, not a column, quote it: … == '{m}'; if it is a column, write the file's header "
+                  "or a name under columns", m=m))))
             break
-    return hints
+    return out
 
 
 def typed_column_error(column: str, file_type: str, where: Location) -> SourceError:
@@ -386,6 +413,7 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
             where, t("删除重复的记录、补全{key}后重新导出", "remove the duplicate records and fill in the {key}, then "
                      "export again", key=key))
     ids, blank, blank_rows = found
+    csv = file_format(plan, paths) == "csv"
     problems: list[RevstatError] = []
     if ids:
         problems.append(SourceError(
@@ -394,15 +422,21 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
               key=key, ids="、".join(repr(k) for k in ids), ids_en=", ".join(repr(k) for k in ids),
               where_zh=_regions_zh(ws, extra), where_en=_regions_en(ws, extra), more=" 等" if len(extra) > 5 else ""),
             where, t("删除重复的记录后重新导出", "remove the duplicate records and export again")))
-    if blank:
-        rows_zh = "、".join(str(n) for n in blank_rows) + (" 等" if blank > len(blank_rows) else "")
+    if blank:  # CSV: by line, as every other message of a CSV (line 1 is the header); Parquet: by record
+        shown = [n + 1 if csv else n for n in blank_rows]
+        rows_zh = "、".join(str(n) for n in shown) + (" 等" if blank > len(shown) else "")
+        rows_en = ", ".join(str(n) for n in shown) + (", …" if blank > len(shown) else "")
         problems.append(SourceError(
+            t("户级数据中有 {n} 条记录缺少{key}（第 {rows} 行）：无法核对这些户是否重复",
+              "{n} {records} without a {key} (line {rows_en}): whether they repeat cannot be checked", n=blank,
+              records="record" if blank == 1 else "records", key=key, rows=rows_zh, rows_en=rows_en) if csv else
             t("户级数据中有 {n} 条记录缺少{key}（第 {rows} 条记录）：无法核对这些户是否重复",
               "{n} {records} without a {key} (record {rows_en}): whether they repeat cannot be checked", n=blank,
-              records="record" if blank == 1 else "records", key=key, rows=rows_zh,
-              rows_en=", ".join(str(n) for n in blank_rows) + (", …" if blank > len(blank_rows) else "")),
+              records="record" if blank == 1 else "records", key=key, rows=rows_zh, rows_en=rows_en),
             where, t("补全{key}后重新导出（在 Excel/WPS 中按该列筛选“空白”即可找到）",
-                     "fill in the {key} and export again (filter the column for blanks to find them)", key=key)))
+                     "fill in the {key} and export again (filter the column for blanks to find them)", key=key) if csv
+            else t("在监测信息系统中补全{key}后重新导出", "fill in the {key} in the monitoring system and export again",
+                   key=key)))
     if problems:
         raise ErrorGroup.of(problems)
 
