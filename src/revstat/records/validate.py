@@ -17,7 +17,7 @@ from revstat.errors import ErrorGroup, RevstatError, SourceError
 from revstat.i18n import Text, t
 from revstat.model import Location
 from revstat.records import sql as rsql
-from revstat.records.files import file_format, file_header, utf8_paths
+from revstat.records.files import file_format, file_header, parquet_types, utf8_paths
 
 if TYPE_CHECKING:
     from revstat.records.engine import SourcePlan
@@ -159,8 +159,9 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
                                         where, t("从监测信息系统重新导出该文件", "export the file again from the monitoring "
                                                  "system")))
             continue
-        try:
-            header = file_header(path, fmt)
+        try:  # a Parquet file's schema: its header and its types in one look
+            types = parquet_types(path) if fmt == "parquet" else {}
+            header = list(types) if fmt == "parquet" else file_header(path, fmt)
         except SourceError as err:
             err.where = where
             problems.append(err)
@@ -168,7 +169,7 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
         except (OSError, UnicodeError, duckdb.Error, StopIteration):
             continue
         if fmt == "parquet":  # a column summed or computed that the file types as no number: said now
-            problems += _typed_columns(plan, path, where)
+            problems += _typed_columns(plan, types, where)
         missing = sorted(plan.columns - set(header))
         written = _written_in_conditions(plan, missing, ws, header)  # a name in a condition: a value unquoted?
         problems += [err for _, err in written]
@@ -205,15 +206,7 @@ def missing_columns(plan: SourcePlan, paths: Sequence[Path], fmt: str, ws: Any) 
 _NOT_NUMBERS = ("BOOLEAN", "DATE", "TIME", "TIMESTAMP", "INTERVAL", "BLOB", "BINARY", "STRUCT", "MAP", "UUID", "BIT")
 
 
-def _typed_columns(plan: SourcePlan, path: Path, where: Location) -> list[RevstatError]:
-    import duckdb
-
-    from revstat.records.files import parquet_types
-
-    try:
-        types = parquet_types(path)
-    except (duckdb.Error, OSError):
-        return []  # an unreadable file: the engine's error says so
+def _typed_columns(plan: SourcePlan, types: Mapping[str, str], where: Location) -> list[RevstatError]:
     out: list[RevstatError] = []
     for column in rsql.numeric_columns(plan.query_aggregates):
         ty = types.get(column, "").upper()
