@@ -181,6 +181,9 @@ def test_rows_out_of_a_field_without_condition_writes_all_its_households(ws, tmp
     ("脱贫不稳定户数", ("--rows-out", "{ws}/data/2024Q4/records/明细.parquet"),
      ["在户级数据的位置", "下次汇总会把它当作数据读入", "处理: 写到 data/ 以外"]),
     ("脱贫不稳定户数", ("--rows", "-1"), ["--rows 不能是负数：-1", "位置: --rows -1", "处理: 写 0 或正整数"]),
+    # a file where a folder should be: said before the explanation, not after it
+    ("脱贫不稳定户数", ("--rows-out", "{ws}/revstat.yaml/a.csv"),
+     ["--rows-out 的文件无法写入：{ws}/revstat.yaml 不可写", "处理: 换一个有写入权限的位置"]),
 ])
 def test_wrong_rows_options_are_exit_2_in_chinese_before_compiling(ws, tmp_path, what, args, said):
     fill = {"tmp": str(tmp_path), "ws": str(ws)}

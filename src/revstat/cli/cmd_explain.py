@@ -4,6 +4,7 @@ cells or household records (a few listed, all of them written with --rows-out)."
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -338,6 +339,14 @@ def _export_field(ws: Any, d: Any, defs: list[Any], target: Path, period: str) -
         raise ConfigError(t("--rows-out 指向一个文件夹：{p}", "--rows-out names a folder: {p}", p=str(target)), where,
                           t("写一个 CSV 文件名，如 {p}/明细户.csv", "give a CSV file name, e.g. {p}/households.csv",
                             p=str(target)))
+    folder = target.resolve().parent  # said now, not after the explanation has been printed
+    while not folder.exists() and folder != folder.parent:  # (missing folders are made when writing)
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(t("--rows-out 的文件无法写入：{d} 不可写", "--rows-out cannot be written: {d} is not "
+                            "writable", d=str(folder)), where,
+                          t("换一个有写入权限的位置，如 out/{p}/明细户.csv", "choose a place you can write to, e.g. "
+                            "out/{p}/households.csv", p=period))
     root = ws.root.resolve()
     resolved = target.resolve()
     if resolved.is_relative_to(root):
