@@ -372,3 +372,14 @@ def test_opendocument_spreadsheet_is_read(tmp_path: Path) -> None:
     assert got[("households", "990121101000")] == (Decimal(7), "B2")
     assert got[("persons", "990121101000")] == (Decimal(1234), "C2")
     assert got[("funds", "990121101000")] == (Decimal("0.25"), "D2")
+
+
+def test_an_xlsx_saved_under_an_xls_name_is_read_as_what_it_is(tmp_path: Path) -> None:
+    # calamine chose its reader by the extension: “文件已损坏或不完整（… Invalid OLE …）” stopped the run
+    root = make_ws(tmp_path, source=SOURCE.replace("*.xlsx", "*.xls*"))
+    write_book(root / P, [["城关镇", 120, "1,234", "12.5"]])
+    expected = obs(_read(root))
+    (root / P).rename(root / P.replace(".xlsx", ".xls"))
+    result = _read(root)
+    assert result.errors == []
+    assert obs(result) == expected and expected[("funds", "990121101000")][0] == Decimal("12.5")

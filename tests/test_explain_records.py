@@ -179,7 +179,10 @@ def test_rows_out_of_a_field_without_condition_writes_all_its_households(ws, tmp
      ["不是由户级数据汇总的，没有明细户可导出", "位置: --rows-out", "处理: --rows-out 用于由户级数据"]),
     ("脱贫不稳定户数", ("--rows-out", "{tmp}"), ["--rows-out 指向一个文件夹", "处理: 写一个 CSV 文件名"]),
     ("脱贫不稳定户数", ("--rows-out", "{ws}/data/2024Q4/records/明细.parquet"),
-     ["在户级数据的位置", "下次汇总会把它当作数据读入", "处理: 写到 data/ 以外"]),
+     ["--rows-out 写出的是 CSV 文件，文件名应以 .csv 结尾"]),
+    # a county's workbook: it was replaced by CSV text, and the next compile failed on it
+    ("脱贫不稳定户数", ("--rows-out", "{ws}/data/2024Q4/东山县_2024Q4.xlsx"),
+     ["--rows-out 写出的是 CSV 文件，文件名应以 .csv 结尾"]),
     ("脱贫不稳定户数", ("--rows", "-1"), ["--rows 不能是负数：-1", "位置: --rows -1", "处理: 写 0 或正整数"]),
     # a file where a folder should be: said before the explanation, not after it
     ("脱贫不稳定户数", ("--rows-out", "{ws}/revstat.yaml/a.csv"),
@@ -195,6 +198,19 @@ def test_wrong_rows_options_are_exit_2_in_chinese_before_compiling(ws, tmp_path,
     assert "Traceback" not in res.output
     assert not (ws / "data" / "2024Q4" / "records" / "明细.parquet").exists()
     assert not (tmp_path / "a.csv").exists()
+    assert (ws / "data" / "2024Q4" / "东山县_2024Q4.xlsx").read_bytes()[:2] == b"PK"  # still the workbook
+
+
+def test_rows_out_never_writes_where_any_period_of_a_source_is_read(tmp_path):
+    # a CSV records export: a --rows-out file beside it (any period's folder) would be read as data
+    root = Path(shutil.copytree(SAMPLE, tmp_path / "ws", ignore=shutil.ignore_patterns("out")))
+    source = root / "sources" / "7_households.yaml"
+    source.write_text(source.read_text(encoding="utf-8").replace("*.parquet", "*.csv"), encoding="utf-8")
+    res = explain(root, "脱贫不稳定户数", "东山县", "--rows-out", str(root / "data" / "2023Q4" / "records" / "明细.csv"))
+    assert res.exit_code == 2, res.output
+    assert "在报表或户级数据的位置（来源 households 的 files: data/{period}/records/*.csv）" in res.output
+    assert "处理: 写到 data/ 以外" in res.output
+    assert not (root / "data" / "2023Q4" / "records" / "明细.csv").exists()
 
 
 # ---- the library: sample_rows(n=None), sample_rows(out=…) ---------------------------------------
@@ -208,6 +224,8 @@ def test_sample_rows_all_and_to_csv(ws, tmp_path):
     want = households(ws, "990121")
     every = sample_rows(workspace, "hh_unstable_households", COUNTY, "2024Q4", n=None)
     assert list(every["户编号"]) == want
+    # by its name, as the command line takes it (it returned no row, without a word)
+    assert list(sample_rows(workspace, "hh_unstable_households", "东山县", "2024Q4", n=None)["户编号"]) == want
     assert len(sample_rows(workspace, "hh_unstable_households", COUNTY, "2024Q4", n=3)) == 3
     out = tmp_path / "rows.csv"
     assert sample_rows(workspace, "hh_unstable_households", TOWNSHIP, "2024Q4", out=out, n=None) == \

@@ -417,3 +417,30 @@ def test_a_hidden_copy_among_matching_sheets_is_said_to_be_hidden(tmp_path: Path
     [err] = read_sources(load_workspace(root), ["2024Q4"]).errors  # hidden: include (the default)
     assert err.what.render("zh") == "有多个工作表符合 '1-监测*'：1-监测情况、1-监测情况(上季度)（隐藏）"
     assert "hidden 设为 include 时隐藏的工作表照样读取" in err.fix.render("zh")
+
+
+def test_a_number_typed_with_its_unit_is_told_to_drop_the_unit(tmp_path: Path) -> None:
+    root = make_ws(tmp_path)
+    write_book(root / P, [["城关镇", "140户", 2, 3], ["桃源镇", "约9", 2, 3]])
+    errors = sorted(_read(root).errors, key=lambda e: e.where.cell)
+    assert [e.where.cell for e in errors] == ["B7", "B8"]
+    assert "去掉数字后的“户”，只填数字" in errors[0].fix.render("zh")
+    assert "remove “户” after the number" in errors[0].fix.render("en")
+    assert "—" in errors[1].fix.render("zh")  # 约9: no unit to drop, the general advice
+
+
+def test_a_renamed_group_header_is_found_at_its_cell_not_at_a_column_read_for_another_field(tmp_path: Path) -> None:
+    # 已消除风险 typed as 风险已消除 (F7): the closest header was 未消除风险/户数 (H8), the column of
+    # another field, and the place named was H8; it is now the renamed cell, and the free column first
+    import shutil
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    root = Path(shutil.copytree(sample, tmp_path / "ws", ignore=shutil.ignore_patterns("out")))
+    book = root / "data" / "2024Q4" / "东山县_2024Q4.xlsx"
+    wb = openpyxl.load_workbook(book)
+    wb["1-防返贫监测情况"]["F7"].value = "风险已消除"
+    wb.save(book)
+    errors = [e for e in read_sources(load_workspace(root), ["2024Q4"]).errors if "已消除风险/户数" in e.what.render("zh")]
+    assert len(errors) == 1
+    assert (errors[0].where.sheet, errors[0].where.cell) == ("1-防返贫监测情况", "F7")
+    assert errors[0].fix.render("zh").startswith("最接近的是：风险已消除/户数、")

@@ -260,7 +260,7 @@ def show_headlines(compiled: Any) -> bool:
 
 
 def _records_counted(compiled: Any) -> tuple[str, Any, str, str, str] | None:
-    """(name, total, unit, files, id) of the period's household records: the sum over the villages of a
+    """(name, total, unit, files, name in the run's language) of the period's household records: the sum over the villages of a
     records field that counts every record (``count`` or ``count_distinct`` without ``where``)."""
     obs = compiled.observations
     if obs is None or not len(obs):
@@ -275,7 +275,7 @@ def _records_counted(compiled: Any) -> tuple[str, Any, str, str, str] | None:
         if len(rows):
             files = join(sorted({str(f) for f in rows["file"]})[:3])
             return (field.name or field.id, sum(v for v in rows["value"] if v is not None), field.unit or "", files,
-                    field.id)
+                    name_in(field))
     return None
 
 

@@ -339,6 +339,10 @@ def _export_field(ws: Any, d: Any, defs: list[Any], target: Path, period: str) -
         raise ConfigError(t("--rows-out 指向一个文件夹：{p}", "--rows-out names a folder: {p}", p=str(target)), where,
                           t("写一个 CSV 文件名，如 {p}/明细户.csv", "give a CSV file name, e.g. {p}/households.csv",
                             p=str(target)))
+    if target.suffix.lower() != ".csv":  # never over a workbook, a Parquet export or a definition
+        raise ConfigError(t("--rows-out 写出的是 CSV 文件，文件名应以 .csv 结尾：{p}", "--rows-out writes a CSV file: "
+                            "its name must end in .csv: {p}", p=str(target)), where,
+                          t("如 out/{p}/明细户.csv", "e.g. out/{p}/households.csv", p=period))
     folder = target.resolve().parent  # said now, not after the explanation has been printed
     while not folder.exists() and folder != folder.parent:  # (missing folders are made when writing)
         folder = folder.parent
@@ -351,13 +355,14 @@ def _export_field(ws: Any, d: Any, defs: list[Any], target: Path, period: str) -
     resolved = target.resolve()
     if resolved.is_relative_to(root):
         rel = resolved.relative_to(root).as_posix().casefold()
-        for s in ws.sources:
-            if s.kind == "records" and "://" not in s.files and \
-                    fnmatch.fnmatchcase(rel, s.files.replace("{period}", period).casefold()):
+        for s in ws.sources:  # any period's: a county's workbook or export would be replaced, or read next time
+            if "://" not in s.files and fnmatch.fnmatchcase(rel, s.files.replace("{period}", "*").casefold()):
                 raise ConfigError(
-                    t("--rows-out 的文件 {p} 在户级数据的位置（来源 {s} 的 files: {f}）：下次汇总会把它当作数据读入",
-                      "--rows-out {p} is where the household records are read from (files: {f} of source {s}): the "
-                      "next compile would read it as data", p=str(target), s=s.id, f=s.files), where,
+                    t("--rows-out 的文件 {p} 在报表或户级数据的位置（来源 {s} 的 files: {f}）：会覆盖报送的数据，"
+                      "下次汇总也会把它当作数据读入",
+                      "--rows-out {p} is where the workbooks or household records are read from (files: {f} of "
+                      "source {s}): it would replace the data sent, and the next compile would read it",
+                      p=str(target), s=s.id, f=s.files), where,
                     t("写到 data/ 以外，如 out/{p}/明细户.csv", "write it outside data/, e.g. out/{p}/households.csv",
                       p=period))
     return fields[0]

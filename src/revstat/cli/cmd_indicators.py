@@ -54,7 +54,7 @@ def indicators(
             for col in (t("指标", "indicator"), "id", t("单位", "unit"), t("小数", "decimals"), t("目标", "target")):
                 table.add_column(str(col), overflow="fold", no_wrap=col == "id")  # ids are copied: keep them whole
             if formulas:
-                table.add_column(t("公式", "formula").render())
+                table.add_column(t("公式", "formula").render(), overflow="fold")  # wrapped, never cut
             for d in themes[theme]:
                 row = [name_in(d), d.id, unit_text(d.unit), str(d.decimals),
                        str(d.target) if d.target else ""]

@@ -603,8 +603,8 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int | None 
                 out: Path | None = None) -> Any:
     """Up to ``n`` household rows (``n=None``: all of them) behind a records field at a region (a
     village, or any region above: its villages' rows) and period, in the order of the file, for
-    ``revstat explain``: a DataFrame of the file's columns. Raises :class:`ConfigError` when
-    ``field_id`` is not a records field.
+    ``revstat explain``: a DataFrame of the file's columns. ``region``: a code or a name. Raises
+    :class:`ConfigError` when ``field_id`` is not a records field or ``region`` is no region.
 
     ``out``: the rows are written to that CSV file instead (atomically; UTF-8 with BOM, text
     guarded against formulas as in every CSV revstat writes), streamed from DuckDB in batches
@@ -635,7 +635,9 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int | None 
                           Location(source.files.replace("{period}", str(period))),
                           t("把该期的户级数据文件放到来源 {d} 的 files 所指的位置", "put the period's record files where "
                             "the files pattern of {d} points", d=display))
-    codes = [region, *ws.regions.descendants(region)] if region in ws.regions else [region]
+    if region not in ws.regions:  # a name (东山县), as the command line takes it; unknown: an error saying so
+        region = ws.region_option(region)
+    codes = [region, *ws.regions.descendants(region)]
     fmt = file_format(plan, paths)
     where = Location(ws.rel(paths[0]))
     with utf8_paths(paths, fmt) as readable:

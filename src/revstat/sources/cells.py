@@ -234,7 +234,11 @@ def missing_column(file: str, sheet: str | None, wanted: str, layout: Layout, cl
     likely = next((c for c in layout.columns if close and c.label == close[0]), None)
     cell = None
     if likely is not None and layout.header_rows:  # its last text's row: one row a part, top down
-        cell = a1(layout.header_rows[min(len(likely.parts), len(layout.header_rows)) - 1], likely.index)
+        row = min(len(likely.parts), len(layout.header_rows)) - 1
+        wanted_parts = tuple(key.split("/"))
+        if len(wanted_parts) == len(likely.parts) <= len(layout.header_rows):  # the part that differs: a group
+            row = next((i for i, (a, b) in enumerate(zip(wanted_parts, likely.parts, strict=True)) if a != b), row)
+        cell = a1(layout.header_rows[row], likely.index)
     err = MissingColumn(
         t("找不到列 {col!r}", "column {col!r} not found", col=wanted), Location(file, sheet, cell),
         t("{hint}表头有：{found}。改正表头，或修改来源中的 column",

@@ -308,7 +308,10 @@ def _open_xlsx(path: Path, display: str) -> Book:
         except _DAMAGED as exc:  # bad CRC, bad deflate data, malformed or hostile XML
             raise damaged(display, f"{type(exc).__name__}: {exc}") from None
         _check_shared_strings(zf, display)
-        book = _open_calamine(path, display, "xlsx")
+        # calamine picks its reader by the extension: a workbook saved as .xlsx under an .xls name
+        # (a county's renaming) is read from its bytes, by what it is
+        renamed = path.suffix.lower() not in (".xlsx", ".xlsm")
+        book = _open_calamine(path, display, "xlsx", path.read_bytes() if renamed else None)
         book._zip = zf
         book._sheet_xml = {n: p for n, p in sheet_xml.items() if p in names}
         book.hidden_sheets |= hidden

@@ -9,6 +9,7 @@ never summed. Household-record sources (``kind: records``) are read by :mod:`rev
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import fnmatch
 import glob
 import re
@@ -41,6 +42,7 @@ from revstat.sources.layout import (
     cell_text,
     classify_label,
     detect_layout,
+    header_key,
     match_column,
 )
 from revstat.workspace import Workspace, any_case_extension
@@ -685,22 +687,31 @@ def _read_grid(source: SourceDef, book: Book, grid: Grid, ctx: _Ctx) -> None:
         raise missing_column(book.display, sheet, source.region.column, layout, close,
                              column_of=(source.id, ("region", "column"), source.region.column))
     fields: list[tuple[FieldDef, Column, int]] = []
-    missing: list[SourceError] = []
+    unmatched: list[tuple[FieldDef, list[str]]] = []
+    taken = {region_col.index}  # the columns other fields (and the regions) are read from
     for f in source.fields:
         col, close = match_column(layout.columns, f.column or f.name)
         if col is None:
             if f.required:
-                at = next(i for i, g in enumerate(source.fields) if g is f)  # where it is in the source
-                missing.append(missing_column(book.display, sheet, f.column or f.name, layout, close,
-                                              column_of=(source.id, ("fields", at, "column" if f.column else "name"),
-                                                         f.column or f.name)))
+                unmatched.append((f, close))
             continue
+        taken.add(col.index)
         try:
             shift = unit_shift(f, col, layout, source, Location(book.display, sheet, a1(layout.header_rows[-1], col.index)))
         except SourceError as err:
             ctx.errors.append(err)
             continue
         fields.append((f, col, shift))
+    missing: list[SourceError] = []
+    for f, close in unmatched:  # the closest headers not already read for another field: a renamed one
+        free = [c for c in layout.columns if c.index not in taken]
+        nearer = difflib.get_close_matches("/".join(header_key(f.column or f.name)), ["/".join(c.parts) for c in free],
+                                           n=3, cutoff=0.3)
+        at = next(i for i, g in enumerate(source.fields) if g is f)  # where it is in the source
+        missing.append(missing_column(book.display, sheet, f.column or f.name, layout,
+                                      nearer + [c for c in close if c not in nearer] if nearer else close,
+                                      column_of=(source.id, ("fields", at, "column" if f.column else "name"),
+                                                 f.column or f.name)))
     ctx.errors.extend(_missing_columns(source, book, sheet, layout, missing))
     conv: dict[str, list[str]] = {}
     for f, col, shift in fields:
@@ -925,8 +936,8 @@ def _cell_value(raw: Any, r: int, c: int, f: FieldDef, grid: Grid, book: Book, s
         return False, None
     if isinstance(raw, _dt.date | _dt.time | _dt.timedelta):
         ctx.errors.append(SourceError(
-            t("单元格是日期/时间 {v}，不是数字（{field}）", "the cell holds a date/time {v}, not a number ({field})",
-              v=str(raw), field=f.name),
+            t("单元格是日期/时间 {v}，不是数字（{field}）", "the cell holds a date/time {v}, not a number ({field_en})",
+              v=str(raw), field=f.name, field_en=f.name_en or f.name),
             Location(book.display, sheet, cell),
             t("把该单元格的格式改为“常规”或“数值”并核对数值", "set the cell's format to General/Number and check the value")))
         return False, None
@@ -935,15 +946,20 @@ def _cell_value(raw: Any, r: int, c: int, f: FieldDef, grid: Grid, book: Book, s
     except PrecisionLost:
         ctx.errors.append(SourceError(
             t("单元格中的数字 {v} 超过15位有效数字，Excel 保存时精度已丢失（{field}）",
-              "the number {v} has more than 15 significant digits; Excel already lost its precision ({field})",
-              v=f"{raw:.0f}", field=f.name),
+              "the number {v} has more than 15 significant digits; Excel already lost its precision ({field_en})",
+              v=f"{raw:.0f}", field=f.name, field_en=f.name_en or f.name),
             Location(book.display, sheet, cell),
             t("核对原始数据；长数字（如代码、证件号）请以文本格式录入",
               "check the source data; enter long numbers (codes, ID numbers) as text")))
     except NotANumber:
+        text = cell_text(raw) or str(raw)
+        unit = re.fullmatch(r"\s*[-+]?\d[\d,，.]*\s*([^\d\s.,，]{1,4})\s*", text)  # 140户, 12人, 3.5万元
         ctx.errors.append(SourceError(
-            t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field})", v=cell_text(raw) or str(raw), field=f.name),
+            t("单元格不是数字 {v!r}（{field}）", "cell is not a number {v!r} ({field_en})", v=text, field=f.name,
+              field_en=f.name_en or f.name),
             Location(book.display, sheet, cell),
+            t("去掉数字后的“{u}”，只填数字（单位在表头或单位行中说明）", "remove “{u}” after the number and write the "
+              "number only (the unit belongs in the header or the unit row)", u=unit[1]) if unit else
             t("改正该单元格；若该地区未上报，请填 “—” 表示缺失", "correct the cell; write \"—\" if the value is not reported")))
     return False, None
 
