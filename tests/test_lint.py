@@ -85,6 +85,13 @@ def test_unknown_placeholder_in_message(ws):
     assert ("lint.message", 2) in codes(lint_workspace(ws))
 
 
+def test_an_unknown_name_and_an_unknown_placeholder_are_said_in_one_run(ws):
+    # the placeholder's warning used to appear only once the name was corrected
+    write_rules(ws, "  - {id: a, name: A, rule: admin_villagez >= 1, message: '{region}{oops}'}\n")
+    found = {rule for rule, _ in codes(lint_workspace(ws))}
+    assert {"lint.unknown_reference", "lint.message"} <= found
+
+
 def test_placeholders_of_the_repeated_report_kind(ws):
     ok = "{region}：{file}（{sheets}）与{other}（{other_file}）相同，疑似{which}报表"
     write_rules(ws, f"  - {{id: a, name: A, kind: repeated_report, message: '{ok}'}}\n"

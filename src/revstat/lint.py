@@ -261,6 +261,8 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
             elif names_complete:  # else the indicators failed to load: their errors say why
                 issues += [_unknown(n, known, where_named(rule, n), f"规则 {rule.id}")
                            for n in dict.fromkeys(names) if n not in known]
+            if not standard:  # its message's placeholders need no names: said in the same run
+                issues += _placeholder_issues(rule)
             continue
         for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
                      f"{rule.total} == {' + '.join(rule.parts)}" if rule.kind == "balance" else None):
