@@ -244,6 +244,10 @@ def _xls(d: Path) -> None:
     book.save(str(d / "乙县.xls"))
 
 
+def _xlsx_as_xls(d: Path) -> None:
+    (d / "乙县.xls").write_bytes(xlsx_bytes())  # renamed by hand: the contents are an .xlsx
+
+
 def _xls_fat_loop(d: Path) -> None:
     """The .xls of ``_xls`` with every sector chain of its compound-file FAT looped back to its
     start (found by fuzzing: calamine follows the chain until it asks for ~4 GB and aborts)."""
@@ -607,6 +611,8 @@ CASES: list[Case] = [
          Expect("error", words=("密码",)), needs="msoffcrypto"),
     Case("xls_file", "旧版 .xls 工作簿（照常读取）", _xls,
          Expect("read", values=_B, exit_code=0), needs="xlwt"),
+    Case("xlsx_as_xls", "扩展名为 .xls 的 xlsx 工作簿（手工改了扩展名）：按其实际格式读取", _xlsx_as_xls,
+         Expect("read", values=_B, exit_code=0)),
     Case("xls_fat_loop", "扇区链成环的 .xls（由模糊测试发现：calamine 会申请约 4 GB 内存后中止进程）", _xls_fat_loop,
          Expect("error", words=("损坏",), file="乙县.xls", absent=tuple(BAD)), needs="xlwt"),
     Case("xls_truncated", "被截断的 .xls（由模糊测试发现：calamine 内部 panic）", _xls_truncated,
