@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,9 @@ def is_stale(ws: Any, period: Period) -> bool:
     return any(f.stat().st_mtime > built for f in input_files(ws, period))
 
 
-def compile_outputs(ws: Any, period: Period) -> Any:
-    """Compile and check one period and write out/<period>/ (the engine's own functions)."""
+def compile_outputs(ws: Any, period: Period, out_dir: Path | None = None) -> Any:
+    """Compile and check one period and write out/<period>/ (the engine's own functions), or
+    ``out_dir`` when given."""
     from revstat.pipeline import compile_workspace, write_outputs
 
     compiled = compile_workspace(ws, str(period))
@@ -85,7 +87,7 @@ def compile_outputs(ws: Any, period: Period) -> Any:
         check_workspace = None
     if check_workspace is not None:
         compiled.findings = check_workspace(ws, str(period), today=dt.date.today(), compiled=compiled).issues
-    write_outputs(compiled)
+    write_outputs(compiled, out_dir)
     return compiled
 
 
@@ -100,7 +102,7 @@ def notes_language(ws: Any, period: Period) -> str | None:
     return lang if lang in ("zh", "en") else None
 
 
-def compile_in(lang: str, ws: Any, period: Period) -> Any:
+def compile_in(lang: str, ws: Any, period: Period, out_dir: Path | None = None) -> Any:
     """:func:`compile_outputs` with its notes and messages in ``lang`` (the report's language,
     which ``locale: en`` can make English when the command ran without ``--lang en``)."""
     from revstat.i18n import get_lang, set_lang
@@ -108,7 +110,7 @@ def compile_in(lang: str, ws: Any, period: Period) -> Any:
     before = get_lang()
     set_lang(lang)
     try:
-        return compile_outputs(ws, period)
+        return compile_outputs(ws, period, out_dir)
     finally:
         set_lang(before)
 
@@ -203,21 +205,26 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
     lang = report_language(ws)
     focus = ws.region_option(region) if region else ws.config.region
     compiled = None
+    out_dir = ws.out_dir(str(per))
+    read_from = out_dir  # the tables the report quotes
     written_in = notes_language(ws, per)
     if is_stale(ws, per):
         if progress:
             progress(str(t("out/{p}/ 不存在或早于输入文件，先汇总计算…", "out/{p}/ is missing or older than its inputs; compiling first…",
                            p=str(per))))
         compiled = compile_in(lang, ws, per)
-    elif written_in is not None and written_in != lang:  # the notes the report quotes are in the other language
+    elif written_in is not None and written_in != lang:  # the notes the report quotes are in the other language:
+        # compiled again in the report's language for the report only; out/<period>/ keeps the user's tables
         if progress:
             # in the report's language: it names the other one as the language the outputs are in
-            progress(t("out/{p}/ 是用英文汇总的，按中文报告重新汇总…", "out/{p}/ was compiled in Chinese; compiling it "
-                       "again in English for the report…", p=str(per)).render(lang))
-        compiled = compile_in(lang, ws, per)
-    out_dir = ws.out_dir(str(per))
-    results = read_results(out_dir / "indicators.csv")
-    findings = read_findings(out_dir / "findings.json")
+            progress(t("out/{p}/ 是用英文汇总的：按中文另行汇总一次供报告引用（out/{p}/ 中的表不变）…",
+                       "out/{p}/ was compiled in Chinese: compiling it again in English for the report only (the "
+                       "tables in out/{p}/ are left as they are)…", p=str(per)).render(lang))
+        scratch = tempfile.TemporaryDirectory(prefix="revstat-report-")
+        read_from = Path(scratch.name)
+        compiled = compile_in(lang, ws, per, read_from)
+    results = read_results(read_from / "indicators.csv")
+    findings = read_findings(read_from / "findings.json")
     import pandas as pd
 
     frames = [results, *history_results(ws, per, focus)]
