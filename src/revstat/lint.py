@@ -201,9 +201,10 @@ def _placeholder_issues(rule: RuleDef) -> list[Issue]:
         if unknown:
             listed = ", ".join(sorted(known)) if rule.kind in KIND_PLACEHOLDERS else \
                 "region, period, left, right, difference, field …"
-            out.append(_finding("message", Severity.WARNING,
-                                t("规则 {id} 的消息模板含未知占位符：{names}（可用：{known}）",
-                                  "message of rule {id} has unknown placeholders: {names} (known: {known})",
+            out.append(_finding("message", Severity.ERROR,  # it would reach the findings and the report as typed
+                                t("规则 {id} 的消息模板含未知占位符：{names}（可用：{known}）；它会原样出现在审核结果和报告中",
+                                  "message of rule {id} has unknown placeholders: {names} (known: {known}); it would "
+                                  "appear as typed in the findings and the report",
                                   id=rule.id, names=", ".join(unknown), known=listed),
                                 rule.location))
     return out
