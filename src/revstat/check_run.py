@@ -14,7 +14,7 @@ from typing import Any
 from revstat.checks import CheckData, factorize, make_check_data, run_checks
 from revstat.i18n import t
 from revstat.model import Issue
-from revstat.rules import RuleDef, load_rules, rule_names, where_named
+from revstat.rules import RuleDef, load_rules, rule_names, rule_runs, where_named
 from revstat.waivers import Waiver, apply_waivers, load_waivers
 from revstat.workspace import Workspace
 
@@ -49,10 +49,10 @@ class CheckReport:
         out = set()
         for rule in self.rules:
             try:
-                names = rule_names(rule)
+                runs = rule_runs(rule, available)
             except Exception:  # noqa: BLE001 - a rule that cannot be parsed is lint's to report
                 continue
-            if any(not available(n) for n in names):
+            if not runs:
                 out.add(rule.id)
         return out
 

@@ -26,7 +26,7 @@ from typing import Any
 from revstat.errors import ErrorGroup, RevstatError
 from revstat.i18n import Text, t
 from revstat.model import Issue, Location, Severity
-from revstat.rules import RuleDef, parse_rules, rule_names, where_named
+from revstat.rules import RuleDef, parse_rules, rule_names, rule_runs, where_named
 from revstat.yamlload import load_yaml
 
 PLACEHOLDERS = frozenset({"region", "region_code", "period", "left", "right", "difference", "rule", "name",
@@ -253,17 +253,16 @@ def lint_rules(files: list[tuple[Path, str]], *, fields: dict[str, Any], indicat
             issues += _from_error(err, "formula")
             continue
         standard = rule.location is not None and rule.location.file not in local_files
-        if standard and any(not runs(n) for n in names):
+        if standard and not rule_runs(rule, runs):
             idle.append(rule.id)
             continue
         if any(n not in known for n in names):
-            if standard:
-                idle.append(rule.id)
-            elif names_complete:  # else the indicators failed to load: their errors say why
+            if standard:  # runs on the names there are (rule_runs): nothing to say
+                continue
+            if names_complete:  # else the indicators failed to load: their errors say why
                 issues += [_unknown(n, known, where_named(rule, n), f"规则 {rule.id}")
                            for n in dict.fromkeys(names) if n not in known]
-            if not standard:  # its message's placeholders need no names: said in the same run
-                issues += _placeholder_issues(rule)
+            issues += _placeholder_issues(rule)  # its message's placeholders need no names: said in the same run
             continue
         for text in (rule.rule, f"{rule.left} {rule.op} {rule.right}" if rule.kind == "compare" else None,
                      f"{rule.total} == {' + '.join(rule.parts)}" if rule.kind == "balance" else None):

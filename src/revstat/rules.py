@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -254,5 +255,18 @@ def rule_names(rule: RuleDef) -> list[str]:
     return names
 
 
-__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules", "rule_names", "where_named",
+def rule_runs(rule: RuleDef, available: Callable[[str], bool]) -> bool:
+    """Whether a rule checks anything in a workspace where ``available`` tells which fields and
+    indicators there are: a formula (``rule``, ``left``/``right``, a balance's ``total`` and
+    ``parts``) needs every name it reads; a list of ``fields``/``indicators`` without one is
+    checked name by name (rates within 0–100, targets, completeness …), so one of them suffices."""
+    names = rule_names(rule)
+    if not names:
+        return True
+    formula = bool(rule.rule or rule.left or rule.right or rule.total or rule.parts)
+    return all(available(n) for n in names) if formula else any(available(n) for n in names)
+
+
+__all__ = ["KINDS", "RuleDef", "RuleSet", "load_rule_files", "load_rules", "parse_rules", "rule_names", "rule_runs",
+           "where_named",
            "LineDict", "LineList"]
