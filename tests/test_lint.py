@@ -319,3 +319,19 @@ def test_a_rule_over_a_list_of_names_runs_on_those_there_are(tmp_path):
     [note] = [i for i in lint_workspace(root) if i.rule == "lint.standard_rules_not_run"]
     assert note.message.render("zh").startswith("4 条标准审核规则")
     assert "rates_within_0_100" not in note.message.render("zh")
+
+
+def test_definition_files_may_end_in_yml(tmp_path):
+    # sources/5_environment.yml (and indicators/local.yml, checks/local.yml) were left out without a word
+    from revstat.workspace import load_workspace
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("data", "out"))
+    (root / "sources" / "5_environment.yaml").rename(root / "sources" / "5_environment.yml")
+    (root / "checks").mkdir(exist_ok=True)
+    (root / "checks" / "local.yml").write_text("rules:\n  - {id: mine, name: A, rule: admin_villages >= 0}\n",
+                                               encoding="utf-8")
+    ws = load_workspace(root)
+    assert ws.source_files["environment"] == "sources/5_environment.yml"
+    assert "admin_villages" in ws.fields()
+    assert ("checks/local.yml") in [display for _, display in ws.definition_files("checks")]

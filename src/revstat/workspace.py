@@ -63,8 +63,8 @@ class Workspace:
             files += [(p, f"<revstat>/{kind}/{p.name}") for p in sorted(std.glob("*.yaml"))]
         local = self.root / kind
         if local.is_dir():
-            files += [(p, self.rel(p)) for p in sorted(local.glob("*.yaml"))
-                      if not (kind == "checks" and p.name == "waivers.yaml")]
+            files += [(p, self.rel(p)) for p in yaml_files(local)
+                      if not (kind == "checks" and p.name in ("waivers.yaml", "waivers.yml"))]
         return files
 
     def region_option(self, text: str, option: str = "--region") -> str:
@@ -113,7 +113,7 @@ def load_workspace(root: Path) -> Workspace:
     ws = Workspace(root=root, config=config, regions=regions)
     errors: list[RevstatError] = []
     seen_fields: dict[str, str] = {}
-    for path in sorted((root / "sources").glob("*.yaml")):
+    for path in yaml_files(root / "sources"):
         display = ws.rel(path)
         source = collect(errors, lambda path=path, display=display: load_model(SourceDef, path, display))
         if source is None:
@@ -145,6 +145,15 @@ def load_workspace(root: Path) -> Workspace:
     if errors:
         raise ErrorGroup.of(errors)
     return ws
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The definition files of a folder: ``*.yaml`` and ``*.yml`` (any case) — a file saved as
+    local.yml was left out without a word — in name order; none when there is no such folder."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()
+                  and not p.name.startswith("."))
 
 
 def any_case_extension(pattern: str) -> str:
