@@ -335,3 +335,18 @@ def test_definition_files_may_end_in_yml(tmp_path):
     assert ws.source_files["environment"] == "sources/5_environment.yml"
     assert "admin_villages" in ws.fields()
     assert ("checks/local.yml") in [display for _, display in ws.definition_files("checks")]
+
+
+def test_an_id_against_its_pattern_and_a_reversed_operator_are_explained(ws):
+    # pydantic's “String should match pattern '^[a-z][a-z0-9_]*$'” reached the user; => suggested >
+    (ws / "indicators").mkdir(exist_ok=True)
+    (ws / "indicators" / "local.yaml").write_text(
+        "theme: projects\nindicators:\n  - id: Project-Rate\n    name: 项目完成率X\n    unit: '%'\n"
+        "    formula: projects_completed / projects_planned * 100\n    decimals: 1\n"
+        "    target: {op: '=>', value: 90}\n", encoding="utf-8")
+    said = {i.locations[0].line: i for i in lint_workspace(ws) if i.rule == "lint.indicators"}
+    assert "取值 'Project-Rate' 不能作 id：id 只用小写英文字母、数字和下划线，以字母开头（如 project_rate）" \
+        in said[3].message.render("zh")
+    assert "should match pattern" not in said[3].message.render("en")
+    assert "（是否应为 >=？）" in said[8].message.render("zh")
+    assert "`revstat schema indicators`" in said[8].message.render("zh")

@@ -144,6 +144,20 @@ class SourceDef(Strict):
 M = TypeVar("M", bound=BaseModel)
 
 
+#: model → (the docs page of its file, the `revstat schema` kind that prints its format, if any)
+_DOCS = {"IndicatorFile": ("docs/indicators.md", "indicators"), "SourceDef": ("docs/sources.md", "sources"),
+         "WorkspaceConfig": ("docs/workspace.md", None), "_RuleFile": ("docs/checks.md", None),
+         "RuleDef": ("docs/checks.md", None), "_WaiverFile": ("docs/checks.md", None)}
+
+
+def _format_fix(model: type[BaseModel]) -> Text:
+    page, kind = _DOCS.get(model.__name__, ("docs/", None))
+    if kind:
+        return t("对照 {page} 改正；`revstat schema {kind}` 输出完整的格式", "see {page}; `revstat schema {kind}` "
+                 "prints the full format", page=page, kind=kind)
+    return t("对照 {page} 改正", "see {page}", page=page)
+
+
 def validate_model(model: type[M], data: Any, file: str) -> M:
     """Validate YAML data against a model; errors name the file and line."""
     try:
@@ -156,8 +170,7 @@ def validate_model(model: type[M], data: Any, file: str) -> M:
             errors.append(DefinitionError(
                 t("{where}: {msg}", "{where}: {msg}", where=where, msg=_message(err, model)),
                 Location(file, line=line_of(data, loc)),
-                t("对照 docs/ 中的说明改正；`revstat schema` 输出完整的格式",
-                  "see docs/; `revstat schema` prints the full format"),
+                _format_fix(model),
             ))
         if len(errors) == 1:
             raise errors[0] from None
@@ -177,9 +190,22 @@ def _message(err: Any, model: type[BaseModel]) -> Text:
         return t("未知的键（拼写错误？）", "unknown key (a typo?)")
     if kind == "missing":
         return t("缺少必填的键", "missing required key")
+    if kind == "string_pattern_mismatch":  # an id: lower-case ASCII letters, digits and _, a letter first
+        value = str(err.get("input"))
+        if str(ctx.get("pattern", "")) == "^[a-z][a-z0-9_]*$":
+            fixed = re.sub(r"[^a-z0-9_]+", "_", value.strip().lower()).strip("_")
+            return t("取值 {value} 不能作 id：id 只用小写英文字母、数字和下划线，以字母开头{hint}",
+                     "{value} cannot be an id: an id uses lower-case ASCII letters, digits and _, beginning with a "
+                     "letter{hint_en}", value=_brief(value), hint=f"（如 {fixed}）" if fixed[:1].isalpha() else "",
+                     hint_en=f" (e.g. {fixed})" if fixed[:1].isalpha() else "")
+        return t("取值 {value} 的写法不符合要求（{p}）", "{value} is not written as required ({p})", value=_brief(value),
+                 p=ctx.get("pattern", ""))
     if kind == "literal_error" and "expected" in ctx:
         choices = re.findall(r"'([^']*)'", str(ctx["expected"]))
-        close = difflib.get_close_matches(str(err.get("input")), choices, n=1, cutoff=0.6)
+        typed = str(err.get("input"))
+        # an operator typed the other way round (=> for >=, =< for <=) before any spelling guess
+        swapped = typed[::-1] if len(typed) == 2 and set(typed) <= set("<>=!") else None
+        close = [swapped] if swapped in choices else difflib.get_close_matches(typed, choices, n=1, cutoff=0.6)
         return t("取值 {value} 不在可选值之中：{choices}{close}", "value {value} is not one of {expected}{close_en}",
                  value=_brief(err.get("input")), expected=ctx["expected"],
                  choices="、".join(f"'{c}'" for c in choices) if choices else ctx["expected"],
