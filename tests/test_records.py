@@ -64,6 +64,11 @@ fields:
 """
 
 
+#: SOURCE with `key:` the 户编号 column (a household twice in a village is an input error)
+KEYED = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
+    "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+
+
 def _rows(n: int = 600, seed: int = 7) -> list[list[str]]:
     rng = random.Random(seed)
     rows = []
@@ -641,8 +646,7 @@ def test_a_household_twice_is_an_error_with_key_and_counted_as_before_without(tm
     rows = [["H00001", village, "3", "脱贫不稳定户", "否", "100.00", ""],
             ["H00001", village, "3", "脱贫不稳定户", "否", "100.00", ""],
             ["H00002", village, "2", "边缘易致贫户", "是", "50.00", ""]]
-    keyed = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
-        "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+    keyed = KEYED
     root = _workspace(tmp_path / "keyed", rows, source=keyed)
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(root), ["2024Q4"], engine=engine)
@@ -703,8 +707,7 @@ def test_key_scope_file_finds_a_household_in_two_villages(tmp_path, engine):
             ["H00001", four, "3", "脱贫不稳定户", "否", "100.00", ""],
             ["H00002", one, "2", "边缘易致贫户", "是", "50.00", ""],
             ["H00003", four, "1", "边缘易致贫户", "是", "50.00", ""]]
-    keyed = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
-        "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+    keyed = KEYED
     got = _got(read_records(load_workspace(_workspace(tmp_path / "region", rows, source=keyed)), ["2024Q4"], engine=engine))
     assert (got[("n", one)], got[("n", four)]) == (2, 2)  # H00001 counted in both
     whole = keyed.replace("key: hid\n", "key: hid\nkey_scope: file\n")
@@ -754,8 +757,7 @@ def test_a_record_without_a_household_id_is_said_apart_from_repeated_ones(tmp_pa
     rows = [["H00001", village, "3", "脱贫不稳定户", "否", "100.00", ""],
             ["", village, "2", "边缘易致贫户", "是", "50.00", ""],  # record 2 (line 3)
             ["H00002", village, "2", "边缘易致贫户", "是", "50.00", ""]]
-    keyed = SOURCE.replace("level: village}\n", "level: village}\nkey: hid\n").replace(
-        "columns: {village: 村代码,", "columns: {hid: 户编号, village: 村代码,")
+    keyed = KEYED
     with pytest.raises(SourceError) as info:
         read_records(load_workspace(_workspace(tmp_path / "w", rows, source=keyed)), ["2024Q4"], engine=engine)
     text = info.value.render("zh")
