@@ -36,6 +36,9 @@ class Region:
     name: str
     level: str
     parent: str | None
+    #: other names the workbooks use for it (regions.csv's optional ``aliases`` column): 火场乡 for
+    #: 火场土家族乡, an old name after a merger — matched as its name is, never written out
+    aliases: tuple[str, ...] = ()
 
 
 def normalize_name(name: str) -> str:
@@ -79,11 +82,11 @@ class RegionTree:
 
     def _index(self) -> None:
         for region in self.regions.values():
-            norm = normalize_name(region.name)
-            self._by_name.setdefault(norm, []).append(region.code)
-            bare = _short(norm)
-            if bare != norm:
-                self._by_bare.setdefault(bare, []).append(region.code)
+            for name in dict.fromkeys(normalize_name(n) for n in (region.name, *region.aliases)):
+                self._by_name.setdefault(name, []).append(region.code)
+                bare = _short(name)
+                if bare != name:
+                    self._by_bare.setdefault(bare, []).append(region.code)
         self._indexed = True
 
     # ---- structure -------------------------------------------------------------------
@@ -189,8 +192,10 @@ class RegionTree:
                 for n in shown)
             raise SourceError(
                 t("未知的地区名称 {name!r}", "unknown region name {name!r}", name=raw), where,
-                t("最接近的已知名称：{hint}；改正名称或在 regions.csv 中加入该地区",
-                  "closest known names: {hint}; correct the name or add the region to regions.csv",
+                t("最接近的已知名称：{hint}；若是其中一个地区的另一种写法（简称、旧名），在 regions.csv 的 aliases 列为它写上"
+                  "这个名称；若是新的地区，在 regions.csv 中加入它",
+                  "closest known names: {hint}; if it is another way of writing one of them (a short or former name), "
+                  "add it to that region's aliases column in regions.csv; if it is a new region, add it to regions.csv",
                   hint=hint),
             )
         listed = "、".join(f"{self.regions[c].name}({c})" for c in candidates[:5])
@@ -236,7 +241,8 @@ class RegionTree:
 
 
 def parse_regions(text: str, file: str) -> RegionTree:
-    """Parse regions.csv text: columns code, name, level, parent (codes as text)."""
+    """Parse regions.csv text: columns code, name, level, parent (codes as text), and optionally
+    aliases (other names of the region, separated by 、 ; or |)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     need = ("code", "name", "level", "parent")
@@ -250,6 +256,7 @@ def parse_regions(text: str, file: str) -> RegionTree:
     columns = [at[n] for n in need]
     width = max(columns) + 1
     pick = operator.itemgetter(*columns)
+    at_aliases = at.get("aliases")
     is_code = _CODE.match
     regions: dict[str, Region] = {}
     lines: dict[str, int] = {}
@@ -268,7 +275,10 @@ def parse_regions(text: str, file: str) -> RegionTree:
         if code in regions:
             raise ConfigError(t("重复的地区代码 {code}", "duplicate region code {code}", code=code), Location(file, line=lineno),
                               t("每个代码只写一行", "list each code once"))
-        regions[code] = Region(code, name, level, parent or None)
+        aliases: tuple[str, ...] = ()
+        if at_aliases is not None and at_aliases < len(row) and row[at_aliases].strip():
+            aliases = tuple(a.strip() for a in re.split(r"[、;；|]", row[at_aliases]) if a.strip())
+        regions[code] = Region(code, name, level, parent or None, aliases)
         lines[code] = lineno
     for code, region in regions.items():
         if region.parent is not None and region.parent not in regions:
