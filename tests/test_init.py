@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -73,16 +74,22 @@ def test_init_force_adds_missing_standard_files_and_overwrites_nothing(tmp_path:
     own_config = (target / "revstat.yaml").read_text(encoding="utf-8").replace("990100000000", "990121000000")
     (target / "revstat.yaml").write_text(own_config, encoding="utf-8")
     (target / "regions.csv").write_text("code,name,level,parent\n990121000000,东山县,county,\n", encoding="utf-8")
-    (target / "sources" / "1_monitoring.yaml").unlink()  # a standard file gone
+    (target / "sources" / "6_governance.yaml").unlink()  # a table this county does not collect: dropped
+    (target / "checks" / "README.md").unlink()  # a standard file gone
     (target / "data" / "2024Q4").mkdir()
     (target / "data" / "2024Q4" / "东山县.xlsx").write_bytes(b"PK")
     written = init_workspace(target, force=True)
-    assert written == [target / "sources" / "1_monitoring.yaml"]
+    # the README is back; the source removed on purpose is not (it was read, and failed, at the next compile)
+    assert written == [target / "checks" / "README.md"]
+    assert not (target / "sources" / "6_governance.yaml").exists()
     assert (target / "revstat.yaml").read_text(encoding="utf-8") == own_config
     assert (target / "regions.csv").read_text(encoding="utf-8").count("\n") == 2
     assert (target / "data" / "2024Q4" / "东山县.xlsx").read_bytes() == b"PK"
     result = runner.invoke(app, ["init", str(target), "--force"])
     assert result.exit_code == 0, result.output
+    assert "补上缺少的标准文件 0 个" in result.output and "新建工作区" not in result.output
+    shutil.rmtree(target / "sources")  # no sources at all: the standard ones are added
+    assert len(init_workspace(target, force=True)) == 7
 
 
 def test_init_into_an_existing_empty_folder(tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
 
     Refuses a folder that exists and is not empty unless ``force``: then only the standard files
     it lacks are added, and no file in it is overwritten (its revstat.yaml and regions.csv are the
-    user's own, not the example's).
+    user's own, not the example's). A ``sources/`` folder that already holds source files is the
+    user's choice of tables: the standard sources it lacks were removed on purpose, and are not
+    added back (they would be read, and fail, at the next compile).
     """
     from revstat.workspace import std_dir
 
@@ -42,10 +44,15 @@ def init_workspace(target: Path, *, force: bool = False) -> list[Path]:
         raise ConfigError(t("安装包中缺少标准工作区文件", "the standard workspace is missing from the installation"),
                           Location(str(source)), t("重新安装 revstat", "reinstall revstat"))
     written: list[Path] = []
+    from revstat.workspace import yaml_files
+
+    chosen = bool(yaml_files(target / "sources"))  # the user's own set of sources: kept as it is
 
     from revstat.i18n import get_lang
 
     def copy_new(src: str, dst: str) -> str:  # never over an existing file
+        if chosen and Path(dst).parent == target / "sources":
+            return dst
         if not Path(dst).exists():
             shutil.copy2(src, dst)
             written.append(Path(dst))
@@ -76,8 +83,18 @@ def register(app: typer.Typer) -> None:
         Example: revstat init 示范市2024
         """
         with common.guarded():
-            init_workspace(directory, force=force)
+            existed = directory.is_dir() and any(directory.iterdir())
+            written = init_workspace(directory, force=force)
             console = common.out_console()
+            if existed:  # --force on a folder in use: say what was added, not "created"
+                added = [str(p.relative_to(directory)) for p in written]
+                console.print(t("已在 {dir} 补上缺少的标准文件 {n} 个{files}（已有的文件未改动；sources/ 中已有来源时不补来源）",
+                                "added {n} missing standard files to {dir}{files_en} (existing files untouched; no "
+                                "source is added where sources/ already has some)", dir=str(directory), n=len(added),
+                                files="：" + "、".join(added[:10]) + (" …" if len(added) > 10 else "") if added else "",
+                                files_en=": " + ", ".join(added[:10]) + (" …" if len(added) > 10 else "") if added else "")
+                              .render(), markup=False)
+                return
             console.print(t("已在 {dir} 新建工作区：", "created a workspace in {dir}:", dir=str(directory)).render(),
                           markup=False)
             for item in LAYOUT:
