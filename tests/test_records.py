@@ -763,7 +763,7 @@ def test_a_record_without_a_household_id_is_said_apart_from_repeated_ones(tmp_pa
     text = info.value.render("zh")
     assert "户级数据中有 1 条记录缺少户编号（第 3 行）：无法核对这些户是否重复" in text  # record 2, line 3
     assert "重复的户编号" not in text and "（）" not in text
-    assert "1 record without a 户编号 (line 3)" in info.value.render("en")
+    assert "1 record without a 户编号 (row 3)" in info.value.render("en")  # as the number messages say it
 
 
 def test_records_outside_the_workspace_are_counted_in_a_note(ws):

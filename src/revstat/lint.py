@@ -465,30 +465,11 @@ def _region_code_issues(ws: Any) -> list[Issue]:
     return out
 
 
-def likely_pattern(ws: Any, pattern: str) -> str:
-    """The pattern a ``files`` matching nothing was likely meant to be: where files of its name are
-    in the workspace (``data/{period}/records/*.parquet`` for ``data/{period}/record/*.parquet``),
-    a period's folder written ``{period}``; "" when there are none."""
-    import re
-    from pathlib import PurePosixPath
-
-    from revstat.workspace import any_case_extension
-
-    name = PurePosixPath(pattern).name
-    elsewhere = sorted(p for p in ws.root.glob("**/" + any_case_extension(name))
-                       if p.is_file() and "out" not in p.relative_to(ws.root).parts[:1])
-    if not elsewhere:
-        return ""
-    period = re.compile(r"^\d{4}(Q[1-4]|M\d{2}|H[12])?$")
-    parts = PurePosixPath(ws.rel(elsewhere[0])).parts
-    return "/".join("{period}" if period.match(x) else x for x in parts[:-1]) + "/" + name
-
-
 def _file_pattern_issues(ws: Any) -> list[Issue]:
     """A source whose ``files`` pattern matches no file of any period, in a workspace where other
     sources' patterns do (``record/`` for ``records/``): its fields would only ever be “no file for
     the period”. A warning, with the files of that name found elsewhere in the workspace."""
-    from revstat.workspace import any_case_extension
+    from revstat.workspace import any_case_extension, likely_pattern
     from revstat.yamlload import line_of, load_yaml
 
     def matches(pattern: str) -> list[Path]:
@@ -502,7 +483,7 @@ def _file_pattern_issues(ws: Any) -> list[Issue]:
     for source in ws.sources:
         if found.get(source.id, True):
             continue
-        guess = likely_pattern(ws, source.files)
+        guess = likely_pattern(ws, source.files)  # (revstat.workspace)
         display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")
         try:
             line = line_of(load_yaml(ws.root / display), ["files"])

@@ -206,25 +206,28 @@ def make_report(ws: Any, period: str, *, fmt: str = "md", template: str | None =
     focus = ws.region_option(region) if region else ws.config.region
     compiled = None
     out_dir = ws.out_dir(str(per))
-    read_from = out_dir  # the tables the report quotes
     written_in = notes_language(ws, per)
-    if is_stale(ws, per):
-        if progress:
-            progress(str(t("out/{p}/ 不存在或早于输入文件，先汇总计算…", "out/{p}/ is missing or older than its inputs; compiling first…",
-                           p=str(per))))
-        compiled = compile_in(lang, ws, per)
-    elif written_in is not None and written_in != lang:  # the notes the report quotes are in the other language:
-        # compiled again in the report's language for the report only; out/<period>/ keeps the user's tables
+    stale = is_stale(ws, per)
+    if written_in is not None and written_in != lang and not stale:
+        # the notes the report quotes are in the other language: compiled again in the report's
+        # language for the report only, in a temporary folder; out/<period>/ keeps the user's tables
         if progress:
             # in the report's language: it names the other one as the language the outputs are in
             progress(t("out/{p}/ 是用英文汇总的：按中文另行汇总一次供报告引用（out/{p}/ 中的表不变）…",
                        "out/{p}/ was compiled in Chinese: compiling it again in English for the report only (the "
                        "tables in out/{p}/ are left as they are)…", p=str(per)).render(lang))
-        scratch = tempfile.TemporaryDirectory(prefix="revstat-report-")
-        read_from = Path(scratch.name)
-        compiled = compile_in(lang, ws, per, read_from)
-    results = read_results(read_from / "indicators.csv")
-    findings = read_findings(read_from / "findings.json")
+        with tempfile.TemporaryDirectory(prefix="revstat-report-") as scratch:
+            compiled = compile_in(lang, ws, per, Path(scratch))
+            results = read_results(Path(scratch) / "indicators.csv")
+            findings = read_findings(Path(scratch) / "findings.json")
+    else:
+        if stale:
+            if progress:
+                progress(str(t("out/{p}/ 不存在或早于输入文件，先汇总计算…",
+                               "out/{p}/ is missing or older than its inputs; compiling first…", p=str(per))))
+            compiled = compile_in(lang, ws, per)
+        results = read_results(out_dir / "indicators.csv")
+        findings = read_findings(out_dir / "findings.json")
     import pandas as pd
 
     frames = [results, *history_results(ws, per, focus)]

@@ -156,6 +156,24 @@ def yaml_files(folder: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
+def likely_pattern(ws: Workspace, pattern: str) -> str:
+    """The pattern a ``files`` matching nothing was likely meant to be: where files of its name are
+    in the workspace (``data/{period}/records/*.parquet`` for ``data/{period}/record/*.parquet``),
+    a period's folder written ``{period}``; "" when there are none."""
+    from pathlib import PurePosixPath
+
+    name = PurePosixPath(pattern).name
+    elsewhere = sorted(p for p in ws.root.glob("**/" + any_case_extension(name))
+                       if p.is_file() and "out" not in p.relative_to(ws.root).parts[:1])
+    if not elsewhere:
+        return ""
+    import re
+
+    period = re.compile(r"^\d{4}(Q[1-4]|M\d{2}|H[12])?$")
+    parts = PurePosixPath(ws.rel(elsewhere[0])).parts
+    return "/".join("{period}" if period.match(x) else x for x in parts[:-1]) + "/" + name
+
+
 def any_case_extension(pattern: str) -> str:
     """``data/2024Q4/*.xlsx`` → ``data/2024Q4/*.[xX][lL][sS][xX]``: Windows writes ``.XLSX`` as
     often as ``.xlsx``, and a county's file must not be skipped for it."""

@@ -381,7 +381,7 @@ def show_footer(compiled: Any, target: Path, starred: bool = False) -> None:
                         "no household records file for the period ({p}): {n} indicators that need it skipped: "
                         "{names}{more}", p=join(compiled.records_missing), n=len(no_file), names=names,
                         more=more).render(), markup=False)
-        from revstat.lint import likely_pattern
+        from revstat.workspace import likely_pattern
 
         for pattern in compiled.records_missing:  # the export is there under another extension (CSV, not Parquet)
             folder = compiled.workspace.root / PurePath(pattern).parent

@@ -273,7 +273,8 @@ def records_line(origin: Any) -> str:
 
 
 def _is_records(ws: Any, field: str) -> bool:
-    return ws is not None and any(s.kind == "records" and any(f.id == field for f in s.fields) for s in ws.sources)
+    source = ws.field_sources().get(field) if ws is not None else None
+    return source is not None and source.kind == "records"
 
 
 def _show_households(ws: Any, term: Any, region: str, n: int = ROWS) -> None:

@@ -160,22 +160,24 @@ CONDITION_HINT = t("记录条件可用列名、数字、带引号的字符串（
 
 
 def _condition(source: SourceDef, f: FieldDef, index: int, display: str, path: Path | None) -> Node:
-    """A field's ``where`` parsed and checked: its errors name the YAML line and say what a
-    record condition may use; a name that is no ``columns:`` name but close to one (monitor_typ)
-    is asked about (a header of the file written as is, 监测类型, is left to the file's check)."""
+    """A field's ``where`` parsed, checked and with its names mapped to the file's headers: its
+    errors name the YAML line and say what a record condition may use; a name that is no
+    ``columns:`` name but close to one (monitor_typ) is asked about (a header of the file written
+    as is, 监测类型, is left to the file's check)."""
     import difflib
 
     where = Location(display, note=f.id)
+    cols = dict(source.columns)
     try:
         tree = parse_formula(f.where or "", where).tree
-        rsql.condition_sql(_rename(tree, dict(source.columns)), where)
+        renamed = _rename(tree, cols)
+        rsql.condition_sql(renamed, where)
     except DefinitionError as err:
         line = field_line(path, index, "where")
         if line is not None and err.where is not None:
             err.where = Location(display, line=line + (err.where.line or 1) - 1, note=f.id)
         err.fix = CONDITION_HINT
         raise
-    cols = dict(source.columns)
     for name in sorted(_names(tree)):
         if not cols or name in cols or name in cols.values():
             continue
@@ -188,7 +190,7 @@ def _condition(source: SourceDef, f: FieldDef, index: int, display: str, path: P
                 Location(display, line=field_line(path, index, "where"), note=f.id),
                 t("改为 columns 中的名称（{names}），或写文件表头原文", "use a name under columns ({names}) or the file's "
                   "header as it is", names=", ".join(cols)))
-    return tree
+    return renamed
 
 
 def plan_source(source: SourceDef, display: str, path: Path | None = None) -> SourcePlan:
@@ -226,7 +228,7 @@ def plan_source(source: SourceDef, display: str, path: Path | None = None) -> So
         tree = None
         if f.where:  # rejects now what SQL cannot express; every field's condition is said at once
             try:
-                tree = _rename(_condition(source, f, i, display, path), cols)
+                tree = _condition(source, f, i, display, path)
             except DefinitionError as err:
                 wrong.append(err)
                 continue
@@ -612,8 +614,8 @@ def sample_rows(ws: Any, field_id: str, region: str, period: str, n: int | None 
     period without record files is then a :class:`SourceError` (there is no header to write)."""
     import pandas as pd
 
-    source = next((s for s in ws.sources if s.kind == "records" and any(f.id == field_id for f in s.fields)), None)
-    if source is None:
+    source = ws.field_sources().get(field_id)
+    if source is None or source.kind != "records":
         raise ConfigError(t("{f} 不是户级数据字段", "{f} is not a records field", f=field_id), None,
                           t("只有 kind: records 来源的字段能列出明细户", "only fields of kind: records sources list households"))
     display = ws.source_files.get(source.id, f"sources/{source.id}.yaml")

@@ -263,38 +263,15 @@ def bad_number_query(fmt: str, paths: Sequence[str], column: str, n: int = 1, *,
 
 def numeric_columns(aggregates: Sequence[Aggregate]) -> list[str]:
     """The columns the aggregation casts to numbers: what is summed, and what a condition
-    compares with a number or computes with (in the order first used)."""
-    out: dict[str, None] = {}
-
-    def visit(node: Node | None, kind: str) -> None:
-        if node is None:
-            return
-        if isinstance(node, Name):
-            if kind == "num":
-                out.setdefault(node.id)
-        elif isinstance(node, BoolOp):
-            for v in node.values:
-                visit(v, "bool")
-        elif isinstance(node, Not):
-            visit(node.operand, "bool")
-        elif isinstance(node, Compare):
-            k = _compare_kind(node)
-            for side in (node.left, *node.comparators):
-                visit(side, k)
-        elif isinstance(node, Unary):
-            visit(node.operand, "num")
-        elif isinstance(node, Bin):
-            visit(node.left, "num")
-            visit(node.right, "num")
-        elif isinstance(node, Call):
-            for a in node.args:
-                visit(a, kind if node.func == "if_missing" else "num")
-
+    compares with a number or computes with (in the order first used) — found by translating the
+    conditions as :func:`build_query` does, so the two never disagree."""
+    columns = _Columns(guarded=True)  # (guarded: every numeric column gets its own alias)
     for agg in aggregates:
+        if agg.where is not None:
+            _Where(None, columns).bool(agg.where)
         if agg.measure == "sum" and agg.of:
-            out.setdefault(agg.of)
-        visit(agg.where, "bool")
-    return list(out)
+            columns.number(agg.of)
+    return list(columns.numbers)
 
 
 def build_query(fmt: str, paths: Sequence[str], region_column: str, aggregates: Sequence[Aggregate],

@@ -69,12 +69,19 @@ def _locate(column: str, fmt: str, readable: Sequence[str], paths: Sequence[Path
     return (not_dates if dates else not_numbers)(column, rows, int(found[0][3]), where, csv=fmt == "csv")
 
 
+def _places(numbers: Sequence[int], csv: bool, more: bool = False) -> Text:
+    """``第 11、25 行`` of a CSV (line 1 is the header), ``第 3 条记录`` of a Parquet file; ``more``:
+    and others after them."""
+    lines = "、".join(str(n) for n in numbers) + (" 等" if more else "")
+    lines_en = ", ".join(str(n) for n in numbers) + (", …" if more else "")
+    s = "s" * (len(numbers) > 1 or more)
+    return (t("第 {l} 行", "row{s} {l_en}", l=lines, l_en=lines_en, s=s) if csv else
+            t("第 {l} 条记录", "record{s} {l_en}", l=lines, l_en=lines_en, s=s))
+
+
 def _rows_text(rows: Sequence[tuple[int, Any]], total: int, csv: bool) -> tuple[Text, Text]:
     """``第 11、25 行`` and ``'3人'、'1,234'`` (and how many in all when there are more)."""
-    lines = "、".join(str(n) for n, _ in rows)
-    lines_en = ", ".join(str(n) for n, _ in rows)
-    at = (t("第 {l} 行", "row{s} {l_en}", l=lines, l_en=lines_en, s="s" * (len(rows) > 1)) if csv else
-          t("第 {l} 条记录", "record{s} {l_en}", l=lines, l_en=lines_en, s="s" * (len(rows) > 1)))
+    at = _places([n for n, _ in rows], csv)
     values = t("{v}{more}", "{v_en}{more_en}", v="、".join(repr(v) for _, v in rows),
                v_en=", ".join(repr(v) for _, v in rows),
                more=f"（该列共 {total} 个这样的值）" if total > len(rows) else "",
@@ -104,10 +111,13 @@ def not_dates(column: str, rows: Sequence[tuple[int, Any]], total: int, where: L
         t("列 {c} {at}不是有效日期（应写成 2024-01-01 这样）：{values}，按日期比较会出错",
           "column {c} is not a valid date written like 2024-01-01 at {at}: {values}; comparing them as dates would "
           "go wrong",
-          c=column, at=at, values=values), where,
-        t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位，并核对月份、日期是否存在",
-          "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits, and check that the "
-          "month and day exist"))
+          c=column, at=at, values=values), where, DATE_FIX)
+
+
+#: how to correct a column compared with dates (every engine's message)
+DATE_FIX = t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位，并核对月份、日期是否存在",
+             "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits, and check that the "
+             "month and day exist")
 
 
 def code_fix(codes: list[str]) -> Text:
@@ -295,7 +305,11 @@ def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any,
         if not count:
             continue
         column = check.of or ""
-        seen = _examples_of(plan, paths, check)
+        located = _dates_located(plan, paths, column, rel) if check.measure == "not_date" else None
+        if located is not None:  # a date column: its rows and values, from the files
+            problems.append(located)
+            continue
+        seen = _examples_of(plan, paths, check)  # else (flags; files not at hand) the commonest values
         examples = t("，如 {e_zh}", ", e.g. {e_en}", e_zh="、".join(repr(v) for v in seen),
                      e_en=", ".join(repr(v) for v in seen)) if seen else t("", "")
         if check.measure == "not_flag":
@@ -307,17 +321,11 @@ def bad_values(plan: SourcePlan, names: Sequence[str], rows: Sequence[tuple[Any,
                 t("改为 是/否（也可写 1/0、Y/N、true/false），空白表示不详", "write 是/否 (or 1/0, Y/N, true/false); "
                   "leave it empty when unknown")))
         else:
-            located = _dates_located(plan, paths, column, rel)
-            if located is not None:  # the rows, from the files
-                problems.append(located)
-                continue
             problems.append(SourceError(
                 t("列 {c} 有 {n} 个日期不是 2024-01-01 这样的写法{e}，按日期比较会出错",
                   "column {c} has {n} {dates} not written like 2024-01-01{e}: comparing them as dates would go wrong",
                   c=column, n=count, e=examples, dates="date" if count == 1 else "dates"),
-                Location(label, note=column),
-                t("导出时把日期格式设为 yyyy-mm-dd（如 2024-05-01），月和日补足两位",
-                  "export the dates as yyyy-mm-dd (e.g. 2024-05-01), month and day with two digits")))
+                Location(label, note=column), DATE_FIX))
     if problems:
         raise ErrorGroup.of(problems)
 
@@ -416,16 +424,11 @@ def repeated_keys(ws: Any, plan: SourcePlan, names: Sequence[str], rows: Sequenc
               where_zh=_regions_zh(ws, extra), where_en=_regions_en(ws, extra), more=" 等" if len(extra) > 5 else ""),
             where, t("删除重复的记录后重新导出", "remove the duplicate records and export again")))
     if blank:  # CSV: by line, as every other message of a CSV (line 1 is the header); Parquet: by record
-        shown = [n + 1 if csv else n for n in blank_rows]
-        rows_zh = "、".join(str(n) for n in shown) + (" 等" if blank > len(shown) else "")
-        rows_en = ", ".join(str(n) for n in shown) + (", …" if blank > len(shown) else "")
+        at = _places([n + 1 if csv else n for n in blank_rows], csv, more=blank > len(blank_rows))
         problems.append(SourceError(
-            t("户级数据中有 {n} 条记录缺少{key}（第 {rows} 行）：无法核对这些户是否重复",
-              "{n} {records} without a {key} (line {rows_en}): whether they repeat cannot be checked", n=blank,
-              records="record" if blank == 1 else "records", key=key, rows=rows_zh, rows_en=rows_en) if csv else
-            t("户级数据中有 {n} 条记录缺少{key}（第 {rows} 条记录）：无法核对这些户是否重复",
-              "{n} {records} without a {key} (record {rows_en}): whether they repeat cannot be checked", n=blank,
-              records="record" if blank == 1 else "records", key=key, rows=rows_zh, rows_en=rows_en),
+            t("户级数据中有 {n} 条记录缺少{key}（{at}）：无法核对这些户是否重复",
+              "{n} {records} without a {key} ({at}): whether they repeat cannot be checked", n=blank,
+              records="record" if blank == 1 else "records", key=key, at=at),
             where, t("补全{key}后重新导出（在 Excel/WPS 中按该列筛选“空白”即可找到）",
                      "fill in the {key} and export again (filter the column for blanks to find them)", key=key) if csv
             else t("在监测信息系统中补全{key}后重新导出", "fill in the {key} in the monitoring system and export again",
